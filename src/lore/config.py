@@ -1,0 +1,58 @@
+"""Settings: one place for each, read from `LORE_*` environment variables (or a `.env` file) at start-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LORE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("lore-data"), description="Where the embedded store and index files live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store; default: SQLite file `lore.db` in the data dir."
+    )
+    vector_backend: str = Field("usearch", description="Vector index backend, by registry name.")
+    embedder: str = Field("minilm", description="Embedder backend, by registry name.")
+    embedding_variant: Literal["int8", "fp32"] = Field(
+        "int8", description="MiniLM numeric variant: int8 dynamic quantisation (faster) or fp32."
+    )
+    host: str = Field("127.0.0.1", description="Address `lore serve` binds.")
+    port: int = Field(8000, description="Port `lore serve` binds.")
+    demo: bool = Field(False, description="Load the bundled demo knowledge base at start-up if it is missing.")
+    max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
+    max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
+    max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
+    max_k: int = Field(200, description="Largest number of hits one search may ask for.")
+    exact_search_below: int = Field(
+        20_000, description="Partitions with fewer vectors are searched exactly instead of through HNSW."
+    )
+    hnsw_connectivity: int = Field(32, description="HNSW graph degree (M).")
+    hnsw_expansion_add: int = Field(128, description="HNSW efConstruction.")
+    hnsw_expansion_search: int = Field(128, description="HNSW ef at query time.")
+    query_cache_size: int = Field(4096, description="Query embeddings kept in the in-process LRU.")
+    parse_workers: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        description="Processes that parse files in parallel during ingestion.",
+    )
+    embed_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="ONNX Runtime threads for bulk embedding (queries always use one).",
+    )
+    embed_batch_size: int = Field(32, description="Texts per embedding batch (batched by similar length).")
+    index_sync_seconds: float = Field(
+        0.25, description="How often a serving process checks the store for changes made by other processes."
+    )
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'lore.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

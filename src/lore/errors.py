@@ -1,0 +1,55 @@
+"""Lore's domain errors, raised below the API and translated once at the edge.
+
+    LoreError                       base: every error Lore raises on purpose
+    ├── InvalidInput                the caller sent something unusable (bad field, bad query, bad cursor)
+    │   ├── UnsupportedFormat       a file type Lore cannot parse
+    │   ├── CorruptDocument         a file of a known type that could not be read
+    │   └── PayloadTooLarge         a body, upload or document over its size limit
+    ├── NotFound                    the named record does not exist for this tenant
+    ├── Conflict                    the request clashes with the current state
+    └── Unavailable                 a dependency (store, index, model) is not ready
+
+Each class carries a stable snake_case `code` that API clients can rely on; the HTTP status is chosen by the
+API's error table, never here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoreError(Exception):
+    code = "lore_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(LoreError):
+    code = "invalid_input"
+
+
+class UnsupportedFormat(InvalidInput):
+    code = "unsupported_format"
+
+
+class CorruptDocument(InvalidInput):
+    code = "corrupt_document"
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+
+
+class NotFound(LoreError):
+    code = "not_found"
+
+
+class Conflict(LoreError):
+    code = "conflict"
+
+
+class Unavailable(LoreError):
+    code = "unavailable"

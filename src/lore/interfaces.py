@@ -1,0 +1,173 @@
+"""Contracts of Lore's swappable parts. Each backend implements one; the contract tests in tests/contracts run
+the same bodies against every implementation.
+
+    >>> store.write_document(draft, chunks, vectors, model_id="minilm-l6-v2@int8")  # atomic replace
+    >>> index.search(["default/default/minilm-l6-v2@int8"], query_vector, k=10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from lore.models import (
+    Change,
+    Chunk,
+    ChunkDraft,
+    CollectionInfo,
+    Document,
+    DocumentDraft,
+    Page,
+    SearchFilters,
+)
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors; `model_id` names the model *and* its numeric variant, so
+    vectors of different variants are never mixed in one index."""
+
+    model_id: str
+    dim: int
+    max_tokens: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Bulk embedding for ingestion: shape (len(texts), dim), float32, L2-normalised."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query, on one thread: shape (dim,)."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would see before truncation, used by the chunker to size chunks."""
+        ...
+
+
+class Store(Protocol):
+    """The source of truth. Every method is tenant-scoped; every write is one transaction.
+
+    Chunk ids are integers assigned by the store and never reused: they are the labels of the vector index.
+    Each write appends to a change sequence (`changes_since`) that derived indexes replay.
+    """
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def ensure_collection(self, tenant_id: str, collection: str) -> None: ...
+
+    def list_collections(self, tenant_id: str) -> list[CollectionInfo]: ...
+
+    def write_document(
+        self,
+        draft: DocumentDraft,
+        chunks: Sequence[ChunkDraft],
+        vectors: Mapping[str, np.ndarray],
+        model_id: str,
+    ) -> Document:
+        """Insert or atomically replace the document with the same (tenant, collection, source).
+
+        `vectors` maps chunk content hashes to embeddings of `model_id`; hashes already cached may be missing.
+        Readers see the old version or the new one, never a mix.
+        """
+        ...
+
+    def delete_document(self, tenant_id: str, document_id: str) -> bool: ...
+
+    def get_document(self, tenant_id: str, document_id: str, *, with_text: bool = False) -> Document | None: ...
+
+    def list_documents(
+        self, tenant_id: str, collection: str | None, limit: int, cursor: str | None
+    ) -> Page[Document]:
+        """Newest first; `cursor` is the opaque `next_cursor` of the previous page."""
+        ...
+
+    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, tuple[str, str]]:
+        """source -> (document id, content hash), to skip unchanged files and find deleted ones."""
+        ...
+
+    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Embeddings already computed for these content hashes by this model."""
+        ...
+
+    def keyword_search(
+        self,
+        tenant_id: str,
+        query: str,
+        k: int,
+        collections: Sequence[str] | None = None,
+        filters: SearchFilters | None = None,
+    ) -> list[tuple[int, float]]:
+        """BM25 over chunks: (chunk id, score) best first, higher is better."""
+        ...
+
+    def keyword_scores(self, tenant_id: str, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
+        """BM25 scores of the given chunks (absent: no term matched)."""
+        ...
+
+    def filter_chunk_ids(
+        self, tenant_id: str, collections: Sequence[str] | None, filters: SearchFilters
+    ) -> set[int]:
+        """Ids of the chunks that pass a filter, for filtered vector search."""
+        ...
+
+    def get_chunks(self, tenant_id: str, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks with their document's display fields; ids that no longer exist are absent."""
+        ...
+
+    def chunk_vectors(self, model_id: str, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the given chunks that exist and have a vector of this model."""
+        ...
+
+    def iter_partition_vectors(
+        self, partition: str, batch_size: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All (ids, vectors) of one partition, in batches, to rebuild an index."""
+        ...
+
+    def partitions(self) -> list[str]:
+        """Every partition (tenant/collection/model) that has vectors."""
+        ...
+
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[Change]:
+        """Changes with a sequence number above `seq`, oldest first."""
+        ...
+
+    def last_seq(self) -> int: ...
+
+
+class VectorIndex(Protocol):
+    """Approximate nearest neighbours by cosine similarity, partitioned by tenant/collection/model.
+
+    Derived from the store: `applied_seq` says up to which change it is current, and `save` persists both the
+    vectors and that number atomically, so a restarted process replays only what is newer.
+    """
+
+    def add(self, partition: str, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, partition: str, ids: Sequence[int]) -> None: ...
+
+    def search(
+        self,
+        partitions: Sequence[str],
+        query: np.ndarray,
+        k: int,
+        allowed: Collection[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) best first over the union of the partitions."""
+        ...
+
+    def count(self, partition: str) -> int: ...
+
+    @property
+    def applied_seq(self) -> int: ...
+
+    def mark_applied(self, seq: int) -> None: ...
+
+    def save(self) -> None: ...
+
+    def clear(self) -> None: ...

@@ -1,0 +1,158 @@
+"""Plain domain types shared by the core, the backends, the API and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+DEFAULT_TENANT = "default"
+DEFAULT_COLLECTION = "default"
+
+BlockKind = Literal["heading", "paragraph", "list", "table", "code"]
+SearchMode = Literal["hybrid", "vector", "keyword"]
+MetadataValue = str | int | float | bool
+T = TypeVar("T")
+
+
+def partition_key(tenant_id: str, collection: str, model_id: str) -> str:
+    """Name of one vector-index partition: vectors of one model in one collection of one tenant."""
+    return f"{tenant_id}/{collection}/{model_id}"
+
+
+def content_hash(text: str) -> str:
+    """Stable identity of a piece of text: the key of the embedding cache and of change detection."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One structural unit of a parsed document; headings carry their level (1 = top)."""
+
+    kind: BlockKind
+    text: str
+    level: int = 0
+    page: int | None = None
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    """What a parser returns: a title and the document's blocks in reading order."""
+
+    title: str
+    blocks: list[Block]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(block.text for block in self.blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkDraft:
+    """A chunk before it is stored: what the chunker produces and the embedder consumes."""
+
+    position: int
+    text: str
+    heading_path: tuple[str, ...]
+    token_count: int
+    embed_text: str  # the text the embedder sees: title and heading path give the passage its context
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.embed_text)
+
+
+@dataclass(slots=True)
+class DocumentDraft:
+    """A document to write: everything but the identifiers and timestamps the store assigns."""
+
+    tenant_id: str
+    collection: str
+    title: str
+    source: str
+    text: str
+    content_hash: str
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Document:
+    id: str
+    tenant_id: str
+    collection: str
+    title: str
+    source: str
+    content_hash: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    chunk_count: int
+    created_at: datetime
+    updated_at: datetime
+    text: str | None = None  # loaded only when asked for
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A stored chunk with its document's display fields: what search hydrates hits from."""
+
+    id: int
+    document_id: str
+    tenant_id: str
+    collection: str
+    position: int
+    text: str
+    heading_path: list[str]
+    token_count: int
+    content_hash: str
+    title: str
+    source: str
+    tags: list[str]
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Narrow a search: every tag must be present, every metadata key must equal its value."""
+
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    document_ids: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.metadata or self.document_ids)
+
+
+@dataclass(slots=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    snippet: str
+    vector_score: float | None = None
+    keyword_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the store's change sequence, which derived indexes replay to catch up."""
+
+    seq: int
+    op: Literal["add", "remove"]
+    chunk_id: int
+    partition: str
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class CollectionInfo:
+    name: str
+    document_count: int
+    chunk_count: int
