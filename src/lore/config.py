@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     embedding_variant: Literal["int8", "fp32"] = Field(
         "int8", description="MiniLM numeric variant: int8 dynamic quantisation (faster) or fp32."
     )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lore",
+        description="Where model variants derived once from the packaged model (int8 graphs) are kept.",
+    )
     host: str = Field("127.0.0.1", description="Address `lore serve` binds.")
     port: int = Field(8000, description="Port `lore serve` binds.")
     demo: bool = Field(False, description="Load the bundled demo knowledge base at start-up if it is missing.")
