@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `lore serve` binds.")
     port: int = Field(8000, description="Port `lore serve` binds.")
-    demo: bool = Field(False, description="Load the bundled demo knowledge base at start-up if it is missing.")
+    demo: bool = Field(
+        False, description="Load the bundled demo knowledge base at start-up if it is missing."
+    )
     max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
     max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")

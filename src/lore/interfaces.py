@@ -78,7 +78,9 @@ class Store(Protocol):
 
     def delete_document(self, tenant_id: str, document_id: str) -> bool: ...
 
-    def get_document(self, tenant_id: str, document_id: str, *, with_text: bool = False) -> Document | None: ...
+    def get_document(
+        self, tenant_id: str, document_id: str, *, with_text: bool = False
+    ) -> Document | None: ...
 
     def list_documents(
         self, tenant_id: str, collection: str | None, limit: int, cursor: str | None

@@ -131,6 +131,7 @@ class Hit:
     chunk: Chunk
     score: float
     snippet: str
+    highlights: list[tuple[int, int]]  # [start, end) offsets of matched words in `snippet`
     vector_score: float | None = None
     keyword_score: float | None = None
 

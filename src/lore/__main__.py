@@ -1,0 +1,3 @@
+from lore.cli.main import main
+
+main()

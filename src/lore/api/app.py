@@ -1,0 +1,99 @@
+"""The HTTP API application. `create_app` is also a uvicorn factory that reads its settings from `LORE_*`
+variables: `uvicorn lore.api.app:create_app --factory`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+
+from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.limits import BodyLimit
+from lore.api.metrics import ApiMetrics, RequestMetrics
+from lore.api.routes import documents, health, search
+from lore.config import Settings
+from lore.service import Lore
+
+INDEX_SAVE_SECONDS = 30.0
+logger = logging.getLogger("lore.api")
+
+
+class IndexSaver:
+    """Persists the vector index every `interval` seconds when it moved, so a restart replays few changes.
+    A thread, because saving blocks; an error is logged and retried at the next tick."""
+
+    def __init__(self, lore: Lore, interval: float = INDEX_SAVE_SECONDS) -> None:
+        self.lore = lore
+        self.interval = interval
+        self._saved_seq: int | None = None  # unknown at start: Lore.open catches up without saving
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lore-index-saver", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.save_if_changed()
+            except Exception:
+                logger.exception("saving the vector index failed")
+
+    def save_if_changed(self) -> bool:
+        self.lore.sync_index()
+        seq = self.lore.index.applied_seq
+        if seq == self._saved_seq:
+            return False
+        self.lore.index.save()
+        self._saved_seq = seq
+        return True
+
+
+def create_app(settings: Settings | None = None, lore: Lore | None = None) -> FastAPI:
+    """The API over `lore`, or over a Lore opened from `settings` at start-up and closed at shutdown.
+    A Lore passed in stays the caller's to close."""
+    settings = settings or (lore.settings if lore else Settings())
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = lore or await run_in_threadpool(Lore.open, settings)
+        saver = IndexSaver(service)
+        saver.start()
+        app.state.lore = service
+        try:
+            yield
+        finally:
+            await run_in_threadpool(saver.stop)
+            if lore is None:
+                await run_in_threadpool(service.close)
+
+    app = FastAPI(
+        title="Lore",
+        version=version("lore"),
+        summary="Hybrid search over your own documents.",
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            Middleware(RequestMetrics, metrics=metrics),
+            Middleware(UnexpectedErrors),
+            Middleware(
+                BodyLimit, json_limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes
+            ),
+        ],
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    for module in (health, documents, search):
+        app.include_router(module.router)
+    return app

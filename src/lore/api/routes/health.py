@@ -1,0 +1,41 @@
+"""Operations: liveness, readiness and Prometheus metrics, for load balancers and scrapers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from lore.api.deps import LoreDep, MetricsDep
+from lore.api.schemas import ERROR_RESPONSES, Health
+from lore.errors import LoreError, Unavailable
+
+router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
+logger = logging.getLogger("lore.api")
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process serves requests; says nothing about its dependencies (that is /readyz)."""
+    return Health()
+
+
+@router.get("/readyz")
+def readyz(lore: LoreDep) -> dict[str, Any]:
+    """Ready to take traffic: the store answers. A failing store is a 503, so balancers route elsewhere."""
+    try:
+        return lore.readiness()
+    except LoreError:
+        raise
+    except Exception as exc:  # whatever the driver raises, the answer is "not ready", not a 500
+        logger.warning("readiness check failed: %s", exc)
+        raise Unavailable("the store is not ready", details={"reason": type(exc).__name__}) from exc
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(metrics: MetricsDep) -> PlainTextResponse:
+    """Prometheus text exposition of this app's registry."""
+    return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,207 @@
+"""Wire models: what the HTTP API accepts and returns. Inputs forbid unknown fields and bound every size, so a
+request is either well-formed or answered with a validation error before any work is done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
+
+from lore.core.retrieve import SearchRequest
+from lore.models import DEFAULT_COLLECTION, Document, Hit, SearchFilters, SearchMode
+
+MAX_QUERY_CHARS = 1000
+MAX_TITLE_CHARS = 500
+MAX_SOURCE_CHARS = 2000
+MAX_TAGS = 50
+MAX_METADATA_KEYS = 50
+MAX_DOCUMENT_IDS = 1000
+MAX_COLLECTIONS = 50
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+# Scalars only, finite, and integers a 64-bit column can hold: anything else could not be stored or filtered.
+MetadataScalar = (
+    bool
+    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[str, StringConstraints(max_length=1000)]
+)
+Metadata = Annotated[dict[Name, MetadataScalar], Field(max_length=MAX_METADATA_KEYS)]
+Title = Annotated[str, StringConstraints(max_length=MAX_TITLE_CHARS)]
+Source = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable snake_case identifier clients can branch on.")
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorOut, "description": "Invalid request"},
+    "default": {"model": ErrorOut, "description": "Error"},
+}
+
+
+# -- documents -----------------------------------------------------------------------------------------------
+
+
+class DocumentIn(Input):
+    """A document given as text; Markdown structure (headings) is honoured when chunking."""
+
+    title: Title = Field(description="Empty: taken from the text's first heading.")
+    text: Annotated[str, StringConstraints(min_length=1)]
+    source: Source | None = Field(
+        None, description="Identity for updates: the same source replaces the document."
+    )
+    collection: Name = DEFAULT_COLLECTION
+    tags: Tags = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class UploadFields(Input):
+    """The form fields that may accompany an uploaded `file` (multipart/form-data)."""
+
+    collection: Name = DEFAULT_COLLECTION
+    tags: Tags = Field(default_factory=list, description="Repeat the field or separate tags with commas.")
+    metadata: Json[Metadata] = Field(default_factory=dict, description="A JSON object of scalar values.")
+    source: Source | None = None
+
+
+def upload_schema() -> dict[str, Any]:
+    """OpenAPI schema of the multipart body: the form fields plus the binary `file`."""
+    schema = UploadFields.model_json_schema()
+    schema["properties"]["metadata"] = {"type": "string", "description": "A JSON object of scalar values."}
+    schema["properties"]["file"] = {"type": "string", "format": "binary"}
+    schema["required"] = ["file"]
+    return schema
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection: str
+    title: str
+    source: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    chunk_count: int
+    content_hash: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentOut:
+        return cls(**_document_fields(document))
+
+
+class DocumentDetail(DocumentOut):
+    text: str
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentDetail:
+        return cls(**_document_fields(document), text=document.text or "")
+
+
+def _document_fields(document: Document) -> dict[str, Any]:
+    return {name: getattr(document, name) for name in DocumentOut.model_fields}
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+# -- search --------------------------------------------------------------------------------------------------
+
+
+class FiltersIn(Input):
+    tags: Tags = Field(default_factory=list, description="Every tag must be present.")
+    metadata: Metadata = Field(default_factory=dict, description="Every key must equal its value.")
+    document_ids: Annotated[list[Name], Field(max_length=MAX_DOCUMENT_IDS)] = Field(default_factory=list)
+
+    def to_domain(self) -> SearchFilters:
+        return SearchFilters(tuple(self.tags), dict(self.metadata), tuple(self.document_ids))
+
+
+class SearchIn(Input):
+    query: Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS)]
+    k: int = Field(10, description="Number of hits, 1 to the server's `max_k`.")
+    mode: SearchMode = "hybrid"
+    collection: Name | Annotated[list[Name], Field(min_length=1, max_length=MAX_COLLECTIONS)] | None = Field(
+        None, description="One collection or several; default: every collection of the tenant."
+    )
+    filters: FiltersIn | None = None
+
+    def to_domain(self, tenant_id: str) -> SearchRequest:
+        collections = [self.collection] if isinstance(self.collection, str) else self.collection
+        filters = self.filters.to_domain() if self.filters else SearchFilters()
+        return SearchRequest(tenant_id, self.query, self.k, self.mode, collections, filters)
+
+
+class Scores(BaseModel):
+    vector: float | None = Field(
+        description="Cosine similarity; null when the vector retriever was not used."
+    )
+    keyword: float | None = Field(description="BM25; null when the keyword retriever was not used.")
+
+
+class HitOut(BaseModel):
+    chunk_id: int
+    document_id: str
+    collection: str
+    title: str
+    source: str
+    heading_path: list[str]
+    snippet: str
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) offsets of matched words in `snippet`."
+    )
+    text: str
+    score: float
+    scores: Scores
+    tags: list[str]
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, hit: Hit) -> HitOut:
+        chunk = hit.chunk
+        return cls(
+            chunk_id=chunk.id,
+            document_id=chunk.document_id,
+            collection=chunk.collection,
+            title=chunk.title,
+            source=chunk.source,
+            heading_path=chunk.heading_path,
+            snippet=hit.snippet,
+            highlights=hit.highlights,
+            text=chunk.text,
+            score=hit.score,
+            scores=Scores(vector=hit.vector_score, keyword=hit.keyword_score),
+            tags=chunk.tags,
+            metadata=chunk.metadata,
+        )
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: SearchMode
+    took_ms: float
+    hits: list[HitOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"

@@ -1,0 +1,72 @@
+"""How values the store cannot keep natively are encoded: vectors as raw float32 blobs, page cursors as text."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import numpy as np
+
+from lore.errors import InvalidInput
+
+VECTOR_DTYPE = np.dtype("<f4")  # little-endian float32, whatever the machine
+T = TypeVar("T")
+
+
+def encode_vectors(vectors: Mapping[str, np.ndarray]) -> tuple[int, dict[str, bytes]]:
+    """(dim, hash -> blob); every vector must be one-dimensional, finite and of the same length."""
+    blobs: dict[str, bytes] = {}
+    dims: set[int] = set()
+    for key, vector in vectors.items():
+        array = np.asarray(vector, dtype=VECTOR_DTYPE)
+        if array.ndim != 1 or array.size == 0 or not np.isfinite(array).all():
+            raise InvalidInput(
+                "a vector must be a non-empty 1-d array of finite numbers", details={"hash": key}
+            )
+        dims.add(array.size)
+        blobs[key] = array.tobytes()
+    if len(dims) > 1:
+        raise InvalidInput(
+            "vectors of one model must all have the same length", details={"dims": sorted(dims)}
+        )
+    return (dims.pop() if dims else 0), blobs
+
+
+def decode_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=VECTOR_DTYPE).astype(np.float32)
+
+
+def decode_matrix(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    """One writable (n, dim) float32 matrix from n blobs, with a single copy."""
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    buffer = bytearray().join(blobs)
+    return np.frombuffer(buffer, dtype=VECTOR_DTYPE).reshape(len(blobs), dim).astype(np.float32, copy=False)
+
+
+def encode_cursor(created_at: datetime, document_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), document_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor points after; anything not made by `encode_cursor` is `InvalidInput`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, document_id = json.loads(raw)
+        when = datetime.fromisoformat(created_at)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise InvalidInput("invalid cursor", details={"cursor": cursor}) from error
+    if when.tzinfo is None or not isinstance(document_id, str):
+        raise InvalidInput("invalid cursor", details={"cursor": cursor})
+    return when, document_id
+
+
+def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Slices of at most `size` items: keeps IN lists under every driver's bound-parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

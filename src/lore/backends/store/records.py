@@ -1,0 +1,76 @@
+"""Conversions between the store's rows and Lore's domain types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from lore.backends.store import codec
+from lore.models import Chunk, ChunkDraft, Document, DocumentDraft
+
+
+def document(row: sa.Row[Any]) -> Document:
+    """A document from a row of `documents`; `text` stays None unless the row selected it."""
+    fields = row._mapping
+    return Document(
+        id=fields["id"],
+        tenant_id=fields["tenant_id"],
+        collection=fields["collection"],
+        title=fields["title"],
+        source=fields["source"],
+        content_hash=fields["content_hash"],
+        tags=list(fields["tags"]),
+        metadata=dict(fields["metadata"]),
+        chunk_count=fields["chunk_count"],
+        created_at=fields["created_at"],
+        updated_at=fields["updated_at"],
+        text=fields.get("text"),
+    )
+
+
+def chunk(row: sa.Row[Any]) -> Chunk:
+    """A chunk from a row of `chunks` joined with its document's display fields."""
+    fields = row._mapping
+    return Chunk(
+        id=int(fields["id"]),
+        document_id=fields["document_id"],
+        tenant_id=fields["tenant_id"],
+        collection=fields["collection"],
+        position=fields["position"],
+        text=fields["text"],
+        heading_path=list(fields["heading_path"]),
+        token_count=fields["token_count"],
+        content_hash=fields["content_hash"],
+        title=fields["title"],
+        source=fields["source"],
+        tags=list(fields["tags"]),
+        metadata=dict(fields["metadata"]),
+    )
+
+
+def chunk_row(
+    document_id: str, draft: DocumentDraft, chunk: ChunkDraft, model_id: str, partition: str
+) -> dict[str, Any]:
+    """The values of a new `chunks` row (the store assigns the id)."""
+    return {
+        "document_id": document_id,
+        "tenant_id": draft.tenant_id,
+        "collection": draft.collection,
+        "partition": partition,
+        "position": chunk.position,
+        "text": chunk.text,
+        "heading_path": list(chunk.heading_path),
+        "token_count": chunk.token_count,
+        "content_hash": chunk.content_hash,
+        "model_id": model_id,
+    }
+
+
+def id_matrix(rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 ids, float32 (n, dim) matrix) from (id, dim, vector blob) rows."""
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    dim = rows[0][1] if rows else 0
+    return ids, codec.decode_matrix([row[2] for row in rows], dim)

@@ -1,0 +1,389 @@
+"""`SqlStore`: the `Store` contract in dialect-neutral SQLAlchemy Core.
+
+A backend subclass supplies the engine, how a write transaction starts, and the keyword index (SQLite FTS5,
+PostgreSQL tsvector): the `_`-prefixed abstract methods. Everything else, including every write's order of
+steps, is shared, so the backends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lore.backends.store import codec, queries, records
+from lore.backends.store.schema import (
+    changes,
+    chunks,
+    collections,
+    document_tags,
+    documents,
+    embeddings,
+    tenants,
+)
+from lore.core import keywords
+from lore.errors import InvalidInput
+from lore.models import (
+    Change,
+    Chunk,
+    ChunkDraft,
+    CollectionInfo,
+    Document,
+    DocumentDraft,
+    MetadataValue,
+    Page,
+    SearchFilters,
+    partition_key,
+)
+
+BATCH = 2000  # ids per IN list
+DOCUMENT_FIELDS = [column for column in documents.c if column.name != "text"]
+_CHUNK_FIELDS = [*chunks.c, documents.c.title, documents.c.source, documents.c.tags, documents.c["metadata"]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def keyword_text(title: str, heading_path: Sequence[str], text: str) -> str:
+    """What the keyword index holds for a chunk: its document title and headings give short chunks context."""
+    return keywords.index_text("\n".join([title, *heading_path, text]))
+
+
+class SqlStore(abc.ABC):
+    """Shared implementation of `lore.interfaces.Store` over a SQLAlchemy engine."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # --- what a backend provides -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction; backends override it to serialise writers their own way."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """One read transaction: a consistent snapshot for the statements inside it."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @abc.abstractmethod
+    def _index_keywords(self, conn: sa.Connection, rows: Sequence[tuple[int, str]]) -> None:
+        """Add (chunk id, `keyword_text`) rows to the keyword index."""
+
+    @abc.abstractmethod
+    def _unindex_keywords(self, conn: sa.Connection, chunk_ids: Sequence[int]) -> None: ...
+
+    @abc.abstractmethod
+    def _keyword_select(
+        self, terms: Sequence[str], conditions: Sequence[queries.Condition]
+    ) -> sa.Select[Any]:
+        """(chunk id, score) of the chunks matching any term and every condition on `chunks`, best first."""
+
+    @abc.abstractmethod
+    def _metadata_equals(self, key: str, value: MetadataValue) -> queries.Condition:
+        """`documents.metadata[key]` equals `value`, type included (the string "1" is not the number 1)."""
+
+    # --- schema ------------------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        config = Config()
+        location = str(resources.files("lore.migrations")).replace("%", "%%")
+        config.set_main_option("script_location", location)
+        config.set_main_option("path_separator", "os")
+        with self._write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- collections -------------------------------------------------------------------------------------
+
+    def ensure_collection(self, tenant_id: str, collection: str) -> None:
+        with self._write() as conn:
+            self._ensure_collection(conn, tenant_id, collection)
+
+    def list_collections(self, tenant_id: str) -> list[CollectionInfo]:
+        query = queries.collection_counts(tenant_id)
+        with self._read() as conn:
+            return [CollectionInfo(name, int(docs), int(n)) for name, docs, n in conn.execute(query)]
+
+    # --- documents ---------------------------------------------------------------------------------------
+
+    def write_document(
+        self,
+        draft: DocumentDraft,
+        chunks: Sequence[ChunkDraft],
+        vectors: Mapping[str, np.ndarray],
+        model_id: str,
+    ) -> Document:
+        needed = {chunk.content_hash for chunk in chunks}
+        dim, blobs = codec.encode_vectors({h: v for h, v in vectors.items() if h in needed})
+        now = _now()
+        with self._write() as conn:
+            self._ensure_collection(conn, draft.tenant_id, draft.collection)
+            document = self._upsert_document(conn, draft, len(chunks), now)
+            self._remove_chunks(conn, draft.tenant_id, chunks_of_document=document.id)
+            self._cache_vectors(conn, model_id, dim, blobs)
+            self._check_vectors(conn, model_id, needed)
+            self._add_chunks(conn, document.id, draft, chunks, model_id)
+            self._replace_tags(conn, draft.tenant_id, document.id, draft.tags)
+        return document
+
+    def delete_document(self, tenant_id: str, document_id: str) -> bool:
+        with self._write() as conn:
+            self._remove_chunks(conn, tenant_id, chunks_of_document=document_id)
+            tags = sa.and_(document_tags.c.document_id == document_id, document_tags.c.tenant_id == tenant_id)
+            conn.execute(sa.delete(document_tags).where(tags))
+            where = sa.and_(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
+            return conn.execute(sa.delete(documents).where(where)).rowcount > 0
+
+    def get_document(self, tenant_id: str, document_id: str, *, with_text: bool = False) -> Document | None:
+        fields = [*DOCUMENT_FIELDS, documents.c.text] if with_text else DOCUMENT_FIELDS
+        query = sa.select(*fields).where(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return records.document(row) if row is not None else None
+
+    def list_documents(
+        self, tenant_id: str, collection: str | None, limit: int, cursor: str | None
+    ) -> Page[Document]:
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1", details={"limit": limit})
+        newest = sa.tuple_(documents.c.created_at, documents.c.id)
+        query = sa.select(*DOCUMENT_FIELDS).where(documents.c.tenant_id == tenant_id)
+        if collection is not None:
+            query = query.where(documents.c.collection == collection)
+        if cursor is not None:
+            query = query.where(newest < sa.tuple_(*codec.decode_cursor(cursor)))
+        query = query.order_by(documents.c.created_at.desc(), documents.c.id.desc()).limit(limit + 1)
+        with self._read() as conn:
+            items = [records.document(row) for row in conn.execute(query)]
+        if len(items) <= limit:
+            return Page(items, None)
+        last = items[limit - 1]
+        return Page(items[:limit], codec.encode_cursor(last.created_at, last.id))
+
+    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, tuple[str, str]]:
+        query = sa.select(documents.c.source, documents.c.id, documents.c.content_hash).where(
+            documents.c.tenant_id == tenant_id, documents.c.collection == collection
+        )
+        with self._read() as conn:
+            return {source: (doc_id, digest) for source, doc_id, digest in conn.execute(query)}
+
+    # --- vectors -----------------------------------------------------------------------------------------
+
+    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._read() as conn:
+            for batch in codec.batched(list(dict.fromkeys(hashes)), BATCH):
+                query = sa.select(embeddings.c.content_hash, embeddings.c.vector).where(
+                    embeddings.c.model_id == model_id, embeddings.c.content_hash.in_(batch)
+                )
+                found.update((digest, codec.decode_vector(blob)) for digest, blob in conn.execute(query))
+        return found
+
+    def chunk_vectors(self, model_id: str, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        rows: list[sa.Row[Any]] = []
+        with self._read() as conn:
+            for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
+                rows += conn.execute(
+                    queries.vectors().where(chunks.c.model_id == model_id, chunks.c.id.in_(batch))
+                )
+        return records.id_matrix(rows)
+
+    def iter_partition_vectors(
+        self, partition: str, batch_size: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        after = 0
+        while True:
+            query = (
+                queries.vectors()
+                .where(chunks.c.partition == partition, chunks.c.id > after)
+                .limit(batch_size)
+            )
+            with self._read() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield records.id_matrix(rows)
+
+    def partitions(self) -> list[str]:
+        query = sa.select(chunks.c.partition).distinct().order_by(chunks.c.partition)
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    # --- search ------------------------------------------------------------------------------------------
+
+    def keyword_search(
+        self,
+        tenant_id: str,
+        query: str,
+        k: int,
+        collections: Sequence[str] | None = None,
+        filters: SearchFilters | None = None,
+    ) -> list[tuple[int, float]]:
+        terms = keywords.query_terms(query)
+        if not terms or k < 1:
+            return []
+        conditions = queries.chunk_conditions(tenant_id, collections, filters, self._metadata_equals)
+        with self._read() as conn:
+            rows = conn.execute(self._keyword_select(terms, conditions).limit(k))
+            return [(int(chunk_id), float(score)) for chunk_id, score in rows]
+
+    def keyword_scores(self, tenant_id: str, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
+        terms = keywords.query_terms(query)
+        scores: dict[int, float] = {}
+        if not terms:
+            return scores
+        with self._read() as conn:
+            for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
+                conditions = [chunks.c.tenant_id == tenant_id, chunks.c.id.in_(batch)]
+                rows = conn.execute(self._keyword_select(terms, conditions))
+                scores.update((int(chunk_id), float(score)) for chunk_id, score in rows)
+        return scores
+
+    def filter_chunk_ids(
+        self, tenant_id: str, collections: Sequence[str] | None, filters: SearchFilters
+    ) -> set[int]:
+        query = sa.select(chunks.c.id).where(
+            *queries.chunk_conditions(tenant_id, collections, filters, self._metadata_equals)
+        )
+        with self._read() as conn:
+            return set(conn.execute(query).scalars())
+
+    def get_chunks(self, tenant_id: str, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
+        found: dict[int, Chunk] = {}
+        joined = chunks.join(documents, documents.c.id == chunks.c.document_id)
+        with self._read() as conn:
+            for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
+                query = sa.select(*_CHUNK_FIELDS).select_from(joined)
+                query = query.where(chunks.c.tenant_id == tenant_id, chunks.c.id.in_(batch))
+                found.update((row.id, records.chunk(row)) for row in conn.execute(query))
+        return found
+
+    # --- changes -----------------------------------------------------------------------------------------
+
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[Change]:
+        query = sa.select(changes).where(changes.c.seq > seq).order_by(changes.c.seq).limit(limit)
+        with self._read() as conn:
+            return [Change(row.seq, row.op, row.chunk_id, row.partition) for row in conn.execute(query)]
+
+    def last_seq(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))).scalar_one())
+
+    # --- steps of a write --------------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+        """An INSERT that can say ON CONFLICT: the one clause SQLAlchemy spells per dialect."""
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(table)
+        return postgresql.insert(table)
+
+    def _ensure_collection(self, conn: sa.Connection, tenant_id: str, collection: str) -> None:
+        now = _now()
+        conn.execute(self._insert(tenants).values(id=tenant_id, created_at=now).on_conflict_do_nothing())
+        row = {"tenant_id": tenant_id, "name": collection, "created_at": now}
+        conn.execute(self._insert(collections).values(row).on_conflict_do_nothing())
+
+    def _upsert_document(
+        self, conn: sa.Connection, draft: DocumentDraft, chunk_count: int, now: datetime
+    ) -> Document:
+        """Insert, or update in place keeping the id and created_at of the stored version."""
+        changed = {
+            "title": draft.title,
+            "text": draft.text,
+            "content_hash": draft.content_hash,
+            "tags": list(dict.fromkeys(draft.tags)),
+            "metadata": dict(draft.metadata),
+            "chunk_count": chunk_count,
+            "updated_at": now,
+        }
+        key = {"tenant_id": draft.tenant_id, "collection": draft.collection, "source": draft.source}
+        insert = self._insert(documents).values(id=uuid.uuid4().hex, created_at=now, **key, **changed)
+        upsert = insert.on_conflict_do_update(index_elements=list(key), set_=changed)
+        return records.document(conn.execute(upsert.returning(*DOCUMENT_FIELDS)).one())
+
+    def _remove_chunks(self, conn: sa.Connection, tenant_id: str, *, chunks_of_document: str) -> None:
+        where = sa.and_(chunks.c.document_id == chunks_of_document, chunks.c.tenant_id == tenant_id)
+        deleted = conn.execute(sa.delete(chunks).where(where).returning(chunks.c.id, chunks.c.partition))
+        removed = sorted((int(chunk_id), str(partition)) for chunk_id, partition in deleted)
+        if removed:
+            self._unindex_keywords(conn, [chunk_id for chunk_id, _ in removed])
+            rows = [{"op": "remove", "chunk_id": chunk_id, "partition": part} for chunk_id, part in removed]
+            conn.execute(sa.insert(changes), rows)
+
+    def _cache_vectors(
+        self, conn: sa.Connection, model_id: str, dim: int, blobs: Mapping[str, bytes]
+    ) -> None:
+        if not blobs:
+            return
+        cached_dim = conn.execute(
+            sa.select(embeddings.c.dim).where(embeddings.c.model_id == model_id).limit(1)
+        ).scalar()
+        if cached_dim is not None and cached_dim != dim:
+            raise InvalidInput(
+                "vector length differs from the model's cached vectors",
+                details={"model_id": model_id, "dim": dim, "cached_dim": cached_dim},
+            )
+        rows = [{"model_id": model_id, "content_hash": h, "dim": dim, "vector": b} for h, b in blobs.items()]
+        conn.execute(self._insert(embeddings).on_conflict_do_nothing(), rows)
+
+    def _check_vectors(self, conn: sa.Connection, model_id: str, needed: set[str]) -> None:
+        """Every chunk must be searchable by vector: refuse the write if any hash has no embedding."""
+        found: set[str] = set()
+        for batch in codec.batched(sorted(needed), BATCH):
+            query = sa.select(embeddings.c.content_hash).where(
+                embeddings.c.model_id == model_id, embeddings.c.content_hash.in_(batch)
+            )
+            found.update(conn.execute(query).scalars())
+        if missing := needed - found:
+            raise InvalidInput(
+                "chunks without a vector for this model",
+                details={"model_id": model_id, "missing_hashes": sorted(missing)[:10], "count": len(missing)},
+            )
+
+    def _add_chunks(
+        self,
+        conn: sa.Connection,
+        document_id: str,
+        draft: DocumentDraft,
+        drafts: Sequence[ChunkDraft],
+        model_id: str,
+    ) -> None:
+        if not drafts:
+            return
+        partition = partition_key(draft.tenant_id, draft.collection, model_id)
+        rows = [records.chunk_row(document_id, draft, chunk, model_id, partition) for chunk in drafts]
+        insert = sa.insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True)
+        ids = list(conn.execute(insert, rows).scalars())
+        texts = [keyword_text(draft.title, chunk.heading_path, chunk.text) for chunk in drafts]
+        self._index_keywords(conn, list(zip(ids, texts, strict=True)))
+        added = [{"op": "add", "chunk_id": chunk_id, "partition": partition} for chunk_id in ids]
+        conn.execute(sa.insert(changes), added)
+
+    def _replace_tags(
+        self, conn: sa.Connection, tenant_id: str, document_id: str, tags: Sequence[str]
+    ) -> None:
+        conn.execute(sa.delete(document_tags).where(document_tags.c.document_id == document_id))
+        rows = [
+            {"document_id": document_id, "tenant_id": tenant_id, "tag": tag} for tag in dict.fromkeys(tags)
+        ]
+        if rows:
+            conn.execute(sa.insert(document_tags), rows)

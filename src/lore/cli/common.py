@@ -1,0 +1,54 @@
+"""Options every command shares, and how a command gets its service."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from lore.config import Settings
+from lore.service import Lore
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (default: $LORE_DATA_DIR, else ./lore-data).", show_default=False
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection to use.")]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+@contextmanager
+def open_lore(data_dir: Path | None) -> Iterator[Lore]:
+    with Lore.open(settings_for(data_dir)) as lore:
+        yield lore
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False) + "\n")

@@ -1,0 +1,34 @@
+"""`lore`: one command per verb; each parses its options, calls the service and renders the result."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from lore.cli import documents, evaluate, index, ingest, search, serve
+from lore.errors import LoreError
+
+app = typer.Typer(
+    name="lore",
+    help="Lore: self-hosted hybrid search and grounded answers over your own documents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("ingest")(ingest.ingest)
+app.command("search")(search.search)
+app.command("serve")(serve.serve)
+app.command("migrate")(serve.migrate)
+app.add_typer(evaluate.app, name="eval")
+app.add_typer(index.app, name="index")
+app.add_typer(documents.app, name="documents")
+
+
+def main() -> None:
+    """Entry point: domain errors become one clear line and exit code 2, never a traceback."""
+    try:
+        app()
+    except LoreError as error:
+        typer.secho(f"error [{error.code}]: {error.message}", err=True, fg="red")
+        sys.exit(2)

@@ -1,0 +1,59 @@
+"""Snippets: the window of a chunk that best matches the query, with the matched words located."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    text: str
+    highlights: list[tuple[int, int]]  # [start, end) character offsets into `text`
+
+
+def _stem(word: str) -> str:
+    word = unicodedata.normalize("NFKC", word).casefold()
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _matches(text: str, stems: set[str]) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _WORD.finditer(text) if _stem(m.group()) in stems]
+
+
+def _best_window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """Character window of about `width` chars holding the most matches, snapped to word boundaries."""
+    if len(text) <= width:
+        return 0, len(text)
+    best_start, best_count = 0, -1
+    for i, (start, _end) in enumerate(spans or [(0, 0)]):
+        count = sum(1 for s, e in spans[i:] if e <= start + width)
+        if count > best_count:
+            best_start, best_count = start, count
+    start = max(0, best_start - width // 5)
+    start = text.rfind(" ", 0, start) + 1 if start else 0
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    return start, end
+
+
+def make_snippet(text: str, query: str, width: int = 300) -> Snippet:
+    """The most query-dense window of `text`; words sharing a stem with a query word are highlighted."""
+    text = " ".join(text.split())
+    stems = {_stem(w) for w in _WORD.findall(query)}
+    spans = _matches(text, stems)
+    start, end = _best_window(text, spans, width)
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    shift = len(prefix) - start
+    highlights = [(s + shift, e + shift) for s, e in spans if s >= start and e <= end]
+    return Snippet(prefix + text[start:end] + suffix, highlights)

@@ -1,0 +1,246 @@
+"""Ingestion: discover files, parse and chunk them in worker processes, embed what is new, write atomically.
+
+Unchanged documents are recognised by a hash of their bytes (salted with the pipeline version, the embedding
+model and the document's tags), so re-running an ingest does no parsing and no embedding for them; chunks whose
+text was embedded before reuse the cached vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lore.core.chunk import chunk_document
+from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
+from lore.errors import LoreError, PayloadTooLarge
+from lore.interfaces import Embedder, Store
+from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument
+
+PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
+EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
+POOL_THRESHOLD = 8  # fewer files than this are parsed in-process (a pool costs more than it saves)
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    source: str
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class Prepared:
+    draft: DocumentDraft
+    chunks: list[ChunkDraft]
+
+
+@dataclass(slots=True)
+class IngestReport:
+    files: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    failures: list[Failure] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    files_done: int
+    files_total: int
+    chunks: int
+    embedded: int
+    elapsed: float
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    path: Path
+    tenant_id: str
+    collection: str
+    tags: tuple[str, ...]
+    fingerprint: str
+
+
+def fingerprint(data: bytes, salt: str) -> str:
+    return hashlib.sha256(salt.encode() + b"\0" + data).hexdigest()
+
+
+def salt_for(model_id: str, tags: Sequence[str], metadata: dict[str, object] | None = None) -> str:
+    return json.dumps([PIPELINE_VERSION, model_id, sorted(tags), metadata or {}], sort_keys=True)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
+    """Supported files under the given paths (hidden files and folders skipped); the rest as failures."""
+    files: list[Path] = []
+    failures: list[Failure] = []
+    for root in paths:
+        if not root.exists():
+            failures.append(Failure(str(root), "not_found", "no such file or directory"))
+        elif root.is_file():
+            _classify(root.resolve(), files, failures)
+        else:
+            for path in sorted(root.rglob("*")):
+                relative = path.relative_to(root).parts
+                if path.is_file() and not any(part.startswith(".") for part in relative):
+                    _classify(path.resolve(), files, failures)
+    return files, failures
+
+
+def _classify(path: Path, files: list[Path], failures: list[Failure]) -> None:
+    if path.suffix.lower() in SUPPORTED_EXTENSIONS:
+        files.append(path)
+    else:
+        failures.append(Failure(str(path), "unsupported_format", f"unsupported file type {path.suffix!r}"))
+
+
+def prepare(
+    parsed: ParsedDocument,
+    *,
+    source: str,
+    tenant_id: str,
+    collection: str,
+    fingerprint_: str,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    tags: Sequence[str] = (),
+    metadata: dict[str, object] | None = None,
+    max_chars: int | None = None,
+) -> Prepared:
+    text = parsed.text
+    if max_chars is not None and len(text) > max_chars:
+        raise PayloadTooLarge(f"{source}: extracted text has {len(text)} characters, limit {max_chars}")
+    draft = DocumentDraft(
+        tenant_id,
+        collection,
+        parsed.title,
+        source,
+        text,
+        fingerprint_,
+        list(tags),
+        {**parsed.metadata, **(metadata or {})},
+    )
+    return Prepared(draft, chunk_document(parsed, count_tokens, max_tokens=max_tokens))
+
+
+# -- worker processes -------------------------------------------------------------------------------------------
+
+_worker_counter: TokenCounter | None = None
+_worker_limits: tuple[int, int | None] = (256, None)
+
+
+def _init_worker(counter_factory: Callable[[], TokenCounter], max_tokens: int, max_chars: int | None) -> None:
+    global _worker_counter, _worker_limits
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker_counter = counter_factory()
+    _worker_limits = (max_tokens, max_chars)
+
+
+def _prepare_file_job(job: FileJob) -> Prepared | Failure:
+    """Parse and chunk one file; a LoreError becomes a Failure so one bad file never stops the others."""
+    assert _worker_counter is not None
+    try:
+        parsed = parse_file(job.path)
+        return prepare(
+            parsed,
+            source=str(job.path),
+            tenant_id=job.tenant_id,
+            collection=job.collection,
+            fingerprint_=job.fingerprint,
+            count_tokens=_worker_counter,
+            max_tokens=_worker_limits[0],
+            tags=job.tags,
+            max_chars=_worker_limits[1],
+        )
+    except LoreError as error:
+        return Failure(str(job.path), error.code, error.message)
+    except Exception as error:  # a parser bug must not end the whole ingest
+        return Failure(str(job.path), "corrupt_document", f"{type(error).__name__}: {error}")
+
+
+def prepare_files(
+    jobs: list[FileJob],
+    counter_factory: Callable[[], TokenCounter],
+    max_tokens: int,
+    max_chars: int | None,
+    workers: int,
+) -> Iterator[Prepared | Failure]:
+    """Results in job order; parsed in `workers` processes when there are enough files to pay for them."""
+    if len(jobs) < POOL_THRESHOLD or workers <= 1:
+        _init_worker(counter_factory, max_tokens, max_chars)
+        yield from map(_prepare_file_job, jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(counter_factory, max_tokens, max_chars),
+    ) as pool:
+        yield from pool.map(_prepare_file_job, jobs, chunksize=4)
+
+
+# -- embedding and writing --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Writer:
+    """Embeds what the cache lacks for a batch of prepared documents, then writes each one atomically."""
+
+    store: Store
+    embedder: Embedder
+
+    def write(self, batch: list[Prepared]) -> tuple[list[Document], int]:
+        """Returns the stored documents and how many texts had to be embedded."""
+        vectors, embedded = self._vectors([chunk for item in batch for chunk in item.chunks])
+        model_id = self.embedder.model_id
+        documents = [self.store.write_document(item.draft, item.chunks, vectors, model_id) for item in batch]
+        return documents, embedded
+
+    def _vectors(self, chunks: list[ChunkDraft]) -> tuple[dict[str, np.ndarray], int]:
+        texts = {chunk.content_hash: chunk.embed_text for chunk in chunks}
+        vectors = self.store.cached_vectors(self.embedder.model_id, list(texts))
+        missing = [h for h in texts if h not in vectors]
+        if missing:
+            fresh = self.embedder.embed_documents([texts[h] for h in missing])
+            vectors.update(zip(missing, fresh, strict=True))
+        return vectors, len(missing)
+
+
+def batched(
+    items: Iterable[Prepared | Failure], max_chunks: int = EMBED_BATCH_CHUNKS
+) -> Iterator[tuple[list[Prepared], list[Failure]]]:
+    """Group prepared documents so one embedding call covers about `max_chunks` chunks."""
+    batch: list[Prepared] = []
+    failures: list[Failure] = []
+    size = 0
+    for item in items:
+        if isinstance(item, Failure):
+            failures.append(item)
+            continue
+        batch.append(item)
+        size += len(item.chunks)
+        if size >= max_chunks:
+            yield batch, failures
+            batch, failures, size = [], [], 0
+    if batch or failures:
+        yield batch, failures
+
+
+def elapsed_since(start: float) -> float:
+    return time.perf_counter() - start

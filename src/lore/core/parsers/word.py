@@ -1,0 +1,88 @@
+"""DOCX: paragraphs and tables in body order; Word styles tell headings and list items apart."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import docx
+from docx.document import Document as WordDocument
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from lore.core.parsers._text import block, document, first_heading, humanise, squash
+from lore.models import Block, BlockKind, ParsedDocument
+
+_HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+_LIST_STYLE = re.compile(r"^list\b.*?(\d)?$")
+_LIST_ITEM: BlockKind = "list"
+
+
+def parse(data: bytes, filename: str) -> ParsedDocument:
+    word = docx.Document(io.BytesIO(data))
+    blocks = list(_blocks(word))
+    title = squash(word.core_properties.title or "") or first_heading(blocks) or humanise(filename)
+    return document(title, blocks, {"format": "docx"})
+
+
+def _blocks(word: WordDocument) -> Iterator[Block | None]:
+    """Walk the body in order, gathering runs of consecutive list paragraphs into one list block."""
+    items: list[str] = []
+    for part in word.iter_inner_content():
+        kind, text, level = _classify(part)
+        if kind == _LIST_ITEM:
+            items.append(text)
+            continue
+        if items:
+            yield block("list", "\n".join(items))
+            items = []
+        yield block(kind, text, level=level)
+    if items:
+        yield block("list", "\n".join(items))
+
+
+def _classify(part: Paragraph | Table) -> tuple[BlockKind, str, int]:
+    """(block kind, text, heading level) of one body element; 'list' means one item of a list."""
+    if isinstance(part, Table):
+        return "table", "\n".join(_table_rows(part)), 0
+    style = _style_name(part)
+    text = squash(part.text)
+    if style == "title":
+        return "heading", text, 1
+    heading = _HEADING_STYLE.match(style)
+    if heading is not None:
+        return "heading", text, int(heading.group(1))
+    depth = _list_depth(part, style)
+    if depth is not None:
+        return _LIST_ITEM, f"{'  ' * depth}- {text}", 0
+    return "paragraph", text, 0
+
+
+def _style_name(paragraph: Paragraph) -> str:
+    style = paragraph.style
+    return (style.name or "").casefold() if style is not None else ""
+
+
+def _list_depth(paragraph: Paragraph, style: str) -> int | None:
+    """Nesting of a list paragraph, from its numbering (w:numPr) or its style ('List Bullet 2'); else None."""
+    levels = paragraph._p.xpath("./w:pPr/w:numPr/w:ilvl/@w:val")
+    if levels:
+        return int(levels[0])
+    if paragraph._p.xpath("./w:pPr/w:numPr"):
+        return 0
+    styled = _LIST_STYLE.match(style)
+    if styled is None:
+        return None
+    return int(styled.group(1)) - 1 if styled.group(1) else 0
+
+
+def _table_rows(table: Table) -> Iterator[str]:
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) not in seen:  # a merged cell is repeated once per grid column it spans
+                seen.add(id(cell._tc))
+                cells.append(squash(cell.text))
+        if any(cells):
+            yield " | ".join(cells)

@@ -1,0 +1,89 @@
+"""Backend name -> factory. Built-ins are registered here; third parties add theirs through the entry-point
+groups `lore.stores`, `lore.vector_indexes`, `lore.embedders` (factories taking Settings) and
+`lore.token_counters` (a picklable zero-argument factory of the embedder's token counter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from lore.config import Settings
+from lore.errors import InvalidInput
+from lore.interfaces import Embedder, Store, VectorIndex
+
+
+def _sqlite_store(settings: Settings) -> Store:
+    from lore.backends.store.sqlite import SqliteStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(settings.store_url)
+
+
+def _usearch_index(settings: Settings) -> VectorIndex:
+    from lore.backends.vector.usearch_index import UsearchIndex
+
+    return UsearchIndex(
+        settings.index_dir,
+        exact_below=settings.exact_search_below,
+        connectivity=settings.hnsw_connectivity,
+        expansion_add=settings.hnsw_expansion_add,
+        expansion_search=settings.hnsw_expansion_search,
+    )
+
+
+def _minilm(settings: Settings) -> Embedder:
+    from lore.backends.embedder.onnx import MiniLMEmbedder
+
+    return MiniLMEmbedder(
+        variant=settings.embedding_variant,
+        cache_dir=settings.model_cache_dir,
+        threads=settings.embed_threads,
+        batch_size=settings.embed_batch_size,
+    )
+
+
+STORES: dict[str, Callable[[Settings], Store]] = {"sqlite": _sqlite_store}
+VECTOR_INDEXES: dict[str, Callable[[Settings], VectorIndex]] = {"usearch": _usearch_index}
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {"minilm": _minilm}
+
+
+def _lookup(table: dict[str, Any], group: str, name: str) -> Any:
+    if name in table:
+        return table[name]
+    for entry in entry_points(group=group):
+        if entry.name == name:
+            return entry.load()
+    kind = group.removeprefix("lore.").rstrip("s").replace("_", " ").replace("indexe", "index")
+    raise InvalidInput(f"unknown {kind} backend {name!r}", details={"known": sorted(table)})
+
+
+def store_backend_name(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def create_store(settings: Settings) -> Store:
+    return _lookup(STORES, "lore.stores", store_backend_name(settings.store_url))(settings)
+
+
+def create_vector_index(settings: Settings) -> VectorIndex:
+    return _lookup(VECTOR_INDEXES, "lore.vector_indexes", settings.vector_backend)(settings)
+
+
+def create_embedder(settings: Settings) -> Embedder:
+    return _lookup(EMBEDDERS, "lore.embedders", settings.embedder)(settings)
+
+
+def _minilm_token_counter() -> Callable[[str], int]:
+    from lore.backends.embedder.onnx import load_token_counter
+
+    return load_token_counter()
+
+
+TOKEN_COUNTERS: dict[str, Callable[[], Callable[[str], int]]] = {"minilm": _minilm_token_counter}
+
+
+def token_counter_factory(settings: Settings) -> Callable[[], Callable[[str], int]]:
+    """A picklable factory of the embedder's token counter, for chunking in worker processes."""
+    return _lookup(TOKEN_COUNTERS, "lore.token_counters", settings.embedder)

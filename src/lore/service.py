@@ -1,0 +1,376 @@
+"""The `Lore` service: built from Settings through the registry, called by the CLI and the API alike."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lore.config import Settings
+from lore.core import index_sync, ingest
+from lore.core.evaluation import CorpusDoc
+from lore.core.parse import parse_bytes
+from lore.core.retrieve import Retriever, SearchRequest
+from lore.errors import InvalidInput, NotFound, PayloadTooLarge
+from lore.interfaces import Embedder, Store, VectorIndex
+from lore.models import (
+    DEFAULT_COLLECTION,
+    DEFAULT_TENANT,
+    Block,
+    Document,
+    Hit,
+    Page,
+    ParsedDocument,
+)
+from lore.registry import create_embedder, create_store, create_vector_index, token_counter_factory
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Tenant and collection names become parts of index partition names and cache keys: keep them plain."""
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid {kind} name {name!r}: use 1-64 letters, digits, '.', '_' or '-'", details={kind: name}
+        )
+    return name
+
+
+class Lore:
+    def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self._sync_lock = threading.Lock()
+        self._last_sync_check = 0.0
+        self._collections: dict[str, list[str]] | None = None
+        self.embed_query = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
+        self.retriever = Retriever(store, index, self.embed_query, embedder.model_id, self.collections)
+        self.writer = ingest.Writer(store, embedder)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Lore:
+        settings = settings or Settings()
+        store = create_store(settings)
+        store.migrate()
+        lore = cls(settings, store, create_vector_index(settings), create_embedder(settings))
+        lore.sync_index()
+        return lore
+
+    def close(self) -> None:
+        self.sync_index()
+        self.index.save()
+        self.store.close()
+
+    def __enter__(self) -> Lore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- documents --------------------------------------------------------------------------------------------
+
+    def ingest_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        tags: Sequence[str] = (),
+        sync: bool = False,
+        on_progress: Callable[[ingest.Progress], None] | None = None,
+    ) -> ingest.IngestReport:
+        """Index files and folders; unchanged files are skipped, `sync` removes documents whose files are gone."""
+        check_name("tenant", tenant_id)
+        check_name("collection", collection)
+        start = time.perf_counter()
+        files, failures = ingest.discover(paths)
+        report = ingest.IngestReport(files=len(files), failures=failures)
+        known = self.store.document_hashes(tenant_id, collection)
+        jobs = self._file_jobs(files, known, report, tenant_id, collection, tuple(tags))
+        prepared = ingest.prepare_files(
+            jobs,
+            token_counter_factory(self.settings),
+            self.embedder.max_tokens,
+            self.settings.max_document_chars,
+            self.settings.parse_workers,
+        )
+        done = report.unchanged
+        for batch, batch_failures in ingest.batched(prepared):
+            report.failures.extend(batch_failures)
+            self._write_batch(batch, known, report)
+            done += len(batch) + len(batch_failures)
+            if on_progress:
+                on_progress(
+                    ingest.Progress(
+                        done, len(files), report.chunks, report.embedded, ingest.elapsed_since(start)
+                    )
+                )
+        if sync:
+            report.removed = self._remove_missing(paths, files, known, tenant_id)
+        self._after_write(save=True)
+        report.seconds = ingest.elapsed_since(start)
+        return report
+
+    def _file_jobs(
+        self,
+        files: list[Path],
+        known: dict[str, tuple[str, str]],
+        report: ingest.IngestReport,
+        tenant_id: str,
+        collection: str,
+        tags: tuple[str, ...],
+    ) -> list[ingest.FileJob]:
+        salt = ingest.salt_for(self.embedder.model_id, tags)
+        jobs = []
+        for path in files:
+            try:
+                digest = ingest.fingerprint(path.read_bytes(), salt)
+            except OSError as error:
+                report.failures.append(ingest.Failure(str(path), "unreadable", error.strerror or str(error)))
+                continue
+            if known.get(str(path), ("", ""))[1] == digest:
+                report.unchanged += 1
+            else:
+                jobs.append(ingest.FileJob(path, tenant_id, collection, tags, digest))
+        return jobs
+
+    def _write_batch(
+        self, batch: list[ingest.Prepared], known: dict[str, tuple[str, str]], report: ingest.IngestReport
+    ) -> None:
+        if not batch:
+            return
+        documents, embedded = self.writer.write(batch)
+        for document in documents:
+            if document.source in known:
+                report.updated += 1
+            else:
+                report.added += 1
+            report.chunks += document.chunk_count
+        report.embedded += embedded
+        report.documents.extend(documents)
+        self._after_write(save=False)
+
+    def _remove_missing(
+        self, roots: Sequence[Path], files: list[Path], known: dict[str, tuple[str, str]], tenant_id: str
+    ) -> int:
+        seen = {str(path) for path in files}
+        prefixes = [str(root.resolve()) for root in roots]
+        removed = 0
+        for source, (document_id, _digest) in known.items():
+            under_root = any(source == p or source.startswith(p.rstrip("/") + "/") for p in prefixes)
+            if under_root and source not in seen and not Path(source).exists():
+                removed += self.store.delete_document(tenant_id, document_id)
+        return removed
+
+    def add_text(
+        self,
+        *,
+        title: str,
+        text: str,
+        source: str | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        tags: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> Document:
+        """Index a document given as text (Markdown structure is honoured). Same source: replaced."""
+        parsed = parse_bytes(text.encode("utf-8"), "document.md", "text/markdown")
+        parsed.title = title or parsed.title
+        data = f"{title}\0{text}".encode()
+        return self._add_parsed(parsed, data, source, tenant_id, collection, tags, metadata)
+
+    def add_upload(
+        self,
+        data: bytes,
+        filename: str,
+        content_type: str | None = None,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        tags: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> Document:
+        if len(data) > self.settings.max_upload_bytes:
+            raise PayloadTooLarge(f"upload of {len(data)} bytes exceeds {self.settings.max_upload_bytes}")
+        parsed = parse_bytes(data, filename, content_type)
+        return self._add_parsed(
+            parsed, data, source or f"upload:{filename}", tenant_id, collection, tags, metadata
+        )
+
+    def _add_parsed(
+        self,
+        parsed: ParsedDocument,
+        data: bytes,
+        source: str | None,
+        tenant_id: str,
+        collection: str,
+        tags: Sequence[str],
+        metadata: dict[str, Any] | None,
+    ) -> Document:
+        check_name("tenant", tenant_id)
+        check_name("collection", collection)
+        digest = ingest.fingerprint(data, ingest.salt_for(self.embedder.model_id, tags, metadata))
+        prepared = ingest.prepare(
+            parsed,
+            source=source or f"text:{digest[:16]}",
+            tenant_id=tenant_id,
+            collection=collection,
+            fingerprint_=digest,
+            count_tokens=self.embedder.count_tokens,
+            max_tokens=self.embedder.max_tokens,
+            tags=tags,
+            metadata=metadata,
+            max_chars=self.settings.max_document_chars,
+        )
+        (document,), _ = self.writer.write([prepared])
+        self._after_write(save=False)
+        return document
+
+    def add_corpus(
+        self,
+        docs: Iterable[CorpusDoc],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ingest.IngestReport:
+        """Bulk-index plain (id, title, text) records, as data sets and benchmarks provide them."""
+        start = time.perf_counter()
+        report = ingest.IngestReport()
+        known = self.store.document_hashes(tenant_id, collection)
+        salt = ingest.salt_for(self.embedder.model_id, ())
+        prepared = (self._prepare_record(doc, salt, tenant_id, collection, known, report) for doc in docs)
+        for batch, _ in ingest.batched(item for item in prepared if item is not None):
+            self._write_batch(batch, known, report)
+            if on_progress:
+                on_progress(report.added + report.updated + report.unchanged)
+        self._after_write(save=True)
+        report.seconds = ingest.elapsed_since(start)
+        return report
+
+    def _prepare_record(
+        self,
+        doc: CorpusDoc,
+        salt: str,
+        tenant_id: str,
+        collection: str,
+        known: dict[str, tuple[str, str]],
+        report: ingest.IngestReport,
+    ) -> ingest.Prepared | None:
+        report.files += 1
+        digest = ingest.fingerprint(f"{doc.title}\0{doc.text}".encode(), salt)
+        source = f"record:{doc.id}"
+        if known.get(source, ("", ""))[1] == digest:
+            report.unchanged += 1
+            return None
+        blocks = [Block("paragraph", p) for p in doc.text.split("\n\n") if p.strip()] or [
+            Block("paragraph", "")
+        ]
+        parsed = ParsedDocument(doc.title or doc.id, blocks, {"record_id": doc.id})
+        return ingest.prepare(
+            parsed,
+            source=source,
+            tenant_id=tenant_id,
+            collection=collection,
+            fingerprint_=digest,
+            count_tokens=self.embedder.count_tokens,
+            max_tokens=self.embedder.max_tokens,
+        )
+
+    def get_document(
+        self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, with_text: bool = True
+    ) -> Document:
+        document = self.store.get_document(tenant_id, document_id, with_text=with_text)
+        if document is None:
+            raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
+        return document
+
+    def list_documents(
+        self,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Document]:
+        return self.store.list_documents(tenant_id, collection, limit, cursor)
+
+    def delete_document(self, document_id: str, *, tenant_id: str = DEFAULT_TENANT) -> None:
+        if not self.store.delete_document(tenant_id, document_id):
+            raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
+        self._after_write(save=False)
+
+    # -- search -----------------------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> list[Hit]:
+        if not 1 <= request.k <= self.settings.max_k:
+            raise InvalidInput(f"k must be between 1 and {self.settings.max_k}", details={"k": request.k})
+        if not request.query.strip():
+            raise InvalidInput("query must not be empty")
+        for collection in request.collections or ():
+            check_name("collection", collection)
+        self._maybe_sync()
+        return self.retriever.search(request)
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        vector = self.embedder.embed_query(text)
+        vector.flags.writeable = False  # shared through the LRU: nobody may change it
+        return vector
+
+    def collections(self, tenant_id: str) -> list[str]:
+        """Collections of a tenant that have vectors of the active model (cached until the index changes)."""
+        if self._collections is None:
+            table: dict[str, list[str]] = {}
+            for partition in self.store.partitions():
+                tenant, collection, model = partition.split("/", 2)
+                if model == self.embedder.model_id:
+                    table.setdefault(tenant, []).append(collection)
+            self._collections = table
+        return self._collections.get(tenant_id, [])
+
+    # -- the derived index ------------------------------------------------------------------------------------
+
+    def sync_index(self) -> int:
+        """Replay store changes into the vector index (also those written by other processes)."""
+        with self._sync_lock:
+            applied = index_sync.catch_up(self.store, self.index)
+            if applied:
+                self._collections = None
+            self._last_sync_check = time.monotonic()
+            return applied
+
+    def _maybe_sync(self) -> None:
+        if time.monotonic() - self._last_sync_check < self.settings.index_sync_seconds:
+            return
+        self._last_sync_check = time.monotonic()
+        if self.store.last_seq() > self.index.applied_seq:
+            self.sync_index()
+
+    def _after_write(self, *, save: bool) -> None:
+        self.sync_index()
+        if save:
+            self.index.save()
+
+    def rebuild_index(self) -> int:
+        with self._sync_lock:
+            total = index_sync.rebuild(self.store, self.index)
+            self._collections = None
+            return total
+
+    def readiness(self) -> dict[str, Any]:
+        """What /readyz reports: the store answers, and the index is current with it."""
+        last = self.store.last_seq()
+        return {
+            "store": "ok",
+            "index": {"applied_seq": self.index.applied_seq, "store_seq": last},
+            "embedder": self.embedder.model_id,
+        }

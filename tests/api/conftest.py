@@ -1,0 +1,106 @@
+"""A real uvicorn server per test module, over a real Lore on a temporary data dir, reached with httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from lore.api import create_app
+from lore.config import Settings
+from lore.service import Lore
+
+JSON_LIMIT = 64 * 1024
+UPLOAD_LIMIT = 256 * 1024
+
+
+class LiveServer:
+    """uvicorn on a free loopback port, in a thread; the context exits through uvicorn's graceful shutdown."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        self.socket.close()
+
+    @property
+    def lore(self) -> Lore:
+        return self.app.state.lore
+
+
+@pytest.fixture(scope="module")
+def api_settings(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+    """Small body limits, so the size checks are exercised with small bodies."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path_factory.mktemp("api-data"),
+        model_cache_dir=model_cache,
+        max_request_bytes=JSON_LIMIT,
+        max_upload_bytes=UPLOAD_LIMIT,
+        parse_workers=1,
+        embed_threads=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(api_settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(create_app(api_settings)) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        yield http
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The one error shape, with the expected status and stable code; returns the error object."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict)
+    assert "Traceback" not in response.text
+    return error
+
+
+def upload(
+    client: httpx.Client,
+    name: str,
+    content: bytes | str,
+    content_type: str = "application/octet-stream",
+    **fields: Any,
+) -> httpx.Response:
+    """POST a file as multipart/form-data, with optional form fields (lists repeat the field)."""
+    data = content.encode() if isinstance(content, str) else content
+    return client.post("/v1/documents", files={"file": (name, data, content_type)}, data=fields)

@@ -1,0 +1,75 @@
+"""Liveness, readiness, metrics and the API description, over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def test_healthz(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_store_and_index(client: httpx.Client) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["store"] == "ok"
+    assert body["index"]["applied_seq"] <= body["index"]["store_seq"]
+    assert body["embedder"]
+
+
+def test_metrics_count_requests_by_route_template_and_status(client: httpx.Client) -> None:
+    created = client.post("/v1/documents", json={"title": "Metrics", "text": "Counted."}).json()
+    client.get(f"/v1/documents/{created['id']}")
+    client.get("/v1/documents/does-not-exist")
+    client.get("/no/such/route")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+    def requests(route: str, status: str, method: str = "GET") -> float:
+        labels = (("method", method), ("route", route), ("status", status))
+        return samples.get(("lore_http_requests_total", labels), 0.0)
+
+    assert requests("/v1/documents/{document_id}", "200") >= 1
+    assert requests("/v1/documents/{document_id}", "404") >= 1
+    assert requests("/v1/documents", "201", "POST") >= 1
+    assert requests("<unmatched>", "404") >= 1
+    assert not any("does-not-exist" in label for (_name, labels) in samples for _key, label in labels)
+    assert samples[("lore_documents_ingested_total", (("kind", "text"),))] >= 1
+    assert re.search(r'^lore_http_request_seconds_bucket\{.*route="/v1/documents".*\} ', response.text, re.M)
+
+
+def test_openapi_describes_the_routes_and_the_error_shape(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["title"] == "Lore"
+    assert spec["info"]["version"]
+    assert {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/documents",
+        "/v1/documents/{document_id}",
+        "/v1/search",
+    } <= set(spec["paths"])
+    add = spec["paths"]["/v1/documents"]["post"]
+    assert {"application/json", "multipart/form-data"} <= set(add["requestBody"]["content"])
+    assert add["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_docs_page(client: httpx.Client) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
+    assert "/openapi.json" in response.text

@@ -1,0 +1,242 @@
+"""What only the SQLite store promises: WAL and pragmas, migrations, FTS5 details, concurrency across threads
+and processes. The behaviour every store shares is in tests/contracts/test_store_contract.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from lore.backends.store.schema import metadata
+from lore.backends.store.sqlite import SqliteStore
+from lore.models import ChunkDraft, Document, DocumentDraft, content_hash
+
+TENANT, COLLECTION, MODEL = "t", "c", "m"
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "lore.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[SqliteStore]:
+    instance = SqliteStore.from_path(path)
+    instance.migrate()
+    yield instance
+    instance.close()
+
+
+def write(store: SqliteStore, source: str, *texts: str) -> Document:
+    chunks = [ChunkDraft(i, text, (), len(text.split()), text) for i, text in enumerate(texts)]
+    body = "\n".join(texts)
+    draft = DocumentDraft(TENANT, COLLECTION, "Title", source, body, content_hash(body))
+    vectors = {chunk.content_hash: np.ones(4, np.float32) for chunk in chunks}
+    return store.write_document(draft, chunks, vectors, MODEL)
+
+
+def scalar(store: SqliteStore, sql: str) -> object:
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql(sql).scalar()
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("lore.migrations")))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+# -- set-up --------------------------------------------------------------------------------------------------
+
+
+def test_connections_use_wal_and_enforce_foreign_keys(store: SqliteStore) -> None:
+    assert scalar(store, "PRAGMA journal_mode") == "wal"
+    assert scalar(store, "PRAGMA synchronous") == 1  # NORMAL
+    assert scalar(store, "PRAGMA foreign_keys") == 1
+    assert scalar(store, "PRAGMA busy_timeout") == 10_000
+
+
+def test_the_data_directory_is_created(path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{path}")
+    store.migrate()
+    store.close()
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql://localhost/lore"])
+def test_only_sqlite_files_are_accepted(url: str) -> None:
+    with pytest.raises(ValueError, match="sqlite"):
+        SqliteStore(url)
+
+
+# -- migrations ----------------------------------------------------------------------------------------------
+
+
+def test_migrations_are_idempotent_and_reach_head(store: SqliteStore) -> None:
+    write(store, "a.md", "kept across migrate")
+    store.migrate()
+    store.migrate()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head
+    assert scalar(store, "SELECT count(*) FROM documents") == 1
+
+
+def test_migrated_schema_matches_the_core_tables(store: SqliteStore) -> None:
+    def include_name(name: str | None, type_: str, _parents: object) -> bool:
+        return not (type_ == "table" and name is not None and name.startswith("chunks_fts"))
+
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": include_name, "compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_downgrade_to_base_and_upgrade_again(store: SqliteStore) -> None:
+    config = alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    with store.engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == ["alembic_version"]
+    store.migrate()
+    assert write(store, "a.md", "works again").chunk_count == 1
+
+
+# -- the FTS5 keyword index ----------------------------------------------------------------------------------
+
+
+def test_fts_rows_follow_the_chunks(store: SqliteStore) -> None:
+    document = write(store, "a.md", "one", "two", "three")
+    write(store, "b.md", "four")
+    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 4
+    write(store, "a.md", "one again")
+    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 2
+    store.delete_document(TENANT, document.id)
+    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 1
+    assert scalar(store, "SELECT count(*) FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("the runner runs", "running"),
+        ("Café crème", "cafe creme"),
+        ("connected devices", "connection device"),
+    ],
+)
+def test_english_stems_and_diacritics_match(store: SqliteStore, text: str, query: str) -> None:
+    write(store, "a.md", text)
+    assert len(store.keyword_search(TENANT, query, 10)) == 1
+
+
+# -- concurrency ---------------------------------------------------------------------------------------------
+
+
+def run_threads(*targets: Callable[[], object]) -> list[BaseException]:
+    """Run targets in threads; returns what they raised."""
+    errors: list[BaseException] = []
+
+    def guarded(target: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as error:
+                errors.append(error)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(target)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_readers_see_whole_versions_while_a_writer_replaces_them(store: SqliteStore) -> None:
+    versions = [[f"alpha {i}" for i in range(3)], [f"beta {i}" for i in range(5)]]
+    document = write(store, "doc.md", *versions[0])
+    writing = threading.Event()
+    writing.set()
+    seen: Counter[int] = Counter()
+
+    def writer() -> None:
+        for i in range(1, 61):
+            write(store, "doc.md", *versions[i % 2])
+        writing.clear()
+
+    def reader() -> None:
+        while writing.is_set():
+            hits = store.keyword_search(TENANT, "alpha beta", 10)
+            stored = store.get_document(TENANT, document.id)
+            assert stored is not None and stored.chunk_count in (3, 5)
+            assert store.list_collections(TENANT)[0].chunk_count in (3, 5)
+            assert len(hits) in (3, 5), hits
+            seen[len(hits)] += 1
+
+    assert run_threads(writer, reader, reader, reader) == []
+    assert seen[3] > 0 and seen[5] > 0
+
+
+def test_two_stores_on_one_file_serialise_their_writes(store: SqliteStore, path: Path) -> None:
+    other = SqliteStore.from_path(path)
+    try:
+        errors = run_threads(
+            lambda: [write(store, f"first-{i}.md", f"first {i}") for i in range(40)],
+            lambda: [write(other, f"second-{i}.md", f"second {i}") for i in range(40)],
+        )
+    finally:
+        other.close()
+    assert errors == []
+    assert scalar(store, "SELECT count(*) FROM documents") == 80
+    assert [c.seq for c in store.changes_since(0)] == list(range(1, 81))
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from lore.backends.store.sqlite import SqliteStore
+    from lore.models import ChunkDraft, DocumentDraft
+
+    store = SqliteStore.from_path(Path(sys.argv[1]))
+    store.migrate()
+    for i in range(int(sys.argv[2])):
+        chunk = ChunkDraft(0, f"child {i}", (), 2, f"child {i}")
+        draft = DocumentDraft("t", "c", "Title", f"child-{i}.md", f"child {i}", str(i))
+        store.write_document(draft, [chunk], {chunk.content_hash: np.ones(4, np.float32)}, "m")
+    store.close()
+    """
+)
+
+
+def test_a_second_process_writes_alongside(store: SqliteStore, path: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), "50"], stderr=subprocess.PIPE, text=True
+    )
+    for i in range(50):
+        write(store, f"parent-{i}.md", f"parent {i}")
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 0, stderr
+    assert scalar(store, "SELECT count(*) FROM documents") == 100
+    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 100
+    assert [c.seq for c in store.changes_since(0)] == list(range(1, 101))
+    assert len(store.keyword_search(TENANT, "child", 100)) == 50

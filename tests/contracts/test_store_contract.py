@@ -1,0 +1,572 @@
+"""The `Store` contract: one body per behaviour, run against every backend through the protocol only."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lore.errors import InvalidInput
+from lore.interfaces import Store
+from lore.models import (
+    ChunkDraft,
+    CollectionInfo,
+    Document,
+    DocumentDraft,
+    SearchFilters,
+    content_hash,
+    partition_key,
+)
+
+MODEL = "test-model@f32"
+DIM = 8
+T1, T2 = "tenant-a", "tenant-b"
+C1, C2 = "handbook", "faq"
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+
+def vector_for(text: str) -> np.ndarray:
+    """A deterministic unit vector per text, so a test can check the exact bytes that come back."""
+    rng = np.random.default_rng(int(content_hash(text)[:8], 16))
+    vector = rng.standard_normal(DIM).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def draft(
+    *texts: str,
+    tenant: str = T1,
+    collection: str = C1,
+    source: str = "guide.md",
+    title: str = "Guide",
+    tags: Sequence[str] = (),
+    metadata: dict[str, Any] | None = None,
+    headings: Sequence[str] = (),
+) -> tuple[DocumentDraft, list[ChunkDraft]]:
+    chunks = [
+        ChunkDraft(i, text, tuple(headings), len(text.split()), f"{title}\n{text}")
+        for i, text in enumerate(texts)
+    ]
+    body = "\n\n".join(texts)
+    document = DocumentDraft(
+        tenant, collection, title, source, body, content_hash(body), list(tags), dict(metadata or {})
+    )
+    return document, chunks
+
+
+def vectors_of(chunks: Sequence[ChunkDraft]) -> dict[str, np.ndarray]:
+    return {chunk.content_hash: vector_for(chunk.embed_text) for chunk in chunks}
+
+
+def write(store: Store, *texts: str, **options: Any) -> Document:
+    document, chunks = draft(*texts, **options)
+    return store.write_document(document, chunks, vectors_of(chunks), MODEL)
+
+
+def chunk_ids_of(store: Store, tenant: str, document_id: str) -> list[int]:
+    found = store.filter_chunk_ids(tenant, None, SearchFilters(document_ids=(document_id,)))
+    return sorted(found)
+
+
+def ids(hits: Sequence[tuple[int, float]]) -> list[int]:
+    return [chunk_id for chunk_id, _ in hits]
+
+
+# -- schema and collections ----------------------------------------------------------------------------------
+
+
+def test_migrate_twice_changes_nothing(store: Store) -> None:
+    write(store, "alpha")
+    store.migrate()
+    assert len(store.list_documents(T1, None, 10, None).items) == 1
+
+
+def test_collections_are_listed_with_counts(store: Store) -> None:
+    store.ensure_collection(T1, C2)
+    store.ensure_collection(T1, C2)
+    write(store, "one", "two", source="a.md")
+    write(store, "three", source="b.md")
+    assert store.list_collections(T1) == [CollectionInfo(C2, 0, 0), CollectionInfo(C1, 2, 3)]
+
+
+# -- writing documents ---------------------------------------------------------------------------------------
+
+
+def test_write_returns_the_stored_document(store: Store) -> None:
+    document, chunks = draft("alpha", "beta", tags=["x", "y", "x"], metadata={"lang": "en", "year": 2024})
+    written = store.write_document(document, chunks, vectors_of(chunks), MODEL)
+    assert (written.tenant_id, written.collection, written.source, written.title) == (
+        T1,
+        C1,
+        "guide.md",
+        "Guide",
+    )
+    assert written.tags == ["x", "y"]
+    assert written.metadata == {"lang": "en", "year": 2024}
+    assert written.chunk_count == 2
+    assert written.content_hash == document.content_hash
+    assert written.created_at == written.updated_at
+    assert written.created_at.tzinfo is not None
+    assert len(written.id) == 32
+    assert store.get_document(T1, written.id) == written
+    assert store.get_document(T1, written.id, with_text=True).text == "alpha\n\nbeta"
+
+
+def test_unknown_document_is_none(store: Store) -> None:
+    assert store.get_document(T1, "0" * 32) is None
+
+
+def test_rewrite_keeps_id_and_created_at(store: Store) -> None:
+    first = write(store, "alpha")
+    second = write(store, "alpha changed", "gamma", title="Guide v2")
+    assert (second.id, second.created_at) == (first.id, first.created_at)
+    assert second.updated_at > first.updated_at
+    stored = store.get_document(T1, first.id, with_text=True)
+    assert (stored.title, stored.chunk_count, stored.text) == ("Guide v2", 2, "alpha changed\n\ngamma")
+    assert len(store.list_documents(T1, None, 10, None).items) == 1
+
+
+def test_rewrite_replaces_chunks_and_appends_changes(store: Store) -> None:
+    document = write(store, "old apples", "old pears")
+    old_ids = chunk_ids_of(store, T1, document.id)
+    seq = store.last_seq()
+    write(store, "new plums")
+    new_ids = chunk_ids_of(store, T1, document.id)
+    assert len(new_ids) == 1 and new_ids[0] > max(old_ids)
+    assert store.get_chunks(T1, old_ids) == {}
+    assert store.keyword_search(T1, "apples pears", 10) == []
+    assert ids(store.keyword_search(T1, "plums", 10)) == new_ids
+    partition = partition_key(T1, C1, MODEL)
+    changes = [(c.op, c.chunk_id, c.partition) for c in store.changes_since(seq)]
+    assert changes == [("remove", i, partition) for i in old_ids] + [("add", new_ids[0], partition)]
+
+
+def test_chunk_ids_are_never_reused(store: Store) -> None:
+    document = write(store, "first", "second")
+    newest = max(chunk_ids_of(store, T1, document.id))
+    store.delete_document(T1, document.id)
+    again = write(store, "first", "second")
+    assert min(chunk_ids_of(store, T1, again.id)) > newest
+
+
+def test_chunks_keep_their_order_and_fields(store: Store) -> None:
+    document = write(store, "zero", "one", "two", headings=["Intro", "Setup"], tags=["t"], metadata={"k": 1})
+    chunk_ids = chunk_ids_of(store, T1, document.id)
+    chunks = store.get_chunks(T1, chunk_ids)
+    assert [chunks[i].position for i in chunk_ids] == [0, 1, 2]
+    assert [chunks[i].text for i in chunk_ids] == ["zero", "one", "two"]
+    first = chunks[chunk_ids[0]]
+    assert (first.id, first.document_id, first.tenant_id, first.collection) == (
+        chunk_ids[0],
+        document.id,
+        T1,
+        C1,
+    )
+    assert (first.heading_path, first.token_count) == (["Intro", "Setup"], 1)
+    assert first.content_hash == content_hash("Guide\nzero")
+    assert (first.title, first.source, first.tags, first.metadata) == ("Guide", "guide.md", ["t"], {"k": 1})
+
+
+def test_a_chunk_without_a_vector_rolls_the_whole_write_back(store: Store) -> None:
+    before = write(store, "stable text")
+    before_ids = chunk_ids_of(store, T1, before.id)
+    seq = store.last_seq()
+    document, chunks = draft("replacement", "unembedded", title="Broken")
+    vectors = vectors_of(chunks[:1])
+    with pytest.raises(InvalidInput):
+        store.write_document(document, chunks, vectors, MODEL)
+    assert store.get_document(T1, before.id, with_text=True) == Document(
+        **{**_fields(before), "text": "stable text"}
+    )
+    assert chunk_ids_of(store, T1, before.id) == before_ids
+    assert ids(store.keyword_search(T1, "stable", 10)) == before_ids
+    assert store.keyword_search(T1, "replacement", 10) == []
+    assert store.last_seq() == seq
+    assert store.cached_vectors(MODEL, list(vectors)) == {}
+
+
+def _fields(document: Document) -> dict[str, Any]:
+    return {name: getattr(document, name) for name in Document.__slots__}
+
+
+def test_unchanged_text_is_served_from_the_vector_cache(store: Store) -> None:
+    document, chunks = draft("cached once")
+    vectors = vectors_of(chunks)
+    store.write_document(document, chunks, vectors, MODEL)
+    rewritten = store.write_document(document, chunks, {}, MODEL)
+    assert rewritten.chunk_count == 1
+    cached = store.cached_vectors(MODEL, [*vectors, "no-such-hash"])
+    assert set(cached) == set(vectors)
+    for digest, vector in vectors.items():
+        assert cached[digest].dtype == np.float32
+        np.testing.assert_array_equal(cached[digest], vector)
+    assert store.cached_vectors("other-model", list(vectors)) == {}
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((2, DIM), np.float32), np.zeros(0, np.float32), np.full(DIM, np.nan)]
+)
+def test_malformed_vectors_are_invalid(store: Store, bad: np.ndarray) -> None:
+    document, chunks = draft("text")
+    with pytest.raises(InvalidInput):
+        store.write_document(document, chunks, {chunks[0].content_hash: bad}, MODEL)
+
+
+def test_vector_length_must_match_the_models_cache(store: Store) -> None:
+    write(store, "eight dimensions")
+    document, chunks = draft("three dimensions", source="other.md")
+    with pytest.raises(InvalidInput):
+        store.write_document(document, chunks, {chunks[0].content_hash: np.ones(3, np.float32)}, MODEL)
+
+
+def test_same_source_in_two_collections_is_two_documents(store: Store) -> None:
+    first = write(store, "shared", collection=C1)
+    second = write(store, "shared", collection=C2)
+    assert first.id != second.id
+    assert store.document_hashes(T1, C1) == {"guide.md": (first.id, first.content_hash)}
+
+
+def test_a_document_may_have_no_chunks(store: Store) -> None:
+    document, _ = draft("ignored")
+    written = store.write_document(document, [], {}, MODEL)
+    assert written.chunk_count == 0
+    assert store.get_document(T1, written.id) == written
+
+
+# -- deleting ------------------------------------------------------------------------------------------------
+
+
+def test_delete_removes_everything_but_cached_vectors(store: Store) -> None:
+    document, chunks = draft("to be removed", tags=["gone"])
+    written = store.write_document(document, chunks, vectors_of(chunks), MODEL)
+    chunk_ids = chunk_ids_of(store, T1, written.id)
+    seq = store.last_seq()
+    assert store.delete_document(T1, written.id) is True
+    assert store.delete_document(T1, written.id) is False
+    assert store.get_document(T1, written.id) is None
+    assert store.get_chunks(T1, chunk_ids) == {}
+    assert store.keyword_search(T1, "removed", 10) == []
+    assert store.filter_chunk_ids(T1, None, SearchFilters(tags=("gone",))) == set()
+    assert store.document_hashes(T1, C1) == {}
+    assert store.partitions() == []
+    partition = partition_key(T1, C1, MODEL)
+    assert [(c.op, c.chunk_id, c.partition) for c in store.changes_since(seq)] == [
+        ("remove", chunk_ids[0], partition)
+    ]
+    assert set(store.cached_vectors(MODEL, [chunks[0].content_hash])) == {chunks[0].content_hash}
+
+
+# -- listing -------------------------------------------------------------------------------------------------
+
+
+def test_documents_are_listed_newest_first_in_pages(store: Store) -> None:
+    written = [write(store, f"doc {i}", source=f"{i}.md", collection=C1 if i % 2 else C2) for i in range(5)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.list_documents(T1, None, 2, cursor)
+        assert len(page.items) <= 2
+        assert all(item.text is None for item in page.items)
+        seen += [item.id for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [document.id for document in reversed(written)]
+    only_c1 = store.list_documents(T1, C1, 10, None)
+    assert [item.id for item in only_c1.items] == [written[3].id, written[1].id]
+    assert only_c1.next_cursor is None
+
+
+def test_an_exact_last_page_has_no_cursor(store: Store) -> None:
+    write(store, "one", source="1.md")
+    write(store, "two", source="2.md")
+    assert store.list_documents(T1, None, 2, None).next_cursor is None
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 at all!",
+        "",
+        base64.urlsafe_b64encode(b"[1, 2]").decode(),
+        base64.urlsafe_b64encode(b"{}").decode(),
+    ],
+)
+def test_a_bad_cursor_is_invalid_input(store: Store, cursor: str) -> None:
+    with pytest.raises(InvalidInput):
+        store.list_documents(T1, None, 10, cursor)
+
+
+def test_a_limit_below_one_is_invalid_input(store: Store) -> None:
+    with pytest.raises(InvalidInput):
+        store.list_documents(T1, None, 0, None)
+
+
+def test_document_hashes_map_sources(store: Store) -> None:
+    first = write(store, "one", source="1.md")
+    second = write(store, "two", source="2.md")
+    write(store, "elsewhere", source="3.md", collection=C2)
+    assert store.document_hashes(T1, C1) == {
+        "1.md": (first.id, first.content_hash),
+        "2.md": (second.id, second.content_hash),
+    }
+
+
+# -- keyword search ------------------------------------------------------------------------------------------
+
+
+def test_keyword_search_ranks_by_bm25(store: Store) -> None:
+    strong = write(store, "password reset: reset the password from the password page", source="a.md")
+    weak = write(store, "billing questions and the password policy", source="b.md")
+    write(store, "nothing relevant here", source="c.md")
+    hits = store.keyword_search(T1, "password reset", 10)
+    assert ids(hits) == chunk_ids_of(store, T1, strong.id) + chunk_ids_of(store, T1, weak.id)
+    assert hits[0][1] > hits[1][1] > 0
+
+
+def test_keyword_search_returns_at_most_k(store: Store) -> None:
+    for i in range(5):
+        write(store, f"common word {i}", source=f"{i}.md")
+    assert len(store.keyword_search(T1, "common", 3)) == 3
+    assert store.keyword_search(T1, "common", 0) == []
+
+
+def test_keyword_search_matches_title_and_headings(store: Store) -> None:
+    document = write(store, "body text", title="Invoices", headings=["Refunds"])
+    assert ids(store.keyword_search(T1, "invoices", 10)) == chunk_ids_of(store, T1, document.id)
+    assert ids(store.keyword_search(T1, "refunds", 10)) == chunk_ids_of(store, T1, document.id)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "a AND OR NOT b",
+        "NEAR(a b)",
+        "title:alpha",
+        "alpha*",
+        "^alpha",
+        "-alpha",
+        "(alpha",
+        "a + b",
+        "'; DROP TABLE chunks; --",
+        "{alpha}",
+    ],
+)
+def test_query_syntax_is_never_interpreted(store: Store, query: str) -> None:
+    document = write(store, "alpha and beta")
+    hits = store.keyword_search(T1, query, 10)
+    assert set(ids(hits)) <= set(chunk_ids_of(store, T1, document.id))
+    assert "alpha" not in query or hits
+
+
+@pytest.mark.parametrize("query", ["", "   ", "?!", "…", "\u200b"])
+def test_a_query_without_terms_finds_nothing(store: Store, query: str) -> None:
+    write(store, "alpha")
+    assert store.keyword_search(T1, query, 10) == []
+    assert store.keyword_scores(T1, query, [1]) == {}
+
+
+def test_stop_words_count_only_when_nothing_else_is_asked(store: Store) -> None:
+    cat = write(store, "a cat on the mat", source="cat.md")
+    other = write(store, "the dog", source="dog.md")
+    assert ids(store.keyword_search(T1, "the cat", 10)) == chunk_ids_of(store, T1, cat.id)
+    expected = set(chunk_ids_of(store, T1, cat.id) + chunk_ids_of(store, T1, other.id))
+    assert set(ids(store.keyword_search(T1, "the", 10))) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("如何重置我的密码", "重置密码"),
+        ("パスワードをリセットする方法", "リセット"),
+        ("วิธีรีเซ็ตรหัสผ่านของคุณ", "รหัสผ่าน"),
+        ("Wie setze ich mein Passwort zurück", "PASSWORT"),
+        ("ﬁle ＡＢＣ", "file abc"),
+    ],
+)
+def test_keyword_search_across_scripts(store: Store, text: str, query: str) -> None:
+    document = write(store, text)
+    write(store, "unrelated words entirely", source="other.md")
+    assert ids(store.keyword_search(T1, query, 10)) == chunk_ids_of(store, T1, document.id)
+
+
+def test_keyword_search_by_collection(store: Store) -> None:
+    in_c1 = write(store, "shared term", collection=C1)
+    in_c2 = write(store, "shared term", collection=C2)
+    assert ids(store.keyword_search(T1, "term", 10, collections=[C2])) == chunk_ids_of(store, T1, in_c2.id)
+    both = set(ids(store.keyword_search(T1, "term", 10, collections=None)))
+    assert both == set(chunk_ids_of(store, T1, in_c1.id) + chunk_ids_of(store, T1, in_c2.id))
+    assert store.keyword_search(T1, "term", 10, collections=[]) == []
+
+
+def _tagged_corpus(store: Store) -> dict[str, list[int]]:
+    documents = {
+        "red": write(
+            store, "widget red", source="r.md", tags=["colour", "red"], metadata={"lang": "en", "n": 1}
+        ),
+        "blue": write(
+            store,
+            "widget blue",
+            source="b.md",
+            tags=["colour"],
+            metadata={"lang": "de", "n": 2, "score": 2.0},
+        ),
+        "flag": write(store, "widget flag", source="f.md", metadata={"lang": "en", "ok": True, "n": "1"}),
+    }
+    return {name: chunk_ids_of(store, T1, document.id) for name, document in documents.items()}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (SearchFilters(tags=("colour",)), {"red", "blue"}),
+        (SearchFilters(tags=("colour", "red")), {"red"}),
+        (SearchFilters(tags=("red", "missing")), set()),
+        (SearchFilters(metadata={"lang": "en"}), {"red", "flag"}),
+        (SearchFilters(metadata={"lang": "en", "n": 1}), {"red"}),
+        (SearchFilters(metadata={"n": "1"}), {"flag"}),
+        (SearchFilters(metadata={"n": 1.0}), {"red"}),
+        (SearchFilters(metadata={"score": 2}), {"blue"}),
+        (SearchFilters(metadata={"ok": True}), {"flag"}),
+        (SearchFilters(metadata={"ok": False}), set()),
+        (SearchFilters(metadata={"n": True}), set()),
+        (SearchFilters(metadata={"missing": "x"}), set()),
+        (SearchFilters(tags=("colour",), metadata={"lang": "de"}), {"blue"}),
+        (SearchFilters(), {"red", "blue", "flag"}),
+    ],
+)
+def test_filters_narrow_search(store: Store, filters: SearchFilters, expected: set[str]) -> None:
+    corpus = _tagged_corpus(store)
+    wanted = {chunk_id for name in expected for chunk_id in corpus[name]}
+    assert set(ids(store.keyword_search(T1, "widget", 10, filters=filters))) == wanted
+    assert store.filter_chunk_ids(T1, None, filters) == wanted
+
+
+def test_filter_by_document_ids(store: Store) -> None:
+    corpus = _tagged_corpus(store)
+    red = store.get_chunks(T1, corpus["red"])[corpus["red"][0]].document_id
+    filters = SearchFilters(document_ids=(red, "0" * 32))
+    assert ids(store.keyword_search(T1, "widget", 10, filters=filters)) == corpus["red"]
+    assert store.filter_chunk_ids(T1, [C2], filters) == set()
+
+
+@pytest.mark.parametrize("key", ['we"ird', "back\\slash", "new\nline", "dotted.key[0]", "$.path", "ключ"])
+@pytest.mark.parametrize("value", ["v", 7, 2.5, True])
+def test_metadata_keys_may_hold_any_character(store: Store, key: str, value: Any) -> None:
+    document = write(store, "odd keys", metadata={key: value, "other": "x"})
+    write(store, "decoy", source="decoy.md", metadata={key: "different", "x": value})
+    expected = set(chunk_ids_of(store, T1, document.id))
+    assert store.filter_chunk_ids(T1, None, SearchFilters(metadata={key: value})) == expected
+
+
+def test_metadata_filters_take_only_scalars(store: Store) -> None:
+    with pytest.raises(InvalidInput):
+        store.filter_chunk_ids(T1, None, SearchFilters(metadata={"k": [1, 2]}))  # type: ignore[dict-item]
+
+
+def test_keyword_scores_cover_only_the_given_matching_chunks(store: Store) -> None:
+    a = chunk_ids_of(store, T1, write(store, "apple pie", source="a.md").id)
+    b = chunk_ids_of(store, T1, write(store, "apple tart", source="b.md").id)
+    c = chunk_ids_of(store, T1, write(store, "cherry", source="c.md").id)
+    scores = store.keyword_scores(T1, "apple pie", a + c + [10_000])
+    assert set(scores) == set(a)
+    ranked = dict(store.keyword_search(T1, "apple pie", 10))
+    assert scores[a[0]] == pytest.approx(ranked[a[0]])
+    assert set(store.keyword_scores(T1, "apple", a + b)) == set(a + b)
+
+
+# -- chunks and vectors --------------------------------------------------------------------------------------
+
+
+def test_missing_chunks_are_absent(store: Store) -> None:
+    chunk_ids = chunk_ids_of(store, T1, write(store, "present").id)
+    assert set(store.get_chunks(T1, [*chunk_ids, 99_999])) == set(chunk_ids)
+    assert store.get_chunks(T1, []) == {}
+
+
+def test_chunk_vectors_return_the_stored_floats(store: Store) -> None:
+    document, chunks = draft("one", "two", "three")
+    vectors = vectors_of(chunks)
+    written = store.write_document(document, chunks, vectors, MODEL)
+    chunk_ids = chunk_ids_of(store, T1, written.id)
+    got_ids, matrix = store.chunk_vectors(MODEL, [chunk_ids[2], chunk_ids[0], 99_999])
+    assert got_ids.dtype == np.int64 and matrix.dtype == np.float32
+    assert got_ids.tolist() == [chunk_ids[0], chunk_ids[2]]
+    np.testing.assert_array_equal(
+        matrix, np.stack([vectors[chunks[0].content_hash], vectors[chunks[2].content_hash]])
+    )
+    empty_ids, empty = store.chunk_vectors("other-model", chunk_ids)
+    assert empty_ids.shape == (0,) and empty.shape[0] == 0
+
+
+def test_partition_vectors_come_in_batches(store: Store) -> None:
+    document, chunks = draft(*[f"chunk {i}" for i in range(7)])
+    vectors = vectors_of(chunks)
+    written = store.write_document(document, chunks, vectors, MODEL)
+    write(store, "elsewhere", collection=C2)
+    batches = list(store.iter_partition_vectors(partition_key(T1, C1, MODEL), batch_size=3))
+    assert [len(batch_ids) for batch_ids, _ in batches] == [3, 3, 1]
+    all_ids = np.concatenate([batch_ids for batch_ids, _ in batches])
+    matrix = np.concatenate([batch for _, batch in batches])
+    assert all_ids.tolist() == chunk_ids_of(store, T1, written.id)
+    assert matrix.shape == (7, DIM) and matrix.dtype == np.float32
+    np.testing.assert_array_equal(matrix, np.stack([vectors[chunk.content_hash] for chunk in chunks]))
+    assert list(store.iter_partition_vectors(partition_key(T2, C1, MODEL))) == []
+
+
+def test_partitions_are_those_with_chunks(store: Store) -> None:
+    write(store, "a", collection=C1)
+    removed = write(store, "b", collection=C2)
+    write(store, "c", tenant=T2)
+    expected = [partition_key(T1, C1, MODEL), partition_key(T1, C2, MODEL), partition_key(T2, C1, MODEL)]
+    assert sorted(store.partitions()) == sorted(expected)
+    store.delete_document(T1, removed.id)
+    assert sorted(store.partitions()) == sorted([expected[0], expected[2]])
+
+
+# -- the change sequence -------------------------------------------------------------------------------------
+
+
+def test_changes_are_replayed_in_order_with_a_limit(store: Store) -> None:
+    assert store.last_seq() == 0
+    assert store.changes_since(0) == []
+    document = write(store, "one", "two", "three")
+    chunk_ids = chunk_ids_of(store, T1, document.id)
+    changes = store.changes_since(0)
+    assert [c.chunk_id for c in changes] == chunk_ids
+    assert [c.seq for c in changes] == sorted(c.seq for c in changes)
+    assert store.last_seq() == changes[-1].seq
+    assert store.changes_since(0, limit=2) == changes[:2]
+    assert store.changes_since(changes[1].seq) == changes[2:]
+    assert store.changes_since(store.last_seq()) == []
+
+
+# -- tenants -------------------------------------------------------------------------------------------------
+
+
+def test_tenants_see_nothing_of_each_other(store: Store) -> None:
+    document = write(store, "secret plans", tenant=T1, tags=["private"], metadata={"k": "v"})
+    chunk_ids = chunk_ids_of(store, T1, document.id)
+    store.ensure_collection(T2, C2)
+    assert store.get_document(T2, document.id) is None
+    assert store.list_documents(T2, None, 10, None).items == []
+    assert store.list_documents(T2, C1, 10, None).items == []
+    assert store.document_hashes(T2, C1) == {}
+    assert store.list_collections(T2) == [CollectionInfo(C2, 0, 0)]
+    assert store.keyword_search(T2, "secret plans", 10) == []
+    assert store.keyword_scores(T2, "secret", chunk_ids) == {}
+    assert store.get_chunks(T2, chunk_ids) == {}
+    for filters in (SearchFilters(), SearchFilters(tags=("private",)), SearchFilters(metadata={"k": "v"})):
+        assert store.filter_chunk_ids(T2, None, filters) == set()
+    assert store.filter_chunk_ids(T2, None, SearchFilters(document_ids=(document.id,))) == set()
+    assert store.delete_document(T2, document.id) is False
+    assert store.filter_chunk_ids(T1, None, SearchFilters(tags=("private",))) == set(chunk_ids)
+    same_source = write(store, "public", tenant=T2)
+    assert same_source.id != document.id
+    assert store.get_document(T1, document.id) == document
+    assert ids(store.keyword_search(T1, "secret", 10)) == chunk_ids

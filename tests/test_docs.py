@@ -1,0 +1,35 @@
+"""The docs are kept honest: every setting and every command is documented."""
+
+from pathlib import Path
+
+import click
+import typer.main
+
+from lore.cli.main import app
+from lore.config import Settings
+
+ROOT = Path(__file__).parent.parent
+
+
+def command_paths(group: click.Group, prefix: str = "lore") -> list[str]:
+    paths = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            paths.extend(command_paths(command, f"{prefix} {name}"))
+        else:
+            paths.append(f"{prefix} {name}")
+    return paths
+
+
+def test_every_setting_is_documented() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`LORE_{name.upper()}`" not in text]
+    assert missing == []
+
+
+def test_every_command_is_documented() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    group = typer.main.get_command(app)
+    assert isinstance(group, click.Group)
+    missing = [path for path in command_paths(group) if f"`{path}" not in text]
+    assert missing == []
