@@ -24,6 +24,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,11 +108,24 @@ def workloads(queries: list[str], args: argparse.Namespace) -> list[Workload]:
 # -- the corpus -------------------------------------------------------------------------------------------
 
 
+class Progress:
+    """Prints the documents done at most every `every` seconds (add_corpus calls back once per batch)."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.due = time.monotonic() + every
+
+    def __call__(self, done: int) -> None:
+        if time.monotonic() >= self.due:
+            print(f"corpus: {done} docs", flush=True)
+            self.due = time.monotonic() + self.every
+
+
 def ensure_corpus(dataset_dir: Path, data_dir: Path) -> dict[str, Any]:
     """Ingest the whole corpus (a re-run finds it unchanged and embeds nothing)."""
     print(f"corpus: {dataset_dir} -> {data_dir}", flush=True)
     with Lore.open(Settings(data_dir=data_dir)) as lore:
-        report = lore.add_corpus(load_beir(dataset_dir).corpus())
+        report = lore.add_corpus(load_beir(dataset_dir).corpus(), on_progress=Progress())
     summary = {
         "docs": report.files,
         "added": report.added,

@@ -3,8 +3,8 @@
     python bench/fusion_study.py ../shared/data/cranfield ../shared/data/stackfaq ...
 
 For each query it keeps the union of the vector and keyword top-100 with both scores (exactly what hybrid
-search fuses), caches it under bench/results/fusion/, then scores every rule in `lore.core.fusion.RULES` and the
-two single retrievers by nDCG@10. A rule is good when, on every set, it is at least as good as the better
+search fuses), caches it under bench/results/fusion/, then scores Lore's fusion rule, equal-weight reciprocal-rank fusion
+and the two single retrievers by nDCG@10. A rule is good when, on every set, it is at least as good as the better
 single retriever.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from lore.service import Lore
 
 RESULTS = Path(__file__).parent / "results" / "fusion"
 Run = tuple[str, np.ndarray, np.ndarray, list[str]]  # query id, vector scores, keyword scores, doc ids
+Rule = Callable[[list[fusion.Candidate], float], np.ndarray]  # candidates, script coverage -> scores
 
 
 def collect(dataset_dir: Path, depth: int) -> tuple[str, list[Run], dict[str, dict[str, int]]]:
@@ -48,13 +50,13 @@ def collect(dataset_dir: Path, depth: int) -> tuple[str, list[Run], dict[str, di
     return result
 
 
-def ndcg(runs: list[Run], qrels: dict[str, dict[str, int]], rule: fusion.Rule) -> float:
+def ndcg(runs: list[Run], qrels: dict[str, dict[str, int]], queries: dict[str, str], rule: Rule) -> float:
     total = 0.0
     for query_id, vector, keyword, docs in runs:
         if not docs:
             continue
         candidates = [fusion.Candidate(i, v, k) for i, (v, k) in enumerate(zip(vector, keyword, strict=True))]
-        order = np.argsort(-rule(candidates), kind="stable")
+        order = np.argsort(-rule(candidates, fusion.latin_share(queries[query_id])), kind="stable")
         ranked = list(dict.fromkeys(docs[i] for i in order))
         total += ndcg_at(ranked, qrels[query_id])
     return total / len(runs)
@@ -65,10 +67,11 @@ def main() -> None:
     parser.add_argument("datasets", nargs="+", type=Path)
     parser.add_argument("--depth", type=int, default=100)
     args = parser.parse_args()
-    rules: dict[str, fusion.Rule] = {
-        "vector": lambda cs: np.array([c.vector for c in cs]),
-        "keyword": lambda cs: np.array([c.keyword for c in cs]),
-        **fusion.RULES,
+    rules: dict[str, Rule] = {
+        "vector": lambda cs, _: np.array([c.vector for c in cs]),
+        "keyword": lambda cs, _: np.array([c.keyword for c in cs]),
+        "rrf": lambda cs, _: fusion.reciprocal_rank(cs),
+        "lore": fusion.fuse,
     }
     print(f"{'set':<14}" + "".join(f"{name:>12}" for name in rules))
     for directory in args.datasets:

@@ -31,6 +31,7 @@ class Embedder(Protocol):
     model_id: str
     dim: int
     max_tokens: int
+    multilingual: bool  # False: trained on English only, so hybrid search leans on keywords for other scripts
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Bulk embedding for ingestion: shape (len(texts), dim), float32, L2-normalised."""

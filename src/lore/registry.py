@@ -76,9 +76,10 @@ def create_embedder(settings: Settings) -> Embedder:
 
 
 def _minilm_token_counter() -> Callable[[str], int]:
-    from lore.backends.embedder.onnx import load_token_counter
+    from lore.backends.embedder.onnx import load_tokenizer
 
-    return load_token_counter()
+    tokenizer = load_tokenizer(None)
+    return lambda text: len(tokenizer.encode(text).ids)
 
 
 TOKEN_COUNTERS: dict[str, Callable[[], Callable[[str], int]]] = {"minilm": _minilm_token_counter}

@@ -73,3 +73,13 @@ def test_docs_page(client: httpx.Client) -> None:
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
     assert "/openapi.json" in response.text
+
+
+def test_docs_page_needs_no_network(client: httpx.Client) -> None:
+    """Every script and stylesheet of /docs is served by Lore itself: it works on an offline machine."""
+    page = client.get("/docs").text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+\.(?:js|css))['"]""", page)
+    assert len(assets) >= 2
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} is not served locally"
+        assert client.get(asset).status_code == 200

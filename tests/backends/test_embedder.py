@@ -65,12 +65,12 @@ def test_fp32_matches_sentence_transformers(
     fp32: MiniLMEmbedder, reference: tuple[list[str], np.ndarray]
 ) -> None:
     texts, expected = reference
-    found = cosines(fp32.embed_documents(texts), expected)
-    worst = int(found.argmin())
-    assert found.min() >= 0.998 or texts[worst] == "", (texts[worst], found[worst])
-    # The packaged weights are int8 (per column): the [CLS][SEP]-only embedding of "" moves most (0.9963).
-    assert found.min() >= 0.996
-    assert found.mean() >= 0.999
+    found = dict(zip(texts, cosines(fp32.embed_documents(texts), expected), strict=True))
+    # The packaged weights are int8 (per column); only the [CLS][SEP]-only embedding of "" moves past 0.998.
+    empty = found.pop("")
+    assert min(found.values()) >= 0.998, min(found.items(), key=lambda item: item[1])
+    assert empty >= 0.996
+    assert np.mean([*found.values(), empty]) >= 0.999
 
 
 def test_int8_stays_close_to_sentence_transformers(
@@ -79,13 +79,11 @@ def test_int8_stays_close_to_sentence_transformers(
     texts, expected = reference
     batched = cosines(int8.embed_documents(texts), expected)
     single = cosines(np.stack([int8.embed_query(text) for text in texts]), expected)
-    print(
-        f"int8 vs sentence-transformers: batched {batched.mean():.5f}/{batched.min():.5f} (mean/min), "
-        f"one at a time {single.mean():.5f}/{single.min():.5f}"
+    figures = (
+        f"batched {batched.mean():.5f}/{batched.min():.5f}, single {single.mean():.5f}/{single.min():.5f}"
     )
-    assert batched.mean() >= 0.995
-    assert single.mean() >= 0.995
-    assert min(batched.min(), single.min()) >= 0.98
+    assert min(batched.mean(), single.mean()) >= 0.995, figures
+    assert min(batched.min(), single.min()) >= 0.985, figures
 
 
 def test_vectors_are_unit_float32(embedder: MiniLMEmbedder, reference: tuple[list[str], np.ndarray]) -> None:
@@ -120,8 +118,8 @@ def test_batches_of_mixed_lengths_keep_input_order(
     one_by_one = np.stack([embedder.embed_query(text) for text in texts])
     similarity = batched @ one_by_one.T
     assert (similarity.argmax(axis=1) == np.arange(len(texts))).all()
-    # fp32 is exact; int8 quantises attention activations per batch, so neighbours shift a vector slightly.
-    tolerance = 1e-5 if embedder.variant == "fp32" else 1e-2
+    # int8 quantises activations per row, so batch neighbours move a vector by rounding noise only.
+    tolerance = 1e-5 if embedder.variant == "fp32" else 1e-3
     assert np.diag(similarity).min() >= 1 - tolerance
 
 

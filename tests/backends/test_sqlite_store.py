@@ -115,6 +115,33 @@ def test_downgrade_to_base_and_upgrade_again(store: SqliteStore) -> None:
         assert sa.inspect(conn).get_table_names() == ["alembic_version"]
     store.migrate()
     assert write(store, "a.md", "works again").chunk_count == 1
+    assert scalar(store, "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ix_chunks_document'") == 1
+
+
+def test_seeded_statistics_name_real_indexes(store: SqliteStore) -> None:
+    with store.engine.connect() as conn:
+        seeded = set(
+            conn.exec_driver_sql("SELECT tbl, idx FROM sqlite_stat1 WHERE tbl NOT LIKE 'chunks_fts%'")
+        )
+        indexes = set(conn.exec_driver_sql("SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"))
+    assert ("chunks", "ix_chunks_document") in seeded
+    assert seeded <= indexes
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("tenant_id = 't' AND id IN (1, 2, 3)", "INTEGER PRIMARY KEY"),
+        ("tenant_id = 't' AND document_id IN ('a', 'b')", "ix_chunks_document"),
+        ("tenant_id = 't' AND collection IN ('c')", "ix_chunks_collection"),
+    ],
+)
+def test_a_new_database_already_plans_for_size(store: SqliteStore, where: str, expected: str) -> None:
+    with store.engine.connect() as conn:
+        plan = " ".join(
+            row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN SELECT id FROM chunks WHERE {where}")
+        )
+    assert expected in plan
 
 
 # -- the FTS5 keyword index ----------------------------------------------------------------------------------

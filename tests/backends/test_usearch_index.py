@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from usearch.index import Index
 
 from lore.backends.vector.usearch_index import UsearchIndex
 from lore.errors import InvalidInput
@@ -137,6 +136,8 @@ def test_ids_and_vectors_round_trip_through_the_file(tmp_path: Path) -> None:
     index = UsearchIndex(tmp_path, DIM)
     index.add(P, ids, vectors)
     index.save()
+    from usearch.index import Index  # only after lore's module: onnxruntime must load before usearch
+
     stored = Index.restore(tmp_path / manifest(tmp_path)["partitions"][P]["file"])
     assert stored is not None
     assert sorted(stored.keys[:].tolist()) == ids.tolist()

@@ -197,12 +197,14 @@ def test_allowed_ids_far_from_the_query_are_still_returned(vector_index: VectorI
     assert all(score < -0.9 for _, score in got)
 
 
-def test_a_large_allowed_set_is_exact(vector_index: VectorIndex) -> None:
+def test_large_allowed_sets_are_exact(vector_index: VectorIndex) -> None:
     matrix = vectors(3000, seed=12)
     ids = fill(vector_index, A, 1, matrix)
-    allowed = set(range(1, 3001)) - set(range(1, 3001, 5))  # 2400 ids
-    keep = np.isin(ids, list(allowed))
-    for query in [*vectors(3, seed=13), -matrix[0]]:
+    query = vectors(1, seed=13)[0]
+    most = set(range(1, 3001)) - set(range(1, 3001, 5))  # 2400 ids, spread like the rest
+    farthest = {i for i, _ in brute_force(ids, matrix, -query, 600)}  # none of them near the query
+    for allowed in (most, farthest):
+        keep = np.isin(ids, list(allowed))
         got = vector_index.search([A], query, 20, allowed)
         assert_same_hits(got, brute_force(ids[keep], matrix[keep], query, 20))
 

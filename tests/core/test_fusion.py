@@ -28,3 +28,17 @@ def test_fusion_is_finite_on_degenerate_input() -> None:
     same = [Candidate(i, 0.5, 0.0) for i in range(5)]
     assert np.isfinite(fusion.fuse(same)).all()
     assert len(fusion.fuse([Candidate(7, 0.2, 0.0)])) == 1
+
+
+def test_queries_in_scripts_the_model_does_not_know_lean_on_keywords() -> None:
+    # Vector prefers candidate 0, keyword prefers candidate 1, both about equally confident.
+    candidates = [Candidate(0, 0.75, 4.0), Candidate(1, 0.45, 9.0)] + [Candidate(i, 0.3, 3.0) for i in range(2, 9)]
+    assert ranking(fusion.fuse(candidates, coverage=1.0))[0] == 0
+    assert ranking(fusion.fuse(candidates, coverage=0.0))[0] == 1
+
+
+def test_latin_share() -> None:
+    assert fusion.latin_share("reset my password") == 1.0
+    assert fusion.latin_share("重置密码") == 0.0
+    assert fusion.latin_share("API 密码") == 0.6
+    assert fusion.latin_share("123 ?") == 1.0

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             if lore is None:
                 await run_in_threadpool(service.close)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # API docs served from the package: /docs works with no network
         title="Lore",
         version=version("lore"),
         summary="Hybrid search over your own documents.",

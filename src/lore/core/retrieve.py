@@ -32,6 +32,7 @@ class Retriever:
     embed_query: Callable[[str], np.ndarray]
     model_id: str
     list_collections: Callable[[str], list[str]]
+    multilingual: bool = False  # an English-only model earns less trust on queries in other scripts
 
     def search(self, request: SearchRequest) -> list[Hit]:
         scored = self.rank(request, request.k)
@@ -64,7 +65,8 @@ class Retriever:
         candidates = self.candidates(request, max(k, MIN_DEPTH))
         if not candidates:
             return []
-        scores = fusion.fuse(candidates)
+        coverage = 1.0 if self.multilingual else fusion.latin_share(request.query)
+        scores = fusion.fuse(candidates, coverage)
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             (candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)

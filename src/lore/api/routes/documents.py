@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
 
+from lore.api.bodies import Upload, is_json, media_type, read_json, read_upload
 from lore.api.deps import LoreDep, MetricsDep, TenantDep
-from lore.api.errors import BodyTooLarge, InvalidMultipart, UnsupportedMediaType
+from lore.api.errors import UnsupportedMediaType
 from lore.api.schemas import (
     ERROR_RESPONSES,
-    MAX_TAGS,
     DocumentDetail,
     DocumentIn,
     DocumentOut,
     DocumentPage,
-    UploadFields,
     upload_schema,
 )
-from lore.errors import PayloadTooLarge
 from lore.models import Document
 from lore.service import Lore
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=ERROR_RESPONSES)
-M = TypeVar("M", bound=BaseModel)
 
 DocumentId = Annotated[str, Path(min_length=1, max_length=200)]
-_MAX_FORM_FIELDS = MAX_TAGS + 10
-_MAX_FORM_FIELD_BYTES = 64 * 1024
 _ADD_BODIES = {
     "requestBody": {
         "required": True,
@@ -50,54 +40,29 @@ async def add_document(
     request: Request, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep
 ) -> DocumentOut:
     """One endpoint, two bodies: a file (multipart `file` plus optional fields) or a text document (JSON).
-    The body is read here, so the content type decides how; the service call runs in the threadpool."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "multipart/form-data":
-        document, kind = await _add_upload(request, lore, tenant), "upload"
-    elif media_type == "application/json" or media_type.endswith("+json"):
-        document, kind = await _add_json(request, lore, tenant), "text"
+    The content type decides how the body is read; the blocking service call runs in the threadpool."""
+    media = media_type(request)
+    if media == "multipart/form-data":
+        upload = await read_upload(request, lore.settings.max_upload_bytes)
+        document, kind = await run_in_threadpool(_add_upload, lore, tenant, upload), "upload"
+    elif is_json(media):
+        body = await read_json(request, DocumentIn)
+        document, kind = await run_in_threadpool(_add_text, lore, tenant, body), "text"
     else:
         raise UnsupportedMediaType(
-            f"send application/json or multipart/form-data, not {media_type or 'no content type'!r}",
-            details={"content_type": media_type},
+            f"send application/json or multipart/form-data, not {media or 'no content type'!r}",
+            details={"content_type": media},
         )
     metrics.documents_ingested.labels(kind).inc()
     return DocumentOut.of(document)
 
 
-async def _add_json(request: Request, lore: Lore, tenant: str) -> Document:
-    body = validated(DocumentIn, await request.body())
-    return await run_in_threadpool(
-        lore.add_text,
-        title=body.title,
-        text=body.text,
-        source=body.source,
-        tenant_id=tenant,
-        collection=body.collection,
-        tags=body.tags,
-        metadata=body.metadata,
-    )
-
-
-async def _add_upload(request: Request, lore: Lore, tenant: str) -> Document:
-    try:
-        form = await request.form(
-            max_files=1, max_fields=_MAX_FORM_FIELDS, max_part_size=_MAX_FORM_FIELD_BYTES
-        )
-    except BodyTooLarge:
-        raise
-    except HTTPException as exc:  # Starlette reports unparseable multipart this way
-        raise InvalidMultipart(f"invalid multipart body: {exc.detail}") from exc
-    try:
-        file, fields = _upload_parts(form)
-        data = await _read_capped(file, lore.settings.max_upload_bytes)
-    finally:
-        await form.close()
-    return await run_in_threadpool(
-        lore.add_upload,
-        data,
-        file.filename or "",
-        file.content_type,
+def _add_upload(lore: Lore, tenant: str, upload: Upload) -> Document:
+    fields = upload.fields
+    return lore.add_upload(
+        upload.data,
+        upload.filename,
+        upload.content_type,
         tenant_id=tenant,
         collection=fields.collection,
         tags=fields.tags,
@@ -106,57 +71,16 @@ async def _add_upload(request: Request, lore: Lore, tenant: str) -> Document:
     )
 
 
-def _upload_parts(form: FormData) -> tuple[UploadFile, UploadFields]:
-    """The `file` part and the validated form fields; `tags` may repeat and may hold commas."""
-    raw: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if name == "tags" and isinstance(value, str):
-            raw.setdefault("tags", []).extend(tag for tag in value.split(",") if tag.strip())
-        elif name != "file":
-            raw[name] = value
-    fields = validated(UploadFields, raw)
-    file = form.get("file")
-    if not isinstance(file, UploadFile):
-        missing = {"type": "missing", "loc": ("body", "file"), "msg": "a file part named 'file' is required"}
-        raise RequestValidationError([missing])
-    return file, fields
-
-
-async def _read_capped(file: UploadFile, limit: int) -> bytes:
-    """Never hold more than limit + 1 bytes of an upload in memory."""
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(
-            f"uploaded file exceeds the limit of {limit} bytes", details={"limit_bytes": limit}
-        )
-    return data
-
-
-def validated(model: type[M], data: bytes | dict[str, Any]) -> M:
-    """Validate a body read by hand, reporting failures exactly as FastAPI does for declared JSON bodies
-    (stdlib JSON first, then the model), so both kinds of route answer a given body the same way."""
-    if isinstance(data, bytes):
-        data = _json_object(data)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
-
-
-def _json_object(body: bytes) -> Any:
-    if not body:
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:  # bad syntax, bad UTF-8, absurd nesting
-        invalid = {
-            "type": "json_invalid",
-            "loc": ("body",),
-            "msg": "JSON decode error",
-            "ctx": {"error": str(exc)},
-        }
-        raise RequestValidationError([invalid]) from exc
+def _add_text(lore: Lore, tenant: str, body: DocumentIn) -> Document:
+    return lore.add_text(
+        title=body.title,
+        text=body.text,
+        source=body.source,
+        tenant_id=tenant,
+        collection=body.collection,
+        tags=body.tags,
+        metadata=body.metadata,
+    )
 
 
 @router.get("")

@@ -5,7 +5,7 @@ attention mask, L2 normalisation, float32.
     >>> embedder.embed_query("reset my password").shape
     (384,)
 
-Queries run on a session with one thread (a second thread makes a query 5-50x slower whenever the other core is
+Queries run on a session with one thread (a second thread makes a query many times slower whenever the other core is
 busy); bulk embedding runs on its own session with `threads` threads and no spinning, batching texts of similar
 length so that little work goes into padding.
 """
@@ -36,6 +36,7 @@ class MiniLMEmbedder:
 
     dim = 384
     max_tokens = 256
+    multilingual = False  # trained on English sentence pairs
 
     def __init__(
         self,

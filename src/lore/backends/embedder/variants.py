@@ -111,14 +111,12 @@ def dequantize_matmul_weights(model: onnx.ModelProto) -> None:
     graph = model.graph
     inits = {tensor.name: tensor for tensor in graph.initializer}
     producers = {output: node for node in graph.node for output in node.output}
-    weights = [
-        node.input[1] for node in graph.node if node.op_type == "MatMul" and node.input[1] not in inits
-    ]
+    weights = [node.input[1] for node in graph.node if node.op_type == "MatMul"]
     for name in dict.fromkeys(weights):  # graph order, so every build writes the same file
-        mul = producers.get(name)
-        cast = producers.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
-        if cast is None or cast.op_type != "Cast" or cast.input[0] not in inits or mul.input[1] not in inits:
+        pair = _dequantizer(producers, inits, name)
+        if pair is None:
             continue
+        cast, mul = pair
         quantized, scale = inits[cast.input[0]], inits[mul.input[1]]
         values = numpy_helper.to_array(quantized).astype(np.float32) * numpy_helper.to_array(scale)
         graph.initializer.append(numpy_helper.from_array(values.astype(np.float32), name))
@@ -126,6 +124,19 @@ def dequantize_matmul_weights(model: onnx.ModelProto) -> None:
             graph.node.remove(node)
         for tensor in (quantized, scale):
             graph.initializer.remove(tensor)
+
+
+def _dequantizer(
+    producers: dict[str, onnx.NodeProto], inits: dict[str, onnx.TensorProto], name: str
+) -> tuple[onnx.NodeProto, onnx.NodeProto] | None:
+    """The (Cast, Mul) pair computing `name` from an int8 initialiser and a constant scale, if that is how."""
+    mul = producers.get(name)
+    if mul is None or mul.op_type != "Mul" or mul.input[1] not in inits:
+        return None
+    cast = producers.get(mul.input[0])
+    if cast is None or cast.op_type != "Cast" or cast.input[0] not in inits:
+        return None
+    return cast, mul
 
 
 def constant_matmuls(model: onnx.ModelProto) -> list[onnx.NodeProto]:

@@ -61,13 +61,15 @@ documents = sa.Table(
     sa.Column("collection", sa.Text(), nullable=False),
     sa.Column("source", sa.Text(), nullable=False),
     sa.Column("title", sa.Text(), nullable=False),
-    sa.Column("text", sa.Text(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("tags", Json, nullable=False),
     sa.Column("metadata", Json, nullable=False),
     sa.Column("chunk_count", sa.Integer(), nullable=False),
     _created_at(),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column(
+        "text", sa.Text(), nullable=False
+    ),  # last: SQLite reads the columns before it without overflow pages
     sa.ForeignKeyConstraint(
         ["tenant_id", "collection"],
         ["collections.tenant_id", "collections.name"],
@@ -96,11 +98,11 @@ chunks = sa.Table(
     sa.Column("collection", sa.Text(), nullable=False),
     sa.Column("partition", sa.Text(), nullable=False),  # partition_key(tenant, collection, model_id)
     sa.Column("position", sa.Integer(), nullable=False),
-    sa.Column("text", sa.Text(), nullable=False),
     sa.Column("heading_path", Json, nullable=False),
     sa.Column("token_count", sa.Integer(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("model_id", sa.Text(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),  # last, as in documents
     sa.Index("ix_chunks_document", "document_id"),
     sa.Index("ix_chunks_partition", "partition", "id"),
     sa.Index("ix_chunks_collection", "tenant_id", "collection", "id"),

@@ -89,9 +89,13 @@ class SqlStore(abc.ABC):
 
     @abc.abstractmethod
     def _keyword_select(
-        self, terms: Sequence[str], conditions: Sequence[queries.Condition]
+        self,
+        terms: Sequence[str],
+        conditions: Sequence[queries.Condition],
+        only_ids: Sequence[int] | None = None,
     ) -> sa.Select[Any]:
-        """(chunk id, score) of the chunks matching any term and every condition on `chunks`, best first."""
+        """(chunk id, score) of the chunks matching any term and every condition on `chunks`, best first;
+        `only_ids` narrows to those chunks (scoring only them is the point: scoring is the expensive part)."""
 
     @abc.abstractmethod
     def _metadata_equals(self, key: str, value: MetadataValue) -> queries.Condition:
@@ -253,8 +257,8 @@ class SqlStore(abc.ABC):
             return scores
         with self._read() as conn:
             for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
-                conditions = [chunks.c.tenant_id == tenant_id, chunks.c.id.in_(batch)]
-                rows = conn.execute(self._keyword_select(terms, conditions))
+                query = self._keyword_select(terms, [chunks.c.tenant_id == tenant_id], only_ids=batch)
+                rows = conn.execute(query)
                 scores.update((int(chunk_id), float(score)) for chunk_id, score in rows)
         return scores
 

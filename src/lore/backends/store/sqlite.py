@@ -106,14 +106,23 @@ class SqliteStore(SqlStore):
         for batch in codec.batched(chunk_ids, BATCH):
             conn.execute(sa.delete(_fts).where(_fts.c.rowid.in_(batch)))
 
-    def _keyword_select(self, terms: Sequence[str], conditions: Sequence[Condition]) -> sa.Select[Any]:
+    def _keyword_select(
+        self,
+        terms: Sequence[str],
+        conditions: Sequence[Condition],
+        only_ids: Sequence[int] | None = None,
+    ) -> sa.Select[Any]:
         bm25 = sa.func.bm25(_fts_ref)  # negative: lower is better
-        return (
+        query = (
             sa.select(_fts.c.rowid, (-bm25).label("score"))
             .select_from(_fts.join(chunks, chunks.c.id == _fts.c.rowid))
             .where(_fts_ref.op("MATCH")(fts_query(terms)), *conditions)
             .order_by(bm25)
         )
+        if only_ids is None:
+            return query
+        # `rowid + 0`: a filter on each match, not a constraint FTS5 would answer with one full query per id
+        return query.where((_fts.c.rowid + 0).in_(list(only_ids)))
 
     def _metadata_equals(self, key: str, value: MetadataValue) -> Condition:
         """JSON type and value both match: SQLite would otherwise let `true` equal `1` and `"1"` equal `1`."""

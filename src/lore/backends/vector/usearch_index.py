@@ -29,12 +29,15 @@ import secrets
 import threading
 import zlib
 from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import onnxruntime  # noqa: F401  # before usearch: it loads numkong with RTLD_GLOBAL, which crashes a later onnxruntime import
 from usearch.compiled import MetricKind
 from usearch.index import Index
 from usearch.index import search as flat_search
@@ -46,8 +49,10 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 FORMAT = 1
-DIRECT_FILTER_LIMIT = 2048  # allowed sets up to this size are scored directly: ~1.3 µs per id with `get`
-OVERFETCH_LIMIT = 4096  # beyond this many HNSW candidates, one exact scan of the partition is cheaper
+DIRECT_FILTER_LIMIT = 256  # allowed sets this small are scored directly: ~1.3 µs per id with `get`
+OVERFETCH_LIMIT = (
+    1024  # an HNSW fetch of ~600 costs an exact scan of 100k; an exact fetch above ~1k costs more
+)
 _PARTITION_FILE = re.compile(r"^[\w.-]+-[0-9a-f]{12}-\d+-[0-9a-f]{8}\.usearch$")
 _TEMP_FILE = re.compile(r"^[\w.-]+\.[0-9a-f]{8}\.tmp$")
 
@@ -83,11 +88,24 @@ class _Manifest:
         return cls(applied_seq=int(raw["applied_seq"]), dim=int(raw["dim"]), partitions=parts)
 
 
+class _Allowed:
+    """The ids a filtered search may return: a set to filter candidates, an array (made once, only if
+    needed) to score them all."""
+
+    def __init__(self, ids: Collection[int]) -> None:
+        self.ids: AbstractSet[int] = ids if isinstance(ids, AbstractSet) else set(ids)
+
+    @cached_property
+    def array(self) -> np.ndarray:
+        return np.fromiter((i for i in self.ids if i >= 0), dtype=np.int64)
+
+
 class UsearchIndex:
     """`VectorIndex` on usearch, one HNSW graph per partition; small partitions are searched exactly.
 
-    Every method takes one lock: searches are ~1 ms and correctness comes first. Searches use one thread
-    (DESIGN §9); `add_threads` may be raised for bulk rebuilds on an idle machine.
+    Every method takes one lock: searches are ~1 ms and correctness comes first. A save holds it too, and
+    usearch keeps the GIL while writing a file (~0.5 s per 100k vectors), so only dirty partitions are written.
+    Searches use one thread (DESIGN §9); `add_threads` may be raised for bulk rebuilds on an idle machine.
     """
 
     def __init__(
@@ -152,10 +170,10 @@ class UsearchIndex:
         q = self._checked_query(query)
         if k <= 0 or (allowed is not None and not allowed):
             return []
-        allowed_ids = None if allowed is None else _sorted_ids(allowed)
+        only = None if allowed is None else _Allowed(allowed)
         with self._lock:
             found = [
-                self._search_partition(index, q, k, allowed_ids)
+                self._search_partition(index, q, k, only)
                 for name in dict.fromkeys(partitions)
                 if (index := self._indexes.get(name)) is not None and len(index)
             ]
@@ -181,7 +199,7 @@ class UsearchIndex:
             entries = {name: self._saved_entry(name, index) for name, index in self._indexes.items()}
             manifest = _Manifest(self._applied_seq, self._dim, entries)
             if _read_manifest_quietly(self._dir / MANIFEST) != manifest:
-                _fsync_dir(self._dir)  # the partition renames are durable before the manifest names them
+                _fsync(self._dir)  # the partition renames are durable before the manifest names them
                 _write_json_atomic(self._dir / MANIFEST, manifest.to_json())
             self._entries = entries
             self._dirty.clear()
@@ -195,13 +213,11 @@ class UsearchIndex:
 
     # -- searching -------------------------------------------------------------------------------------------
 
-    def _search_partition(self, index: Index, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Hits:
+    def _search_partition(self, index: Index, q: np.ndarray, k: int, allowed: _Allowed | None) -> Hits:
         exact = len(index) < self._exact_below
         if allowed is None:
             return _matches(index, q, k, exact=exact)
-        if len(allowed) <= DIRECT_FILTER_LIMIT:
-            return _score_ids(index, allowed, q, k)
-        return _search_filtered(index, q, k, allowed, exact=exact)
+        return _search_allowed(index, q, k, allowed, exact=exact)
 
     # -- persistence -----------------------------------------------------------------------------------------
 
@@ -243,7 +259,7 @@ class UsearchIndex:
         final = self._dir / f"{_file_stem(name)}-{self._applied_seq}-{secrets.token_hex(4)}.usearch"
         temp = _temp_path(final)
         index.save(os.fspath(temp))  # holds the GIL throughout: ~0.5-1 s per 100k vectors
-        _fsync_file(temp)
+        _fsync(temp)
         entry = _Entry(final.name, temp.stat().st_size, _crc32(temp))
         temp.replace(final)
         return entry
@@ -293,30 +309,26 @@ def _score_ids(index: Index, ids: np.ndarray, q: np.ndarray, k: int) -> Hits:
     """Exact scores of just these ids, with usearch's own cosine kernel so every path scores alike."""
     present = ids[index.contains(ids.astype(np.uint64))]
     if not len(present):
-        return _no_hits()
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     matrix = np.vstack(cast(tuple[np.ndarray, ...], index.get(present.astype(np.uint64))))
     found = flat_search(matrix, q, min(k, len(present)), MetricKind.Cos, exact=True, threads=1)
     return present[found.keys.astype(np.int64)], (1.0 - found.distances).astype(np.float32)
 
 
-def _search_filtered(index: Index, q: np.ndarray, k: int, allowed: np.ndarray, *, exact: bool) -> Hits:
-    """Over-fetch and filter while that is cheap, then fall back to one exact scan of the whole partition."""
-    fetch = 4 * k
-    while fetch < len(index) and fetch <= OVERFETCH_LIMIT:
-        ids, scores = _keep_allowed(_matches(index, q, fetch, exact=exact), allowed)
+def _search_allowed(index: Index, q: np.ndarray, k: int, allowed: _Allowed, *, exact: bool) -> Hits:
+    """Over-fetch once, by how common the allowed ids are, and filter; when that would cost more than an exact
+    scan, or comes up short (the allowed ids lie far from the query), score the allowed ids themselves."""
+    fetch = max(4 * k, 2 * k * len(index) // len(allowed.ids))
+    if len(allowed.ids) > DIRECT_FILTER_LIMIT and fetch <= OVERFETCH_LIMIT and fetch < len(index):
+        ids, scores = _keep_allowed(_matches(index, q, fetch, exact=exact), allowed.ids)
         if len(ids) >= k:
             return ids[:k], scores[:k]
-        if exact:
-            break  # a larger exact fetch costs the same scan as the full one below
-        fetch *= 4
-    ids, scores = _keep_allowed(_matches(index, q, len(index), exact=True), allowed)
-    return ids[:k], scores[:k]
+    return _score_ids(index, allowed.array, q, k)
 
 
-def _keep_allowed(hits: Hits, allowed: np.ndarray) -> Hits:
+def _keep_allowed(hits: Hits, allowed: AbstractSet[int]) -> Hits:
     ids, scores = hits
-    at = np.searchsorted(allowed, ids).clip(max=len(allowed) - 1)
-    mask = allowed[at] == ids
+    mask = np.fromiter((i in allowed for i in ids.tolist()), dtype=bool, count=len(ids))
     return ids[mask], scores[mask]
 
 
@@ -328,15 +340,6 @@ def _merge(found: list[Hits], k: int) -> list[tuple[int, float]]:
             if score > best.get(chunk_id, -np.inf):
                 best[chunk_id] = score
     return sorted(best.items(), key=lambda hit: (-hit[1], hit[0]))[:k]
-
-
-def _sorted_ids(allowed: Collection[int]) -> np.ndarray:
-    ids = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
-    return np.unique(ids[ids >= 0])
-
-
-def _no_hits() -> Hits:
-    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
 
 
 # -- files ---------------------------------------------------------------------------------------------------
@@ -379,9 +382,9 @@ def _read_manifest_quietly(path: Path) -> _Manifest | None:
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     temp = _temp_path(path)
     temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    _fsync_file(temp)
+    _fsync(temp)
     temp.replace(path)
-    _fsync_dir(path.parent)
+    _fsync(path.parent)
 
 
 def _remove_unreferenced(directory: Path, keep: set[str]) -> None:
@@ -393,16 +396,13 @@ def _remove_unreferenced(directory: Path, keep: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Make a file's contents, or a directory's renames, durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    _fsync_file(directory)
 
 
 def _crc32(path: Path) -> int:

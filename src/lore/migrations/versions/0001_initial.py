@@ -32,6 +32,25 @@ SQLITE_FTS = """CREATE VIRTUAL TABLE chunks_fts USING fts5(
 )"""
 
 
+# Planner statistics for a large store, seeded so that a new database gets the plans a grown one needs: without
+# them SQLite takes `tenant_id = ?` for selective and scans a whole tenant's chunks to find ten of them by id.
+# Format: rows, then rows per distinct prefix of the index's columns. A later ANALYZE replaces them with real ones.
+SQLITE_STATISTICS = {
+    ("tenants", "sqlite_autoindex_tenants_1"): "100 1",
+    ("collections", "sqlite_autoindex_collections_1"): "1000 10 1",
+    ("documents", "sqlite_autoindex_documents_1"): "100000 1",  # id
+    ("documents", "sqlite_autoindex_documents_2"): "100000 50000 10000 1",  # tenant, collection, source
+    ("documents", "ix_documents_tenant_newest"): "100000 50000 1 1",
+    ("documents", "ix_documents_collection_newest"): "100000 50000 10000 1 1",
+    ("document_tags", "sqlite_autoindex_document_tags_1"): "300000 3 1",
+    ("document_tags", "ix_document_tags_tag"): "300000 150000 1000 1",
+    ("chunks", "ix_chunks_document"): "1000000 10",
+    ("chunks", "ix_chunks_partition"): "1000000 100000 1",
+    ("chunks", "ix_chunks_collection"): "1000000 500000 100000 1",
+    ("embeddings", "sqlite_autoindex_embeddings_1"): "1000000 500000 1",
+}
+
+
 def upgrade() -> None:
     _create_tenants_and_collections()
     _create_documents()
@@ -39,13 +58,24 @@ def upgrade() -> None:
     _create_embeddings_and_changes()
     if op.get_bind().dialect.name == "sqlite":
         op.execute(SQLITE_FTS)
+        _seed_sqlite_statistics()
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE chunks_fts")
+        tables = ", ".join(sorted({f"'{table}'" for table, _ in SQLITE_STATISTICS}))
+        op.execute(f"DELETE FROM sqlite_stat1 WHERE tbl IN ({tables})")
     for table in ("changes", "embeddings", "chunks", "document_tags", "documents", "collections", "tenants"):
         op.drop_table(table)
+
+
+def _seed_sqlite_statistics() -> None:
+    op.execute("ANALYZE")  # creates sqlite_stat1; the tables are empty, so it adds no statistics of its own
+    stat1 = sa.table("sqlite_stat1", sa.column("tbl"), sa.column("idx"), sa.column("stat"))
+    rows = [{"tbl": table, "idx": index, "stat": stat} for (table, index), stat in SQLITE_STATISTICS.items()]
+    op.bulk_insert(stat1, rows)
+    op.execute("ANALYZE sqlite_schema")  # makes this connection read them too
 
 
 def _create_tenants_and_collections() -> None:
@@ -70,13 +100,15 @@ def _create_documents() -> None:
         sa.Column("collection", sa.Text(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
         sa.Column("content_hash", sa.Text(), nullable=False),
         sa.Column("tags", Json, nullable=False),
         sa.Column("metadata", Json, nullable=False),
         sa.Column("chunk_count", sa.Integer(), nullable=False),
         sa.Column("created_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=False),
+        sa.Column(
+            "text", sa.Text(), nullable=False
+        ),  # long texts last: SQLite reads the columns before them cheaply
         sa.ForeignKeyConstraint(
             ["tenant_id", "collection"],
             ["collections.tenant_id", "collections.name"],
@@ -110,11 +142,11 @@ def _create_chunks() -> None:
         sa.Column("collection", sa.Text(), nullable=False),
         sa.Column("partition", sa.Text(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
         sa.Column("heading_path", Json, nullable=False),
         sa.Column("token_count", sa.Integer(), nullable=False),
         sa.Column("content_hash", sa.Text(), nullable=False),
         sa.Column("model_id", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_chunks_document", "chunks", ["document_id"])
