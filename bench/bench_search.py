@@ -208,8 +208,8 @@ def run_server(
         print(f"lore serve --workers {workers} on {server.url} (pid {server.pid})", flush=True)
         probe(server, queries, args)
         for workload in workloads(queries, args):
-            profile = args.profile and workload.name == "hybrid"
-            with Profiler(server, args.duration + args.warmup, RESULTS, enabled=profile) as profiler:
+            profile = workload.name in args.profile
+            with Profiler(server, workload.name, args.duration + args.warmup, enabled=profile) as profiler:
                 result = load(server, workload, args)
             if profiler.summary:
                 result["profile"] = profiler.summary
@@ -273,10 +273,11 @@ def parse_args() -> argparse.Namespace:
         help="Lore data dir holding the ingested corpus (reused across runs)",
     )
     parser.add_argument("--api-key", default=None, help="sent as a bearer token, if the API asks for one")
-    parser.add_argument("--profile", action="store_true", help="py-spy the server during the hybrid workload")
+    parser.add_argument("--profile", default="", help="workloads to sample with py-spy, e.g. hybrid,keyword")
     args = parser.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
     args.modes = [m for m in args.modes.split(",") if m]
+    args.profile = [w for w in args.profile.split(",") if w]
     return args
 
 

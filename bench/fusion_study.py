@@ -25,6 +25,7 @@ from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 
 RESULTS = Path(__file__).parent / "results" / "fusion"
+DATA = Path(__file__).parent / "results" / "data"  # shared with eval_all.py: each corpus is ingested once
 Run = tuple[str, np.ndarray, np.ndarray, list[str]]  # query id, vector scores, keyword scores, doc ids
 Rule = Callable[[list[fusion.Candidate], float], np.ndarray]  # candidates, script coverage -> scores
 
@@ -34,7 +35,7 @@ def collect(dataset_dir: Path, depth: int) -> tuple[str, list[Run], dict[str, di
     cache = RESULTS / (dataset.name.replace("/", "-") + ".pkl")
     if cache.exists():
         return pickle.loads(cache.read_bytes())
-    with Lore.open(Settings(data_dir=RESULTS / "data" / dataset.name.replace("/", "-"))) as lore:
+    with Lore.open(Settings(data_dir=DATA / dataset.name.replace("/", "-"))) as lore:
         lore.add_corpus(dataset.corpus())
         runs = []
         for query_id, text in dataset.queries.items():
@@ -76,10 +77,9 @@ def main() -> None:
     print(f"{'set':<14}" + "".join(f"{name:>12}" for name in rules))
     for directory in args.datasets:
         name, runs, qrels = collect(directory, args.depth)
-        print(
-            f"{name:<14}" + "".join(f"{ndcg(runs, qrels, rule):>12.4f}" for rule in rules.values()),
-            flush=True,
-        )
+        queries = load_beir(directory).queries
+        scores = [ndcg(runs, qrels, queries, rule) for rule in rules.values()]
+        print(f"{name:<14}" + "".join(f"{score:>12.4f}" for score in scores), flush=True)
 
 
 if __name__ == "__main__":

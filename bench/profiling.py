@@ -10,6 +10,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from benchkit import RESULTS
+
 PY_SPY = Path(sys.executable).with_name("py-spy")
 LINE_NUMBER = re.compile(r":\d+\)$")
 
@@ -22,10 +24,10 @@ class Target(Protocol):
 class Profiler:
     """`py-spy record` of the server (and its worker processes) for `seconds`; off unless `enabled`."""
 
-    def __init__(self, target: Target, seconds: float, out_dir: Path, *, enabled: bool) -> None:
+    def __init__(self, target: Target, name: str, seconds: float, *, enabled: bool) -> None:
         self.target = target
         self.seconds = max(1, int(seconds))
-        self.output = out_dir / f"profile-w{target.workers}.txt"
+        self.output = RESULTS / f"profile-w{target.workers}-{name}.txt"
         self.enabled = enabled
         self.summary: dict[str, Any] | None = None
         self._process: subprocess.Popen[bytes] | None = None

@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parent
 MODEST: dict[str, list[str]] = {
     "embed": [],
     "vector": [],
-    "ingest": ["--docs", "500"],
+    "ingest": ["--docs", "200"],
     "search": ["--duration", "10", "--warmup", "2"],
 }
 

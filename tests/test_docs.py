@@ -1,8 +1,8 @@
 """The docs are kept honest: every setting and every command is documented."""
 
 from pathlib import Path
+from typing import Any
 
-import click
 import typer.main
 
 from lore.cli.main import app
@@ -11,10 +11,11 @@ from lore.config import Settings
 ROOT = Path(__file__).parent.parent
 
 
-def command_paths(group: click.Group, prefix: str = "lore") -> list[str]:
+def command_paths(group: Any, prefix: str = "lore") -> list[str]:
+    """Every leaf command; typer ships its own click, so groups are recognised by their `commands`."""
     paths = []
     for name, command in group.commands.items():
-        if isinstance(command, click.Group):
+        if hasattr(command, "commands"):
             paths.extend(command_paths(command, f"{prefix} {name}"))
         else:
             paths.append(f"{prefix} {name}")
@@ -30,6 +31,6 @@ def test_every_setting_is_documented() -> None:
 def test_every_command_is_documented() -> None:
     text = (ROOT / "docs" / "cli.md").read_text()
     group = typer.main.get_command(app)
-    assert isinstance(group, click.Group)
+    assert len(command_paths(group)) >= 9
     missing = [path for path in command_paths(group) if f"`{path}" not in text]
     assert missing == []

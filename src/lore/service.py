@@ -53,7 +53,11 @@ class Lore:
         self._collections: dict[str, list[str]] | None = None
         self.embed_query = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
         self.retriever = Retriever(
-            store, index, self.embed_query, embedder.model_id, self.collections,
+            store,
+            index,
+            self.embed_query,
+            embedder.model_id,
+            self.collections,
             multilingual=embedder.multilingual,
         )
         self.writer = ingest.Writer(store, embedder)

@@ -66,7 +66,9 @@ def _relative_gap(values: np.ndarray) -> float:
 def vector_weight(vector: np.ndarray, keyword: np.ndarray, coverage: float = 1.0) -> float:
     """The query's weight of the vector side: each retriever is trusted as far as its own scores show
     confidence, and the embedding model only as far as it understands the query's script (`coverage`)."""
-    weight = VECTOR_WEIGHT + CONFIDENCE_SLOPE * (vector.max() - 0.5) - KEYWORD_GAP_SLOPE * _relative_gap(keyword)
+    weight = (
+        VECTOR_WEIGHT + CONFIDENCE_SLOPE * (vector.max() - 0.5) - KEYWORD_GAP_SLOPE * _relative_gap(keyword)
+    )
     weight = float(np.clip(weight, 0.05, 0.95))
     return weight * coverage + UNCOVERED_WEIGHT * (1.0 - coverage)
 
@@ -90,4 +92,3 @@ def latin_share(text: str) -> float:
     if not letters:
         return 1.0
     return sum("LATIN" in unicodedata.name(c, "") for c in letters) / len(letters)
-

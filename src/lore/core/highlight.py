@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
@@ -16,6 +17,7 @@ class Snippet:
     highlights: list[tuple[int, int]]  # [start, end) character offsets into `text`
 
 
+@lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     word = unicodedata.normalize("NFKC", word).casefold()
     for suffix in _SUFFIXES:

@@ -257,8 +257,8 @@ class SqlStore(abc.ABC):
             return scores
         with self._read() as conn:
             for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
-                query = self._keyword_select(terms, [chunks.c.tenant_id == tenant_id], only_ids=batch)
-                rows = conn.execute(query)
+                select = self._keyword_select(terms, [chunks.c.tenant_id == tenant_id], only_ids=batch)
+                rows = conn.execute(select)
                 scores.update((int(chunk_id), float(score)) for chunk_id, score in rows)
         return scores
 

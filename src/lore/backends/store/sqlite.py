@@ -71,7 +71,7 @@ def _on_begin(conn: sa.Connection) -> None:
 
 
 class SqliteStore(SqlStore):
-    def __init__(self, url: str, *, busy_timeout: float = 10.0, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 10.0, pool_size: int = 40) -> None:
         parsed = sa.make_url(url)
         if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
             raise ValueError(f"SqliteStore needs a sqlite:/// URL of a file, not {url!r}")
@@ -80,7 +80,7 @@ class SqliteStore(SqlStore):
             parsed,
             connect_args={"check_same_thread": False, "timeout": busy_timeout},
             pool_size=pool_size,
-            max_overflow=4 * pool_size,
+            max_overflow=pool_size,  # connections beyond pool_size are closed after use: keep them rare
             json_serializer=_json_dumps,
         )
         sa.event.listen(engine, "connect", _on_connect(int(busy_timeout * 1000)))
@@ -146,7 +146,7 @@ def _json_types(key: str, value: object) -> tuple[str, ...]:
 
 def _metadata_entry_equals(key: str, value: MetadataValue, kinds: tuple[str, ...]) -> Condition:
     entries = sa.func.json_each(documents.c["metadata"]).table_valued("key", "value", "type")
-    same = entries.c.type.in_(kinds)
+    same: list[Condition] = [entries.c.key == key, entries.c.type.in_(kinds)]
     if not isinstance(value, bool):
-        same = sa.and_(same, entries.c.value == value)
-    return sa.exists(sa.select(1).select_from(entries).where(entries.c.key == key, same))
+        same.append(entries.c.value == value)
+    return sa.exists(sa.select(1).select_from(entries).where(*same))
