@@ -147,3 +147,17 @@ def test_bad_input_raises_domain_errors(lore: Lore) -> None:
         lore.get_document("missing")
     with pytest.raises(NotFound):
         lore.delete_document("missing")
+
+
+def test_an_index_newer_than_its_store_is_rebuilt(settings: Settings, tmp_path: Path) -> None:
+    """Restoring an older copy of the database next to newer index files must not serve stale vectors."""
+    database = settings.data_dir / "lore.db"
+    with Lore.open(settings) as lore:
+        lore.add_text(title="Warranty", text="Every device carries a two year warranty.")
+    backup = database.read_bytes()  # closed: the write-ahead log is checkpointed into the file
+    with Lore.open(settings) as lore:
+        lore.add_text(title="Loyalty", text="Loyalty points expire after eighteen months of inactivity.")
+    database.write_bytes(backup)
+    with Lore.open(settings) as restored:
+        assert restored.index.applied_seq == restored.store.last_seq()
+        assert search(restored, "when do loyalty points expire", "vector") == ["Warranty"]

@@ -68,6 +68,8 @@ class Lore:
         store = create_store(settings)
         store.migrate()
         lore = cls(settings, store, create_vector_index(settings), create_embedder(settings))
+        if lore.index.applied_seq > store.last_seq():
+            lore.rebuild_index()  # index files newer than the store: the store was restored from a backup
         lore.sync_index()
         return lore
 

@@ -32,7 +32,9 @@ def test_fusion_is_finite_on_degenerate_input() -> None:
 
 def test_queries_in_scripts_the_model_does_not_know_lean_on_keywords() -> None:
     # Vector prefers candidate 0, keyword prefers candidate 1, both about equally confident.
-    candidates = [Candidate(0, 0.75, 4.0), Candidate(1, 0.45, 9.0)] + [Candidate(i, 0.3, 3.0) for i in range(2, 9)]
+    candidates = [Candidate(0, 0.75, 4.0), Candidate(1, 0.45, 9.0)] + [
+        Candidate(i, 0.3, 3.0) for i in range(2, 9)
+    ]
     assert ranking(fusion.fuse(candidates, coverage=1.0))[0] == 0
     assert ranking(fusion.fuse(candidates, coverage=0.0))[0] == 1
 
