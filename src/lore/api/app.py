@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
