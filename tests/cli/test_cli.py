@@ -77,9 +77,10 @@ def test_eval_retrieval_prints_the_documented_json(tmp_path: Path, env: dict[str
     queries = [
         {"_id": "q1", "text": "how long do refunds take"},
         {"_id": "q2", "text": "when do parcels ship"},
+        {"_id": "q3", "text": " "},  # unanswerable: counted as a miss, not dropped
     ]
     (root / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries))
-    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n")
     for mode in ("hybrid", "vector", "keyword"):
         result = json.loads(run("eval", "retrieval", str(root), "--mode", mode, "--json", env=env).stdout)
         assert set(result) == {
@@ -93,5 +94,5 @@ def test_eval_retrieval_prints_the_documented_json(tmp_path: Path, env: dict[str
             "latency_ms_p99",
             "ingest_seconds",
         }
-        assert (result["dataset"], result["mode"], result["queries"]) == ("set", mode, 2)
-        assert result["ndcg_at_10"] == 1.0 and result["recall_at_100"] == 1.0
+        assert (result["dataset"], result["mode"], result["queries"]) == ("set", mode, 3)
+        assert result["ndcg_at_10"] == result["recall_at_100"] == round(2 / 3, 4)

@@ -75,6 +75,10 @@ def _run_queries(
     with _bar(quiet) as bar:
         task = bar.add_task(f"{mode} queries", total=len(dataset.queries))
         for query_id, text in dataset.queries.items():
+            if not text.strip():  # unanswerable: scored as a miss rather than dropped
+                runs[query_id] = []
+                bar.advance(task)
+                continue
             start = time.perf_counter()
             hits = lore.search(SearchRequest(DEFAULT_TENANT, text, min(depth, lore.settings.max_k), mode))
             latencies.append(time.perf_counter() - start)
