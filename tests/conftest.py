@@ -17,9 +17,16 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model-cache")
 
 
-@pytest.fixture
-def settings(tmp_path: Path, model_cache: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", model_cache_dir=model_cache, parse_workers=2, embed_threads=1)
+@pytest.fixture(params=["store", "memory"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) -> Settings:
+    """Every service test runs with each keyword index: the store's full-text index and the in-memory BM25."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        model_cache_dir=model_cache,
+        parse_workers=2,
+        embed_threads=1,
+        keyword_index=request.param,
+    )
 
 
 @pytest.fixture

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of the store; default: SQLite file `lore.db` in the data dir."
     )
     vector_backend: str = Field("usearch", description="Vector index backend, by registry name.")
+    keyword_index: Literal["store", "memory"] = Field(
+        "store",
+        description="Keyword search: the store's full-text index, or an in-memory BM25 index built from the store at "
+        "start-up and kept current from its change sequence (`lore serve` uses `memory` unless this is set).",
+    )
     embedder: str = Field("minilm", description="Embedder backend, by registry name.")
     embedding_variant: Literal["int8", "fp32"] = Field(
         "int8", description="MiniLM numeric variant: int8 dynamic quantisation (faster) or fp32."

@@ -14,6 +14,7 @@ import numpy as np
 
 from lore.config import Settings
 from lore.core import index_sync, ingest
+from lore.core.bm25 import KeywordIndex
 from lore.core.evaluation import CorpusDoc
 from lore.core.parse import parse_bytes
 from lore.core.retrieve import Retriever, SearchRequest
@@ -52,6 +53,7 @@ class Lore:
         self._last_sync_check = 0.0
         self._collections: dict[str, list[str]] | None = None
         self.embed_query = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
+        self.keywords = KeywordIndex() if settings.keyword_index == "memory" else None
         self.retriever = Retriever(
             store,
             index,
@@ -59,6 +61,7 @@ class Lore:
             embedder.model_id,
             self.collections,
             multilingual=embedder.multilingual,
+            keyword_index=self.keywords,
         )
         self.writer = ingest.Writer(store, embedder)
 
@@ -352,6 +355,8 @@ class Lore:
         """Replay store changes into the vector index (also those written by other processes)."""
         with self._sync_lock:
             applied = index_sync.catch_up(self.store, self.index)
+            if self.keywords is not None:
+                self.keywords.catch_up(self.store)
             if applied:
                 self._collections = None
             self._last_sync_check = time.monotonic()
@@ -361,7 +366,10 @@ class Lore:
         if time.monotonic() - self._last_sync_check < self.settings.index_sync_seconds:
             return
         self._last_sync_check = time.monotonic()
-        if self.store.last_seq() > self.index.applied_seq:
+        applied = self.index.applied_seq
+        if self.keywords is not None:
+            applied = min(applied, self.keywords.applied_seq)
+        if self.store.last_seq() > applied:
             self.sync_index()
 
     def _after_write(self, *, save: bool) -> None:
@@ -372,6 +380,8 @@ class Lore:
     def rebuild_index(self) -> int:
         with self._sync_lock:
             total = index_sync.rebuild(self.store, self.index)
+            if self.keywords is not None:
+                self.keywords.load(self.store)
             self._collections = None
             return total
 

@@ -24,9 +24,10 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Serve the REST API (docs at /docs)."""
-    settings = settings_for(data_dir)
     if data_dir:
         os.environ["LORE_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("LORE_KEYWORD_INDEX", "memory")  # a long-lived server amortises the build
+    settings = settings_for(data_dir)
     with open_lore(data_dir) as lore:
         if demo or settings.demo:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lore.core import fusion
+from lore.core.bm25 import KeywordIndex
 from lore.core.highlight import make_snippet
 from lore.interfaces import Store, VectorIndex
 from lore.models import Hit, SearchFilters, SearchMode, partition_key
@@ -33,6 +34,7 @@ class Retriever:
     model_id: str
     list_collections: Callable[[str], list[str]]
     multilingual: bool = False  # an English-only model earns less trust on queries in other scripts
+    keyword_index: KeywordIndex | None = None  # in-memory BM25 for unfiltered queries; else the store's index
 
     def search(self, request: SearchRequest) -> list[Hit]:
         scored = self.rank(request, request.k)
@@ -47,6 +49,8 @@ class Retriever:
         return self._hybrid(request, k)
 
     def _keyword(self, request: SearchRequest, k: int) -> list[tuple[int, float]]:
+        if self.keyword_index is not None and not request.filters:
+            return self.keyword_index.search(request.tenant_id, request.query, k, request.collections)
         return self.store.keyword_search(
             request.tenant_id, request.query, k, request.collections, request.filters or None
         )
@@ -80,7 +84,8 @@ class Retriever:
         keyword = dict(self._keyword(request, depth))
         self._complete_vector(vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
-        keyword.update(self.store.keyword_scores(request.tenant_id, request.query, missing_keyword))
+        scorer = self.keyword_index if self.keyword_index is not None and not request.filters else self.store
+        keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
         return [
             fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
             for cid in sorted(vector.keys() | keyword.keys())
@@ -90,6 +95,8 @@ class Retriever:
         if not missing:
             return
         ids, vectors = self.store.chunk_vectors(self.model_id, sorted(missing))
+        if not len(ids):  # every one deleted since the keyword index saw it
+            return
         for cid, score in zip(ids.tolist(), (vectors @ query).tolist(), strict=True):
             vector[cid] = score
 
