@@ -7,7 +7,8 @@ by later runs). For each `--workers` value a `lore serve` is started on a free l
 generator in a separate process (bench/loadgen.py) keeps `--concurrency` requests in flight, for `--warmup`
 seconds (discarded) and then `--duration` seconds per workload:
 
-- healthz: `GET /healthz`, the reference: what the HTTP stack alone costs under the same load;
+- healthz: `GET /healthz`, the reference: what the HTTP stack alone costs under the same load (also run for
+  `--floor-seconds` right before each search workload, since the shared machine's load drifts);
 - hybrid, vector, keyword: `POST /v1/search` with SciFact queries that the server has not seen before;
 - repeated: hybrid over a hot set of `--hot` queries, to show the query-embedding cache.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -53,6 +55,9 @@ class Workload:
     path: str
     bodies: list[Any]
     warmup_bodies: list[Any]
+
+
+FLOOR = Workload("healthz", "GET", "/healthz", [], [])  # the reference: the HTTP stack alone
 
 
 # -- queries ----------------------------------------------------------------------------------------------
@@ -96,7 +101,7 @@ def workloads(queries: list[str], args: argparse.Namespace) -> list[Workload]:
     def searches(texts: list[str], mode: str) -> list[dict[str, Any]]:
         return [search_body(text, mode, args.k) for text in texts]
 
-    items = [Workload("healthz", "GET", "/healthz", [], [])]
+    items = [FLOOR]
     for mode in args.modes:
         measured, warmup = take(stream, pool), take(stream, warm)
         items.append(Workload(mode, "POST", SEARCH, searches(measured, mode), searches(warmup, mode)))
@@ -141,7 +146,9 @@ def ensure_corpus(dataset_dir: Path, data_dir: Path) -> dict[str, Any]:
 # -- load -------------------------------------------------------------------------------------------------
 
 
-def load(server: Server, workload: Workload, args: argparse.Namespace) -> dict[str, Any]:
+def load(
+    server: Server, workload: Workload, args: argparse.Namespace, duration: float, warmup: float
+) -> dict[str, Any]:
     """Run the load generator in its own process and summarise what it measured."""
     spec = {
         "url": server.url,
@@ -150,8 +157,8 @@ def load(server: Server, workload: Workload, args: argparse.Namespace) -> dict[s
         "bodies": workload.bodies,
         "warmup_bodies": workload.warmup_bodies,
         "concurrency": args.concurrency,
-        "duration": args.duration,
-        "warmup": args.warmup,
+        "duration": duration,
+        "warmup": warmup,
         "headers": headers(args),
         "server_time_key": "took_ms" if workload.method == "POST" else None,
     }
@@ -160,7 +167,7 @@ def load(server: Server, workload: Workload, args: argparse.Namespace) -> dict[s
         input=json.dumps(spec),
         capture_output=True,
         text=True,
-        timeout=args.warmup + args.duration + 120,
+        timeout=warmup + duration + 120,
         check=True,
     )
     raw = json.loads(done.stdout)
@@ -177,6 +184,7 @@ def load(server: Server, workload: Workload, args: argparse.Namespace) -> dict[s
         "error_samples": raw["error_samples"],
         "distinct_bodies": len(workload.bodies),
         "elapsed": round(raw["elapsed"], 2),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -208,39 +216,58 @@ def run_server(
         print(f"lore serve --workers {workers} on {server.url} (pid {server.pid})", flush=True)
         probe(server, queries, args)
         for workload in workloads(queries, args):
-            profile = workload.name in args.profile
-            with Profiler(server, workload.name, args.duration + args.warmup, enabled=profile) as profiler:
-                result = load(server, workload, args)
-            if profiler.summary:
-                result["profile"] = profiler.summary
+            result = measure(server, workload, args)
             results.append(result)
-            print(
-                f"  {result['workload']:<9} {result['requests']:>7} requests  "
-                f"{result['throughput']:>8.1f} req/s  p50 {result['latency_ms']['p50']:>7.2f} ms  "
-                f"p99 {result['latency_ms']['p99']:>7.2f} ms  errors {result['errors']}",
-                flush=True,
-            )
+            print_line(result)
     return results
+
+
+def measure(server: Server, workload: Workload, args: argparse.Namespace) -> dict[str, Any]:
+    """A workload, preceded (for searches) by a short healthz run: the floor right before, on this machine
+    as loaded at that moment. The shared machine's load drifts within a run; this keeps ratios honest."""
+    floor = None
+    if workload.name != FLOOR.name and args.floor_seconds > 0:
+        floor = load(server, FLOOR, args, args.floor_seconds, warmup=0.5)
+    profile = workload.name in args.profile
+    with Profiler(server, workload.name, args.duration + args.warmup, enabled=profile) as profiler:
+        result = load(server, workload, args, args.duration, args.warmup)
+    if profiler.summary:
+        result["profile"] = profiler.summary
+    if floor:
+        result["floor"] = {k: floor[k] for k in ("requests", "throughput", "latency_ms", "load_average")}
+    return result
+
+
+def print_line(result: dict[str, Any]) -> None:
+    ms = result["latency_ms"]
+    print(
+        f"  {result['workload']:<9} {result['requests']:>7} requests  {result['throughput']:>8.1f} req/s  "
+        f"p50 {ms['p50']:>7.2f} ms  p99 {ms['p99']:>7.2f} ms  errors {result['errors']}  "
+        f"load {result['load_average']}",
+        flush=True,
+    )
 
 
 # -- report -----------------------------------------------------------------------------------------------
 
 
 def report(workers: int, results: list[dict[str, Any]], concurrency: int) -> str:
-    floor = next(r for r in results if r["workload"] == "healthz")["latency_ms"]["p99"]
+    reference = next(r for r in results if r["workload"] == FLOOR.name)
     header = ("workload", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms")
-    header += ("p99/healthz p99", "in-service p50/p99 ms", "target")
-    rows = [row(r, floor) for r in results]
+    header += ("healthz p99 ms", "p99 ratio", "in-service p50/p99 ms", "load", "target")
+    rows = [row(r, r.get("floor", reference)) for r in results]
     title = f"lore serve --workers {workers}, {concurrency} concurrent clients"
-    return f"{title}\n{table(header, rows)}"
+    note = "healthz p99: measured right before each workload under the same load; p99 ratio = p99 / that"
+    return f"{title}\n{table(header, rows)}\n{note}"
 
 
-def row(result: dict[str, Any], floor_p99: float) -> tuple[object, ...]:
-    ms, inside = result["latency_ms"], result.get("server_ms") or {}
+def row(result: dict[str, Any], floor: dict[str, Any]) -> tuple[object, ...]:
+    ms, inside, floor_p99 = result["latency_ms"], result.get("server_ms") or {}, floor["latency_ms"]["p99"]
     service = f"{inside['p50']:.2f} / {inside['p99']:.2f}" if inside.get("p99") else "-"
     counts = (result["workload"], result["requests"], result["errors"], result["throughput"])
     latency = (ms["p50"], ms["p90"], ms["p99"], ms["max"])
-    return (*counts, *latency, ratio(ms["p99"], floor_p99), service, verdict(result))
+    loaded = result["load_average"]
+    return (*counts, *latency, floor_p99, ratio(ms["p99"], floor_p99), service, loaded, verdict(result))
 
 
 def verdict(result: dict[str, Any]) -> str:
@@ -258,6 +285,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="comma-separated `lore serve --workers` values")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated search modes")
     parser.add_argument("--k", type=int, default=10, help="hits per search")
+    parser.add_argument(
+        "--floor-seconds",
+        type=float,
+        default=5.0,
+        help="healthz seconds right before each search workload (0: only the first)",
+    )
     parser.add_argument("--hot", type=int, default=32, help="distinct queries of the repeated workload")
     parser.add_argument(
         "--max-rate",

@@ -388,8 +388,11 @@ class Lore:
     def readiness(self) -> dict[str, Any]:
         """What /readyz reports: the store answers, and the index is current with it."""
         last = self.store.last_seq()
-        return {
+        state: dict[str, Any] = {
             "store": "ok",
             "index": {"applied_seq": self.index.applied_seq, "store_seq": last},
             "embedder": self.embedder.model_id,
         }
+        if self.keywords is not None:
+            state["keyword_index"] = {"applied_seq": self.keywords.applied_seq, "store_seq": last}
+        return state
