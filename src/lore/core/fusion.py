@@ -6,7 +6,6 @@ compares like with like instead of guessing what an absent score means.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ def reciprocal_rank(
 VECTOR_WEIGHT = 0.8  # the embedding model is the better retriever on paraphrased questions
 CONFIDENCE_SLOPE = 1.0  # a higher best cosine earns the vector side more weight
 KEYWORD_GAP_SLOPE = 0.5  # a keyword best hit far ahead of the second earns the keyword side more
-UNCOVERED_WEIGHT = 0.1  # vector weight for text in scripts the embedding model was not trained on
+UNCOVERED_WEIGHT = 0.1  # vector weight for queries in a language the embedding model was not trained on
 
 
 def _columns(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +64,7 @@ def _relative_gap(values: np.ndarray) -> float:
 
 def vector_weight(vector: np.ndarray, keyword: np.ndarray, coverage: float = 1.0) -> float:
     """The query's weight of the vector side: each retriever is trusted as far as its own scores show
-    confidence, and the embedding model only as far as it understands the query's script (`coverage`)."""
+    confidence, and the embedding model only as far as it understands the query's language (`coverage`)."""
     weight = (
         VECTOR_WEIGHT + CONFIDENCE_SLOPE * (vector.max() - 0.5) - KEYWORD_GAP_SLOPE * _relative_gap(keyword)
     )
@@ -84,11 +83,3 @@ def fuse(candidates: Sequence[Candidate], coverage: float = 1.0) -> np.ndarray:
     top = keyword.max(initial=0.0)
     alpha = vector_weight(vector, keyword, coverage)
     return alpha * _min_max(vector) + (1.0 - alpha) * (keyword / top if top > 0 else keyword)
-
-
-def latin_share(text: str) -> float:
-    """Share of the letters of `text` written in Latin script (1.0 when there are none)."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 1.0
-    return sum("LATIN" in unicodedata.name(c, "") for c in letters) / len(letters)

@@ -33,7 +33,7 @@ class Retriever:
     embed_query: Callable[[str], np.ndarray]
     model_id: str
     list_collections: Callable[[str], list[str]]
-    multilingual: bool = False  # an English-only model earns less trust on queries in other scripts
+    coverage: Callable[[str], float] = lambda _query: 1.0  # how well the embedder understands the query
     keyword_index: KeywordIndex | None = None  # in-memory BM25 for unfiltered queries; else the store's index
 
     def search(self, request: SearchRequest) -> list[Hit]:
@@ -69,8 +69,7 @@ class Retriever:
         candidates = self.candidates(request, max(k, MIN_DEPTH))
         if not candidates:
             return []
-        coverage = 1.0 if self.multilingual else fusion.latin_share(request.query)
-        scores = fusion.fuse(candidates, coverage)
+        scores = fusion.fuse(candidates, self.coverage(request.query))
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             (candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)
