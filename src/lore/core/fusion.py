@@ -40,7 +40,7 @@ def reciprocal_rank(
 VECTOR_WEIGHT = 0.8  # the embedding model is the better retriever on paraphrased questions
 CONFIDENCE_SLOPE = 1.0  # a higher best cosine earns the vector side more weight
 KEYWORD_GAP_SLOPE = 0.5  # a keyword best hit far ahead of the second earns the keyword side more
-UNCOVERED_WEIGHT = 0.1  # vector weight for queries in a language the embedding model was not trained on
+UNCOVERED_WEIGHT = 0.02  # vector weight for queries in a language the embedding model was not trained on
 
 
 def _columns(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
