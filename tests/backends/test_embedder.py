@@ -167,6 +167,13 @@ def test_coverage_tells_english_queries_from_others() -> None:
     from lore.backends.embedder.onnx import english_coverage
 
     assert english_coverage("How long does a refund take to reach my card?") == 1.0
-    assert english_coverage("¿Cuánto tarda en llegar el reembolso a mi tarjeta?") == 0.0
+    assert english_coverage("¿Cuánto tarda en llegar el reembolso a mi tarjeta?") < 0.2
     assert english_coverage("退款需要多长时间") == 0.0
     assert english_coverage("42 ?") == 1.0
+
+
+def test_coverage_counts_words_of_every_script() -> None:
+    from lore.backends.embedder.onnx import english_coverage
+
+    assert english_coverage("भारत की राजधानी क्या है?") == 0.0
+    assert english_coverage("What does IL-6 do in macrophages?") == 1.0
