@@ -13,7 +13,6 @@ length so that little work goes into padding.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
