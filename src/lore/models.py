@@ -22,6 +22,12 @@ def partition_key(tenant_id: str, collection: str, model_id: str) -> str:
     return f"{tenant_id}/{collection}/{model_id}"
 
 
+def split_partition(partition: str) -> tuple[str, str, str]:
+    """(tenant id, collection, model id) of a partition name made by `partition_key`."""
+    tenant_id, collection, model_id = partition.split("/", 2)
+    return tenant_id, collection, model_id
+
+
 def content_hash(text: str) -> str:
     """Stable identity of a piece of text: the key of the embedding cache and of change detection."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -28,6 +28,7 @@ from lore.models import (
     Hit,
     Page,
     ParsedDocument,
+    split_partition,
 )
 from lore.registry import create_embedder, create_store, create_vector_index, token_counter_factory
 
@@ -343,7 +344,7 @@ class Lore:
         if self._collections is None:
             table: dict[str, list[str]] = {}
             for partition in self.store.partitions():
-                tenant, collection, model = partition.split("/", 2)
+                tenant, collection, model = split_partition(partition)
                 if model == self.embedder.model_id:
                     table.setdefault(tenant, []).append(collection)
             self._collections = table

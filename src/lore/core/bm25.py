@@ -22,7 +22,7 @@ import numpy as np
 
 from lore.core import keywords
 from lore.interfaces import Store
-from lore.models import Change, Chunk
+from lore.models import Change, Chunk, split_partition
 
 K1 = 1.2
 B = 0.75
@@ -309,7 +309,7 @@ class KeywordIndex:
         removed: set[int] = set()
         for change in changes:
             if change.op == "add":
-                added[change.partition.split("/", 1)[0]][change.chunk_id] = None
+                added[split_partition(change.partition)[0]][change.chunk_id] = None
             else:
                 removed.add(change.chunk_id)
         if removed:

@@ -11,11 +11,7 @@ from collections import defaultdict
 import numpy as np
 
 from lore.interfaces import Store, VectorIndex
-from lore.models import Change
-
-
-def model_of(partition: str) -> str:
-    return partition.split("/", 2)[2]
+from lore.models import Change, split_partition
 
 
 def catch_up(store: Store, index: VectorIndex, batch_size: int = 10_000) -> int:
@@ -42,7 +38,7 @@ def _apply(store: Store, index: VectorIndex, changes: list[Change]) -> None:
         live = [i for i in ids if i not in removed.get(partition, ())]
         if not live:
             continue
-        found_ids, vectors = store.chunk_vectors(model_of(partition), live)
+        found_ids, vectors = store.chunk_vectors(split_partition(partition)[2], live)
         if len(found_ids):
             index.add(partition, np.asarray(found_ids, dtype=np.int64), vectors)
 

@@ -49,11 +49,15 @@ class Retriever:
         return self._hybrid(request, k)
 
     def _keyword(self, request: SearchRequest, k: int) -> list[tuple[int, float]]:
-        if self.keyword_index is not None and not request.filters:
-            return self.keyword_index.search(request.tenant_id, request.query, k, request.collections)
+        if (memory := self._memory_keywords(request)) is not None:
+            return memory.search(request.tenant_id, request.query, k, request.collections)
         return self.store.keyword_search(
             request.tenant_id, request.query, k, request.collections, request.filters or None
         )
+
+    def _memory_keywords(self, request: SearchRequest) -> KeywordIndex | None:
+        """The in-memory BM25 index serves unfiltered queries; filters need the store's SQL."""
+        return None if request.filters else self.keyword_index
 
     def _vector(self, request: SearchRequest, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         collections = request.collections or self.list_collections(request.tenant_id)
@@ -83,7 +87,8 @@ class Retriever:
         keyword = dict(self._keyword(request, depth))
         self._complete_vector(vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
-        scorer = self.keyword_index if self.keyword_index is not None and not request.filters else self.store
+        memory = self._memory_keywords(request)
+        scorer = self.store if memory is None else memory
         keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
         return [
             fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
