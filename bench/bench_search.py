@@ -10,11 +10,11 @@ seconds (discarded) and then `--duration` seconds per workload:
 - healthz: `GET /healthz`, the reference: what the HTTP stack alone costs under the same load (also run for
   `--floor-seconds` right before each search workload, since the shared machine's load drifts);
 - hybrid, vector, keyword: `POST /v1/search` with SciFact queries that the server has not seen before;
-- repeated: hybrid over a hot set of `--hot` queries, to show the query-embedding cache.
+- repeated: hybrid over a hot set of `--hot` queries, to show the caches (query embeddings, search results).
 
 "Not seen before" needs more distinct queries than SciFact has, so each query is also sent in variants that
 differ only in letter case and in one doubled space: the uncased MiniLM tokenizer and the keyword index read
-them as the same query (same work, same results), but they are distinct strings to the query-embedding cache.
+them as the same query (same work, same results), but they are distinct strings to the caches.
 Targets (DESIGN.md §5): p99 < 100 ms with 16 concurrent clients, aim < 25 ms.
 """
 

@@ -41,12 +41,23 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
     max_k: int = Field(200, description="Largest number of hits one search may ask for.")
     exact_search_below: int = Field(
-        20_000, description="Partitions with fewer vectors are searched exactly instead of through HNSW."
+        2_500,
+        description="Partitions with fewer vectors are searched exactly instead of through HNSW "
+        "(exact costs ~0.27 ms per 1k vectors; HNSW ~0.7 ms at recall@10 0.999).",
     )
     hnsw_connectivity: int = Field(32, description="HNSW graph degree (M).")
     hnsw_expansion_add: int = Field(128, description="HNSW efConstruction.")
     hnsw_expansion_search: int = Field(128, description="HNSW ef at query time.")
     query_cache_size: int = Field(4096, description="Query embeddings kept in the in-process LRU.")
+    search_threads: int = Field(
+        1, ge=1, description="Searches one server process runs at a time (more processes: `--workers`)."
+    )
+    search_cache_size: int = Field(
+        2048, description="Search results kept in the in-process LRU; emptied whenever content changes."
+    )
+    chunk_cache_size: int = Field(
+        20_000, description="Chunks kept in memory for hydrating search hits (0: always read the store)."
+    )
     parse_workers: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
         description="Processes that parse files in parallel during ingestion.",

@@ -168,6 +168,11 @@ class VectorIndex(Protocol):
         """(chunk id, cosine similarity) best first over the union of the partitions."""
         ...
 
+    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those `ids` held in any of the partitions, in `ids` order; absent ids are skipped.
+        Hybrid search scores keyword-only candidates with them instead of a store round trip."""
+        ...
+
     def count(self, partition: str) -> int: ...
 
     @property

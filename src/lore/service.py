@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lore.caching import LRU, CacheStats
 from lore.config import Settings
 from lore.core import index_sync, ingest
 from lore.core.bm25 import KeywordIndex
@@ -24,6 +25,7 @@ from lore.models import (
     DEFAULT_COLLECTION,
     DEFAULT_TENANT,
     Block,
+    Chunk,
     Document,
     Hit,
     Page,
@@ -44,6 +46,23 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def search_key(request: SearchRequest) -> tuple[object, ...]:
+    """Everything that decides a search's hits (JSON keeps 1, true and "1" apart in metadata filters)."""
+    filters = request.filters
+    metadata = json.dumps(dict(filters.metadata), sort_keys=True)
+    collections = None if request.collections is None else tuple(request.collections)
+    return (
+        request.tenant_id,
+        request.query,
+        request.k,
+        request.mode,
+        collections,
+        filters.tags,
+        metadata,
+        filters.document_ids,
+    )
+
+
 class Lore:
     def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder) -> None:
         self.settings = settings
@@ -53,7 +72,9 @@ class Lore:
         self._sync_lock = threading.Lock()
         self._last_sync_check = 0.0
         self._collections: dict[str, list[str]] | None = None
-        self.embed_query = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
+        self.query_vectors: LRU[str, np.ndarray] = LRU(settings.query_cache_size)
+        self.chunk_cache: LRU[int, Chunk] = LRU(settings.chunk_cache_size)
+        self.search_results: LRU[tuple[object, ...], list[Hit]] = LRU(settings.search_cache_size)
         self.keywords = KeywordIndex() if settings.keyword_index == "memory" else None
         self.retriever = Retriever(
             store,
@@ -63,6 +84,7 @@ class Lore:
             self.collections,
             coverage=embedder.coverage,
             keyword_index=self.keywords,
+            chunk_cache=self.chunk_cache,
         )
         self.writer = ingest.Writer(store, embedder)
 
@@ -332,12 +354,25 @@ class Lore:
         for collection in request.collections or ():
             check_name("collection", collection)
         self._maybe_sync()
-        return self.retriever.search(request)
+        return self.search_results.get_or_compute(
+            search_key(request), lambda _: self.retriever.search(request)
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.query_vectors.get_or_compute(text, self._embed_query)
 
     def _embed_query(self, text: str) -> np.ndarray:
         vector = self.embedder.embed_query(text)
         vector.flags.writeable = False  # shared through the LRU: nobody may change it
         return vector
+
+    def cache_stats(self) -> dict[str, CacheStats]:
+        """Every in-process cache by name, for /metrics."""
+        return {
+            "query_embeddings": self.query_vectors.stats(),
+            "search_results": self.search_results.stats(),
+            "chunks": self.chunk_cache.stats(),
+        }
 
     def collections(self, tenant_id: str) -> list[str]:
         """Collections of a tenant that have vectors of the active model (cached until the index changes)."""
@@ -359,9 +394,15 @@ class Lore:
             if self.keywords is not None:
                 self.keywords.catch_up(self.store)
             if applied:
-                self._collections = None
+                self._forget_derived()
             self._last_sync_check = time.monotonic()
             return applied
+
+    def _forget_derived(self) -> None:
+        """Content changed: cached results and chunks may name deleted chunks or miss new ones."""
+        self._collections = None
+        self.search_results.clear()
+        self.chunk_cache.clear()
 
     def _maybe_sync(self) -> None:
         if time.monotonic() - self._last_sync_check < self.settings.index_sync_seconds:
@@ -383,7 +424,7 @@ class Lore:
             total = index_sync.rebuild(self.store, self.index)
             if self.keywords is not None:
                 self.keywords.load(self.store)
-            self._collections = None
+            self._forget_derived()
             return total
 
     def readiness(self) -> dict[str, Any]:

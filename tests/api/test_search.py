@@ -142,3 +142,32 @@ def test_search_latency_is_measured_by_mode(client: httpx.Client, ids: dict[str,
     text = client.get("/metrics").text
     count = re.search(r'^lore_search_seconds_count\{mode="keyword"\} (\S+)$', text, re.MULTILINE)
     assert count is not None and float(count.group(1)) >= 1
+
+
+def test_repeated_searches_hit_the_caches_and_metrics_say_so(
+    client: httpx.Client, ids: dict[str, str]
+) -> None:
+    def counter(text: str, name: str, cache: str) -> float:
+        found = re.search(rf'^{name}_total\{{cache="{cache}"\}} (\S+)$', text, re.MULTILINE)
+        assert found is not None, f"{name} for {cache} not exported"
+        return float(found.group(1))
+
+    before = client.get("/metrics").text
+    first = search(client, query="how long does shipping take")
+    second = search(client, query="how long does shipping take")
+    assert second["hits"] == first["hits"]
+    after = client.get("/metrics").text
+    assert (
+        counter(after, "lore_cache_hits", "search_results")
+        == counter(before, "lore_cache_hits", "search_results") + 1
+    )
+    assert (
+        counter(after, "lore_cache_misses", "query_embeddings")
+        >= counter(before, "lore_cache_misses", "query_embeddings") + 1
+    )
+
+    client.post(
+        "/v1/documents", json={"title": "Shipping upgrade", "text": "Express shipping takes one day."}
+    )
+    third = search(client, query="how long does shipping take")
+    assert "Shipping upgrade" in {hit["title"] for hit in third["hits"]}  # new content empties the caches

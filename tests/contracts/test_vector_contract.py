@@ -113,6 +113,18 @@ def test_a_read_only_query_is_accepted(vector_index: VectorIndex) -> None:
 # -- writes --------------------------------------------------------------------------------------------------
 
 
+def test_vectors_returns_stored_vectors_of_present_ids_in_request_order(vector_index: VectorIndex) -> None:
+    a, b = vectors(5, seed=1), vectors(3, seed=2)
+    fill(vector_index, A, 10, a)
+    fill(vector_index, B, 20, b)
+    vector_index.remove(A, [11])
+    ids, found = vector_index.vectors([A, B], [21, 11, 999, 10, 14, -1])
+    assert ids.tolist() == [21, 10, 14]
+    assert np.allclose(found, np.stack([b[1], a[0], a[4]]), atol=1e-6)
+    ids, found = vector_index.vectors([B], [10])  # another partition's ids stay out of reach
+    assert ids.tolist() == [] and found.shape == (0, DIM)
+
+
 def test_count_follows_adds_and_removes(vector_index: VectorIndex) -> None:
     fill(vector_index, A, 1, vectors(20))
     assert vector_index.count(A) == 20

@@ -30,3 +30,16 @@ def test_long_text_is_cut_around_the_densest_matches() -> None:
     assert snippet.text.startswith("… ") and snippet.text.endswith(" …")
     assert len(snippet.text) <= 130
     assert [snippet.text[a:b] for a, b in snippet.highlights] == ["refund", "window", "refund"]
+
+
+def test_ascii_fast_path_marks_the_same_words_as_the_unicode_path() -> None:
+    """ASCII text is scanned by a regex built from the query's stems; any other text word by word."""
+    text = (
+        "Refunds are refunded within 14 days; a refund-request is reviewed. Passes, passing and the pass "
+        "expire. Resetting, RESETS, reset. Organisations organise organizations. Studies studied study."
+    )
+    query = "refund pass resets organisation study 14"
+    ascii_marks = marked(text, query)
+    unicode_marks = marked(text + " é", query)
+    assert ascii_marks == unicode_marks
+    assert "Refunds" in ascii_marks and "RESETS" in ascii_marks and "refunded" in ascii_marks

@@ -3,12 +3,14 @@ variables: `uvicorn lore.api.app:create_app --factory`."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
+import anyio
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
@@ -72,6 +74,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         saver = IndexSaver(service)
         saver.start()
         app.state.lore = service
+        app.state.search_limiter = anyio.CapacityLimiter(settings.search_threads)
+        metrics.watch_caches(service.cache_stats)
+        gc.collect()
+        gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:

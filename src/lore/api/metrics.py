@@ -4,9 +4,13 @@ process) never collides with the first one's collectors."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, GCCollector, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lore.caching import CacheStats
 
 # Requests answered before or without routing are labelled so, never by their raw path (unbounded labels).
 UNMATCHED = "<unmatched>"
@@ -46,10 +50,33 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def watch_caches(self, stats: Callable[[], Mapping[str, CacheStats]]) -> None:
+        """Export hits, misses and entries of the caches `stats` reports, read at each scrape."""
+        self.registry.register(CacheCollector(stats))
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method if method in _METHODS else "OTHER", route, str(status))
         self.requests.labels(*labels).inc()
         self.request_seconds.labels(*labels).observe(seconds)
+
+
+class CacheCollector:
+    """Reads the caches' own counters at scrape time: the hot path pays nothing for being measured."""
+
+    def __init__(self, stats: Callable[[], Mapping[str, CacheStats]]) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        hits = CounterMetricFamily("lore_cache_hits", "Cache lookups that found an entry.", labels=["cache"])
+        misses = CounterMetricFamily(
+            "lore_cache_misses", "Cache lookups that found nothing.", labels=["cache"]
+        )
+        entries = GaugeMetricFamily("lore_cache_entries", "Entries held by a cache.", labels=["cache"])
+        for name, stats in self.stats().items():
+            hits.add_metric([name], stats.hits)
+            misses.add_metric([name], stats.misses)
+            entries.add_metric([name], stats.size)
+        yield from (hits, misses, entries)
 
 
 class RequestMetrics:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,16 +28,29 @@ def _stem(word: str) -> str:
 
 
 def _matches(text: str, stems: set[str]) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _WORD.finditer(text) if _stem(m.group()) in stems]
+    if text.isascii():  # ASCII case-folding is lowercasing, which keeps offsets: compare whole lowered words
+        forms = _surface_forms(frozenset(stems))
+        words = [m for m in _WORD.finditer(text.lower()) if m.group() in forms]
+    else:
+        words = list(_WORD.finditer(text))
+    return [(m.start(), m.end()) for m in words if _stem(m.group()) in stems]
+
+
+@lru_cache(maxsize=1024)
+def _surface_forms(stems: frozenset[str]) -> frozenset[str]:
+    """Every stem alone and with each suffix: a superset of the lowercase words whose stem is one of `stems`."""
+    return frozenset(stem + suffix for stem in stems for suffix in ("", *_SUFFIXES))
 
 
 def _best_window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
     """Character window of about `width` chars holding the most matches, snapped to word boundaries."""
     if len(text) <= width:
         return 0, len(text)
+    spans = spans or [(0, 0)]
+    ends = [end for _start, end in spans]  # spans do not overlap: ends are sorted as starts are
     best_start, best_count = 0, -1
-    for i, (start, _end) in enumerate(spans or [(0, 0)]):
-        count = sum(1 for s, e in spans[i:] if e <= start + width)
+    for i, (start, _end) in enumerate(spans):
+        count = bisect_right(ends, start + width) - i
         if count > best_count:
             best_start, best_count = start, count
     start = max(0, best_start - width // 5)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+import anyio.to_thread
+from fastapi import APIRouter, Request
 
 from lore.api.deps import LoreDep, MetricsDep, TenantDep
 from lore.api.schemas import ERROR_RESPONSES, HitOut, SearchIn, SearchOut
@@ -13,10 +14,16 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
 
 @router.post("/search")
-def search(body: SearchIn, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep) -> SearchOut:
-    """Plain `def`: the search blocks (embedding, index, store), so FastAPI runs it in the threadpool."""
+async def search(
+    body: SearchIn, request: Request, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep
+) -> SearchOut:
+    """The search itself blocks (embedding, index, store), so it runs on a worker thread; the app's search
+    limiter admits `LORE_SEARCH_THREADS` at a time per process, and the rest wait on the event loop. Sixteen
+    searches on sixteen threads of one process only fight over the GIL and the cores (measured: half the
+    throughput, ten times the in-service latency)."""
+    domain = body.to_domain(tenant)
     start = time.perf_counter()
-    hits = lore.search(body.to_domain(tenant))
+    hits = await anyio.to_thread.run_sync(lore.search, domain, limiter=request.app.state.search_limiter)
     seconds = time.perf_counter() - start
     metrics.search_seconds.labels(body.mode).observe(seconds)
     return SearchOut(

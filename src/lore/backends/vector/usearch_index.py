@@ -113,7 +113,7 @@ class UsearchIndex:
         directory: Path,
         dim: int = 384,
         *,
-        exact_below: int = 20_000,
+        exact_below: int = 2_500,
         connectivity: int = 32,
         expansion_add: int = 128,
         expansion_search: int = 128,
@@ -178,6 +178,23 @@ class UsearchIndex:
                 if (index := self._indexes.get(name)) is not None and len(index)
             ]
         return _merge(found, k)
+
+    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
+        wanted = wanted[wanted >= 0]
+        found: dict[int, np.ndarray] = {}
+        with self._lock:
+            for name in dict.fromkeys(partitions):
+                index = self._indexes.get(name)
+                missing = np.asarray([i for i in wanted.tolist() if i not in found], dtype=np.uint64)
+                if index is None or not len(missing):
+                    continue
+                present = missing[index.contains(missing)]
+                if len(present):
+                    found.update(zip(present.tolist(), index.get(present), strict=True))
+        order = [i for i in wanted.tolist() if i in found]
+        matrix = np.asarray([found[i] for i in order], dtype=np.float32).reshape(len(order), self._dim)
+        return np.asarray(order, dtype=np.int64), matrix
 
     def count(self, partition: str) -> int:
         with self._lock:
