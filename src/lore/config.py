@@ -17,7 +17,32 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: SQLite file `lore.db` in the data dir."
     )
-    vector_backend: str = Field("usearch", description="Vector index backend, by registry name.")
+    vector_backend: str = Field(
+        "auto",
+        description="Vector index backend, by registry name; `auto`: `pgvector` on a PostgreSQL store, else `usearch`.",
+    )
+    database_pool_size: int = Field(10, description="Connections each process keeps to a PostgreSQL store.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (`redis://host:6379/0`); when set, the query-embedding and search-result caches "
+        "live there, shared by every replica.",
+    )
+    queue_url: str | None = Field(
+        None,
+        description="Job queue storage: `redis://...` or `postgresql://...`; default: SQLite file `queue.db` in the "
+        "data dir.",
+    )
+    worker_threads: int = Field(
+        1,
+        ge=0,
+        description="Job worker threads inside `lore serve` (0: jobs run only in `lore worker` processes).",
+    )
+    job_retries: int = Field(3, ge=0, description="Times a failed job is retried (with exponential backoff).")
+    job_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A running job whose worker has not reported for this long is handed to another.",
+    )
     keyword_index: Literal["store", "memory"] = Field(
         "store",
         description="Keyword search: the store's full-text index, or an in-memory BM25 index built from the store at "

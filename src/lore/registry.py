@@ -67,8 +67,15 @@ def create_store(settings: Settings) -> Store:
     return _lookup(STORES, "lore.stores", store_backend_name(settings.store_url))(settings)
 
 
+def vector_backend_name(settings: Settings) -> str:
+    """`auto` keeps vectors beside a PostgreSQL store (pgvector) and in local files (usearch) otherwise."""
+    if settings.vector_backend != "auto":
+        return settings.vector_backend
+    return "pgvector" if store_backend_name(settings.store_url) == "postgresql" else "usearch"
+
+
 def create_vector_index(settings: Settings) -> VectorIndex:
-    return _lookup(VECTOR_INDEXES, "lore.vector_indexes", settings.vector_backend)(settings)
+    return _lookup(VECTOR_INDEXES, "lore.vector_indexes", vector_backend_name(settings))(settings)
 
 
 def create_embedder(settings: Settings) -> Embedder:
