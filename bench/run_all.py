@@ -21,6 +21,7 @@ MODEST: dict[str, list[str]] = {
     "vector": [],
     "ingest": ["--docs", "200"],
     "search": ["--duration", "10", "--warmup", "2"],
+    "backends": ["--docs", "300", "--queries", "100"],
 }
 
 

@@ -149,6 +149,7 @@ def test_bad_input_raises_domain_errors(lore: Lore) -> None:
         lore.delete_document("missing")
 
 
+@pytest.mark.parametrize("settings", ["sqlite-fts", "sqlite-memory"], indirect=True)  # a copied SQLite file
 def test_an_index_newer_than_its_store_is_rebuilt(settings: Settings, tmp_path: Path) -> None:
     """Restoring an older copy of the database next to newer index files must not serve stale vectors."""
     database = settings.data_dir / "lore.db"

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     )
     queue_url: str | None = Field(
         None,
-        description="Job queue storage: `redis://...` or `postgresql://...`; default: SQLite file `queue.db` in the "
-        "data dir.",
+        description="Job queue storage: `redis://...` or `postgresql://...` (`?queue=NAME` names the queue); "
+        "default: the store's database when it is PostgreSQL, else SQLite file `queue.db` in the data dir.",
     )
     worker_threads: int = Field(
         1,
@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         30.0,
         gt=0,
         description="A running job whose worker has not reported for this long is handed to another.",
+    )
+    backup_dir: Path | None = Field(
+        None,
+        description="Where `POST /v1/admin/backups` and `backup` jobs write archives; default: `backups` in the "
+        "data dir (with several replicas, a folder they share).",
     )
     keyword_index: Literal["store", "memory"] = Field(
         "store",
@@ -78,7 +83,9 @@ class Settings(BaseSettings):
         1, ge=1, description="Searches one server process runs at a time (more processes: `--workers`)."
     )
     search_cache_size: int = Field(
-        2048, description="Search results kept in the in-process LRU; emptied whenever content changes."
+        2048,
+        description="Search results kept in the in-process LRU (in Redis when `redis_url` is set, where entries expire instead); "
+        "a change to a collection retires its entries.",
     )
     chunk_cache_size: int = Field(
         20_000, description="Chunks kept in memory for hydrating search hits (0: always read the store)."
@@ -94,6 +101,60 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, description="Texts per embedding batch (batched by similar length).")
     index_sync_seconds: float = Field(
         0.25, description="How often a serving process checks the store for changes made by other processes."
+    )
+    llm_providers: str = Field(
+        "extractive",
+        description="Answer providers to try in order, comma-separated (`extractive`, `openai`, `anthropic`): the "
+        "next one answers when one times out, cannot be reached, or returns 5xx or 429.",
+    )
+    llm_max_tokens: int = Field(
+        512, ge=1, description="Longest answer a model provider may write, in tokens."
+    )
+    llm_retries: int = Field(
+        2, ge=0, description="Further attempts of a provider after a timeout, connection error, 5xx or 429."
+    )
+    llm_retry_backoff: float = Field(
+        0.5,
+        ge=0,
+        description="First wait before retrying a provider, in seconds; it doubles at each retry, plus random "
+        "jitter, and is never shorter than the server's Retry-After.",
+    )
+    llm_max_retry_wait: float = Field(
+        8.0,
+        ge=0,
+        description="Longest wait before a retry; a server asking for more goes to the next provider.",
+    )
+    llm_breaker_failures: int = Field(
+        5, ge=1, description="Transient failures in a row after which a provider is skipped for a while."
+    )
+    llm_breaker_reset_seconds: float = Field(
+        30.0, gt=0, description="How long a provider is skipped before one trial request may use it again."
+    )
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of the `openai` provider: any OpenAI-compatible server (vLLM, Ollama "
+        "`http://host:11434/v1`, llama.cpp, LM Studio).",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key of the `openai` provider (local servers need none); never logged or shown."
+    )
+    openai_model: str = Field("gpt-4o-mini", description="Model the `openai` provider asks for.")
+    openai_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds the `openai` provider waits to connect and for each piece of a reply.",
+    )
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com", description="Base URL of the `anthropic` provider (Messages API)."
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None, description="API key of the `anthropic` provider; never logged or shown."
+    )
+    anthropic_model: str = Field("claude-haiku-4-5", description="Model the `anthropic` provider asks for.")
+    anthropic_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds the `anthropic` provider waits to connect and for each piece of a reply.",
     )
 
     @property

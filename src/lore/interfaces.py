@@ -17,6 +17,7 @@ from lore.models import (
     Chunk,
     ChunkDraft,
     CollectionInfo,
+    CollectionModels,
     Document,
     DocumentDraft,
     Page,
@@ -77,7 +78,8 @@ class Store(Protocol):
         """Insert or atomically replace the document with the same (tenant, collection, source).
 
         `vectors` maps chunk content hashes to embeddings of `model_id`; hashes already cached may be missing.
-        Readers see the old version or the new one, never a mix.
+        Readers see the old version or the new one, never a mix. `Conflict` if the collection's recorded
+        model is another one (a re-embedding switched it).
         """
         ...
 
@@ -145,6 +147,45 @@ class Store(Protocol):
         ...
 
     def last_seq(self) -> int: ...
+
+    # Embedding versions: a collection's active model, and the pending one a re-embedding builds into its own
+    # partition through `add` changes, until `switch_model` makes it active and retires the old partition.
+
+    def collection_models(self) -> list[CollectionModels]:
+        """Collections with a recorded active or pending model (the others use the configured default)."""
+        ...
+
+    def start_reembed(
+        self, tenant_id: str, collection: str, model_id: str, current_model_id: str
+    ) -> CollectionModels:
+        """Make `model_id` the collection's pending model (recording `current_model_id` as active if none is)
+        and add the chunks whose vectors of it are cached to its partition. Same model again: a no-op."""
+        ...
+
+    def missing_vectors(self, tenant_id: str, collection: str, model_id: str, limit: int) -> list[Chunk]:
+        """Up to `limit` of the collection's chunks without a cached vector of `model_id`, by id."""
+        ...
+
+    def count_missing_vectors(self, tenant_id: str, collection: str, model_id: str) -> int: ...
+
+    def add_model_vectors(
+        self, tenant_id: str, collection: str, model_id: str, vectors: Mapping[str, np.ndarray]
+    ) -> int:
+        """Cache vectors (by content hash) of the collection's pending model and add the chunks that have them
+        to its partition, in one transaction; returns the changes appended. Conflict if it is not pending."""
+        ...
+
+    def switch_model(self, tenant_id: str, collection: str, model_id: str) -> CollectionModels:
+        """In one transaction: make the pending model active (Conflict while chunks lack its vector), move the
+        chunks to its partition, and append `remove` changes for their old partition."""
+        ...
+
+    def iter_model_vectors(
+        self, tenant_id: str, collection: str, model_id: str, batch_size: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) of the collection's chunks that have a vector of `model_id`, to rebuild a pending
+        partition."""
+        ...
 
 
 class VectorIndex(Protocol):

@@ -163,3 +163,16 @@ class CollectionInfo:
     name: str
     document_count: int
     chunk_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionModels:
+    """A collection's embedding versions: the model its searches use (None: the configured default), the one
+    a re-embedding is building, and the change from which the active model's index partition is complete."""
+
+    tenant_id: str
+    collection: str
+    active: str | None
+    pending: str | None = None
+    pending_since: int | None = None
+    model_seq: int = 0

@@ -7,32 +7,42 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lore.caching import LRU, CacheStats
+from lore.backends.cache import Caches, open_caches
+from lore.caching import LRU, CacheStats, collection_scope, tenant_scope
 from lore.config import Settings
-from lore.core import index_sync, ingest
+from lore.core import index_sync, ingest, reembedding
 from lore.core.bm25 import KeywordIndex
 from lore.core.evaluation import CorpusDoc
 from lore.core.parse import parse_bytes
 from lore.core.retrieve import Retriever, SearchRequest
-from lore.errors import InvalidInput, NotFound, PayloadTooLarge
+from lore.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from lore.interfaces import Embedder, Store, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
     DEFAULT_TENANT,
     Block,
+    Change,
     Chunk,
+    CollectionModels,
     Document,
     Hit,
     Page,
     ParsedDocument,
     split_partition,
 )
-from lore.registry import create_embedder, create_store, create_vector_index, token_counter_factory
+from lore.registry import (
+    create_embedder,
+    create_embedder_for,
+    create_store,
+    create_vector_index,
+    token_counter_factory,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -63,37 +73,54 @@ def search_key(request: SearchRequest) -> tuple[object, ...]:
     )
 
 
+def result_key(request: SearchRequest, models: Sequence[str], versions: Sequence[int]) -> str:
+    """The cache key of a search: its inputs, the models that embed the searched collections and the content
+    versions of those collections (a write raises a version, so older entries are never read again)."""
+    return json.dumps([*search_key(request), list(models), list(versions)], ensure_ascii=False)
+
+
+ModelKey = tuple[str, str]  # (tenant, collection)
+
+
 class Lore:
-    def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        index: VectorIndex,
+        embedder: Embedder,
+        caches: Caches | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.index = index
-        self.embedder = embedder
+        self.embedder = embedder  # the configured default: collections without a recorded model use it
+        self.embedders: dict[str, Embedder] = {embedder.model_id: embedder}
+        self._embedders_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._last_sync_check = 0.0
         self._collections: dict[str, list[str]] | None = None
-        self.query_vectors: LRU[str, np.ndarray] = LRU(settings.query_cache_size)
+        self._models: dict[ModelKey, CollectionModels] | None = None
+        self.caches = caches or open_caches(settings)
         self.chunk_cache: LRU[int, Chunk] = LRU(settings.chunk_cache_size)
-        self.search_results: LRU[tuple[object, ...], list[Hit]] = LRU(settings.search_cache_size)
         self.keywords = KeywordIndex() if settings.keyword_index == "memory" else None
         self.retriever = Retriever(
             store,
             index,
             self.embed_query,
-            embedder.model_id,
-            self.collections,
-            coverage=embedder.coverage,
+            self.plan,
+            coverage=lambda model, query: self.embedder_for(model).coverage(query),
             keyword_index=self.keywords,
             chunk_cache=self.chunk_cache,
         )
-        self.writer = ingest.Writer(store, embedder)
+        self.writer = ingest.Writer(store, self.embedder_for, self.models_of)
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Lore:
+    def open(cls, settings: Settings | None = None, *, caches: Caches | None = None) -> Lore:
         settings = settings or Settings()
         store = create_store(settings)
         store.migrate()
-        lore = cls(settings, store, create_vector_index(settings), create_embedder(settings))
+        lore = cls(settings, store, create_vector_index(settings), create_embedder(settings), caches)
         if lore.index.applied_seq > store.last_seq():
             lore.rebuild_index()  # index files newer than the store: the store was restored from a backup
         lore.sync_index()
@@ -103,6 +130,7 @@ class Lore:
         self.sync_index()
         self.index.save()
         self.store.close()
+        self.caches.close()
 
     def __enter__(self) -> Lore:
         return self
@@ -182,7 +210,7 @@ class Lore:
     ) -> None:
         if not batch:
             return
-        documents, embedded = self.writer.write(batch)
+        documents, embedded = self._write(batch)
         for document in documents:
             if document.source in known:
                 report.updated += 1
@@ -192,6 +220,15 @@ class Lore:
         report.embedded += embedded
         report.documents.extend(documents)
         self._after_write(save=False)
+
+    def _write(self, batch: list[ingest.Prepared]) -> tuple[list[Document], int]:
+        """Write with the collections' current models; a switch committed meanwhile (Conflict) is read and the
+        batch written again (writes replace by source, so a repeat is harmless)."""
+        try:
+            return self.writer.write(batch)
+        except Conflict:
+            self.sync_index()
+            return self.writer.write(batch)
 
     def _remove_missing(
         self, roots: Sequence[Path], files: list[Path], known: dict[str, tuple[str, str]], tenant_id: str
@@ -266,7 +303,7 @@ class Lore:
             metadata=metadata,
             max_chars=self.settings.max_document_chars,
         )
-        (document,), _ = self.writer.write([prepared])
+        (document,), _ = self._write([prepared])
         self._after_write(save=False)
         return document
 
@@ -354,64 +391,163 @@ class Lore:
         for collection in request.collections or ():
             check_name("collection", collection)
         self._maybe_sync()
-        return self.search_results.get_or_compute(
-            search_key(request), lambda _: self.retriever.search(request)
-        )
+        versions = self._versions(request)
+        if max(versions) > self._applied_seq():
+            self.sync_index()  # another replica wrote: catch up before answering, whatever the throttle says
+        key = result_key(request, sorted(self.plan(request.tenant_id, request.collections)), versions)
+        hits = self.caches.search_results.get(key)
+        if hits is None:
+            hits = self.retriever.search(request)
+            if self._applied_seq() >= max(versions):
+                self.caches.search_results.put(key, hits)
+        return hits
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.query_vectors.get_or_compute(text, self._embed_query)
+    def _versions(self, request: SearchRequest) -> list[int]:
+        """Content versions of what the request searches: its collections, or the whole tenant."""
+        tenant = request.tenant_id
+        scopes = (
+            [tenant_scope(tenant)]
+            if request.collections is None
+            else [collection_scope(tenant, c) for c in sorted(set(request.collections))]
+        ) or [tenant_scope(tenant)]
+        local = self.caches.local.read(scopes)
+        if self.caches.shared is None:
+            return local
+        return [max(a, b) for a, b in zip(local, self.caches.shared.read(scopes), strict=True)]
 
-    def _embed_query(self, text: str) -> np.ndarray:
-        vector = self.embedder.embed_query(text)
-        vector.flags.writeable = False  # shared through the LRU: nobody may change it
+    def _applied_seq(self) -> int:
+        applied = self.index.applied_seq
+        return applied if self.keywords is None else min(applied, self.keywords.applied_seq)
+
+    def embed_query(self, model: str, text: str) -> np.ndarray:
+        key = f"{model}\0{text}"
+        vector = self.caches.query_vectors.get(key)
+        if vector is None:
+            vector = self.embedder_for(model).embed_query(text)
+            vector.flags.writeable = False  # shared through the cache: nobody may change it
+            self.caches.query_vectors.put(key, vector)
         return vector
 
     def cache_stats(self) -> dict[str, CacheStats]:
-        """Every in-process cache by name, for /metrics."""
-        return {
-            "query_embeddings": self.query_vectors.stats(),
-            "search_results": self.search_results.stats(),
-            "chunks": self.chunk_cache.stats(),
-        }
+        """Every cache by name, for /metrics."""
+        return {**self.caches.stats(), "chunks": self.chunk_cache.stats()}
+
+    # -- embedding models -------------------------------------------------------------------------------------
+
+    def embedder_for(self, model: str) -> Embedder:
+        """The embedder of a model id or backend name, created once per process."""
+        if model in self.embedders:
+            return self.embedders[model]
+        with self._embedders_lock:
+            if model == self.settings.embedder:
+                embedder = self.embedder
+            else:
+                embedder = create_embedder_for(self.settings, model)
+            embedder = self.embedders.setdefault(embedder.model_id, embedder)
+            self.embedders[model] = embedder
+            return embedder
+
+    def models_of(self, tenant_id: str, collection: str) -> tuple[str, str | None]:
+        """(active model id, pending model id or None) of a collection, as this process's index serves it."""
+        if self._models is None:
+            self._models = {(m.tenant_id, m.collection): m for m in self.store.collection_models()}
+        models = self._models.get((tenant_id, collection))
+        if models is None:
+            return self.embedder.model_id, None
+        return models.active or self.embedder.model_id, models.pending
+
+    def plan(self, tenant_id: str, collections: Sequence[str] | None) -> dict[str, list[str]]:
+        """Which model embeds which of the searched collections (None: every collection with vectors)."""
+        groups: dict[str, list[str]] = {}
+        for collection in self.collections(tenant_id) if collections is None else collections:
+            groups.setdefault(self.models_of(tenant_id, collection)[0], []).append(collection)
+        return groups
 
     def collections(self, tenant_id: str) -> list[str]:
-        """Collections of a tenant that have vectors of the active model (cached until the index changes)."""
+        """Collections of a tenant that have vectors of their active model (cached until the index changes)."""
         if self._collections is None:
             table: dict[str, list[str]] = {}
             for partition in self.store.partitions():
                 tenant, collection, model = split_partition(partition)
-                if model == self.embedder.model_id:
+                if model == self.models_of(tenant, collection)[0]:
                     table.setdefault(tenant, []).append(collection)
             self._collections = table
         return self._collections.get(tenant_id, [])
 
+    def reembed(
+        self,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str,
+        model: str,
+        on_progress: Callable[[int, int], None] | None = None,
+        batch_size: int = reembedding.BATCH_CHUNKS,
+    ) -> reembedding.Report:
+        """Re-embed a collection with another model while searches keep using the current one, then switch
+        in one transaction and drop the old vectors. Resumable: a rerun skips what was embedded."""
+        check_name("tenant", tenant_id)
+        check_name("collection", collection)
+        if collection not in {info.name for info in self.store.list_collections(tenant_id)}:
+            raise NotFound(f"no collection {collection!r}", details={"collection": collection})
+        embedder = self.embedder_for(model)
+        self.sync_index()
+        report = reembedding.run(
+            self.store,
+            embedder,
+            tenant_id,
+            collection,
+            self.models_of(tenant_id, collection)[0],
+            on_progress=on_progress,
+            after_batch=self.sync_index,
+            batch_size=batch_size,
+        )
+        self._after_write(save=True)
+        return report
+
     # -- the derived index ------------------------------------------------------------------------------------
 
     def sync_index(self) -> int:
-        """Replay store changes into the vector index (also those written by other processes)."""
+        """Replay store changes into the vector index (also those written by other processes). A collection
+        switches to a new model exactly when the index has applied the change its new partition is complete
+        at, and before the old partition's removals: a search never sees a half-built or half-dropped one."""
         with self._sync_lock:
-            applied = index_sync.catch_up(self.store, self.index)
+            target = self.store.last_seq()
+            fresh = {(m.tenant_id, m.collection): m for m in self.store.collection_models()}
+            previous = self._models
+            applied = 0
+            for seq in [*_switch_points(previous, fresh, self.index.applied_seq, target), target]:
+                applied += index_sync.catch_up(self.store, self.index, upto=seq, on_batch=self._on_changes)
+                self._models = _models_as_of(previous, fresh, self.index.applied_seq)
             if self.keywords is not None:
-                self.keywords.catch_up(self.store)
+                self.keywords.catch_up(index_sync.KeywordView(self.store, self.models_of))
             if applied:
-                self._forget_derived()
+                self._collections = None
             self._last_sync_check = time.monotonic()
             return applied
 
-    def _forget_derived(self) -> None:
-        """Content changed: cached results and chunks may name deleted chunks or miss new ones."""
-        self._collections = None
-        self.search_results.clear()
-        self.chunk_cache.clear()
+    def _on_changes(self, changes: list[Change]) -> None:
+        """Raise the content versions of the scopes these changes touched (shared ones too, so every replica
+        stops reading older results at once) and forget removed chunks."""
+        versions: dict[str, int] = {}
+        removed: list[int] = []
+        for change in changes:
+            tenant, collection, model = split_partition(change.partition)
+            if change.op == "remove":
+                removed.append(change.chunk_id)
+            elif model == self.models_of(tenant, collection)[1]:
+                continue  # a re-embedding's partition: not searched yet
+            for scope in (collection_scope(tenant, collection), tenant_scope(tenant)):
+                versions[scope] = max(versions.get(scope, 0), change.seq)
+        self.chunk_cache.discard(removed)
+        self.caches.local.raise_to(versions)
+        if self.caches.shared is not None:
+            self.caches.shared.raise_to(versions)
 
     def _maybe_sync(self) -> None:
         if time.monotonic() - self._last_sync_check < self.settings.index_sync_seconds:
             return
         self._last_sync_check = time.monotonic()
-        applied = self.index.applied_seq
-        if self.keywords is not None:
-            applied = min(applied, self.keywords.applied_seq)
-        if self.store.last_seq() > applied:
+        if self.store.last_seq() > self._applied_seq():
             self.sync_index()
 
     def _after_write(self, *, save: bool) -> None:
@@ -420,11 +556,20 @@ class Lore:
             self.index.save()
 
     def rebuild_index(self) -> int:
+        """Rebuild the derived indexes from the store; cached results and versions start over with them (the
+        store may have been restored from an older backup, whose change numbers are lower)."""
         with self._sync_lock:
+            self._models = None
             total = index_sync.rebuild(self.store, self.index)
             if self.keywords is not None:
-                self.keywords.load(self.store)
-            self._forget_derived()
+                self.keywords.clear()
+                self.keywords.catch_up(index_sync.KeywordView(self.store, self.models_of))
+            self._collections = None
+            self.chunk_cache.clear()
+            self.caches.search_results.clear()
+            self.caches.local.clear()
+            if self.caches.shared is not None:
+                self.caches.shared.clear()
             return total
 
     def readiness(self) -> dict[str, Any]:
@@ -438,3 +583,36 @@ class Lore:
         if self.keywords is not None:
             state["keyword_index"] = {"applied_seq": self.keywords.applied_seq, "store_seq": last}
         return state
+
+
+def _switch_points(
+    previous: dict[ModelKey, CollectionModels] | None,
+    fresh: dict[ModelKey, CollectionModels],
+    applied: int,
+    target: int,
+) -> list[int]:
+    """Change numbers at which a collection's active model changes, between `applied` and `target`."""
+    if previous is None:
+        return []
+    points = {
+        models.model_seq
+        for key, models in fresh.items()
+        if applied < models.model_seq <= target
+        and previous.get(key, CollectionModels(*key, None)).active != models.active
+    }
+    return sorted(points)
+
+
+def _models_as_of(
+    previous: dict[ModelKey, CollectionModels] | None, fresh: dict[ModelKey, CollectionModels], applied: int
+) -> dict[ModelKey, CollectionModels]:
+    """The store's models, except that a switch the index has not reached yet keeps the previous model."""
+    if previous is None:
+        return fresh
+    current = {}
+    for key, models in fresh.items():
+        if models.model_seq > applied:
+            before = previous.get(key, CollectionModels(*key, None))
+            models = replace(models, active=before.active, model_seq=before.model_seq)
+        current[key] = models
+    return current

@@ -53,11 +53,41 @@ class LiveServer:
         return self.app.state.lore
 
 
+# Modules whose tests read and write stored content through the API: they run on SQLite and on PostgreSQL.
+STORAGE_MODULES = {"test_documents", "test_search"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in STORAGE_MODULES and "api_settings" in metafunc.fixturenames:
+        metafunc.parametrize("api_backend", ["sqlite", "postgres"], indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def api_settings(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+def api_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="module")
+def api_database_url(api_backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (SQLite in the data dir) or a PostgreSQL database kept for the module's server."""
+    if api_backend != "postgres":
+        yield None
+        return
+    postgres = request.getfixturevalue("postgres")
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def api_settings(
+    tmp_path_factory: pytest.TempPathFactory, model_cache: Path, api_database_url: str | None
+) -> Settings:
     """Small body limits, so the size checks are exercised with small bodies."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
+        database_url=api_database_url,
         data_dir=tmp_path_factory.mktemp("api-data"),
         model_cache_dir=model_cache,
         max_request_bytes=JSON_LIMIT,

@@ -25,7 +25,16 @@ def env(tmp_path: Path, model_cache: Path) -> dict[str, str]:
     return {**os.environ, "LORE_DATA_DIR": str(tmp_path / "data"), "LORE_MODEL_CACHE_DIR": str(model_cache)}
 
 
-def test_ingest_search_and_reingest(tmp_path: Path, env: dict[str, str]) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request: pytest.FixtureRequest, env: dict[str, str]) -> dict[str, str]:
+    """`env` on each store: the data dir's SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return {**env, "LORE_DATABASE_URL": request.getfixturevalue("database_url")}
+    return env
+
+
+def test_ingest_search_and_reingest(tmp_path: Path, store_env: dict[str, str]) -> None:
+    env = store_env
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "refunds.md").write_text(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lore.errors import InvalidInput
+from lore.errors import Conflict, InvalidInput
 from lore.interfaces import Store
 from lore.models import (
     ChunkDraft,
@@ -570,3 +570,104 @@ def test_tenants_see_nothing_of_each_other(store: Store) -> None:
     assert same_source.id != document.id
     assert store.get_document(T1, document.id) == document
     assert ids(store.keyword_search(T1, "secret", 10)) == chunk_ids
+
+
+# -- embedding versions --------------------------------------------------------------------------------------
+
+NEW = "test-model-2@f32"
+
+
+def new_vectors(chunks: Sequence[ChunkDraft]) -> dict[str, np.ndarray]:
+    return {chunk.content_hash: vector_for("new " + chunk.embed_text) for chunk in chunks}
+
+
+def ops_in(store: Store, since: int, partition: str) -> list[tuple[str, int]]:
+    return [(c.op, c.chunk_id) for c in store.changes_since(since) if c.partition == partition]
+
+
+def test_a_reembedding_is_recorded_and_resumed_but_never_mixed(store: Store) -> None:
+    write(store, "alpha")
+    models = store.start_reembed(T1, C1, NEW, MODEL)
+    assert (models.active, models.pending) == (MODEL, NEW)
+    assert store.start_reembed(T1, C1, NEW, MODEL) == models  # a resumed run
+    with pytest.raises(Conflict):
+        store.start_reembed(T1, C1, "third-model", MODEL)
+    assert [(m.tenant_id, m.collection, m.active, m.pending) for m in store.collection_models()] == [
+        (T1, C1, MODEL, NEW)
+    ]
+    with pytest.raises(Conflict):
+        store.start_reembed(T1, C2, MODEL, MODEL)  # already its model
+    with pytest.raises(Conflict):
+        store.add_model_vectors(T1, C2, NEW, {"h": vector_for("h")})  # C2 is not being re-embedded
+
+
+def test_vectors_of_the_pending_model_build_its_partition(store: Store) -> None:
+    document, chunks = draft("one", "two", "three")
+    written = store.write_document(document, chunks, vectors_of(chunks), MODEL)
+    chunk_ids = chunk_ids_of(store, T1, written.id)
+    write(store, "elsewhere", collection=C2)
+    seq = store.last_seq()
+    store.start_reembed(T1, C1, NEW, MODEL)
+    assert store.count_missing_vectors(T1, C1, NEW) == 3
+    missing = store.missing_vectors(T1, C1, NEW, limit=2)
+    assert [chunk.id for chunk in missing] == chunk_ids[:2]
+    assert missing[0].title == "Guide" and missing[0].text == "one"
+    fresh = new_vectors(chunks)
+    assert store.add_model_vectors(T1, C1, NEW, {h: fresh[h] for h in [c.content_hash for c in missing]}) == 2
+    new_partition = partition_key(T1, C1, NEW)
+    assert ops_in(store, seq, new_partition) == [("add", chunk_ids[0]), ("add", chunk_ids[1])]
+    assert store.count_missing_vectors(T1, C1, NEW) == 1
+    got_ids, matrix = store.chunk_vectors(NEW, chunk_ids)
+    assert got_ids.tolist() == chunk_ids[:2]
+    np.testing.assert_array_equal(matrix[0], fresh[chunks[0].content_hash])
+    batches = list(store.iter_model_vectors(T1, C1, NEW))
+    assert np.concatenate([ids_ for ids_, _ in batches]).tolist() == chunk_ids[:2]
+    assert store.partitions() == sorted([partition_key(T1, C1, MODEL), partition_key(T1, C2, MODEL)])
+
+
+def test_the_switch_waits_for_every_vector_then_retires_the_old_partition(store: Store) -> None:
+    document, chunks = draft("one", "two")
+    written = store.write_document(document, chunks, vectors_of(chunks), MODEL)
+    chunk_ids = chunk_ids_of(store, T1, written.id)
+    store.start_reembed(T1, C1, NEW, MODEL)
+    fresh = new_vectors(chunks)
+    store.add_model_vectors(T1, C1, NEW, {chunks[0].content_hash: fresh[chunks[0].content_hash]})
+    with pytest.raises(Conflict) as refused:
+        store.switch_model(T1, C1, NEW)
+    assert refused.value.details["missing"] == 1
+    store.add_model_vectors(T1, C1, NEW, fresh)
+    seq = store.last_seq()
+    models = store.switch_model(T1, C1, NEW)
+    assert (models.active, models.pending) == (NEW, None)
+    assert models.model_seq == seq  # the new partition was complete before the old one's removals
+    old_partition, new_partition = partition_key(T1, C1, MODEL), partition_key(T1, C1, NEW)
+    assert ops_in(store, seq, old_partition) == [("remove", chunk_id) for chunk_id in chunk_ids]
+    assert ops_in(store, seq, new_partition) == []
+    assert store.partitions() == [new_partition]
+    assert next(iter(store.iter_partition_vectors(new_partition)))[0].tolist() == chunk_ids
+    with pytest.raises(Conflict):
+        write(store, "written by a process that missed the switch")  # with the old model
+    again, more = draft("three", source="other.md")
+    store.write_document(again, more, new_vectors(more), NEW)
+    assert store.list_collections(T1) == [CollectionInfo(C1, 2, 3)]
+
+
+def test_the_switch_reconciles_chunks_written_and_deleted_meanwhile(store: Store) -> None:
+    gone = write(store, "deleted during the re-embedding", source="gone.md")
+    gone_ids = chunk_ids_of(store, T1, gone.id)
+    store.start_reembed(T1, C1, NEW, MODEL)
+    _, gone_chunks = draft("deleted during the re-embedding", source="gone.md")
+    store.add_model_vectors(T1, C1, NEW, new_vectors(gone_chunks))
+    store.delete_document(T1, gone.id)
+    late, late_chunks = draft("written meanwhile", source="late.md")
+    written = store.write_document(late, late_chunks, vectors_of(late_chunks), MODEL)
+    late_ids = chunk_ids_of(store, T1, written.id)
+    store.add_model_vectors(T1, C1, NEW, new_vectors(late_chunks))
+    seq = store.last_seq()
+    store.switch_model(T1, C1, NEW)
+    new_partition = partition_key(T1, C1, NEW)
+    assert ops_in(store, seq, new_partition) == [("remove", chunk_id) for chunk_id in gone_ids]
+    assert [chunk_id for _, chunk_id in ops_in(store, 0, new_partition) if _ == "add"] == [
+        *gone_ids,
+        *late_ids,
+    ]

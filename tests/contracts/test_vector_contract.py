@@ -1,7 +1,8 @@
 """The `VectorIndex` contract: one body per behaviour, run against every backend through the protocol only.
 
 A backend joins by adding a factory to `BACKENDS`; each test gets a fresh, empty index, and `reopen` opens
-another instance over the same storage (what a restarted process sees).
+another instance over the same storage (what a restarted process sees). A factory gets the test's temporary
+directory and the pytest request, from which a database backend takes a fresh database (`database_url`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,34 @@ A = "default/default/minilm@int8"
 B = "default/other/minilm@int8"
 OTHER_TENANT = "acme/default/minilm@int8"
 
-Factory = Callable[[Path], VectorIndex]
+Factory = Callable[[Path, pytest.FixtureRequest], Callable[[], VectorIndex]]
 
 
-def _usearch(directory: Path) -> VectorIndex:
+def _usearch(directory: Path, _request: pytest.FixtureRequest) -> Callable[[], VectorIndex]:
     from lore.backends.vector.usearch_index import UsearchIndex
 
-    return UsearchIndex(directory, DIM)
+    return lambda: UsearchIndex(directory / "index", DIM)
 
 
-BACKENDS: dict[str, Factory] = {"usearch": _usearch}
+def _pgvector(_directory: Path, request: pytest.FixtureRequest) -> Callable[[], VectorIndex]:
+    from lore.backends.vector.pgvector import PgvectorIndex
+
+    url = request.getfixturevalue("database_url")
+
+    def open_index() -> VectorIndex:
+        index = PgvectorIndex(url, pool_size=1)
+        request.addfinalizer(index.close)
+        return index
+
+    return open_index
+
+
+BACKENDS: dict[str, Factory] = {"usearch": _usearch, "pgvector": _pgvector}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], VectorIndex]:
-    factory = BACKENDS[request.param]
-    return lambda: factory(tmp_path / "index")
+    return BACKENDS[request.param](tmp_path, request)
 
 
 @pytest.fixture

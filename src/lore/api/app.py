@@ -19,8 +19,9 @@ from starlette.middleware import Middleware
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
-from lore.api.routes import documents, health, search
+from lore.api.routes import admin, documents, health, jobs, search
 from lore.config import Settings
+from lore.jobs.runtime import JobRuntime
 from lore.service import Lore
 
 INDEX_SAVE_SECONDS = 30.0
@@ -73,7 +74,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         service = lore or await run_in_threadpool(Lore.open, settings)
         saver = IndexSaver(service)
         saver.start()
+        runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
+        runtime.start()
         app.state.lore = service
+        app.state.jobs = runtime.queue
         app.state.search_limiter = anyio.CapacityLimiter(settings.search_threads)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         try:
             yield
         finally:
+            await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             if lore is None:
                 await run_in_threadpool(service.close)
@@ -101,6 +106,6 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (health, documents, search):
+    for module in (health, documents, search, jobs, admin):
         app.include_router(module.router)
     return app

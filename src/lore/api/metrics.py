@@ -71,12 +71,23 @@ class CacheCollector:
         misses = CounterMetricFamily(
             "lore_cache_misses", "Cache lookups that found nothing.", labels=["cache"]
         )
-        entries = GaugeMetricFamily("lore_cache_entries", "Entries held by a cache.", labels=["cache"])
+        errors = CounterMetricFamily(
+            "lore_cache_errors",
+            "Cache lookups and stores that failed (a failed lookup is a miss).",
+            labels=["cache"],
+        )
+        ratio = GaugeMetricFamily("lore_cache_hit_ratio", "Hits per lookup since start.", labels=["cache"])
+        entries = GaugeMetricFamily(
+            "lore_cache_entries", "Entries held by an in-process cache.", labels=["cache"]
+        )
         for name, stats in self.stats().items():
             hits.add_metric([name], stats.hits)
             misses.add_metric([name], stats.misses)
-            entries.add_metric([name], stats.size)
-        yield from (hits, misses, entries)
+            errors.add_metric([name], stats.errors)
+            ratio.add_metric([name], stats.hit_rate)
+            if stats.size is not None:
+                entries.add_metric([name], stats.size)
+        yield from (hits, misses, errors, ratio, entries)
 
 
 class RequestMetrics:

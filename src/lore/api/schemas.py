@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
 
 from lore.core.retrieve import SearchRequest
+from lore.jobs.records import Job, JobState
 from lore.models import DEFAULT_COLLECTION, Document, Hit, SearchFilters, SearchMode
 
 MAX_QUERY_CHARS = 1000
@@ -205,3 +206,64 @@ class SearchOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+# -- jobs ----------------------------------------------------------------------------------------------------
+
+MAX_INGEST_DOCUMENTS = 1000
+
+
+class IngestIn(Input):
+    """A batch of text documents to index in the background; each is written (or replaced, by source) alone."""
+
+    documents: Annotated[list[DocumentIn], Field(min_length=1, max_length=MAX_INGEST_DOCUMENTS)]
+
+
+class JobProgress(BaseModel):
+    done: int
+    total: int = Field(description="0 until the job has counted its work.")
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+    attempt: int = Field(description="The attempt that failed.")
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    state: JobState
+    progress: JobProgress
+    attempts: int
+    max_attempts: int
+    error: JobError | None = Field(description="The last failure; kept on retry until the job succeeds.")
+    result: dict[str, Any] | None
+    worker: str | None = Field(description="The worker holding the job while it runs (host:pid:...).")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            state=job.state,
+            progress=JobProgress(done=job.progress_done, total=job.progress_total),
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            error=JobError(**job.error) if job.error else None,
+            result=job.result,
+            worker=job.lease_owner,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            updated_at=job.updated_at,
+        )
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

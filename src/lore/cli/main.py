@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from lore.cli import documents, evaluate, index, ingest, search, serve
+from lore.cli import backup, documents, evaluate, index, ingest, jobs, reembed, search, serve, worker
 from lore.errors import LoreError
 
 app = typer.Typer(
@@ -18,11 +18,16 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest.ingest)
 app.command("search")(search.search)
+app.command("reembed")(reembed.reembed)
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)
+app.command("worker")(worker.worker)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

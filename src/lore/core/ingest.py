@@ -7,6 +7,7 @@ text was embedded before reuse the cached vector.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -21,7 +22,7 @@ import numpy as np
 
 from lore.core.chunk import chunk_document
 from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
-from lore.errors import LoreError, PayloadTooLarge
+from lore.errors import Conflict, LoreError, PayloadTooLarge
 from lore.interfaces import Embedder, Store
 from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument
 
@@ -198,26 +199,52 @@ def prepare_files(
 # -- embedding and writing --------------------------------------------------------------------------------------
 
 
+Models = Callable[[str, str], tuple[str, str | None]]  # (tenant, collection) -> (active model, pending model)
+
+
 @dataclass
 class Writer:
-    """Embeds what the cache lacks for a batch of prepared documents, then writes each one atomically."""
+    """Embeds what the cache lacks for a batch of prepared documents, then writes each one atomically.
+
+    Each document is embedded with its collection's active model and, while a re-embedding of the collection
+    runs, with the pending model too, so documents added meanwhile are in the new version when it switches.
+    """
 
     store: Store
-    embedder: Embedder
+    embedder_for: Callable[[str], Embedder]  # model id -> embedder
+    models: Models
 
     def write(self, batch: list[Prepared]) -> tuple[list[Document], int]:
         """Returns the stored documents and how many texts had to be embedded."""
-        vectors, embedded = self._vectors([chunk for item in batch for chunk in item.chunks])
-        model_id = self.embedder.model_id
-        documents = [self.store.write_document(item.draft, item.chunks, vectors, model_id) for item in batch]
+        plans = [(item, *self.models(item.draft.tenant_id, item.draft.collection)) for item in batch]
+        wanted: dict[str, list[ChunkDraft]] = {}
+        for item, active, pending in plans:
+            for model in filter(None, (active, pending)):
+                wanted.setdefault(model, []).extend(item.chunks)
+        vectors: dict[str, dict[str, np.ndarray]] = {}
+        embedded = 0
+        for model, chunks in wanted.items():
+            vectors[model], fresh = self._vectors(model, chunks)
+            embedded += fresh
+        documents = []
+        for item, active, pending in plans:
+            documents.append(self.store.write_document(item.draft, item.chunks, vectors[active], active))
+            if pending is not None:
+                mine = {chunk.content_hash: vectors[pending][chunk.content_hash] for chunk in item.chunks}
+                self._add_pending(item.draft, pending, mine)
         return documents, embedded
 
-    def _vectors(self, chunks: list[ChunkDraft]) -> tuple[dict[str, np.ndarray], int]:
+    def _add_pending(self, draft: DocumentDraft, model: str, vectors: dict[str, np.ndarray]) -> None:
+        # Conflict: the re-embedding switched (having embedded these chunks itself) or was abandoned.
+        with contextlib.suppress(Conflict):
+            self.store.add_model_vectors(draft.tenant_id, draft.collection, model, vectors)
+
+    def _vectors(self, model: str, chunks: list[ChunkDraft]) -> tuple[dict[str, np.ndarray], int]:
         texts = {chunk.content_hash: chunk.embed_text for chunk in chunks}
-        vectors = self.store.cached_vectors(self.embedder.model_id, list(texts))
+        vectors = self.store.cached_vectors(model, list(texts))
         missing = [h for h in texts if h not in vectors]
         if missing:
-            fresh = self.embedder.embed_documents([texts[h] for h in missing])
+            fresh = self.embedder_for(model).embed_documents([texts[h] for h in missing])
             vectors.update(zip(missing, fresh, strict=True))
         return vectors, len(missing)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,14 +27,19 @@ class SearchRequest:
     filters: SearchFilters = field(default_factory=SearchFilters)
 
 
+Plan = Callable[[str, Sequence[str] | None], dict[str, list[str]]]
+Ranked = list[tuple[int, float, float | None, float | None]]
+
+
 @dataclass
 class Retriever:
+    """Searches one tenant's collections, each with the query embedded by that collection's active model."""
+
     store: Store
     index: VectorIndex
-    embed_query: Callable[[str], np.ndarray]
-    model_id: str
-    list_collections: Callable[[str], list[str]]
-    coverage: Callable[[str], float] = lambda _query: 1.0  # how well the embedder understands the query
+    embed_query: Callable[[str, str], np.ndarray]  # (model id, query) -> unit vector
+    plan: Plan  # (tenant, collections or None for all) -> {model id: the collections it serves}
+    coverage: Callable[[str, str], float] = lambda _model, _query: 1.0  # how well a model understands a query
     keyword_index: KeywordIndex | None = None  # in-memory BM25 for unfiltered queries; else the store's index
     chunk_cache: LRU[int, Chunk] = field(default_factory=lambda: LRU(0))
 
@@ -42,13 +47,29 @@ class Retriever:
         scored = self.rank(request, request.k)
         return self.hydrate(request, scored)
 
-    def rank(self, request: SearchRequest, k: int) -> list[tuple[int, float, float | None, float | None]]:
-        """(chunk id, score, vector score, keyword score), best first."""
+    def rank(self, request: SearchRequest, k: int) -> Ranked:
+        """(chunk id, score, vector score, keyword score), best first. Collections embedded by different models
+        are ranked apart and interleaved by rank: cosines of two models are not on one scale."""
+        groups = self.plan(request.tenant_id, request.collections)
+        if len(groups) <= 1:
+            model = next(iter(groups), None)
+            return self._rank(request, model, groups.get(model or "", []), k)
+        ranked = [
+            self._rank(replace(request, collections=collections), model, collections, k)
+            for model, collections in sorted(groups.items())
+        ]
+        return interleave(ranked, k)
+
+    def _rank(self, request: SearchRequest, model: str | None, collections: list[str], k: int) -> Ranked:
         if request.mode == "keyword":
             return [(cid, s, None, s) for cid, s in self._keyword(request, k)]
+        if model is None:  # no vectors in these collections yet
+            return [] if request.mode == "vector" else [(c, s, None, s) for c, s in self._keyword(request, k)]
+        target = _Target(model, [partition_key(request.tenant_id, c, model) for c in collections])
         if request.mode == "vector":
-            return [(cid, s, s, None) for cid, s in self._vector(request, self.embed_query(request.query), k)]
-        return self._hybrid(request, k)
+            query = self.embed_query(model, request.query)
+            return [(cid, s, s, None) for cid, s in self._vector(request, target, query, k)]
+        return self._hybrid(request, target, k)
 
     def _keyword(self, request: SearchRequest, k: int) -> list[tuple[int, float]]:
         if (memory := self._memory_keywords(request)) is not None:
@@ -61,36 +82,33 @@ class Retriever:
         """The in-memory BM25 index serves unfiltered queries; filters need the store's SQL."""
         return None if request.filters else self.keyword_index
 
-    def _partitions(self, request: SearchRequest) -> list[str]:
-        collections = request.collections or self.list_collections(request.tenant_id)
-        return [partition_key(request.tenant_id, c, self.model_id) for c in collections]
-
-    def _vector(self, request: SearchRequest, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        partitions = self._partitions(request)
+    def _vector(
+        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int
+    ) -> list[tuple[int, float]]:
         allowed = None
         if request.filters:
             allowed = self.store.filter_chunk_ids(request.tenant_id, request.collections, request.filters)
             if not allowed:
                 return []
-        return self.index.search(partitions, query, k, allowed)
+        return self.index.search(target.partitions, query, k, allowed)
 
-    def _hybrid(self, request: SearchRequest, k: int) -> list[tuple[int, float, float | None, float | None]]:
-        candidates = self.candidates(request, max(k, MIN_DEPTH))
+    def _hybrid(self, request: SearchRequest, target: _Target, k: int) -> Ranked:
+        candidates = self.candidates(request, target, max(k, MIN_DEPTH))
         if not candidates:
             return []
-        scores = fusion.fuse(candidates, self.coverage(request.query))
+        scores = fusion.fuse(candidates, self.coverage(target.model, request.query))
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             (candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)
             for i in order
         ]
 
-    def candidates(self, request: SearchRequest, depth: int) -> list[fusion.Candidate]:
+    def candidates(self, request: SearchRequest, target: _Target, depth: int) -> list[fusion.Candidate]:
         """The union of both retrievers' top `depth`, each candidate with both scores."""
-        query = self.embed_query(request.query)
-        vector = dict(self._vector(request, query, depth))
+        query = self.embed_query(target.model, request.query)
+        vector = dict(self._vector(request, target, query, depth))
         keyword = dict(self._keyword(request, depth))
-        self._complete_vector(request, vector, keyword.keys() - vector.keys(), query)
+        self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
         memory = self._memory_keywords(request)
         scorer = self.store if memory is None else memory
@@ -101,13 +119,13 @@ class Retriever:
         ]
 
     def _complete_vector(
-        self, request: SearchRequest, vector: dict[int, float], missing: set[int], query: np.ndarray
+        self, target: _Target, vector: dict[int, float], missing: set[int], query: np.ndarray
     ) -> None:
         """Cosines of keyword-only candidates, from the vectors the index holds (ids it has not seen yet, or no
         longer has, keep 0)."""
         if not missing:
             return
-        ids, vectors = self.index.vectors(self._partitions(request), sorted(missing))
+        ids, vectors = self.index.vectors(target.partitions, sorted(missing))
         if not len(ids):
             return
         norms = np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(query), 1e-12)
@@ -139,3 +157,23 @@ class Retriever:
                 self.chunk_cache.put(cid, chunk)
             found.update(fetched)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """The vector side of one search: a model and the partitions of the searched collections it embeds."""
+
+    model: str
+    partitions: list[str]
+
+
+def interleave(ranked: Sequence[Ranked], k: int, depth: int = 60) -> Ranked:
+    """Merge rankings of disjoint collections by reciprocal rank (1 / (depth + rank)): each model's order is
+    kept, and no model's scores are compared with another's. The vector and keyword scores stay as they were."""
+    merged = [
+        (1.0 / (depth + rank), position, item)
+        for position, items in enumerate(ranked)
+        for rank, item in enumerate(items, start=1)
+    ]
+    merged.sort(key=lambda entry: (-entry[0], entry[1]))
+    return [(cid, score, vector, keyword) for score, _, (cid, _s, vector, keyword) in merged[:k]]

@@ -8,12 +8,15 @@ from alembic import context
 
 from lore.backends.store.schema import metadata
 
-KEYWORD_TABLE_PREFIX = "chunks_fts"  # SQLite's FTS5 table and its shadow tables, created by raw DDL
+# Tables the Core metadata does not describe: the keyword index (SQLite's FTS5 table and its shadow tables, the
+# PostgreSQL tsvector tables; raw DDL in the migrations), the pgvector index and the job queue's own tables (both
+# created at run time by their backends).
+UNMANAGED_TABLE_PREFIXES = ("chunks_fts", "pgvector_", "lore_queue")
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
-    """Keep dialect-specific tables that the Core metadata does not describe out of autogenerate."""
-    return not (type_ == "table" and name is not None and name.startswith(KEYWORD_TABLE_PREFIX))
+    """Keep tables that migrations do not manage out of autogenerate."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMANAGED_TABLE_PREFIXES))
 
 
 def run_migrations(connection: sa.Connection) -> None:

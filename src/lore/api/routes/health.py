@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lore.api.deps import LoreDep, MetricsDep
+from lore.api.routes.jobs import JobsDep
 from lore.api.schemas import ERROR_RESPONSES, Health
 from lore.errors import LoreError, Unavailable
 
@@ -24,10 +25,11 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz")
-def readyz(lore: LoreDep) -> dict[str, Any]:
-    """Ready to take traffic: the store answers. A failing store is a 503, so balancers route elsewhere."""
+def readyz(lore: LoreDep, jobs: JobsDep) -> dict[str, Any]:
+    """Ready to take traffic: the store and the job queue answer. A failure is a 503, so balancers route
+    elsewhere."""
     try:
-        return lore.readiness()
+        return {**lore.readiness(), "queue": jobs.readiness()}
     except LoreError:
         raise
     except Exception as exc:  # whatever the driver raises, the answer is "not ready", not a 500

@@ -51,6 +51,13 @@ collections = sa.Table(
     sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), primary_key=True),
     sa.Column("name", sa.Text(), primary_key=True),
     _created_at(),
+    # Embedding versions (NULL model: the configured default embedder). While a re-embedding runs, the pending
+    # model's partition is built from change `pending_since` on; `model_seq` is the change from which the
+    # active model's partition is complete, so a process switches its searches once its index has applied it.
+    sa.Column("model_id", sa.Text(), nullable=True),
+    sa.Column("pending_model_id", sa.Text(), nullable=True),
+    sa.Column("pending_since", sa.BigInteger(), nullable=True),
+    sa.Column("model_seq", sa.BigInteger(), nullable=False, server_default="0"),
 )
 
 documents = sa.Table(
@@ -126,4 +133,30 @@ changes = sa.Table(
     sa.Column("chunk_id", sa.BigInteger(), nullable=False),
     sa.Column("partition", sa.Text(), nullable=False),
     sqlite_autoincrement=True,
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("params", Json, nullable=False),
+    sa.Column("state", sa.Text(), nullable=False),  # "queued" | "running" | "succeeded" | "failed"
+    sa.Column("progress_done", sa.Integer(), nullable=False),
+    sa.Column("progress_total", sa.Integer(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("max_attempts", sa.Integer(), nullable=False),
+    sa.Column("error", Json, nullable=True),
+    sa.Column("result", Json, nullable=True),
+    sa.Column("lease_owner", sa.Text(), nullable=True),
+    sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
+    sa.Column("due_at", UtcDateTime(), nullable=False),  # when the queue should next deliver a queued job
+    _created_at(),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_jobs_tenant_newest", "tenant_id", "created_at", "id"),
+    sa.Index("ix_jobs_state_lease", "state", "lease_expires_at"),
+    sa.Index("ix_jobs_state_due", "state", "due_at"),
 )

@@ -32,12 +32,13 @@ from lore.backends.store.schema import (
     tenants,
 )
 from lore.core import keywords
-from lore.errors import InvalidInput
+from lore.errors import Conflict, InvalidInput
 from lore.models import (
     Change,
     Chunk,
     ChunkDraft,
     CollectionInfo,
+    CollectionModels,
     Document,
     DocumentDraft,
     MetadataValue,
@@ -90,12 +91,14 @@ class SqlStore(abc.ABC):
     @abc.abstractmethod
     def _keyword_select(
         self,
+        conn: sa.Connection,
         terms: Sequence[str],
         conditions: Sequence[queries.Condition],
         only_ids: Sequence[int] | None = None,
     ) -> sa.Select[Any]:
         """(chunk id, score) of the chunks matching any term and every condition on `chunks`, best first;
-        `only_ids` narrows to those chunks (scoring only them is the point: scoring is the expensive part)."""
+        `only_ids` narrows to those chunks (scoring only them is the point: scoring is the expensive part).
+        `conn` is the reading connection, for a backend that must look something up to build the query."""
 
     @abc.abstractmethod
     def _metadata_equals(self, key: str, value: MetadataValue) -> queries.Condition:
@@ -140,6 +143,7 @@ class SqlStore(abc.ABC):
         now = _now()
         with self._write() as conn:
             self._ensure_collection(conn, draft.tenant_id, draft.collection)
+            self._check_model(conn, draft.tenant_id, draft.collection, model_id)
             document = self._upsert_document(conn, draft, len(chunks), now)
             self._remove_chunks(conn, draft.tenant_id, chunks_of_document=document.id)
             self._cache_vectors(conn, model_id, dim, blobs)
@@ -205,9 +209,7 @@ class SqlStore(abc.ABC):
         rows: list[sa.Row[Any]] = []
         with self._read() as conn:
             for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
-                rows += conn.execute(
-                    queries.vectors().where(chunks.c.model_id == model_id, chunks.c.id.in_(batch))
-                )
+                rows += conn.execute(self._vectors_of(model_id).where(chunks.c.id.in_(batch)))
         return records.id_matrix(rows)
 
     def iter_partition_vectors(
@@ -247,7 +249,7 @@ class SqlStore(abc.ABC):
             return []
         conditions = queries.chunk_conditions(tenant_id, collections, filters, self._metadata_equals)
         with self._read() as conn:
-            rows = conn.execute(self._keyword_select(terms, conditions).limit(k))
+            rows = conn.execute(self._keyword_select(conn, terms, conditions).limit(k))
             return [(int(chunk_id), float(score)) for chunk_id, score in rows]
 
     def keyword_scores(self, tenant_id: str, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
@@ -257,7 +259,8 @@ class SqlStore(abc.ABC):
             return scores
         with self._read() as conn:
             for batch in codec.batched(sorted(set(chunk_ids)), BATCH):
-                select = self._keyword_select(terms, [chunks.c.tenant_id == tenant_id], only_ids=batch)
+                tenant = [chunks.c.tenant_id == tenant_id]
+                select = self._keyword_select(conn, terms, tenant, only_ids=batch)
                 rows = conn.execute(select)
                 scores.update((int(chunk_id), float(score)) for chunk_id, score in rows)
         return scores
@@ -391,3 +394,270 @@ class SqlStore(abc.ABC):
         ]
         if rows:
             conn.execute(sa.insert(document_tags), rows)
+
+    # --- backup and restore ------------------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sa.Connection]:
+        """One read-only transaction whose statements all see the same moment while writers carry on (a WAL
+        read transaction on SQLite, REPEATABLE READ on PostgreSQL): a backup reads every table through it."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[sa.Connection]:
+        """One write transaction for rows inserted around `write_document` (a restore); the keyword index is
+        rebuilt from the chunks inside it, so it commits together with them."""
+        with self._write() as conn:
+            yield conn
+            self._reindex_keywords(conn)
+
+    def _reindex_keywords(self, conn: sa.Connection, batch_size: int = BATCH) -> None:
+        """Index every chunk's keywords afresh (each chunk's old rows, if any, are dropped first)."""
+        joined = chunks.join(documents, documents.c.id == chunks.c.document_id)
+        fields = (chunks.c.id, documents.c.title, chunks.c.heading_path, chunks.c.text)
+        after = 0
+        while True:
+            query = sa.select(*fields).select_from(joined).where(chunks.c.id > after)
+            rows = conn.execute(query.order_by(chunks.c.id).limit(batch_size)).all()
+            if not rows:
+                return
+            ids = [int(row.id) for row in rows]
+            self._unindex_keywords(conn, ids)
+            texts = [keyword_text(row.title, row.heading_path, row.text) for row in rows]
+            self._index_keywords(conn, list(zip(ids, texts, strict=True)))
+            after = ids[-1]
+
+    # --- embedding versions ------------------------------------------------------------------------------
+
+    def collection_models(self) -> list[CollectionModels]:
+        query = sa.select(*_MODEL_FIELDS).where(
+            sa.or_(collections.c.model_id.is_not(None), collections.c.pending_model_id.is_not(None))
+        )
+        with self._read() as conn:
+            return [_collection_models(row) for row in conn.execute(query)]
+
+    def start_reembed(
+        self, tenant_id: str, collection: str, model_id: str, current_model_id: str
+    ) -> CollectionModels:
+        with self._write() as conn:
+            self._ensure_collection(conn, tenant_id, collection)
+            models = self._models_of(conn, tenant_id, collection)
+            active = models.active or current_model_id
+            if models.pending == model_id:
+                return models  # resuming: the partition already holds what was embedded so far
+            if models.pending is not None:
+                raise Conflict(
+                    f"collection {collection!r} is already being re-embedded with {models.pending!r}",
+                    details={"collection": collection, "pending_model": models.pending},
+                )
+            if active == model_id:
+                raise Conflict(
+                    f"collection {collection!r} already uses {model_id!r}",
+                    details={"collection": collection, "model": model_id},
+                )
+            since = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))).scalar_one())
+            values = {"model_id": active, "pending_model_id": model_id, "pending_since": since}
+            conn.execute(sa.update(collections).where(*_collection_is(tenant_id, collection)).values(values))
+            self._add_to_partition(conn, tenant_id, collection, model_id, None)
+            return self._models_of(conn, tenant_id, collection)
+
+    def missing_vectors(self, tenant_id: str, collection: str, model_id: str, limit: int) -> list[Chunk]:
+        query = (
+            sa.select(*_CHUNK_FIELDS)
+            .select_from(_missing_join(model_id).join(documents, documents.c.id == chunks.c.document_id))
+            .where(*_chunks_of(tenant_id, collection), embeddings.c.content_hash.is_(None))
+            .order_by(chunks.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [records.chunk(row) for row in conn.execute(query)]
+
+    def count_missing_vectors(self, tenant_id: str, collection: str, model_id: str) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(_missing_join(model_id))
+            .where(*_chunks_of(tenant_id, collection), embeddings.c.content_hash.is_(None))
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def add_model_vectors(
+        self, tenant_id: str, collection: str, model_id: str, vectors: Mapping[str, np.ndarray]
+    ) -> int:
+        if not vectors:
+            return 0
+        dim, blobs = codec.encode_vectors(vectors)
+        with self._write() as conn:
+            pending = self._models_of(conn, tenant_id, collection).pending
+            if pending != model_id:
+                raise Conflict(
+                    f"collection {collection!r} is not being re-embedded with {model_id!r}",
+                    details={"collection": collection, "model": model_id, "pending_model": pending},
+                )
+            self._cache_vectors(conn, model_id, dim, blobs)
+            return self._add_to_partition(conn, tenant_id, collection, model_id, sorted(blobs))
+
+    def switch_model(self, tenant_id: str, collection: str, model_id: str) -> CollectionModels:
+        with self._write() as conn:
+            models = self._models_of(conn, tenant_id, collection)
+            if models.pending != model_id:
+                raise Conflict(
+                    f"collection {collection!r} has no re-embedding with {model_id!r} to finish",
+                    details={"collection": collection, "model": model_id, "pending_model": models.pending},
+                )
+            missing = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(_missing_join(model_id))
+                .where(*_chunks_of(tenant_id, collection), embeddings.c.content_hash.is_(None))
+            ).scalar_one()
+            if missing:
+                raise Conflict(
+                    "chunks without a vector of the new model remain",
+                    details={"collection": collection, "model": model_id, "missing": int(missing)},
+                )
+            self._reconcile_partition(conn, tenant_id, collection, model_id, models.pending_since or 0)
+            model_seq = int(
+                conn.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))).scalar_one()
+            )
+            self._retire_partitions(conn, tenant_id, collection, model_id)
+            values = {
+                "model_id": model_id,
+                "pending_model_id": None,
+                "pending_since": None,
+                "model_seq": model_seq,
+            }
+            conn.execute(sa.update(collections).where(*_collection_is(tenant_id, collection)).values(values))
+            return self._models_of(conn, tenant_id, collection)
+
+    def iter_model_vectors(
+        self, tenant_id: str, collection: str, model_id: str, batch_size: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        after = 0
+        while True:
+            query = self._vectors_of(model_id).where(*_chunks_of(tenant_id, collection), chunks.c.id > after)
+            with self._read() as conn:
+                rows = conn.execute(query.limit(batch_size)).all()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield records.id_matrix(rows)
+
+    def _vectors_of(self, model_id: str) -> sa.Select[Any]:
+        """(chunk id, dim, vector blob) of chunks that have a vector of `model_id`, whatever their active model."""
+        joined = chunks.join(
+            embeddings,
+            sa.and_(embeddings.c.model_id == model_id, embeddings.c.content_hash == chunks.c.content_hash),
+        )
+        return (
+            sa.select(chunks.c.id, embeddings.c.dim, embeddings.c.vector)
+            .select_from(joined)
+            .order_by(chunks.c.id)
+        )
+
+    def _models_of(self, conn: sa.Connection, tenant_id: str, collection: str) -> CollectionModels:
+        row = conn.execute(sa.select(*_MODEL_FIELDS).where(*_collection_is(tenant_id, collection))).first()
+        return _collection_models(row) if row is not None else CollectionModels(tenant_id, collection, None)
+
+    def _check_model(self, conn: sa.Connection, tenant_id: str, collection: str, model_id: str) -> None:
+        """A collection's chunks all carry its active model: a writer that has not seen a switch must retry."""
+        recorded = self._models_of(conn, tenant_id, collection).active
+        if recorded is not None and recorded != model_id:
+            raise Conflict(
+                f"collection {collection!r} is embedded with {recorded!r}, not {model_id!r}",
+                details={"collection": collection, "model": recorded, "written_model": model_id},
+            )
+
+    def _add_to_partition(
+        self,
+        conn: sa.Connection,
+        tenant_id: str,
+        collection: str,
+        model_id: str,
+        hashes: Sequence[str] | None,
+    ) -> int:
+        """Append `add` changes of the model's partition for the collection's chunks that have its vector."""
+        partition = partition_key(tenant_id, collection, model_id)
+        total = 0
+        for batch in [None] if hashes is None else codec.batched(list(hashes), BATCH):
+            select = (
+                self._vectors_of(model_id)
+                .with_only_columns(sa.literal("add"), chunks.c.id, sa.literal(partition))
+                .where(*_chunks_of(tenant_id, collection))
+            )
+            if batch is not None:
+                select = select.where(chunks.c.content_hash.in_(batch))
+            insert = sa.insert(changes).from_select(["op", "chunk_id", "partition"], select)
+            total += len(conn.execute(insert.returning(changes.c.seq)).all())
+        return total
+
+    def _reconcile_partition(
+        self, conn: sa.Connection, tenant_id: str, collection: str, model_id: str, since: int
+    ) -> None:
+        """Make the partition's changes since the re-embedding began add exactly the collection's chunks: a
+        chunk deleted meanwhile is removed, one whose vector arrived outside `add_model_vectors` is added."""
+        partition = partition_key(tenant_id, collection, model_id)
+        history = sa.select(changes.c.op, changes.c.chunk_id).where(
+            changes.c.seq > since, changes.c.partition == partition
+        )
+        member: set[int] = set()
+        for op, chunk_id in conn.execute(history.order_by(changes.c.seq)):
+            (member.add if op == "add" else member.discard)(int(chunk_id))
+        current = set(
+            conn.execute(sa.select(chunks.c.id).where(*_chunks_of(tenant_id, collection))).scalars()
+        )
+        rows = [{"op": "add", "chunk_id": i, "partition": partition} for i in sorted(current - member)]
+        rows += [{"op": "remove", "chunk_id": i, "partition": partition} for i in sorted(member - current)]
+        if rows:
+            conn.execute(sa.insert(changes), rows)
+
+    def _retire_partitions(self, conn: sa.Connection, tenant_id: str, collection: str, model_id: str) -> None:
+        """Move the collection's chunks to the new model's partition; every index drops the old vectors."""
+        old = conn.execute(
+            sa.select(chunks.c.id, chunks.c.partition)
+            .where(*_chunks_of(tenant_id, collection), chunks.c.model_id != model_id)
+            .order_by(chunks.c.id)
+        ).all()
+        partition = partition_key(tenant_id, collection, model_id)
+        conn.execute(
+            sa.update(chunks)
+            .where(*_chunks_of(tenant_id, collection))
+            .values(model_id=model_id, partition=partition)
+        )
+        for batch in codec.batched(old, BATCH):
+            rows = [{"op": "remove", "chunk_id": int(i), "partition": str(p)} for i, p in batch]
+            conn.execute(sa.insert(changes), rows)
+
+
+_MODEL_FIELDS = (
+    collections.c.tenant_id,
+    collections.c.name,
+    collections.c.model_id,
+    collections.c.pending_model_id,
+    collections.c.pending_since,
+    collections.c.model_seq,
+)
+
+
+def _collection_models(row: sa.Row[Any]) -> CollectionModels:
+    tenant_id, name, active, pending, since, model_seq = row
+    return CollectionModels(tenant_id, name, active, pending, since, int(model_seq or 0))
+
+
+def _collection_is(tenant_id: str, collection: str) -> list[sa.ColumnElement[bool]]:
+    return [collections.c.tenant_id == tenant_id, collections.c.name == collection]
+
+
+def _chunks_of(tenant_id: str, collection: str) -> list[sa.ColumnElement[bool]]:
+    return [chunks.c.tenant_id == tenant_id, chunks.c.collection == collection]
+
+
+def _missing_join(model_id: str) -> sa.Join:
+    """Chunks outer-joined with their vector of `model_id` (NULL where none is cached yet)."""
+    return chunks.outerjoin(
+        embeddings,
+        sa.and_(embeddings.c.model_id == model_id, embeddings.c.content_hash == chunks.c.content_hash),
+    )

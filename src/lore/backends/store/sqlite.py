@@ -108,6 +108,7 @@ class SqliteStore(SqlStore):
 
     def _keyword_select(
         self,
+        _conn: sa.Connection,
         terms: Sequence[str],
         conditions: Sequence[Condition],
         only_ids: Sequence[int] | None = None,

@@ -1,0 +1,96 @@
+"""Administration: backups of the whole installation, written into the server-side backup folder.
+
+Restoring is not offered here: it needs an empty installation, never a store that is serving (`lore restore`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from lore.api.deps import LoreDep, TenantDep
+from lore.api.schemas import ERROR_RESPONSES, JobOut
+from lore.backup import folder
+from lore.backup.folder import ArchiveFile
+from lore.jobs import JobQueue
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
+
+BackupName = Annotated[str, Path(min_length=5, max_length=128, description="An archive's file name.")]
+
+
+class BackupOut(BaseModel):
+    name: str
+    bytes: int
+    created_at: datetime
+
+
+class BackupCreated(BackupOut):
+    revision: str | None = Field(description="Schema revision of the archived store.")
+    last_seq: int = Field(description="Position in the change sequence the archive reflects.")
+    tables: dict[str, int] = Field(description="Rows archived per table.")
+    seconds: float
+
+
+class BackupPage(BaseModel):
+    items: list[BackupOut]
+    next_cursor: str | None
+
+
+@router.post("/backups", status_code=201, responses={202: {"model": JobOut, "description": "Queued"}})
+async def create_backup(
+    request: Request,
+    response: Response,
+    lore: LoreDep,
+    tenant: TenantDep,
+    background: Annotated[bool, Query(description="Queue a `backup` job instead (202).")] = False,
+) -> BackupCreated | JobOut:
+    """Write a consistent snapshot of the store into the backup folder while Lore keeps serving; with
+    `background=true`, a `backup` job does it (follow it at `Location`), for stores too big for one request."""
+    if background:
+        jobs: JobQueue = request.app.state.jobs
+        job = await run_in_threadpool(jobs.submit, "backup", {}, tenant_id=tenant)
+        response.status_code = 202
+        response.headers["Location"] = f"/v1/jobs/{job.id}"
+        return JobOut.of(job)
+    report = await run_in_threadpool(folder.write, lore, lore.settings)
+    return BackupCreated(
+        name=report.path.name,
+        bytes=report.bytes,
+        created_at=datetime.fromtimestamp(report.path.stat().st_mtime, UTC),
+        revision=report.revision,
+        last_seq=report.last_seq,
+        tables=report.tables,
+        seconds=round(report.seconds, 3),
+    )
+
+
+@router.get("/backups")
+def list_backups(
+    lore: LoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=128)] = None,
+) -> BackupPage:
+    """Archives newest first (names begin with their UTC creation time); follow `next_cursor`."""
+    archives = folder.listing(lore.settings)
+    if cursor is not None:
+        archives = [item for item in archives if item.name < folder.check_name(cursor)]
+    page = archives[:limit]
+    more = len(archives) > limit
+    return BackupPage(items=[_out(item) for item in page], next_cursor=page[-1].name if more else None)
+
+
+@router.get("/backups/{name}", response_class=FileResponse)
+def download_backup(name: BackupName, lore: LoreDep) -> FileResponse:
+    """The archive itself, for `lore restore` on another machine."""
+    path = folder.find(lore.settings, name)
+    return FileResponse(path, media_type="application/x-tar", filename=path.name)
+
+
+def _out(item: ArchiveFile) -> BackupOut:
+    return BackupOut(name=item.name, bytes=item.bytes, created_at=item.created_at)

@@ -1,0 +1,61 @@
+"""Background jobs: batch ingestion (202 with the job), and listing, inspecting and retrying jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from lore.api.deps import TenantDep
+from lore.api.schemas import ERROR_RESPONSES, IngestIn, JobOut, JobPage
+from lore.jobs import JobQueue, JobState
+
+router = APIRouter(prefix="/v1", tags=["jobs"], responses=ERROR_RESPONSES)
+
+JobId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+async def get_jobs(request: Request) -> JobQueue:
+    return request.app.state.jobs
+
+
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]
+
+
+def _accepted(response: Response, job: JobOut) -> JobOut:
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job
+
+
+@router.post("/ingest", status_code=202)
+def ingest(body: IngestIn, jobs: JobsDep, tenant: TenantDep, response: Response) -> JobOut:
+    """Queue a batch of text documents for indexing; follow the job at its `Location`."""
+    documents = [document.model_dump() for document in body.documents]
+    job = jobs.submit("ingest", {"documents": documents}, tenant_id=tenant)
+    return _accepted(response, JobOut.of(job))
+
+
+@router.get("/jobs")
+def list_jobs(
+    jobs: JobsDep,
+    tenant: TenantDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    state: JobState | None = None,
+    kind: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> JobPage:
+    """Newest first; follow `next_cursor` until it is null."""
+    page = jobs.list(tenant_id=tenant, limit=limit, cursor=cursor, state=state, kind=kind)
+    return JobPage(items=[JobOut.of(job) for job in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: JobId, jobs: JobsDep, tenant: TenantDep) -> JobOut:
+    """State, progress, attempts, and the result or the last error."""
+    return JobOut.of(jobs.get(job_id, tenant_id=tenant))
+
+
+@router.post("/jobs/{job_id}/retry", status_code=202)
+def retry_job(job_id: JobId, jobs: JobsDep, tenant: TenantDep, response: Response) -> JobOut:
+    """Queue a failed job again with fresh attempts (409 unless it failed)."""
+    return _accepted(response, JobOut.of(jobs.retry(job_id, tenant_id=tenant)))

@@ -1,0 +1,72 @@
+"""The server-side backup folder, where the admin API and the `backup` job write archives.
+
+Archives are addressed by a plain file name only (no separators, no leading dot), so a name taken from a
+request can never reach outside the folder.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lore.backup.create import create_backup
+from lore.backup.progress import BackupReport, OnProgress
+from lore.config import Settings
+from lore.errors import InvalidInput, NotFound
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,123}\.tar$")
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFile:
+    name: str
+    bytes: int
+    created_at: datetime
+
+
+def backup_dir(settings: Settings) -> Path:
+    return settings.backup_dir or settings.data_dir / "backups"
+
+
+def new_name() -> str:
+    """Sorts by creation time; the random tail keeps replicas writing at the same instant apart."""
+    return f"lore-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}.tar"
+
+
+def write(source: object, settings: Settings, on_progress: OnProgress | None = None) -> BackupReport:
+    """A new archive of the store of `source` (a `Lore` or a store) in the backup folder."""
+    folder = backup_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    return create_backup(source, folder / new_name(), on_progress)
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise InvalidInput(
+            "invalid backup name: use the name of an archive in the backup folder", details={"name": name}
+        )
+    return name
+
+
+def find(settings: Settings, name: str) -> Path:
+    path = backup_dir(settings) / check_name(name)
+    if not path.is_file():
+        raise NotFound(f"no backup named {name!r}", details={"name": name})
+    return path
+
+
+def listing(settings: Settings) -> list[ArchiveFile]:
+    """Every archive in the folder, newest first by name (archive names begin with their creation time);
+    archives being written stay hidden until they are renamed into place."""
+    folder = backup_dir(settings)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        if NAME.match(path.name) and path.is_file():
+            stat = path.stat()
+            found.append(ArchiveFile(path.name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))
+    return sorted(found, key=lambda item: item.name, reverse=True)

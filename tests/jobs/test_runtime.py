@@ -1,0 +1,100 @@
+"""Worker threads inside a server process: jobs run as soon as they are submitted, retries come back after their
+backoff, and stopping hands unfinished jobs back to the queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lore.config import Settings
+from lore.core.retrieve import SearchRequest
+from lore.jobs import Progress
+from lore.jobs.runtime import JobRuntime
+from lore.models import SearchFilters
+from lore.service import Lore
+
+
+@pytest.fixture
+def lore(job_settings: Settings) -> Iterator[Lore]:
+    with Lore.open(job_settings) as service:
+        yield service
+
+
+@pytest.fixture
+def runtime(lore: Lore) -> Iterator[JobRuntime]:
+    instance = JobRuntime.for_lore(lore)
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+def test_submitted_ingestion_runs_in_the_server_and_is_searchable(runtime: JobRuntime, lore: Lore) -> None:
+    documents = [
+        {"title": "Refunds", "text": "Refunds reach your card in five business days.", "tags": ["billing"]},
+        {
+            "title": "Passwords",
+            "text": "Reset your password from the Security page.",
+            "collection": "account",
+        },
+    ]
+    job = runtime.queue.submit("ingest", {"documents": documents})
+    seen: list[str] = []
+    done = runtime.queue.wait(job.id, timeout=60, on_progress=lambda j: seen.append(j.state))
+    assert done.state == "succeeded", done.error
+    assert seen[-1] == "succeeded" and done.result is not None and done.result["documents"] == 2
+    hits = lore.search(SearchRequest("default", "reset my password", 3, "hybrid", None, SearchFilters()))
+    assert hits[0].chunk.title == "Passwords" and hits[0].chunk.collection == "account"
+
+
+def test_a_failed_attempt_comes_back_after_its_backoff(runtime: JobRuntime, register: Any) -> None:
+    attempts: list[float] = []
+
+    def flaky(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise ConnectionError("the model server hung up")
+        return {"ok": True}
+
+    register("test_flaky", flaky)
+    job = runtime.queue.submit("test_flaky", {})
+    done = runtime.queue.wait(job.id, timeout=30)
+    assert (done.state, done.attempts, done.result, done.error) == ("succeeded", 2, {"ok": True}, None)
+    assert attempts[1] - attempts[0] >= 1.9  # the first retry waits RETRY_BASE_SECONDS
+
+
+def test_stopping_hands_a_running_job_back_to_the_queue(
+    lore: Lore, job_settings: Settings, register: Any
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def blocks(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        progress(0, 1)
+        started.set()
+        release.wait(30)
+        try:
+            progress(1, 1)
+        except Exception as error:
+            outcome.append(type(error).__name__)
+            raise
+        return {}
+
+    register("test_blocks", blocks)
+    runtime = JobRuntime.for_lore(lore)
+    runtime.start()
+    job = runtime.queue.submit("test_blocks", {})
+    assert started.wait(30)
+    began = time.monotonic()
+    runtime.stop()  # waits up to a lease for the job, then hands it back
+    assert time.monotonic() - began < job_settings.job_lease_seconds + 2
+    release.set()
+    deadline = time.monotonic() + 10
+    while not outcome and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outcome == ["LeaseLost"]
+    current = runtime.queue.get(job.id)  # the records live in the store, which stays open
+    assert (current.state, current.attempts, current.lease_owner, current.result) == ("queued", 0, None, None)

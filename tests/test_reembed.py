@@ -1,0 +1,226 @@
+"""Embedding versions: re-embedding a collection with multilingual-e5 while it keeps serving, on every store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from lore.backends.embedder.e5 import MODEL_ID as E5
+from lore.config import Settings
+from lore.core.evaluation import CorpusDoc
+from lore.core.retrieve import SearchRequest
+from lore.errors import Conflict, NotFound
+from lore.models import DEFAULT_TENANT, Hit, SearchFilters, partition_key
+from lore.service import Lore
+
+XQUAD_DE = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "de"
+ARTICLES = [
+    ("Refunds", "Refunds reach your card within five business days after we receive the parcel."),
+    ("Passwords", "To reset a forgotten password, open Settings, choose Security and follow the link."),
+    ("Shipping", "Parcels ship from Rotterdam every weekday morning and arrive within two days."),
+    ("Warranty", "Every device carries a two year warranty covering manufacturing defects."),
+    ("Invoices", "Invoices are sent by email at the start of each month as PDF files."),
+    ("Accounts", "An account can be closed at any time from the profile page."),
+]
+QUERIES = ["how long until my refund arrives", "forgot my password", "where do parcels ship from"]
+
+
+def add_articles(lore: Lore, collection: str = "help") -> None:
+    for title, text in ARTICLES:
+        lore.add_text(title=title, text=text, collection=collection, source=title)
+
+
+def vector_hits(lore: Lore, query: str, collections: list[str] | None = None) -> list[Hit]:
+    return lore.search(SearchRequest(DEFAULT_TENANT, query, k=3, mode="vector", collections=collections))
+
+
+def cosines(lore: Lore, model: str, query: str, collection: str = "help") -> dict[int, float]:
+    """Every chunk's cosine to the query under one model, computed outside the search path."""
+    ids, vectors = lore.store.chunk_vectors(
+        model, sorted(lore.store.filter_chunk_ids(DEFAULT_TENANT, [collection], SearchFilters()))
+    )
+    scores = vectors @ lore.embedder_for(model).embed_query(query)
+    return dict(zip(ids.tolist(), scores.tolist(), strict=True))
+
+
+def test_search_answers_from_the_old_model_until_the_switch(settings: Settings) -> None:
+    with Lore.open(settings) as lore:
+        add_articles(lore)
+        minilm = lore.embedder.model_id
+        before = {query: cosines(lore, minilm, query) for query in QUERIES}
+        seen: list[tuple[str, list[Hit]]] = []
+        stop = threading.Event()
+        progress: list[tuple[int, int]] = []
+
+        def search_meanwhile() -> None:
+            while not stop.is_set():
+                for query in QUERIES:
+                    seen.append((query, vector_hits(lore, query)))
+
+        def slow_progress(done: int, total: int) -> None:
+            progress.append((done, total))
+            stop.wait(0.3)
+            if done == total:  # the last batch is in: stop reading before the switch
+                stop.set()
+                reader.join()
+
+        reader = threading.Thread(target=search_meanwhile)
+        reader.start()
+        try:
+            report = lore.reembed(collection="help", model="e5", on_progress=slow_progress, batch_size=2)
+        finally:
+            stop.set()
+            reader.join()
+        assert report.switched and report.model == E5 and report.previous_model == minilm
+        assert progress[-1] == (6, 6) and len(progress) == 3
+        assert seen and all(hits for _, hits in seen)
+        for query, hits in seen:  # every score during the re-embedding came from MiniLM
+            for hit in hits:
+                assert hit.vector_score == pytest.approx(before[query][hit.chunk.id], abs=1e-4)
+        after = {query: cosines(lore, E5, query) for query in QUERIES}
+        for query in QUERIES:
+            hits = vector_hits(lore, query)
+            assert [h.vector_score for h in hits] == pytest.approx([after[query][h.chunk.id] for h in hits])
+        assert lore.models_of(DEFAULT_TENANT, "help") == (E5, None)
+        assert lore.index.count(partition_key(DEFAULT_TENANT, "help", minilm)) == 0
+        assert lore.index.count(partition_key(DEFAULT_TENANT, "help", E5)) == len(ARTICLES)
+        assert lore.reembed(collection="help", model="e5").switched is False  # a rerun: nothing to do
+
+
+def test_documents_added_during_a_reembedding_are_in_the_new_version(settings: Settings) -> None:
+    with Lore.open(settings) as lore:
+        add_articles(lore)
+
+        def add_one(done: int, total: int) -> None:
+            if done == 2:
+                lore.add_text(
+                    title="Loyalty",
+                    text="Loyalty points expire after eighteen months of inactivity.",
+                    collection="help",
+                )
+
+        lore.reembed(collection="help", model=E5, on_progress=add_one, batch_size=2)
+        assert vector_hits(lore, "when do loyalty points expire")[0].chunk.title == "Loyalty"
+        assert lore.index.count(partition_key(DEFAULT_TENANT, "help", E5)) == len(ARTICLES) + 1
+        lore.add_text(title="Gift cards", text="Gift cards never expire.", collection="help")
+        assert vector_hits(lore, "do gift cards expire")[0].chunk.title == "Gift cards"
+
+
+def test_a_crashed_reembedding_resumes_without_embedding_twice(settings: Settings) -> None:
+    class Crash(Exception):
+        pass
+
+    def crash(done: int, total: int) -> None:
+        raise Crash
+
+    with Lore.open(settings) as lore:
+        add_articles(lore)
+        with pytest.raises(Crash):
+            lore.reembed(collection="help", model="e5", on_progress=crash, batch_size=2)
+        assert lore.models_of(DEFAULT_TENANT, "help") == (lore.embedder.model_id, E5)
+        assert vector_hits(lore, "forgot my password")[0].chunk.title == "Passwords"  # still serving
+    with Lore.open(settings) as restarted:
+        report = restarted.reembed(collection="help", model="e5", batch_size=2)
+        assert report.switched and report.embedded == len(ARTICLES) - 2
+        assert vector_hits(restarted, "forgot my password")[0].chunk.title == "Passwords"
+        assert restarted.models_of(DEFAULT_TENANT, "help")[0] == E5
+
+
+def test_collections_with_different_models_are_searched_together(settings: Settings) -> None:
+    with Lore.open(settings) as lore:
+        add_articles(lore, "help")
+        lore.add_text(
+            title="Returns", text="Returned parcels are refunded within a week.", collection="returns"
+        )
+        lore.reembed(collection="returns", model="e5")
+        hits = lore.search(SearchRequest(DEFAULT_TENANT, "refund for a returned parcel", k=4, mode="vector"))
+        assert {h.chunk.collection for h in hits} == {"help", "returns"}
+        for hit in hits:  # each score is its own collection's model's cosine
+            model = lore.models_of(DEFAULT_TENANT, hit.chunk.collection)[0]
+            expected = cosines(lore, model, "refund for a returned parcel", hit.chunk.collection)
+            assert hit.vector_score == pytest.approx(expected[hit.chunk.id], abs=1e-4)
+        hybrid = lore.search(SearchRequest(DEFAULT_TENANT, "refund for a returned parcel", k=4))
+        assert "Returns" in [h.chunk.title for h in hybrid]
+
+
+def test_bad_reembeddings_are_refused(settings: Settings) -> None:
+    with Lore.open(settings) as lore:
+        add_articles(lore)
+        with pytest.raises(NotFound):
+            lore.reembed(collection="missing", model="e5")
+        lore.store.start_reembed(DEFAULT_TENANT, "help", "other@v1", lore.embedder.model_id)
+        with pytest.raises(Conflict):
+            lore.reembed(collection="help", model="e5")  # another model's re-embedding is under way
+
+
+def _xquad_slice() -> tuple[list[CorpusDoc], list[tuple[str, str]]]:
+    """Six German passages of two articles and their 22 questions: close topics, so words alone do not decide."""
+    corpus = [json.loads(line) for line in (XQUAD_DE / "corpus.jsonl").read_text("utf-8").splitlines()]
+    picked = [c for c in corpus if c["_id"][:3] in ("a01", "a02") and len(c["text"].split()) < 110][:8]
+    ids = {c["_id"] for c in picked}
+    queries = [json.loads(line) for line in (XQUAD_DE / "queries.jsonl").read_text("utf-8").splitlines()]
+    pairs = [(q["text"], q["metadata"]["corpus_id"]) for q in queries if q["metadata"]["corpus_id"] in ids]
+    return [CorpusDoc(c["_id"], c["title"], c["text"]) for c in picked], pairs
+
+
+def test_e5_finds_german_passages_that_minilm_misses(tmp_path: Path, model_cache: Path) -> None:
+    docs, questions = _xquad_slice()
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path,
+        model_cache_dir=model_cache,
+        embed_threads=1,
+    )
+
+    def recall_at_1(lore: Lore) -> float:
+        found = 0
+        for question, passage in questions:
+            hits = lore.search(
+                SearchRequest(DEFAULT_TENANT, question, k=1, mode="vector", collections=["de"])
+            )
+            found += hits[0].chunk.metadata["record_id"] == passage
+        return found / len(questions)
+
+    with Lore.open(settings) as lore:
+        lore.add_corpus(docs, collection="de")
+        minilm = recall_at_1(lore)
+        lore.reembed(collection="de", model="e5")
+        e5 = recall_at_1(lore)
+    assert (len(docs), len(questions)) == (6, 22)
+    assert minilm <= 0.8 and e5 >= 0.95
+
+
+def test_the_command_reembeds_and_reports(tmp_path: Path, model_cache: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for title, text in ARTICLES[:3]:
+        (docs / f"{title.lower()}.md").write_text(f"# {title}\n\n{text}\n")
+    env = {**os.environ, "LORE_DATA_DIR": str(tmp_path / "data"), "LORE_MODEL_CACHE_DIR": str(model_cache)}
+
+    def lore(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "lore", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+
+    assert lore("ingest", str(docs), "--collection", "help").returncode == 0
+    done = lore("reembed", "--collection", "help", "--model", "e5", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["model"], report["switched"], report["embedded"]) == (E5, True, 3)
+    found = lore("search", "forgot my password", "--collection", "help", "--json")
+    assert "Passwords" in found.stdout
+    again = lore("reembed", "--collection", "help", "--model", E5)
+    assert again.returncode == 0 and "already embedded" in again.stderr
+    missing = lore("reembed", "--collection", "nope", "--model", "e5")
+    assert missing.returncode == 2 and "not_found" in missing.stderr
