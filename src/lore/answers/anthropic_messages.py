@@ -1,0 +1,57 @@
+"""The `anthropic` provider: Anthropic's Messages API, streamed over server-sent events through the official
+client library, with its own retries off (the chain retries)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anthropic
+from pydantic import SecretStr
+
+from lore.answers.failures import sdk_errors
+from lore.answers.prompt import build_prompt
+from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta
+
+NO_KEY = "no-key"  # the client refuses to start without one; the server then answers 401
+
+
+class AnthropicMessages:
+    name = "anthropic"
+
+    def __init__(
+        self, *, base_url: str, api_key: SecretStr | None, model: str, timeout: float, max_tokens: int
+    ) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        key = api_key.get_secret_value() if api_key else NO_KEY
+        self._client = anthropic.Anthropic(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+
+    def __repr__(self) -> str:
+        return f"AnthropicMessages(base_url={str(self._client.base_url)!r}, model={self.model!r})"
+
+    def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
+        prompt = build_prompt(request)
+        parts: list[str] = []
+        prompt_tokens = completion_tokens = 0
+        with sdk_errors(self.name, anthropic):
+            stream = self._client.messages.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=prompt.system,
+                messages=[{"role": m.role, "content": m.content} for m in prompt.messages],  # type: ignore[misc]
+                stream=True,
+            )
+            with stream as events:
+                for event in events:
+                    if event.type == "message_start":
+                        prompt_tokens = event.message.usage.input_tokens
+                    elif event.type == "message_delta":
+                        completion_tokens = event.usage.output_tokens
+                    elif (
+                        event.type == "content_block_delta"
+                        and event.delta.type == "text_delta"
+                        and event.delta.text
+                    ):
+                        parts.append(event.delta.text)
+                        yield TextDelta(event.delta.text)
+        yield Completion("".join(parts), self.model, prompt_tokens, completion_tokens)

@@ -1,0 +1,58 @@
+"""Build the provider chain from settings: every provider Lore knows, tried in the order of
+`LORE_LLM_PROVIDERS`; a request may name others of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lore.answers.anthropic_messages import AnthropicMessages
+from lore.answers.chain import ProviderChain
+from lore.answers.extractive import Extractive
+from lore.answers.metrics import AnswerMetrics
+from lore.answers.openai_chat import OpenAIChat
+from lore.answers.provider import Provider
+from lore.answers.retry import RetryPolicy
+from lore.config import Settings
+
+
+def _openai(settings: Settings) -> Provider:
+    return OpenAIChat(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key,
+        model=settings.openai_model,
+        timeout=settings.openai_timeout,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+def _anthropic(settings: Settings) -> Provider:
+    return AnthropicMessages(
+        base_url=settings.anthropic_base_url,
+        api_key=settings.anthropic_api_key,
+        model=settings.anthropic_model,
+        timeout=settings.anthropic_timeout,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+PROVIDERS: dict[str, Callable[[Settings], Provider]] = {
+    "anthropic": _anthropic,
+    "extractive": lambda _settings: Extractive(),
+    "openai": _openai,
+}
+
+
+def provider_names(value: str) -> list[str]:
+    """`openai, extractive` -> ["openai", "extractive"]."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def build_chain(settings: Settings, metrics: AnswerMetrics | None = None) -> ProviderChain:
+    return ProviderChain(
+        {name: factory(settings) for name, factory in PROVIDERS.items()},
+        provider_names(settings.llm_providers),
+        policy=RetryPolicy(settings.llm_retries, settings.llm_retry_backoff, settings.llm_max_retry_wait),
+        breaker_failures=settings.llm_breaker_failures,
+        breaker_reset_seconds=settings.llm_breaker_reset_seconds,
+        metrics=metrics,
+    )

@@ -1,0 +1,62 @@
+"""The `openai` provider: any server that speaks OpenAI's chat-completions protocol (OpenAI, vLLM, Ollama,
+llama.cpp's server, LM Studio), streamed over server-sent events through the official client library, with its
+own retries off (the chain retries)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+from pydantic import SecretStr
+
+from lore.answers.failures import sdk_errors
+from lore.answers.prompt import build_prompt
+from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta
+
+NO_KEY = "no-key"  # local servers (Ollama, llama.cpp) need none, but the client insists on one
+
+
+class OpenAIChat:
+    name = "openai"
+
+    def __init__(
+        self, *, base_url: str, api_key: SecretStr | None, model: str, timeout: float, max_tokens: int
+    ) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        key = api_key.get_secret_value() if api_key else NO_KEY
+        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+
+    def __repr__(self) -> str:
+        return f"OpenAIChat(base_url={str(self._client.base_url)!r}, model={self.model!r})"
+
+    def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
+        prompt = build_prompt(request)
+        parts: list[str] = []
+        usage = None
+        with sdk_errors(self.name, openai):
+            stream = self._client.chat.completions.create(
+                model=self.model,
+                messages=prompt.as_chat(),  # type: ignore[arg-type]
+                max_tokens=self.max_tokens,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            with stream as chunks:
+                for chunk in chunks:
+                    usage = chunk.usage or usage
+                    text = "".join(choice.delta.content or "" for choice in chunk.choices[:1])
+                    if text:
+                        parts.append(text)
+                        yield TextDelta(text)
+        text = "".join(parts)
+        prompt_tokens = (
+            usage.prompt_tokens if usage else _words(prompt.system, *(m.content for m in prompt.messages))
+        )
+        completion_tokens = usage.completion_tokens if usage else _words(text)
+        yield Completion(text, self.model, prompt_tokens, completion_tokens)
+
+
+def _words(*texts: str) -> int:
+    """A stand-in token count for servers that report no usage."""
+    return sum(len(text.split()) for text in texts)
