@@ -108,14 +108,6 @@ class LRU(Generic[K, V]):
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
 
-    def get_or_compute(self, key: K, compute: Callable[[K], V]) -> V:
-        """The cached value, or `compute(key)` stored (computed outside the lock: a miss never blocks hits)."""
-        value = self.get(key)
-        if value is None:
-            value = compute(key)
-            self.put(key, value)
-        return value
-
     def get_many(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
         """(found, missing) in one lock round."""
         found: dict[K, V] = {}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from lore.backends.cache import Caches, open_caches
-from lore.caching import LRU, CacheStats, collection_scope, tenant_scope
+from lore.caching import LRU, CacheStats, collection_scope, get_or_compute, tenant_scope
 from lore.config import Settings
 from lore.core import index_sync, ingest, reembedding
 from lore.core.bm25 import KeywordIndex
@@ -420,12 +420,11 @@ class Lore:
         return applied if self.keywords is None else min(applied, self.keywords.applied_seq)
 
     def embed_query(self, model: str, text: str) -> np.ndarray:
-        key = f"{model}\0{text}"
-        vector = self.caches.query_vectors.get(key)
-        if vector is None:
-            vector = self.embedder_for(model).embed_query(text)
-            vector.flags.writeable = False  # shared through the cache: nobody may change it
-            self.caches.query_vectors.put(key, vector)
+        return get_or_compute(self.caches.query_vectors, f"{model}\0{text}", lambda: self._embed(model, text))
+
+    def _embed(self, model: str, text: str) -> np.ndarray:
+        vector = self.embedder_for(model).embed_query(text)
+        vector.flags.writeable = False  # shared through the cache: nobody may change it
         return vector
 
     def cache_stats(self) -> dict[str, CacheStats]:
