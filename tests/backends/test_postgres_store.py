@@ -7,14 +7,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from importlib import resources
 
-import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
@@ -22,11 +19,11 @@ from lore.backends.store.postgres import PostgresStore, engine_url
 from lore.backends.store.schema import metadata
 from lore.config import Settings
 from lore.errors import InvalidInput
-from lore.models import ChunkDraft, Document, DocumentDraft, SearchFilters, content_hash
+from lore.models import SearchFilters
 from lore.registry import create_store, create_vector_index, vector_backend_name
+from tests.backends.store_helpers import COLLECTION, TENANT, alembic_config, scalar, write
 from tests.pgserver import PostgresServer
 
-TENANT, COLLECTION, MODEL = "t", "c", "m"
 OWN_TABLES = ("chunks_fts", "pgvector_")  # dialect-specific tables the core metadata does not describe
 
 
@@ -36,26 +33,6 @@ def store(database_url: str) -> Iterator[PostgresStore]:
     instance.migrate()
     yield instance
     instance.close()
-
-
-def write(store: PostgresStore, source: str, *texts: str, **metadata: object) -> Document:
-    chunks = [ChunkDraft(i, text, (), len(text.split()), text) for i, text in enumerate(texts)]
-    body = "\n".join(texts)
-    draft = DocumentDraft(TENANT, COLLECTION, "Title", source, body, content_hash(body), [], dict(metadata))
-    vectors = {chunk.content_hash: np.ones(4, np.float32) for chunk in chunks}
-    return store.write_document(draft, chunks, vectors, MODEL)
-
-
-def scalar(store: PostgresStore, sql: str) -> object:
-    with store.engine.connect() as conn:
-        return conn.exec_driver_sql(sql).scalar()
-
-
-def alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("lore.migrations")))
-    config.set_main_option("path_separator", "os")
-    return config
 
 
 # -- set-up --------------------------------------------------------------------------------------------------

@@ -9,23 +9,18 @@ import textwrap
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from lore.backends.store.schema import metadata
 from lore.backends.store.sqlite import SqliteStore
-from lore.models import ChunkDraft, Document, DocumentDraft, content_hash
-
-TENANT, COLLECTION, MODEL = "t", "c", "m"
+from tests.backends.store_helpers import TENANT, alembic_config, scalar, write
 
 
 @pytest.fixture
@@ -39,26 +34,6 @@ def store(path: Path) -> Iterator[SqliteStore]:
     instance.migrate()
     yield instance
     instance.close()
-
-
-def write(store: SqliteStore, source: str, *texts: str) -> Document:
-    chunks = [ChunkDraft(i, text, (), len(text.split()), text) for i, text in enumerate(texts)]
-    body = "\n".join(texts)
-    draft = DocumentDraft(TENANT, COLLECTION, "Title", source, body, content_hash(body))
-    vectors = {chunk.content_hash: np.ones(4, np.float32) for chunk in chunks}
-    return store.write_document(draft, chunks, vectors, MODEL)
-
-
-def scalar(store: SqliteStore, sql: str) -> object:
-    with store.engine.connect() as conn:
-        return conn.exec_driver_sql(sql).scalar()
-
-
-def alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("lore.migrations")))
-    config.set_main_option("path_separator", "os")
-    return config
 
 
 # -- set-up --------------------------------------------------------------------------------------------------
