@@ -54,7 +54,7 @@ class LiveServer:
 
 
 # Modules whose tests read and write stored content through the API: they run on SQLite and on PostgreSQL.
-STORAGE_MODULES = {"test_documents", "test_search"}
+STORAGE_MODULES = {"test_documents", "test_search", "test_conversations"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from lore.backends.store import store_engine
 from lore.config import Settings
 from lore.errors import InvalidInput
 from lore.jobs import JobQueue, Progress
-from lore.jobs.queue import store_engine
 from lore.jobs.records import utcnow
 from lore.jobs.runner import MAX_RETRY_SECONDS, Runner, retry_delay
 from lore.service import Lore

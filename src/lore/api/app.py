@@ -16,11 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
+from lore.answers import AnswerMetrics
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
-from lore.api.routes import admin, documents, health, jobs, search
+from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
 from lore.config import Settings
+from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
 from lore.service import Lore
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime.start()
         app.state.lore = service
         app.state.jobs = runtime.queue
+        app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.search_threads)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
@@ -93,7 +96,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app = FastAPIOffline(  # API docs served from the package: /docs works with no network
         title="Lore",
         version=version("lore"),
-        summary="Hybrid search over your own documents.",
+        summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -106,6 +109,6 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (health, documents, search, jobs, admin):
+    for module in (health, documents, search, conversations, chat, jobs, admin):
         app.include_router(module.router)
     return app

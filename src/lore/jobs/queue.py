@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import sqlalchemy as sa
-
+from lore.backends.store import store_engine
 from lore.config import Settings
 from lore.errors import Conflict, InvalidInput, NotFound, Unavailable
 from lore.interfaces import Store
@@ -27,14 +26,6 @@ from lore.models import DEFAULT_TENANT, Page
 from lore.registry import create_store
 
 logger = logging.getLogger("lore.jobs")
-
-
-def store_engine(store: Store) -> sa.Engine:
-    """Job records live beside the documents: in the store's own database, through its pooled engine."""
-    engine = getattr(store, "engine", None)
-    if not isinstance(engine, sa.Engine):
-        raise Unavailable(f"background jobs need a SQL store, not {type(store).__name__}")
-    return engine
 
 
 class JobQueue:

@@ -160,3 +160,34 @@ jobs = sa.Table(
     sa.Index("ix_jobs_state_lease", "state", "lease_expires_at"),
     sa.Index("ix_jobs_state_due", "state", "due_at"),
 )
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=True),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("message_count", sa.Integer(), nullable=False),
+    _created_at(),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_conversations_tenant_newest", "tenant_id", "created_at", "id"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "conversation_id", sa.Text(), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("role", sa.Text(), nullable=False),  # "user" | "assistant"
+    sa.Column("citations", Json, nullable=False),
+    sa.Column("usage", Json, nullable=True),
+    sa.Column("metadata", Json, nullable=False),
+    _created_at(),
+    sa.Column("content", sa.Text(), nullable=False),  # last, as in documents
+    # A conversation's messages in order, for pages either way: ids grow with time within one conversation.
+    sa.Index("ix_messages_conversation", "conversation_id", "id"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,133 @@
+"""Wire models of conversations and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from lore.answers import provider_names
+from lore.api.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
+from lore.conversations import Conversation, Message, Question
+from lore.models import SearchFilters
+
+MAX_QUESTION_CHARS = 4000
+MAX_PROVIDERS = 8
+
+ProviderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class ConversationIn(Input):
+    title: Title | None = Field(None, description="Null: named after its first question.")
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ConversationOut(BaseModel):
+    id: str
+    title: str | None
+    metadata: dict[str, Any]
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationOut:
+        return cls(
+            id=conversation.id,
+            title=conversation.title,
+            metadata=conversation.metadata,
+            message_count=conversation.message_count,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+        )
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class CitationOut(BaseModel):
+    marker: int = Field(description="The n of the answer's [n].")
+    chunk_id: int
+    document_id: str
+    title: str
+    heading_path: list[str]
+    source: str
+    text: str = Field(description="The cited passage.")
+
+
+class UsageOut(BaseModel):
+    provider: str = Field(description="The provider that answered.")
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float = Field(description="Retrieval excluded; retries and fallbacks included.")
+    first_token_ms: float | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: str
+    role: str = Field(description="`user` or `assistant`.")
+    content: str = Field(description="An answer cites its passages as [n] markers.")
+    citations: list[CitationOut]
+    usage: UsageOut | None = Field(description="Null on questions.")
+    metadata: dict[str, Any] = Field(
+        description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `passages`, "
+        "`failed_attempts` (providers that failed before the one that answered), `reply_to` (the question's id)."
+    )
+    created_at: datetime
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.id,
+            conversation_id=message.conversation_id,
+            role=message.role,
+            content=message.content,
+            citations=[CitationOut(**citation) for citation in message.citations],
+            usage=UsageOut(**message.usage) if message.usage is not None else None,
+            metadata=message.metadata,
+            created_at=message.created_at,
+        )
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class MessageIn(Input):
+    content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)] = Field(
+        description="The question."
+    )
+    stream: bool = Field(
+        False, description="true: `text/event-stream` of `token` events, then one `message` event."
+    )
+    provider: (
+        ProviderName | Annotated[list[ProviderName], Field(min_length=1, max_length=MAX_PROVIDERS)] | None
+    ) = Field(
+        None, description="A provider or a fallback chain (`openai,extractive`); default: the configured one."
+    )
+    collection: Name | Annotated[list[Name], Field(min_length=1, max_length=MAX_COLLECTIONS)] | None = Field(
+        None, description="Where to look: one collection or several; default: every collection."
+    )
+    filters: FiltersIn | None = None
+
+    def to_domain(self) -> Question:
+        return Question(
+            self.content,
+            collections=[self.collection] if isinstance(self.collection, str) else self.collection,
+            filters=self.filters.to_domain() if self.filters else SearchFilters(),
+            providers=provider_list(self.provider),
+        )
+
+
+def provider_list(value: str | list[str] | None) -> list[str] | None:
+    """`"openai, extractive"` or `["openai", "extractive"]` -> the list; None stays None."""
+    if value is None:
+        return None
+    names = provider_names(",".join(value) if isinstance(value, list) else value)
+    return names or None

@@ -1,0 +1,185 @@
+"""OpenAI-compatible chat completions: any OpenAI client or chat UI can use Lore as a model that answers from
+the knowledge base. Stateless, as the protocol is: the client sends the conversation, nothing is stored."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request
+
+from lore.answers import Answer, TextDelta, Turn
+from lore.api.conversation_schemas import CitationOut
+from lore.api.deps import TenantDep
+from lore.api.openai_schemas import (
+    AssistantMessage,
+    ChatCompletionIn,
+    ChatCompletionOut,
+    Choice,
+    LoreAnswerInfo,
+    ModelList,
+    ModelOut,
+    UsageOut,
+    chunk,
+)
+from lore.api.schemas import ERROR_RESPONSES
+from lore.api.streaming import error_data, first_event, frame, stream_response
+from lore.conversations import Answering, Prepared, Question
+from lore.conversations.answering import citations_of
+from lore.errors import LoreError, NotFound
+from lore.models import SearchFilters
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
+MODEL = "lore"
+DONE = b"data: [DONE]\n\n"
+STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A chat completion; with `stream: true`, `chat.completion.chunk` events ending with "
+        "`data: [DONE]`, the last chunk carrying `citations` and `lore`.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+async def get_answering(request: Request) -> Answering:
+    return request.app.state.answering
+
+
+AnsweringDep = Annotated[Answering, Depends(get_answering)]
+
+
+def providers_of(model: str, answering: Answering) -> list[str] | None:
+    """`lore` -> None (the configured chain); `lore/openai,extractive` -> those providers."""
+    if model == MODEL:
+        return None
+    name, _, chain = model.partition("/")
+    names = [part.strip() for part in chain.split(",") if part.strip()]
+    if name != MODEL or not names or any(part not in answering.chain.providers for part in names):
+        raise ModelNotFound(
+            f"model {model!r} not found: use {MODEL!r} or {MODEL}/<provider>",
+            details={"model": model, "models": model_ids(answering)},
+        )
+    return names
+
+
+def model_ids(answering: Answering) -> list[str]:
+    return [MODEL, *(f"{MODEL}/{name}" for name in sorted(answering.chain.providers))]
+
+
+@router.get("/models")
+def list_models(answering: AnsweringDep) -> ModelList:
+    """The model names `/v1/chat/completions` accepts: `lore`, and `lore/<provider>` for each provider."""
+    return ModelList(data=[ModelOut(id=name) for name in model_ids(answering)])
+
+
+@router.post("/chat/completions", responses=STREAM_RESPONSE)
+async def chat_completions(
+    body: ChatCompletionIn, request: Request, answering: AnsweringDep, tenant: TenantDep
+) -> Any:
+    """Answer the last user message from the knowledge base, citing passages as [n]."""
+    options = body.lore
+    collection = options.collection if options else None
+    question = Question(
+        body.question(),
+        collections=[collection] if isinstance(collection, str) else collection,
+        filters=options.filters.to_domain() if options and options.filters else SearchFilters(),
+        providers=providers_of(body.model, answering),
+    )
+    history = [Turn(m.role, m.text) for m in body.messages[:-1] if m.role in ("user", "assistant") and m.text]
+    limiter = request.app.state.search_limiter
+    prepared = await anyio.to_thread.run_sync(answering.ground, tenant, question, history, limiter=limiter)
+    events = answering.stream(prepared)
+    first = await first_event(events)
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if not body.stream:
+        answer = first if isinstance(first, Answer) else await anyio.to_thread.run_sync(_last, events)
+        return _completion(completion_id, created, body.model, answer, prepared)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    chunks = _chunks(first, events, completion_id, created, body.model, prepared, include_usage)
+    return stream_response(next(chunks), chunks, lambda data: data, _error_frame)
+
+
+def _last(events: Iterator[TextDelta | Answer]) -> Answer:
+    (answer,) = deque(events, maxlen=1)
+    assert isinstance(answer, Answer)
+    return answer
+
+
+def _info(answer: Answer, prepared: Prepared) -> LoreAnswerInfo:
+    return LoreAnswerInfo(
+        abstained=answer.abstained,
+        provider=answer.usage.provider,
+        retrieval_query=prepared.retrieval_query,
+        failed_attempts=[{"provider": a.provider, "error": a.error} for a in answer.failed_attempts],
+    )
+
+
+def _usage(answer: Answer) -> UsageOut:
+    usage = answer.usage
+    return UsageOut(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.prompt_tokens + usage.completion_tokens,
+    )
+
+
+def _completion(
+    completion_id: str, created: int, model: str, answer: Answer, prepared: Prepared
+) -> ChatCompletionOut:
+    return ChatCompletionOut(
+        id=completion_id,
+        created=created,
+        model=model,
+        choices=[Choice(message=AssistantMessage(content=answer.text))],
+        usage=_usage(answer),
+        citations=[CitationOut(**citation) for citation in citations_of(answer)],
+        lore=_info(answer, prepared),
+    )
+
+
+def _chunks(
+    first: TextDelta | Answer | object,
+    events: Iterator[TextDelta | Answer],
+    completion_id: str,
+    created: int,
+    model: str,
+    prepared: Prepared,
+    include_usage: bool,
+) -> Iterator[bytes]:
+    """OpenAI's stream: a role chunk, content chunks, a last chunk with the finish reason (and Lore's
+    citations), a usage chunk when asked for, then `[DONE]`."""
+    yield frame(chunk(completion_id, created, model, {"role": "assistant", "content": ""}))
+    for event in _chain(first, events):
+        if isinstance(event, TextDelta):
+            yield frame(chunk(completion_id, created, model, {"content": event.text}))
+            continue
+        assert isinstance(event, Answer)
+        last = chunk(completion_id, created, model, {}, "stop")
+        last["citations"] = [CitationOut(**c).model_dump(mode="json") for c in citations_of(event)]
+        last["lore"] = _info(event, prepared).model_dump(mode="json")
+        yield frame(last)
+        if include_usage:
+            usage = {
+                **chunk(completion_id, created, model, {}),
+                "choices": [],
+                "usage": _usage(event).model_dump(),
+            }
+            yield frame(usage)
+    yield DONE
+
+
+def _chain(first: object, rest: Iterator[TextDelta | Answer]) -> Iterator[object]:
+    yield first
+    yield from rest
+
+
+def _error_frame(error: LoreError) -> bytes:
+    return frame(error_data(error))

@@ -1,0 +1,138 @@
+"""Conversations: create, list, read and delete them, and ask questions in them (answers streamed as SSE)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+
+from lore.answers import TextDelta
+from lore.api.conversation_schemas import (
+    ConversationIn,
+    ConversationOut,
+    ConversationPage,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+)
+from lore.api.deps import TenantDep
+from lore.api.schemas import ERROR_RESPONSES
+from lore.api.streaming import error_data, first_event, frame, stream_response
+from lore.conversations import Answering, Order, StoredTurn
+from lore.errors import LoreError
+
+router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERROR_RESPONSES)
+
+ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=1000)]
+STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "The stored answer; with `stream: true`, an event stream: `token` events "
+        '(`{"text"}`), then one `message` event (the stored answer, as without streaming), or an `error` event '
+        "if the provider fails mid-answer (nothing is stored then).",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+async def get_answering(request: Request) -> Answering:
+    return request.app.state.answering
+
+
+AnsweringDep = Annotated[Answering, Depends(get_answering)]
+
+
+@router.post("/conversations", status_code=201)
+def create_conversation(
+    answering: AnsweringDep,
+    tenant: TenantDep,
+    response: Response,
+    body: Annotated[ConversationIn | None, Body()] = None,
+) -> ConversationOut:
+    """Start a conversation (the body is optional)."""
+    body = body or ConversationIn()
+    conversation = answering.records.create(tenant, body.title, body.metadata)
+    response.headers["Location"] = f"/v1/conversations/{conversation.id}"
+    return ConversationOut.of(conversation)
+
+
+@router.get("/conversations")
+def list_conversations(
+    answering: AnsweringDep, tenant: TenantDep, limit: Limit = 50, cursor: Cursor = None
+) -> ConversationPage:
+    """Newest first; follow `next_cursor` until it is null."""
+    page = answering.records.list(tenant, limit, cursor)
+    return ConversationPage(items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/conversations/{conversation_id}")
+def get_conversation(
+    conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep
+) -> ConversationOut:
+    return ConversationOut.of(answering.records.get(tenant, conversation_id))
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+def delete_conversation(
+    conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep
+) -> Response:
+    """The conversation and all its messages."""
+    answering.records.delete(tenant, conversation_id)
+    return Response(status_code=204)
+
+
+@router.get("/conversations/{conversation_id}/messages")
+def list_messages(
+    conversation_id: ConversationId,
+    answering: AnsweringDep,
+    tenant: TenantDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    order: Order = "newest",
+) -> MessagePage:
+    """Newest first (or `order=oldest`); follow `next_cursor` until it is null."""
+    page = answering.records.messages(tenant, conversation_id, limit, cursor, order)
+    return MessagePage(items=[MessageOut.of(m) for m in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201, responses=STREAM_RESPONSE)
+async def post_message(
+    conversation_id: ConversationId,
+    body: MessageIn,
+    request: Request,
+    answering: AnsweringDep,
+    tenant: TenantDep,
+) -> Any:
+    """Ask a question: Lore retrieves passages (reading a follow-up in the light of the conversation), answers
+    from them citing each as [n], and stores the question and the answer together once the answer is whole."""
+    limiter = request.app.state.search_limiter  # retrieval embeds the question: admitted like a search
+    prepared = await anyio.to_thread.run_sync(
+        answering.prepare, tenant, conversation_id, body.to_domain(), limiter=limiter
+    )
+    events = answering.answer(prepared)
+    first = await first_event(events)  # provider failures before any text are still plain error responses
+    if body.stream:
+        return stream_response(first, events, _render, _render_error, status_code=201)
+    turn = first if isinstance(first, StoredTurn) else await anyio.to_thread.run_sync(_last, events)
+    return MessageOut.of(turn.answer)
+
+
+def _last(events: Iterator[TextDelta | StoredTurn]) -> StoredTurn:
+    """Drain the answer: its last event is the stored turn."""
+    (turn,) = deque(events, maxlen=1)
+    assert isinstance(turn, StoredTurn)
+    return turn
+
+
+def _render(event: TextDelta | StoredTurn) -> bytes:
+    if isinstance(event, TextDelta):
+        return frame({"text": event.text}, "token")
+    return frame(MessageOut.of(event.answer).model_dump(mode="json"), "message")
+
+
+def _render_error(error: LoreError) -> bytes:
+    return frame(error_data(error), "error")

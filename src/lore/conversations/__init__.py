@@ -1,0 +1,35 @@
+"""Conversations: questions answered from the knowledge base, with their history stored.
+
+>>> answering = open_answering(lore)
+>>> conversation = answering.records.create("default", title="Refunds")
+>>> turn = answering.prepare("default", conversation.id, Question("How do I get a refund?"))
+>>> for event in answering.answer(turn):
+...     ...  # TextDelta pieces, then the StoredTurn
+"""
+
+from __future__ import annotations
+
+from lore.answers import AnswerMetrics, build_chain
+from lore.backends.store import store_engine
+from lore.conversations.answering import Answering, Prepared, Question, StoredTurn
+from lore.conversations.records import Conversation, ConversationRecords, Message, Order
+from lore.service import Lore
+
+
+def open_answering(lore: Lore, metrics: AnswerMetrics | None = None) -> Answering:
+    """Answering over `lore`'s store, with the provider chain its settings configure."""
+    chain = build_chain(lore.settings, metrics)
+    return Answering(lore, chain, ConversationRecords(store_engine(lore.store)))
+
+
+__all__ = [
+    "Answering",
+    "Conversation",
+    "ConversationRecords",
+    "Message",
+    "Order",
+    "Prepared",
+    "Question",
+    "StoredTurn",
+    "open_answering",
+]

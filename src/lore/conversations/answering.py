@@ -1,0 +1,160 @@
+"""Answer a question from the knowledge base: ground it, stream the answer, and (in a conversation) store it.
+
+    >>> turn = conversations.prepare("default", conversation_id, Question("How do I get a refund?"))
+    >>> for event in conversations.answer(turn):
+    ...     ...  # TextDelta pieces, then one StoredTurn (the question and the answer, as stored)
+
+`prepare` does everything that can fail on the caller's input (unknown conversation, unknown provider, bad
+filters) and the retrieval, before any text is produced, so an API can still answer with an error status.
+`ground` is the same first step without a stored conversation: what `/v1/chat/completions` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, standalone_query
+from lore.conversations.records import (
+    Conversation,
+    ConversationRecords,
+    Message,
+    NewMessage,
+    utcnow,
+)
+from lore.core.retrieve import SearchRequest
+from lore.models import SearchFilters
+from lore.service import Lore
+
+TITLE_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What is asked, where to look, and which providers may answer (None: the configured chain)."""
+
+    text: str
+    collections: Sequence[str] | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    providers: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A question ready to be answered: its passages retrieved, its providers checked."""
+
+    tenant_id: str
+    question: Question
+    request: AnswerRequest
+    retrieval_query: str
+    asked_at: datetime
+    conversation: Conversation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    """The last event of a conversation's answer: the question and the answer as stored."""
+
+    conversation_id: str
+    question: Message
+    answer: Message
+
+
+def citations_of(answer: Answer) -> list[dict[str, Any]]:
+    return [
+        {**asdict(citation), "heading_path": list(citation.heading_path)} for citation in answer.citations
+    ]
+
+
+def usage_of(answer: Answer) -> dict[str, Any]:
+    usage = answer.usage
+    first = usage.first_token_seconds
+    return {
+        "provider": usage.provider,
+        "model": usage.model,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "latency_ms": round(usage.latency_seconds * 1000, 3),
+        "first_token_ms": round(first * 1000, 3) if first is not None else None,
+    }
+
+
+def answer_metadata(answer: Answer, prepared: Prepared) -> dict[str, Any]:
+    """What a stored answer records besides its text: whether Lore said it does not know, what it searched
+    for, and which providers failed first."""
+    return {
+        "abstained": answer.abstained,
+        "retrieval_query": prepared.retrieval_query,
+        "passages": len(prepared.request.passages),
+        "failed_attempts": [asdict(attempt) for attempt in answer.failed_attempts],
+    }
+
+
+class Answering:
+    """Retrieval, the provider chain and the conversation store, put together."""
+
+    def __init__(self, lore: Lore, chain: ProviderChain, records: ConversationRecords) -> None:
+        self.lore = lore
+        self.chain = chain
+        self.records = records
+        self.passages = lore.settings.answer_passages
+        self.history_messages = lore.settings.answer_history_messages
+
+    def ground(self, tenant_id: str, question: Question, history: Sequence[Turn] = ()) -> Prepared:
+        """Check the providers and retrieve the passages, the question read in the light of `history`."""
+        if question.providers:
+            self.chain.check(question.providers)
+        query = standalone_query(question.text, history)
+        search = SearchRequest(
+            tenant_id, query, self.passages, "hybrid", question.collections, question.filters
+        )
+        passages = self.lore.search(search)
+        request = AnswerRequest(question.text, passages, tuple(history))
+        return Prepared(tenant_id, question, request, query, utcnow())
+
+    def prepare(self, tenant_id: str, conversation_id: str, question: Question) -> Prepared:
+        """`ground`, with the conversation's recent messages as the history."""
+        conversation = self.records.get(tenant_id, conversation_id)
+        recent = self.records.recent(tenant_id, conversation_id, self.history_messages)
+        history = [Turn(message.role, message.content) for message in recent]
+        return replace(self.ground(tenant_id, question, history), conversation=conversation)
+
+    def stream(self, prepared: Prepared) -> Iterator[TextDelta | Answer]:
+        """The answer, unstored: text deltas, then the `Answer`."""
+        return self.chain.stream(prepared.request, prepared.question.providers)
+
+    def answer(self, prepared: Prepared) -> Iterator[TextDelta | StoredTurn]:
+        """Text deltas, then the stored turn. Nothing is stored when the answer fails or the caller stops
+        reading before its end."""
+        conversation = prepared.conversation
+        if conversation is None:
+            raise ValueError("answer() needs a prepared conversation turn; use stream() without one")
+        for event in self.stream(prepared):
+            if isinstance(event, TextDelta):
+                yield event
+                continue
+            yield self._store(prepared, conversation, event)
+
+    def _store(self, prepared: Prepared, conversation: Conversation, answer: Answer) -> StoredTurn:
+        question = NewMessage("user", prepared.question.text, prepared.asked_at)
+        reply = NewMessage(
+            "assistant",
+            answer.text,
+            utcnow(),
+            citations=citations_of(answer),
+            usage=usage_of(answer),
+            metadata=answer_metadata(answer, prepared),
+        )
+        title = _title(prepared.question.text) if conversation.title is None else None
+        asked, answered = self.records.append_turn(
+            prepared.tenant_id, conversation.id, question, reply, title=title
+        )
+        return StoredTurn(conversation.id, asked, answered)
+
+
+def _title(question: str) -> str:
+    """A conversation without a title is named after its first question."""
+    text = " ".join(question.split())
+    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1].rstrip() + "…"

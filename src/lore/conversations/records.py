@@ -1,0 +1,235 @@
+"""Conversations and their messages in the store, over the store's engine (SQLite or PostgreSQL).
+
+A question and its answer are written together, in one transaction, once the answer is complete: the history
+never holds a question without its answer, nor half an answer. Pages are cursor-based and each one is a range
+scan of an index: conversations by (tenant, created_at, id), messages by (conversation, id), so the first and
+the thousandth page cost the same at any number of messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from lore.backends.store import codec
+from lore.backends.store.schema import conversations, messages
+from lore.errors import InvalidInput, NotFound
+from lore.models import Page
+
+Role = Literal["user", "assistant"]
+Order = Literal["newest", "oldest"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    tenant_id: str
+    title: str | None
+    metadata: dict[str, Any]
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored message. An assistant message carries its citations, usage and answer metadata (whether it
+    abstained, the retrieval query, the providers that failed before the one that answered)."""
+
+    id: int
+    conversation_id: str
+    role: Role
+    content: str
+    citations: list[dict[str, Any]]
+    usage: dict[str, Any] | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    role: Role
+    content: str
+    created_at: datetime
+    citations: Sequence[Mapping[str, Any]] = ()
+    usage: Mapping[str, Any] | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+def _conversation(row: sa.Row[Any]) -> Conversation:
+    return Conversation(**row._mapping)
+
+
+def _message(row: sa.Row[Any]) -> Message:
+    return Message(**row._mapping)
+
+
+def encode_message_cursor(message_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([message_id]).encode()).decode().rstrip("=")
+
+
+def decode_message_cursor(cursor: str) -> int:
+    try:
+        (message_id,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise InvalidInput("invalid cursor", details={"cursor": cursor}) from error
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise InvalidInput("invalid cursor", details={"cursor": cursor})
+    return message_id
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1", details={"limit": limit})
+
+
+class ConversationRecords:
+    """Reads and writes of the `conversations` and `messages` tables; every call is tenant-scoped."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self, tenant_id: str, title: str | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        now = utcnow()
+        row = {
+            "id": uuid.uuid4().hex,
+            "tenant_id": tenant_id,
+            "title": title,
+            "metadata": dict(metadata or {}),
+            "message_count": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(conversations).values(row))
+        return Conversation(**row)
+
+    def get(self, tenant_id: str, conversation_id: str) -> Conversation:
+        """The conversation, or `NotFound` (also when it belongs to another tenant)."""
+        query = sa.select(conversations).where(
+            conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(
+                f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
+            )
+        return _conversation(row)
+
+    def list(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[Conversation]:
+        """Newest first; `cursor` is the `next_cursor` of the previous page."""
+        _check_limit(limit)
+        query = sa.select(conversations).where(conversations.c.tenant_id == tenant_id)
+        if cursor is not None:
+            position = sa.tuple_(conversations.c.created_at, conversations.c.id)
+            query = query.where(position < sa.tuple_(*codec.decode_cursor(cursor)))
+        query = query.order_by(conversations.c.created_at.desc(), conversations.c.id.desc()).limit(limit + 1)
+        with self.engine.connect() as conn:
+            items = [_conversation(row) for row in conn.execute(query)]
+        if len(items) <= limit:
+            return Page(items, None)
+        last = items[limit - 1]
+        return Page(items[:limit], codec.encode_cursor(last.created_at, last.id))
+
+    def delete(self, tenant_id: str, conversation_id: str) -> None:
+        """The conversation and all its messages, in one transaction; `NotFound` if there is none."""
+        owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+        with self.engine.begin() as conn:
+            mine = sa.select(conversations.c.id).where(owned).scalar_subquery()
+            conn.execute(sa.delete(messages).where(messages.c.conversation_id == mine))
+            found = conn.execute(sa.delete(conversations).where(owned)).rowcount
+        if not found:
+            raise NotFound(
+                f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
+            )
+
+    def messages(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        limit: int,
+        cursor: str | None = None,
+        order: Order = "newest",
+    ) -> Page[Message]:
+        """One page of a conversation's messages, newest or oldest first."""
+        _check_limit(limit)
+        self.get(tenant_id, conversation_id)
+        query = sa.select(messages).where(messages.c.conversation_id == conversation_id)
+        newest = order == "newest"
+        if cursor is not None:
+            after = decode_message_cursor(cursor)
+            query = query.where(messages.c.id < after if newest else messages.c.id > after)
+        by_id = messages.c.id.desc() if newest else messages.c.id.asc()
+        # Ordering by (conversation_id, id) lets both dialects walk ix_messages_conversation without a sort.
+        query = query.order_by(messages.c.conversation_id, by_id).limit(limit + 1)
+        with self.engine.connect() as conn:
+            items = [_message(row) for row in conn.execute(query)]
+        if len(items) <= limit:
+            return Page(items, None)
+        return Page(items[:limit], encode_message_cursor(items[limit - 1].id))
+
+    def recent(self, tenant_id: str, conversation_id: str, count: int) -> list[Message]:
+        """The last `count` messages, oldest first: the history a new question is answered with."""
+        return list(reversed(self.messages(tenant_id, conversation_id, count).items))
+
+    def append_turn(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        question: NewMessage,
+        answer: NewMessage,
+        *,
+        title: str | None = None,
+    ) -> tuple[Message, Message]:
+        """Store a question and its answer in one transaction; the answer's metadata names the question
+        (`reply_to`), and `title` names a conversation that has none yet. `NotFound` if the conversation was
+        deleted meanwhile.
+
+        The conversation's row is updated first: its lock queues concurrent turns of one conversation, so each
+        question is directly followed by its answer."""
+        owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+        values: dict[str, Any] = {
+            "message_count": conversations.c.message_count + 2,
+            "updated_at": answer.created_at,
+        }
+        if title is not None:
+            values["title"] = sa.func.coalesce(conversations.c.title, title)
+        with self.engine.begin() as conn:
+            if not conn.execute(sa.update(conversations).where(owned).values(values)).rowcount:
+                raise NotFound(
+                    f"conversation {conversation_id!r} not found",
+                    details={"conversation_id": conversation_id},
+                )
+            asked = self._insert(conn, conversation_id, question, {})
+            answered = self._insert(conn, conversation_id, answer, {"reply_to": asked.id})
+        return asked, answered
+
+    @staticmethod
+    def _insert(
+        conn: sa.Connection, conversation_id: str, message: NewMessage, extra: Mapping[str, Any]
+    ) -> Message:
+        row = {
+            "conversation_id": conversation_id,
+            "role": message.role,
+            "content": message.content,
+            "citations": [dict(citation) for citation in message.citations],
+            "usage": dict(message.usage) if message.usage is not None else None,
+            "metadata": {**(message.metadata or {}), **extra},
+            "created_at": message.created_at,
+        }
+        return _message(conn.execute(sa.insert(messages).values(row).returning(*messages.c)).one())
