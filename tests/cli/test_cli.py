@@ -3,34 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-LORE = [sys.executable, "-m", "lore"]
-
-
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*LORE, *args], capture_output=True, text=True, env=env, timeout=300, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"lore {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
-    return result
-
-
-@pytest.fixture
-def env(tmp_path: Path, model_cache: Path) -> dict[str, str]:
-    return {**os.environ, "LORE_DATA_DIR": str(tmp_path / "data"), "LORE_MODEL_CACHE_DIR": str(model_cache)}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_env(request: pytest.FixtureRequest, env: dict[str, str]) -> dict[str, str]:
-    """`env` on each store: the data dir's SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "postgres":
-        return {**env, "LORE_DATABASE_URL": request.getfixturevalue("database_url")}
-    return env
+from tests.cli.conftest import run
 
 
 def test_ingest_search_and_reingest(tmp_path: Path, store_env: dict[str, str]) -> None:

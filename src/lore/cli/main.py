@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from lore.cli import backup, documents, evaluate, index, ingest, jobs, reembed, search, serve, worker
+from lore.cli import ask, backup, documents, evaluate, index, ingest, jobs, reembed, search, serve, worker
 from lore.errors import LoreError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest.ingest)
 app.command("search")(search.search)
+app.command("ask")(ask.ask)
 app.command("reembed")(reembed.reembed)
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)
