@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchkit import ROOT, SCIFACT, percentiles_ms, ratio, table, write_result
+from benchkit import SCIFACT, embedded_postgres, percentiles_ms, ratio, table, write_result
 from lore.config import Settings
 from lore.core.evaluation import CorpusDoc, load_beir
 from lore.core.retrieve import SearchRequest
@@ -54,20 +53,6 @@ class Run:
     @property
     def write_rate(self) -> float:
         return self.chunks / self.write_seconds if self.write_seconds else 0.0
-
-
-@contextmanager
-def embedded_postgres(scratch: Path) -> Iterator[str]:
-    """An empty database on the test suite's throwaway server."""
-    sys.path.insert(0, str(ROOT))
-    from tests.pgserver import PostgresServer
-
-    server = PostgresServer(scratch / "postgres")
-    try:
-        server.start()
-        yield server.create_database(migrated=False)
-    finally:
-        server.stop()
 
 
 def measure(name: str, settings: Settings, docs: list[CorpusDoc], queries: list[str]) -> Run:

@@ -10,8 +10,10 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +97,17 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
         json.dumps({"benchmark": name, "context": context(), **payload}, indent=2, default=str) + "\n"
     )
     return path
+
+
+@contextmanager
+def embedded_postgres(scratch: Path) -> Iterator[str]:
+    """An empty database (pgvector enabled, not migrated) on the test suite's throwaway PostgreSQL server."""
+    sys.path.insert(0, str(ROOT))
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer(scratch / "postgres")
+    try:
+        server.start()
+        yield server.create_database(migrated=False)
+    finally:
+        server.stop()
