@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from lore.backends.store import store_engine
 from lore.backup import create_backup, restore_backup
 from lore.backup.archive import Archive
 from lore.config import Settings
+from lore.conversations import ConversationRecords
+from lore.conversations.records import NewMessage
 from lore.models import DEFAULT_TENANT, SearchFilters
 from lore.service import Lore
 from tests.backup.conftest import fill, results
@@ -64,3 +68,37 @@ def _archived_chunk_ids(path: Path) -> set[int]:
         entry = next(table for table in archive.manifest.tables if table.name == "chunks")
         position = entry.columns.index("id")
         return {row[position] for row in archive.rows(entry)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_conversations_survive_a_restore_and_their_message_ids_stay_unique(
+    backend: str, make_settings: Callable[[str], Settings], tmp_path: Path
+) -> None:
+    archive = tmp_path / "lore.tar"
+    with Lore.open(make_settings(backend)) as source:
+        records = ConversationRecords(store_engine(source.store))
+        conversation = records.create(DEFAULT_TENANT, title="Refunds", metadata={"channel": "email"})
+        _turn(records, conversation.id, "How long does a refund take?")
+        expected = records.messages(DEFAULT_TENANT, conversation.id, 10).items
+        stored = records.get(DEFAULT_TENANT, conversation.id)
+        report = create_backup(source, archive)
+    assert (report.tables["conversations"], report.tables["messages"]) == (1, 2)
+    target = make_settings(backend)
+    restore_backup(target, archive)
+    with Lore.open(target) as copy:
+        records = ConversationRecords(store_engine(copy.store))
+        assert records.get(DEFAULT_TENANT, conversation.id) == stored
+        assert records.messages(DEFAULT_TENANT, conversation.id, 10).items == expected
+        _turn(records, conversation.id, "And to a bank account?")
+        newest = records.messages(DEFAULT_TENANT, conversation.id, 2).items
+    assert min(message.id for message in newest) > max(message.id for message in expected)
+
+
+def _turn(records: ConversationRecords, conversation_id: str, question: str) -> None:
+    now = datetime.now(UTC)
+    records.append_turn(
+        DEFAULT_TENANT,
+        conversation_id,
+        NewMessage("user", question, now),
+        NewMessage("assistant", "Five business days [1].", now, citations=[{"marker": 1}]),
+    )
