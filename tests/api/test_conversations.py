@@ -320,3 +320,12 @@ def test_unknown_conversations_and_bad_cursors_are_refused(client: httpx.Client)
         400,
         "invalid_json",
     )
+
+
+def test_answers_are_counted_in_the_metrics(client: httpx.Client, articles: dict[str, str]) -> None:
+    ask(client, new_conversation(client)["id"], "How do I reset my password?")
+
+    metrics = client.get("/metrics").text
+
+    assert 'lore_llm_attempts_total{outcome="ok",provider="extractive"}' in metrics
+    assert 'lore_llm_tokens_total{kind="completion",provider="extractive"}' in metrics
