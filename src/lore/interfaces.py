@@ -32,6 +32,9 @@ class Embedder(Protocol):
     model_id: str
     dim: int
     max_tokens: int
+    unrelated_below: float | None
+    """Cosine under which a query and a passage are unrelated (None: not calibrated for this model). Answers
+    treat a retrieval whose best passage is under it as having found nothing."""
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Bulk embedding for ingestion: shape (len(texts), dim), float32, L2-normalised."""

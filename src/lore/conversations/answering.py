@@ -25,7 +25,7 @@ from lore.conversations.records import (
     utcnow,
 )
 from lore.core.retrieve import SearchRequest
-from lore.models import SearchFilters
+from lore.models import Hit, SearchFilters
 from lore.service import Lore
 
 TITLE_CHARS = 80
@@ -111,8 +111,23 @@ class Answering:
             tenant_id, query, self.passages, "hybrid", question.collections, question.filters
         )
         passages = self.lore.search(search)
+        if self._unrelated(tenant_id, question, passages):
+            passages = []  # nothing the question is about: every provider is asked with no passages, and abstains
         request = AnswerRequest(question.text, passages, tuple(history))
         return Prepared(tenant_id, question, request, query, utcnow())
+
+    def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
+        """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
+        the model that embeds the searched collections (no floor when they use several models or an
+        uncalibrated one). Keyword matches alone (a shared common word) do not make a passage relevant."""
+        models = list(self.lore.plan(tenant_id, question.collections))
+        if len(models) != 1 or not passages:
+            return False
+        floor = self.lore.embedder_for(models[0]).unrelated_below
+        scores = [hit.vector_score for hit in passages]
+        if floor is None or any(score is None for score in scores):
+            return False
+        return max(score for score in scores if score is not None) < floor
 
     def prepare(self, tenant_id: str, conversation_id: str, question: Question) -> Prepared:
         """`ground`, with the conversation's recent messages as the history."""

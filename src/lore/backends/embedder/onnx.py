@@ -37,6 +37,9 @@ class MiniLMEmbedder:
 
     dim = 384
     max_tokens = 256
+    # Measured on xquad/en, stackfaq and cranfield: a question's best passage is above 0.2 whenever the passages
+    # hold the answer (0.08% of xquad/en below), while 67-88% of QA pairs from different topics fall under it.
+    unrelated_below = 0.2
 
     def __init__(
         self,
