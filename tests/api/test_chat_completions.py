@@ -11,6 +11,7 @@ import pytest
 
 from lore.answers import ABSTENTION
 from lore.config import Settings
+from tests.answers.servers import Reply
 from tests.api.answers_helpers import (
     UNRELATED,
     ProtocolServer,
@@ -20,7 +21,6 @@ from tests.api.answers_helpers import (
     with_model_server,
 )
 from tests.api.conftest import LiveServer, assert_error
-from tests.answers.servers import Reply
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +163,7 @@ def test_a_mid_stream_failure_reaches_the_client_as_an_error(
         ({"model": "lore", "messages": []}, 422, "invalid_request"),
         ({"model": "lore", "messages": [{"role": "assistant", "content": "Hi"}]}, 422, "invalid_input"),
         ({"model": "lore", "messages": [{"role": "user", "content": "  "}]}, 422, "invalid_input"),
+        ({"model": "lore", "messages": [{"role": "user", "content": "Refund\u0000?"}]}, 422, "invalid_input"),
         ({"model": "lore", "messages": [{"role": "user", "content": "x" * 4001}]}, 422, "invalid_input"),
         ({"model": "lore", "messages": [{"role": "wizard", "content": "Hi"}]}, 422, "invalid_request"),
         ({"model": "lore", "n": 2, "messages": [{"role": "user", "content": "Hi"}]}, 422, "invalid_request"),

@@ -11,6 +11,7 @@ import pytest
 
 from lore.answers import ABSTENTION
 from lore.config import Settings
+from tests.answers.servers import Reply
 from tests.api.answers_helpers import (
     UNRELATED,
     ProtocolServer,
@@ -20,7 +21,6 @@ from tests.api.answers_helpers import (
     with_model_server,
 )
 from tests.api.conftest import assert_error
-from tests.answers.servers import Reply
 
 MESSAGE_FIELDS = {"id", "conversation_id", "role", "content", "citations", "usage", "metadata", "created_at"}
 
@@ -285,6 +285,7 @@ def test_deleting_a_conversation_deletes_its_messages(client: httpx.Client, arti
         ({"content": ""}, 422, "invalid_request"),
         ({"content": "x" * 4001}, 422, "invalid_request"),
         ({"content": "Hi", "unknown": 1}, 422, "invalid_request"),
+        ({"content": "Refund\u0000?"}, 422, "invalid_request"),
         ({"content": "Hi", "stream": "sometimes"}, 422, "invalid_request"),
         ({"content": "Hi", "provider": "oracle"}, 422, "invalid_input"),
         ({"content": "Hi", "collection": "no such/name"}, 422, "invalid_input"),

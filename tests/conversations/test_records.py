@@ -140,3 +140,14 @@ def test_message_pages_walk_an_index_not_the_table(tmp_path: Path) -> None:
 
 def _params(sql: str) -> tuple[object, ...]:
     return tuple("x" for _ in range(sql.count("?")))
+
+
+def test_values_postgresql_cannot_hold_are_bad_input_not_a_crash(records: ConversationRecords) -> None:
+    title = "Refunds\x00"
+    if records.engine.dialect.name == "postgresql":
+        with pytest.raises(InvalidInput):
+            records.create("default", title=title)
+        assert records.list("default", 10).items == []
+    else:
+        conversation = records.create("default", title=title)
+        assert records.get("default", conversation.id).title == title

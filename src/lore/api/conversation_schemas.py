@@ -14,6 +14,7 @@ from lore.models import SearchFilters
 
 MAX_QUESTION_CHARS = 4000
 MAX_PROVIDERS = 8
+NO_NUL = r"^[^\x00]*$"  # a NUL character is never part of a question, and PostgreSQL cannot store one
 
 ProviderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
@@ -100,9 +101,9 @@ class MessagePage(BaseModel):
 
 
 class MessageIn(Input):
-    content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)] = Field(
-        description="The question."
-    )
+    content: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NO_NUL)
+    ] = Field(description="The question.")
     stream: bool = Field(
         False, description="true: `text/event-stream` of `token` events, then one `message` event."
     )

@@ -70,6 +70,8 @@ class ChatCompletionIn(Lenient):
     def question(self) -> str:
         last = self.messages[-1]
         text = last.text.strip()
+        if "\x00" in text:
+            raise InvalidInput("the question must not contain NUL characters")
         if last.role != "user" or not text:
             raise InvalidInput(
                 "the last message must be a user message with text: it is the question",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from lore.backends.store import codec
+from lore.backends.store import codec, refusing_unstorable
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
 from lore.models import Page
@@ -114,7 +114,7 @@ class ConversationRecords:
             "created_at": now,
             "updated_at": now,
         }
-        with self.engine.begin() as conn:
+        with refusing_unstorable(), self.engine.begin() as conn:
             conn.execute(sa.insert(conversations).values(row))
         return Conversation(**row)
 
@@ -209,7 +209,7 @@ class ConversationRecords:
         }
         if title is not None:
             values["title"] = sa.func.coalesce(conversations.c.title, title)
-        with self.engine.begin() as conn:
+        with refusing_unstorable(), self.engine.begin() as conn:
             if not conn.execute(sa.update(conversations).where(owned).values(values)).rowcount:
                 raise NotFound(
                     f"conversation {conversation_id!r} not found",

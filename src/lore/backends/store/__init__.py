@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 
-from lore.errors import Unavailable
+from lore.errors import InvalidInput, Unavailable
 from lore.interfaces import Store
 
 
@@ -15,3 +18,15 @@ def store_engine(store: Store) -> sa.Engine:
     if not isinstance(engine, sa.Engine):
         raise Unavailable(f"this feature needs a SQL store, not {type(store).__name__}")
     return engine
+
+
+@contextmanager
+def refusing_unstorable() -> Iterator[None]:
+    """Values PostgreSQL cannot hold (NUL characters in text or JSON, numbers out of range) are bad input from
+    the caller, not a server fault: SQLite would have stored them."""
+    try:
+        yield
+    except sa.exc.DataError as error:
+        raise InvalidInput(
+            "a value cannot be stored in PostgreSQL", details={"reason": str(error.orig).strip()}
+        ) from error

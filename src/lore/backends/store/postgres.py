@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from lore.backends.store import codec, pg_keywords
+from lore.backends.store import codec, pg_keywords, refusing_unstorable
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import documents
 from lore.backends.store.sql import BATCH, SqlStore
@@ -70,18 +70,6 @@ def shared_engine(url: str, *, pool_size: int) -> sa.Engine:
         return engine
 
 
-@contextmanager
-def _refusing_unstorable() -> Iterator[None]:
-    """Values PostgreSQL cannot hold (NUL characters in text or JSON, numbers out of range) are bad input from
-    the caller, not a server fault: SQLite would have stored them."""
-    try:
-        yield
-    except sa.exc.DataError as error:
-        raise InvalidInput(
-            "a value cannot be stored in PostgreSQL", details={"reason": str(error.orig).strip()}
-        ) from error
-
-
 class PostgresStore(SqlStore):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         super().__init__(shared_engine(url, pool_size=pool_size))
@@ -89,13 +77,13 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        with _refusing_unstorable(), self.engine.begin() as conn:
+        with refusing_unstorable(), self.engine.begin() as conn:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK)))
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with _refusing_unstorable(), self.engine.connect() as conn:
+        with refusing_unstorable(), self.engine.connect() as conn:
             yield conn
 
     def _index_keywords(self, conn: sa.Connection, rows: Sequence[tuple[int, str]]) -> None:
