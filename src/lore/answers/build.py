@@ -8,6 +8,7 @@ from collections.abc import Callable
 from lore.answers.anthropic_messages import AnthropicMessages
 from lore.answers.chain import ProviderChain
 from lore.answers.extractive import Extractive
+from lore.answers.local_llama import LocalLlama
 from lore.answers.metrics import AnswerMetrics
 from lore.answers.openai_chat import OpenAIChat
 from lore.answers.provider import Provider
@@ -35,9 +36,20 @@ def _anthropic(settings: Settings) -> Provider:
     )
 
 
+def _local(settings: Settings) -> Provider:
+    return LocalLlama(
+        model_path=settings.local_model_path,
+        threads=settings.local_threads,
+        context_tokens=settings.local_context_tokens,
+        timeout=settings.local_timeout,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
 PROVIDERS: dict[str, Callable[[Settings], Provider]] = {
     "anthropic": _anthropic,
     "extractive": lambda _settings: Extractive(),
+    "local": _local,
     "openai": _openai,
 }
 
