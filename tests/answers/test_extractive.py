@@ -1,6 +1,7 @@
 import re
 
 from lore.answers import extractive
+from lore.answers.citations import cite
 from lore.answers.extractive import Extractive
 from lore.answers.prompt import ABSTENTION
 from lore.answers.provider import complete
@@ -109,3 +110,15 @@ def test_a_new_short_question_is_not_drowned_by_the_previous_topic(refund_passag
     answer = complete(Extractive(), AnswerRequest("Can I reset my password?", refund_passages, history))
     assert answer.abstained is False
     assert answer.text.startswith("To reset your password, open Settings and choose Security [2].")
+
+
+def test_bracketed_numbers_of_the_source_are_not_taken_for_citations(hit: MakeHit) -> None:
+    passages = [
+        hit("Refunds reach your card within five business days [3].", chunk_id=1),
+        hit("Shipping takes a week.", chunk_id=2),
+    ]
+
+    answer = complete(Extractive(), AnswerRequest("How long do refunds take to reach my card?", passages))
+
+    assert answer.text == "Refunds reach your card within five business days (3) [1]."
+    assert [c.chunk_id for c in cite(answer.text, passages)] == [1]

@@ -6,14 +6,6 @@ from lore.config import Settings
 from lore.service import Lore
 
 
-def test_answers_are_compared_as_squad_normalises_them() -> None:
-    assert measure.normalise("The  U.S. Supreme-Court!") == "us supremecourt"
-    sentence = "It was decided by the US Supreme Court in 1977 [2]."
-    assert measure.contains_answer(sentence, ["U.S. Supreme Court"])
-    assert not measure.contains_answer(sentence, ["Congress"])
-    assert not measure.contains_answer("anything", [""])
-
-
 def write_set(directory: Path) -> None:
     corpus = [
         {

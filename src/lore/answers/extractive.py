@@ -44,6 +44,7 @@ _NUMERIC_QUESTION = re.compile(
     r"\b(?:when|how (?:many|much|long|old|far|often)|what (?:year|date|percentage))\b", re.I
 )
 _NUMBER = re.compile(r"\d")
+_SOURCE_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +90,9 @@ class Extractive:
 
 
 def cited(sentence: Sentence) -> str:
-    """The sentence with its passage's marker before its closing punctuation: "... five days [1]."."""
-    text = sentence.text.rstrip()
+    """The sentence with its passage's marker before its closing punctuation: "... five days [1]."; bracketed
+    numbers of the source text (footnotes, examples) become parenthesised, so the only [n] are Lore's own."""
+    text = _SOURCE_MARKER.sub(r"(\1)", sentence.text.rstrip())
     body, end = (text[:-1], text[-1]) if text[-1] in ".!?" else (text, "")
     return f"{body.rstrip()} [{sentence.passage}]{end}"
 

@@ -3,10 +3,10 @@
     python -m lore.answers.measure ../shared/data/xquad/en [--k 5] [--limit N]
 
 The corpus is ingested into a temporary data dir and every judged query is searched (hybrid, top k). Reported:
-how often a gold document is among the passages; answer recall (a gold answer span, normalised as SQuAD does,
-is contained in the answer) when it is; citation accuracy (an answered query cites a gold document); abstention
-on the query's own passages, on another query's passages ("unrelated") and on its passages with the gold
-documents removed ("gold removed"); and how those rates move with the threshold.
+how often a gold document is among the passages; answer recall (a gold answer span is in the answer, matched
+as `lore.answers.evaluation.contains_answer` does) when it is; citation accuracy (an answered query cites a gold
+document); abstention on the query's own passages, on another query's passages ("unrelated") and on its
+passages with the gold documents removed ("gold removed"); and how those rates move with the threshold.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import string
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,6 +22,7 @@ from pathlib import Path
 
 from lore.answers import extractive
 from lore.answers.citations import cite
+from lore.answers.evaluation import Question, contains_answer, gold_answers, load_questions, rate, record_id
 from lore.answers.types import AnswerRequest
 from lore.config import Settings
 from lore.core.evaluation import load_beir, percentile_ms
@@ -36,49 +35,19 @@ THRESHOLDS = (0.25, 0.34, 0.4, 0.5, 0.6, 0.67, 0.75)
 
 @dataclass(slots=True)
 class Case:
-    question: str
-    gold_documents: set[str]
-    gold_answers: list[str]
+    question: Question
     passages: list[Hit]
     without_gold: list[Hit]
-
-
-def normalise(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def contains_answer(answer: str, gold_answers: Sequence[str]) -> bool:
-    found = normalise(answer)
-    return any(normalise(gold) and normalise(gold) in found for gold in gold_answers)
-
-
-def record_id(hit: Hit) -> str:
-    return hit.chunk.source.removeprefix("record:")
-
-
-def gold_answers(directory: Path) -> dict[str, list[str]]:
-    """Query id -> answer texts, from `metadata.answers` of `queries.jsonl` (absent: none)."""
-    answers: dict[str, list[str]] = {}
-    with (directory / "queries.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            spans = (row.get("metadata") or {}).get("answers") or []
-            answers[str(row["_id"])] = [span["text"] for span in spans if span.get("text")]
-    return answers
 
 
 def build_cases(lore: Lore, directory: Path, k: int, limit: int | None) -> list[Case]:
     dataset = load_beir(directory)
     lore.add_corpus(dataset.corpus())
-    answers = gold_answers(directory)
     cases = []
-    for query_id, question in list(dataset.queries.items())[:limit]:
-        gold = {doc for doc, grade in dataset.qrels[query_id].items() if grade > 0}
-        hits = lore.search(SearchRequest(DEFAULT_TENANT, question, k=k + 10))
-        others = [hit for hit in hits if record_id(hit) not in gold]
-        cases.append(Case(question, gold, answers.get(query_id, []), hits[:k], others[:k]))
+    for question in load_questions(dataset, gold_answers(directory), limit):
+        hits = lore.search(SearchRequest(DEFAULT_TENANT, question.text, k=k + 10))
+        others = [hit for hit in hits if record_id(hit) not in question.gold_documents]
+        cases.append(Case(question, hits[:k], others[:k]))
     return cases
 
 
@@ -94,18 +63,19 @@ class Row:
 
     @property
     def gold_in_passages(self) -> bool:
-        return any(record_id(hit) in self.case.gold_documents for hit in self.case.passages)
+        return any(record_id(hit) in self.case.question.gold_documents for hit in self.case.passages)
 
     @property
     def recalled(self) -> bool:
         text = " ".join(item.sentence.text for item in self.chosen)
-        return bool(self.chosen) and contains_answer(text, self.case.gold_answers)
+        return bool(self.chosen) and contains_answer(text, self.case.question.gold_answers)
 
     @property
     def cites_gold(self) -> bool:
         text = " ".join(f"{item.sentence.text} [{item.sentence.passage}]" for item in self.chosen)
         cited = cite(text, self.case.passages)
-        return any(record_id(self.case.passages[c.marker - 1]) in self.case.gold_documents for c in cited)
+        gold = self.case.question.gold_documents
+        return any(record_id(self.case.passages[c.marker - 1]) in gold for c in cited)
 
 
 def run(cases: Sequence[Case], seed: int = 0) -> dict[str, object]:
@@ -114,12 +84,12 @@ def run(cases: Sequence[Case], seed: int = 0) -> dict[str, object]:
     rows, seconds = [], []
     for case, stranger in zip(cases, strangers, strict=True):
         start = time.perf_counter()
-        ranked = extractive.rank(AnswerRequest(case.question, case.passages))
+        ranked = extractive.rank(AnswerRequest(case.question.text, case.passages))
         chosen = extractive.select(ranked)
         seconds.append(time.perf_counter() - start)
-        shared = case.gold_documents & stranger.gold_documents
-        unrelated = None if shared else _ranked(case.question, stranger.passages)
-        rows.append(Row(case, ranked, chosen, unrelated, _ranked(case.question, case.without_gold)))
+        shared = case.question.gold_documents & stranger.question.gold_documents
+        unrelated = None if shared else _ranked(case.question.text, stranger.passages)
+        rows.append(Row(case, ranked, chosen, unrelated, _ranked(case.question.text, case.without_gold)))
     return _summary(rows, seconds)
 
 
@@ -133,16 +103,14 @@ def _abstains(ranked: Sequence[extractive.Scored], threshold: float) -> bool:
 
 def _summary(rows: list[Row], seconds: list[float]) -> dict[str, object]:
     with_gold = [row for row in rows if row.gold_in_passages]
-    spans = [row for row in with_gold if row.case.gold_answers]
+    spans = [row for row in with_gold if row.case.question.gold_answers]
     answered = [row for row in rows if row.chosen]
     return {
         "queries": len(rows),
-        "gold_in_passages": _rate(len(with_gold), len(rows)),
-        "answer_recall_gold_in_passages": _rate(sum(r.recalled for r in spans), len(spans))
-        if spans
-        else None,
-        "citation_accuracy": _rate(sum(r.cites_gold for r in answered), len(answered)),
-        "abstention_rate": _rate(len(rows) - len(answered), len(rows)),
+        "gold_in_passages": rate(len(with_gold), len(rows)),
+        "answer_recall_gold_in_passages": rate(sum(r.recalled for r in spans), len(spans)),
+        "citation_accuracy": rate(sum(r.cites_gold for r in answered), len(answered)),
+        "abstention_rate": rate(len(rows) - len(answered), len(rows)),
         "threshold": extractive.RELEVANCE_THRESHOLD,
         "sweep": [_sweep(rows, with_gold, t) for t in THRESHOLDS],
         "latency_ms_p50": percentile_ms(seconds, 50),
@@ -150,22 +118,18 @@ def _summary(rows: list[Row], seconds: list[float]) -> dict[str, object]:
     }
 
 
-def _sweep(rows: list[Row], with_gold: list[Row], threshold: float) -> dict[str, float]:
+def _sweep(rows: list[Row], with_gold: list[Row], threshold: float) -> dict[str, float | None]:
     """Abstention at one threshold: on gold-bearing passages (lower is better), on unrelated passages and on
     passages without the gold documents (higher is better)."""
     unrelated = [row.unrelated for row in rows if row.unrelated is not None]
     return {
         "threshold": threshold,
-        "abstain_gold_in_passages": _rate(
+        "abstain_gold_in_passages": rate(
             sum(_abstains(r.ranked, threshold) for r in with_gold), len(with_gold)
         ),
-        "abstain_unrelated": _rate(sum(_abstains(ranked, threshold) for ranked in unrelated), len(unrelated)),
-        "abstain_gold_removed": _rate(sum(_abstains(r.gold_removed, threshold) for r in rows), len(rows)),
+        "abstain_unrelated": rate(sum(_abstains(ranked, threshold) for ranked in unrelated), len(unrelated)),
+        "abstain_gold_removed": rate(sum(_abstains(r.gold_removed, threshold) for r in rows), len(rows)),
     }
-
-
-def _rate(part: float, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
 
 
 def main() -> None:

@@ -76,8 +76,9 @@ class MessageOut(BaseModel):
     citations: list[CitationOut]
     usage: UsageOut | None = Field(description="Null on questions.")
     metadata: dict[str, Any] = Field(
-        description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `passages`, "
-        "`failed_attempts` (providers that failed before the one that answered), `reply_to` (the question's id)."
+        description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `retrieved` and "
+        "`passages` (found; given to the provider), `failed_attempts` (providers that failed before the one that "
+        "answered), `reply_to` (the question's id)."
     )
     created_at: datetime
 

@@ -1,4 +1,4 @@
-"""What handlers ask for, as `Annotated` dependencies: the service, the tenant, the app's metrics."""
+"""What handlers ask for, as `Annotated` dependencies: the service, the tenant, the app's metrics, answering."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lore.api.metrics import ApiMetrics
+from lore.conversations import Answering
 from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 
@@ -24,6 +25,11 @@ async def get_metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
 
+async def get_answering(request: Request) -> Answering:
+    return request.app.state.answering
+
+
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+AnsweringDep = Annotated[Answering, Depends(get_answering)]

@@ -8,6 +8,7 @@ Later failures can only travel inside the stream, as an `error` event.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from starlette.responses import StreamingResponse
 from lore.errors import LoreError
 
 T = TypeVar("T")
+R = TypeVar("R")
 END = object()
 
 
@@ -33,6 +35,17 @@ def error_data(error: LoreError) -> dict[str, Any]:
 async def first_event(events: Iterator[T]) -> T | object:
     """The iterator's first item, computed on a worker thread (`END` when there is none)."""
     return await run_in_threadpool(next, events, END)
+
+
+async def last_event(first: T | object, events: Iterator[T], kind: type[R]) -> R:
+    """The stream's final event, of type `kind`: `first` itself, or the last of the rest, drained on a worker
+    thread (what a request that did not ask for streaming waits for)."""
+    last = (
+        first if isinstance(first, kind) else await run_in_threadpool(lambda: deque(events, maxlen=1).pop())
+    )
+    if not isinstance(last, kind):
+        raise TypeError(f"the stream ended with {type(last).__name__}, not {kind.__name__}")
+    return last
 
 
 def stream_response(

@@ -1,4 +1,4 @@
-"""`lore eval retrieval DATASET_DIR`: quality and latency on a BEIR-layout data set."""
+"""`lore eval retrieval|answers DATASET_DIR`: retrieval or answer quality, and latency, on a BEIR-layout set."""
 
 from __future__ import annotations
 
@@ -10,24 +10,29 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lore.answers import build_chain, provider_names
+from lore.answers import evaluation as answer_evaluation
+from lore.backends.store import store_engine
 from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
+from lore.conversations import Answering, ConversationRecords
 from lore.core.evaluation import BeirSet, load_beir, summarise
 from lore.core.retrieve import SearchRequest
+from lore.errors import InvalidInput
 from lore.models import DEFAULT_TENANT, SearchMode
 from lore.service import Lore
 
 app = typer.Typer(help="Evaluate Lore on data sets.", no_args_is_help=True)
 DEPTH = 200  # chunks retrieved per query: enough distinct documents for Recall@100
+DatasetDir = Annotated[Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")]
+Split = Annotated[str, typer.Option(help="qrels file to evaluate on.")]
 
 
 @app.command("retrieval")
 def retrieval(
-    dataset_dir: Annotated[
-        Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
-    ],
+    dataset_dir: DatasetDir,
     mode: Annotated[SearchMode, typer.Option("--mode", "-m")] = "hybrid",
     k: Annotated[int, typer.Option("--k", help="Hits per query for the latency figures.")] = 10,
-    split: Annotated[str, typer.Option(help="qrels file to evaluate on.")] = "test",
+    split: Split = "test",
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -39,12 +44,58 @@ def retrieval(
     ):
         ingest_seconds = _ingest(lore, dataset, quiet=as_json)
         runs, latencies = _run_queries(lore, dataset, mode, max(k, DEPTH), quiet=as_json)
-    result = summarise(dataset, mode, runs, latencies, ingest_seconds)
+    _render(summarise(dataset, mode, runs, latencies, ingest_seconds), as_json)
+
+
+@app.command("answers")
+def answers(
+    dataset_dir: DatasetDir,
+    k: Annotated[int, typer.Option("--k", min=1, help="Passages each answer is given.")] = 5,
+    mode: Annotated[SearchMode, typer.Option("--mode", "-m")] = "hybrid",
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            help="Provider(s) to answer with, comma-separated (default: $LORE_LLM_PROVIDERS, else extractive).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N judged queries.")
+    ] = None,
+    split: Split = "test",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest the corpus (into a fresh temporary data dir unless --data-dir), answer every judged query from its
+    top k passages and score the answers: citation accuracy, answer recall, abstention rate, latency."""
+    dataset = load_beir(dataset_dir, split)
+    questions = answer_evaluation.load_questions(dataset, answer_evaluation.gold_answers(dataset_dir), limit)
+    with tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch:
+        settings = settings_for(data_dir or Path(scratch))
+        if k > settings.max_k:
+            raise InvalidInput(f"k must be between 1 and {settings.max_k}", details={"k": k})
+        chain = build_chain(settings)
+        providers = chain.check(provider_names(provider or settings.llm_providers))
+        with Lore.open(settings) as lore:
+            ingest_seconds = _ingest(lore, dataset, quiet=as_json)
+            answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=k)
+            outcomes = _answer_all(answering, questions, providers, mode, quiet=as_json)
+    for message, count in answer_evaluation.failures(outcomes):
+        err_console.print(f"{count} answer(s) failed: {message}", style="yellow", markup=False)
+    result = answer_evaluation.summarise(
+        outcomes, dataset=dataset.name, providers=providers, mode=mode, k=k, ingest_seconds=ingest_seconds
+    )
+    _render(result, as_json)
+
+
+def _render(result: dict[str, object], as_json: bool) -> None:
     if as_json:
         print_json(result)
     else:
+        width = max(map(len, result), default=0)
         for key, value in result.items():
-            console.print(f"{key:>16}  {value}")
+            console.print(f"{key:>{width}}  {value}", markup=False)
 
 
 def _bar(quiet: bool) -> Progress:
@@ -86,3 +137,21 @@ def _run_queries(
             runs[query_id] = list(dict.fromkeys(ranked))
             bar.advance(task)
     return runs, latencies
+
+
+def _answer_all(
+    answering: Answering,
+    questions: list[answer_evaluation.Question],
+    providers: list[str],
+    mode: SearchMode,
+    quiet: bool,
+) -> list[answer_evaluation.Outcome]:
+    outcomes = []
+    with _bar(quiet) as bar:
+        task = bar.add_task(f"answering ({', '.join(providers)})", total=len(questions))
+        for question in questions:
+            outcomes.append(
+                answer_evaluation.answer_question(answering, question, mode=mode, providers=providers)
+            )
+            bar.advance(task)
+    return outcomes

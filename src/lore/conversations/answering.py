@@ -25,7 +25,7 @@ from lore.conversations.records import (
     utcnow,
 )
 from lore.core.retrieve import SearchRequest
-from lore.models import Hit, SearchFilters
+from lore.models import Hit, SearchFilters, SearchMode
 from lore.service import Lore
 
 TITLE_CHARS = 80
@@ -33,21 +33,24 @@ TITLE_CHARS = 80
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """What is asked, where to look, and which providers may answer (None: the configured chain)."""
+    """What is asked, where and how to look, and which providers may answer (None: the configured chain)."""
 
     text: str
     collections: Sequence[str] | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
     providers: Sequence[str] | None = None
+    mode: SearchMode = "hybrid"
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A question ready to be answered: its passages retrieved, its providers checked."""
+    """A question ready to be answered: its passages retrieved (`retrieved`; the request holds none of them
+    when even the best is unrelated to the question), its providers checked."""
 
     tenant_id: str
     question: Question
     request: AnswerRequest
+    retrieved: tuple[Hit, ...]
     retrieval_query: str
     asked_at: datetime
     conversation: Conversation | None = None
@@ -87,6 +90,7 @@ def answer_metadata(answer: Answer, prepared: Prepared) -> dict[str, Any]:
     return {
         "abstained": answer.abstained,
         "retrieval_query": prepared.retrieval_query,
+        "retrieved": len(prepared.retrieved),
         "passages": len(prepared.request.passages),
         "failed_attempts": [asdict(attempt) for attempt in answer.failed_attempts],
     }
@@ -95,11 +99,13 @@ def answer_metadata(answer: Answer, prepared: Prepared) -> dict[str, Any]:
 class Answering:
     """Retrieval, the provider chain and the conversation store, put together."""
 
-    def __init__(self, lore: Lore, chain: ProviderChain, records: ConversationRecords) -> None:
+    def __init__(
+        self, lore: Lore, chain: ProviderChain, records: ConversationRecords, *, passages: int | None = None
+    ) -> None:
         self.lore = lore
         self.chain = chain
         self.records = records
-        self.passages = lore.settings.answer_passages
+        self.passages = passages or lore.settings.answer_passages
         self.history_messages = lore.settings.answer_history_messages
 
     def ground(self, tenant_id: str, question: Question, history: Sequence[Turn] = ()) -> Prepared:
@@ -108,13 +114,13 @@ class Answering:
             self.chain.check(question.providers)
         query = standalone_query(question.text, history)
         search = SearchRequest(
-            tenant_id, query, self.passages, "hybrid", question.collections, question.filters
+            tenant_id, query, self.passages, question.mode, question.collections, question.filters
         )
-        passages = self.lore.search(search)
-        if self._unrelated(tenant_id, question, passages):
-            passages = []  # nothing the question is about: every provider is asked with no passages, and abstains
+        retrieved = tuple(self.lore.search(search))
+        # Nothing the question is about: every provider is asked with no passages, and abstains.
+        passages = () if self._unrelated(tenant_id, question, retrieved) else retrieved
         request = AnswerRequest(question.text, passages, tuple(history))
-        return Prepared(tenant_id, question, request, query, utcnow())
+        return Prepared(tenant_id, question, request, retrieved, query, utcnow())
 
     def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
         """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of

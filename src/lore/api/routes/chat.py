@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from lore.answers import Answer, TextDelta, Turn
 from lore.api.conversation_schemas import CitationOut
-from lore.api.deps import TenantDep
+from lore.api.deps import AnsweringDep, TenantDep
 from lore.api.openai_schemas import (
     AssistantMessage,
     ChatCompletionIn,
@@ -27,7 +26,7 @@ from lore.api.openai_schemas import (
     chunk,
 )
 from lore.api.schemas import ERROR_RESPONSES
-from lore.api.streaming import error_data, first_event, frame, stream_response
+from lore.api.streaming import error_data, first_event, frame, last_event, stream_response
 from lore.conversations import Answering, Prepared, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
@@ -47,13 +46,6 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
-
-
-async def get_answering(request: Request) -> Answering:
-    return request.app.state.answering
-
-
-AnsweringDep = Annotated[Answering, Depends(get_answering)]
 
 
 def providers_of(model: str, answering: Answering) -> list[str] | None:
@@ -100,17 +92,11 @@ async def chat_completions(
     first = await first_event(events)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
-        answer = first if isinstance(first, Answer) else await anyio.to_thread.run_sync(_last, events)
+        answer = await last_event(first, events, Answer)
         return _completion(completion_id, created, body.model, answer, prepared)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     chunks = _chunks(first, events, completion_id, created, body.model, prepared, include_usage)
     return stream_response(next(chunks), chunks, lambda data: data, _error_frame)
-
-
-def _last(events: Iterator[TextDelta | Answer]) -> Answer:
-    (answer,) = deque(events, maxlen=1)
-    assert isinstance(answer, Answer)
-    return answer
 
 
 def _info(answer: Answer, prepared: Prepared) -> LoreAnswerInfo:

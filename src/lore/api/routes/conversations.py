@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from lore.answers import TextDelta
 from lore.api.conversation_schemas import (
@@ -18,10 +16,10 @@ from lore.api.conversation_schemas import (
     MessageOut,
     MessagePage,
 )
-from lore.api.deps import TenantDep
+from lore.api.deps import AnsweringDep, TenantDep
 from lore.api.schemas import ERROR_RESPONSES
-from lore.api.streaming import error_data, first_event, frame, stream_response
-from lore.conversations import Answering, Order, StoredTurn
+from lore.api.streaming import error_data, first_event, frame, last_event, stream_response
+from lore.conversations import Order, StoredTurn
 from lore.errors import LoreError
 
 router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERROR_RESPONSES)
@@ -37,13 +35,6 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
-
-
-async def get_answering(request: Request) -> Answering:
-    return request.app.state.answering
-
-
-AnsweringDep = Annotated[Answering, Depends(get_answering)]
 
 
 @router.post("/conversations", status_code=201)
@@ -117,15 +108,8 @@ async def post_message(
     first = await first_event(events)  # provider failures before any text are still plain error responses
     if body.stream:
         return stream_response(first, events, _render, _render_error, status_code=201)
-    turn = first if isinstance(first, StoredTurn) else await anyio.to_thread.run_sync(_last, events)
+    turn = await last_event(first, events, StoredTurn)
     return MessageOut.of(turn.answer)
-
-
-def _last(events: Iterator[TextDelta | StoredTurn]) -> StoredTurn:
-    """Drain the answer: its last event is the stored turn."""
-    (turn,) = deque(events, maxlen=1)
-    assert isinstance(turn, StoredTurn)
-    return turn
 
 
 def _render(event: TextDelta | StoredTurn) -> bytes:

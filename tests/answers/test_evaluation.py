@@ -1,0 +1,208 @@
+"""`lore eval answers`: a tiny BEIR set whose figures follow by hand, scored through the real answer path."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lore.answers import ABSTENTION, build_chain
+from lore.answers.evaluation import (
+    Question,
+    answer_question,
+    contains_answer,
+    gold_answers,
+    load_questions,
+    normalise,
+    summarise,
+)
+from lore.backends.store import store_engine
+from lore.cli.main import main
+from lore.config import Settings
+from lore.conversations import Answering, ConversationRecords
+from lore.core.evaluation import load_beir
+from lore.service import Lore
+from tests.answers.servers import LiveServer, Reply, Script
+
+CORPUS = [
+    {"_id": "d1", "title": "Refunds", "text": "Refunds are processed within five business days of approval."},
+    {"_id": "d2", "title": "Passwords", "text": "To reset a password, open Settings and choose Security."},
+    {"_id": "d3", "title": "Shipping", "text": "Parcels to islands travel by ferry and take a week."},
+]
+QUERIES = [
+    # answered from its gold document, which holds the answer span
+    {
+        "_id": "q1",
+        "text": "How fast are refunds processed?",
+        "metadata": {"answers": [{"text": "five business days"}]},
+    },
+    {"_id": "q2", "text": "Where do I reset a password?", "metadata": {"answers": [{"text": "Settings"}]}},
+    # nothing in the corpus is about it: the extractive provider abstains
+    {
+        "_id": "q3",
+        "text": "Which telescope photographed the comet nucleus?",
+        "metadata": {"answers": ["Giotto"]},
+    },
+    # no answer spans (as on scifact): counts everywhere but in answer recall
+    {"_id": "q4", "text": "How long do parcels to islands take?"},
+    # its gold document is not in the corpus: answered from d1, which is not gold, without the gold answer
+    {
+        "_id": "q5",
+        "text": "When are refunds processed for gift cards?",
+        "metadata": {"answers": [{"text": "never"}]},
+    },
+    {"_id": "unjudged", "text": "Is this query judged?"},
+]
+Cli = Callable[..., tuple[int, str, str]]
+QRELS = {"q1": "d1", "q2": "d2", "q3": "d3", "q4": "d3", "q5": "d9"}
+KEYS = {
+    "dataset",
+    "provider",
+    "mode",
+    "k",
+    "queries",
+    "answered",
+    "errors",
+    "answered_by",
+    "gold_in_passages",
+    "citation_accuracy",
+    "answer_recall",
+    "answer_recall_gold_in_passages",
+    "abstention_rate",
+    "latency_ms_p50",
+    "latency_ms_p99",
+    "search_ms_p50",
+    "answer_ms_p50",
+    "ingest_seconds",
+}
+
+
+def write_set(directory: Path) -> Path:
+    (directory / "qrels").mkdir(parents=True)
+    (directory / "corpus.jsonl").write_text("\n".join(json.dumps(row) for row in CORPUS))
+    (directory / "queries.jsonl").write_text("\n".join(json.dumps(row) for row in QUERIES) + "\n\n")
+    rows = "".join(f"{query}\t{doc}\t1\n" for query, doc in QRELS.items())
+    (directory / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + rows + "q1\td3\t0\n")
+    return directory
+
+
+def test_answers_are_compared_normalised_on_whole_words() -> None:
+    assert normalise("The  U.S. Supreme-Court’s!") == "us supreme court s"
+    sentence = "It was decided by the US Supreme Court in 1977 [2]."
+    assert contains_answer(sentence, ["U.S. Supreme Court"])
+    assert contains_answer(sentence, ["1977"])
+    assert not contains_answer(sentence, ["Congress"])
+    assert not contains_answer(sentence, ["2"])  # a citation marker is not an answer
+    assert not contains_answer("It spans the network.", ["two"])
+    assert contains_answer("A six-time winner.", ["Six"])
+    assert contains_answer("丹佛野马队防守共让分308分。", ["308"])  # no spaces to find word edges by
+    assert not contains_answer("anything", [""])
+
+
+def test_gold_documents_and_answers_come_from_qrels_and_query_metadata(tmp_path: Path) -> None:
+    root = write_set(tmp_path / "set")
+    questions = load_questions(load_beir(root), gold_answers(root), limit=4)
+    assert [q.id for q in questions] == ["q1", "q2", "q3", "q4"]  # judged only, in file order
+    assert questions[0] == Question(
+        "q1", "How fast are refunds processed?", frozenset({"d1"}), ("five business days",)
+    )
+    assert (questions[2].gold_answers, questions[3].gold_answers) == (("Giotto",), ())
+
+
+def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
+    root = write_set(tmp_path / "set")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)  # type: ignore[call-arg]
+    chain = build_chain(settings)
+    with Lore.open(settings) as lore:
+        lore.add_corpus(load_beir(root).corpus())
+        answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=3)
+        outcomes = {
+            question.id: answer_question(answering, question, mode="hybrid", providers=["extractive"])
+            for question in load_questions(load_beir(root), gold_answers(root))
+        }
+        empty = answer_question(answering, Question("q0", " ", frozenset(), ()), mode="hybrid", providers=[])
+    q1 = outcomes["q1"]
+    assert q1.recalled and q1.cites_gold and q1.answer is not None and "five business days" in q1.answer.text
+    assert outcomes["q3"].abstained and not outcomes["q3"].answered
+    assert outcomes["q5"].answered and not outcomes["q5"].cites_gold and not outcomes["q5"].gold_in_passages
+    assert empty.abstained and empty.search_seconds is None
+    report = summarise(
+        list(outcomes.values()), dataset="set", providers=["extractive"], mode="hybrid", k=3, ingest_seconds=0
+    )
+    assert set(report) == KEYS
+    assert (report["queries"], report["answered"], report["errors"]) == (5, 4, 0)
+    assert report["answered_by"] == {"extractive": 5}
+    assert report["gold_in_passages"] == 0.8  # k = 3 passages are the whole corpus; q5's gold is not in it
+    assert report["citation_accuracy"] == 0.75  # q1, q2, q4 cite their gold document; q5 cannot
+    assert report["answer_recall"] == 0.5  # q1, q2 of the four with spans (q3 abstained, q5 lacks "never")
+    assert report["answer_recall_gold_in_passages"] == 0.6667  # q1, q2 of q1, q2, q3
+    assert report["abstention_rate"] == 0.2
+    assert 0 < report["latency_ms_p50"] <= report["latency_ms_p99"]  # type: ignore[operator]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], model_cache: Path) -> Cli:
+    """`lore eval answers ...` through the entry point, in this process: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("LORE_MODEL_CACHE_DIR", str(model_cache))
+    monkeypatch.setenv("LORE_LLM_RETRIES", "0")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["lore", "eval", "answers", *args])
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        out, err = capsys.readouterr()
+        return int(exit_.value.code or 0), out, err
+
+    return run
+
+
+def test_command_prints_the_documented_json(tmp_path: Path, cli: Cli) -> None:
+    root = write_set(tmp_path / "set")
+    code, out, err = cli(str(root), "--k", "3", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert set(report) == KEYS
+    assert [report[key] for key in ("dataset", "provider", "mode", "k")] == ["set", "extractive", "hybrid", 3]
+    assert [report[key] for key in ("queries", "answered", "errors")] == [5, 4, 0]
+    assert [report[key] for key in ("citation_accuracy", "answer_recall", "abstention_rate")] == [
+        0.75,
+        0.5,
+        0.2,
+    ]
+    code, out, _ = cli(str(root), "--k", "3", "--limit", "1", "--json")
+    limited = json.loads(out)
+    assert [limited[key] for key in ("queries", "answer_recall", "citation_accuracy")] == [1, 1.0, 1.0]
+
+
+def test_a_model_provider_is_scored_and_its_failures_counted(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_set(tmp_path / "set")
+    script = Script().then(
+        Reply("Refunds are processed within five business days [1]."),  # q1: its top passage is d1
+        Reply(ABSTENTION),  # q2
+        Reply(status=503),  # q3: the only provider fails, and retries are off
+    )
+    with LiveServer(script) as server:
+        monkeypatch.setenv("LORE_OPENAI_BASE_URL", f"{server.url}/v1")
+        code, out, err = cli(str(root), "--k", "3", "--limit", "3", "--provider", "openai", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert [report[key] for key in ("provider", "queries", "answered", "errors")] == ["openai", 3, 1, 1]
+    assert report["answered_by"] == {"openai": 2}
+    assert report["citation_accuracy"] == 1.0
+    assert report["answer_recall"] == report["abstention_rate"] == round(1 / 3, 4)
+    assert "1 answer(s) failed: no LLM provider could answer: openai (server_error)" in err
+    assert [request["protocol"] for request in script.requests] == ["openai"] * 3
+
+
+def test_bad_input_is_one_clear_line(tmp_path: Path, cli: Cli) -> None:
+    code, out, err = cli(str(tmp_path / "nowhere"), "--json")
+    assert (code, out) == (2, "")
+    assert err.startswith("error [invalid_input]: not a BEIR-layout data set: missing ")
+    assert "Traceback" not in err
+    code, _, err = cli(str(write_set(tmp_path / "set")), "--provider", "nobody", "--json")
+    assert code == 2 and "error [invalid_input]: unknown LLM provider: nobody" in err
