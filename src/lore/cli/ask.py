@@ -76,14 +76,10 @@ def _render_sources(turn: StoredTurn) -> None:
         console.print()
         console.print(Text("Sources", style="bold"))
     for citation in answer.citations:
-        console.print(_source_line(citation))
+        console.print(_source_line(citation), soft_wrap=True)  # a path cut across lines cannot be copied
     console.print()
-    console.print(
-        Text(
-            f"conversation {turn.conversation_id}: follow up with --conversation {turn.conversation_id}",
-            "dim",
-        )
-    )
+    hint = f"conversation {turn.conversation_id}: follow up with --conversation {turn.conversation_id}"
+    console.print(Text(hint, "dim"), soft_wrap=True)
 
 
 def _source_line(citation: dict[str, Any]) -> Text:
