@@ -330,3 +330,22 @@ def test_answers_are_counted_in_the_metrics(client: httpx.Client, articles: dict
 
     assert 'lore_llm_attempts_total{outcome="ok",provider="extractive"}' in metrics
     assert 'lore_llm_tokens_total{kind="completion",provider="extractive"}' in metrics
+
+
+def test_a_conversation_is_renamed_and_its_metadata_replaced(client: httpx.Client) -> None:
+    conversation = new_conversation(client, title="Old", metadata={"channel": "web", "priority": 2})
+    url = f"/v1/conversations/{conversation['id']}"
+
+    renamed = client.patch(url, json={"title": "Refund for order 1234"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["title"] == "Refund for order 1234"
+    assert renamed.json()["metadata"] == {"channel": "web", "priority": 2}  # left out: unchanged
+    assert renamed.json()["updated_at"] > conversation["updated_at"]
+
+    cleared = client.patch(url, json={"metadata": None, "title": None}).json()
+    assert (cleared["title"], cleared["metadata"]) == (None, {})
+    assert client.get(url).json() == cleared
+
+    assert_error(client.patch(url, json={"message_count": 9}), 422, "invalid_request")
+    assert_error(client.patch(url, json={"metadata": {"a": {"nested": 1}}}), 422, "invalid_request")
+    assert_error(client.patch("/v1/conversations/nope", json={"title": "x"}), 404, "not_found")

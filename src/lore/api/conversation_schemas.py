@@ -24,6 +24,19 @@ class ConversationIn(Input):
     metadata: Metadata = Field(default_factory=dict)
 
 
+class ConversationPatch(Input):
+    """The fields given are replaced; those left out stay as they are."""
+
+    title: Title | None = None
+    metadata: Metadata | None = None
+
+    def changes(self) -> dict[str, Any]:
+        changed = self.model_dump(include=self.model_fields_set)
+        if "metadata" in changed and changed["metadata"] is None:
+            changed["metadata"] = {}
+        return changed
+
+
 class ConversationOut(BaseModel):
     id: str
     title: str | None

@@ -146,6 +146,25 @@ class ConversationRecords:
         last = items[limit - 1]
         return Page(items[:limit], codec.encode_cursor(last.created_at, last.id))
 
+    def update(self, tenant_id: str, conversation_id: str, changes: Mapping[str, Any]) -> Conversation:
+        """Replace the given fields (`title`, `metadata`); `NotFound` if there is no such conversation."""
+        unknown = set(changes) - {"title", "metadata"}
+        if unknown:
+            raise InvalidInput(
+                "only a conversation's title and metadata can change", details={"fields": sorted(unknown)}
+            )
+        owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+        values = {**changes, "updated_at": utcnow()}
+        with refusing_unstorable(), self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(conversations).where(owned).values(values).returning(*conversations.c)
+            ).first()
+        if row is None:
+            raise NotFound(
+                f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
+            )
+        return _conversation(row)
+
     def delete(self, tenant_id: str, conversation_id: str) -> None:
         """The conversation and all its messages, in one transaction; `NotFound` if there is none."""
         owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)

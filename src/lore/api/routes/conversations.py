@@ -12,6 +12,7 @@ from lore.api.conversation_schemas import (
     ConversationIn,
     ConversationOut,
     ConversationPage,
+    ConversationPatch,
     MessageIn,
     MessageOut,
     MessagePage,
@@ -65,6 +66,14 @@ def get_conversation(
     conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep
 ) -> ConversationOut:
     return ConversationOut.of(answering.records.get(tenant, conversation_id))
+
+
+@router.patch("/conversations/{conversation_id}")
+def update_conversation(
+    conversation_id: ConversationId, body: ConversationPatch, answering: AnsweringDep, tenant: TenantDep
+) -> ConversationOut:
+    """Rename it, or replace its metadata (`null` clears it)."""
+    return ConversationOut.of(answering.records.update(tenant, conversation_id, body.changes()))
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
