@@ -36,6 +36,7 @@ class Reply:
     stall_after: int | None = None  # pieces sent before the stream stalls for `stall_seconds`
     stall_seconds: float = 0.0
     cut_after: int | None = None  # pieces sent before the connection drops
+    piece_seconds: float = 0.0  # between pieces, as a model writes them
     usage: tuple[int, int] = (42, 7)
 
 
@@ -48,6 +49,7 @@ class Script:
     default: Reply = field(default_factory=Reply)
     queue: deque[Reply] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    abandoned: int = 0  # streams that ended before their last line
 
     def then(self, *replies: Reply) -> Script:
         self.queue.extend(replies)
@@ -145,12 +147,20 @@ class ProtocolApp:
         return StreamingResponse(self.send(lines, reply), media_type="text/event-stream")
 
     async def send(self, lines: list[str], reply: Reply) -> AsyncIterator[str]:
-        for i, line in enumerate(lines):
-            if i == reply.cut_after:
-                raise ConnectionDropped("dropping the connection mid-stream")
-            if i == reply.stall_after:
-                await asyncio.sleep(reply.stall_seconds)
-            yield line
+        finished = False
+        try:
+            for i, line in enumerate(lines):
+                if i == reply.cut_after:
+                    raise ConnectionDropped("dropping the connection mid-stream")
+                if i == reply.stall_after:
+                    await asyncio.sleep(reply.stall_seconds)
+                if i and reply.piece_seconds:
+                    await asyncio.sleep(reply.piece_seconds)
+                yield line
+            finished = True
+        finally:
+            if not finished:
+                self.script.abandoned += 1  # the client went away (or the script dropped it) mid-stream
 
 
 class LiveServer:

@@ -3,6 +3,7 @@ stored with their answers. Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.api.answers_helpers import (
     Script,
     add_articles,
     json_events,
+    read_events,
     with_model_server,
 )
 from tests.api.conftest import assert_error
@@ -349,3 +351,24 @@ def test_a_conversation_is_renamed_and_its_metadata_replaced(client: httpx.Clien
     assert_error(client.patch(url, json={"message_count": 9}), 422, "invalid_request")
     assert_error(client.patch(url, json={"metadata": {"a": {"nested": 1}}}), 422, "invalid_request")
     assert_error(client.patch("/v1/conversations/nope", json={"title": "x"}), 404, "not_found")
+
+
+def test_a_client_that_disconnects_stops_the_model_and_stores_nothing(
+    client: httpx.Client, articles: dict[str, str], script: Script
+) -> None:
+    conversation = new_conversation(client)
+    script.then(
+        Reply(text="Open Billing and then choose Request refund [1].", stall_after=2, stall_seconds=30)
+    )
+    abandoned = script.abandoned
+    body = {"content": "How do I get a refund?", "provider": "openai", "stream": True}
+
+    with client.stream("POST", f"/v1/conversations/{conversation['id']}/messages", json=body) as response:
+        first = next(read_events(response))
+    assert first[0] == "token"  # the answer started; the client leaves 30 s before its end
+
+    deadline = time.monotonic() + 5
+    while script.abandoned == abandoned and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert script.abandoned == abandoned + 1  # Lore closed its request to the model at once
+    assert client.get(f"/v1/conversations/{conversation['id']}").json()["message_count"] == 0
