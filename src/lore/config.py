@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         le=20,
         description="Passages retrieved (hybrid search) to ground each answer; cited as [1]..[n].",
     )
+    answer_concurrency: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="Answers one server process writes at once, each on a thread of its own (apart from the "
+        "threads other requests use); more questions wait their turn.",
+    )
     answer_history_messages: int = Field(
         6,
         ge=0,

@@ -21,6 +21,7 @@ from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
+from lore.api.streaming import AnswerSlots
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         app.state.jobs = runtime.queue
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.search_threads)
+        app.state.answer_slots = AnswerSlots(settings.answer_concurrency)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them

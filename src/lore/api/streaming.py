@@ -1,8 +1,12 @@
-"""Server-sent events: the frames, and a response whose first event was produced before it was sent.
+"""Answers over HTTP: admitted a few at a time, sent whole or as server-sent events.
 
 A streamed answer's first event is awaited before the response starts, so anything that fails before the
-first token (unknown conversation, every provider down) is still an ordinary error response with its status.
-Later failures can only travel inside the stream, as an `error` event.
+first token (every provider down, a refusal) is still an ordinary error response with its status. Later
+failures can only travel inside the stream, as an error frame.
+
+Providers are synchronous (their client libraries and llama.cpp block), so each answer is read on a worker
+thread. Those threads come from `AnswerSlots`, not from the pool the other routes share: a burst of slow model
+answers queues for a slot instead of starving every other request of threads.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import anyio
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -21,7 +25,7 @@ from lore.errors import LoreError
 
 T = TypeVar("T")
 R = TypeVar("R")
-END = object()
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # proxies must not buffer the stream
 
 
 def frame(data: Any, event: str | None = None) -> bytes:
@@ -34,36 +38,95 @@ def error_data(error: LoreError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "details": error.details}}
 
 
-async def first_event(events: Iterator[T]) -> T | object:
-    """The iterator's first item, computed on a worker thread (`END` when there is none)."""
-    return await run_in_threadpool(next, events, END)
+class AnswerSlots:
+    """At most `size` answers are written at once in this process, each on its own thread; the rest wait
+    their turn, in order."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._admitted = anyio.Semaphore(size)
+        self._threads = anyio.CapacityLimiter(size)
+
+    async def acquire(self) -> None:
+        await self._admitted.acquire()
+
+    def release(self) -> None:
+        self._admitted.release()
+
+    async def run(self, function: Callable[..., R], *args: Any) -> R:
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
 
 
-async def last_event(first: T | object, events: Iterator[T], kind: type[R]) -> R:
-    """The stream's final event, of type `kind`: `first` itself, or the last of the rest, drained on a worker
-    thread (what a request that did not ask for streaming waits for)."""
-    last = (
-        first if isinstance(first, kind) else await run_in_threadpool(lambda: deque(events, maxlen=1).pop())
-    )
-    if not isinstance(last, kind):
-        raise TypeError(f"the stream ended with {type(last).__name__}, not {kind.__name__}")
+async def whole_answer(slots: AnswerSlots, events: Iterator[object], final: type[R]) -> R:
+    """The answer's final event (of type `final`), once the answer is whole, read in a slot."""
+    await slots.acquire()
+    try:
+        first = await slots.run(next, events)
+        return await slots.run(_last, first, events, final)
+    finally:
+        slots.release()
+
+
+async def streamed_answer(
+    slots: AnswerSlots,
+    events: Iterator[T],
+    render: Callable[[T], bytes],
+    on_error: Callable[[LoreError], bytes],
+    status_code: int = 200,
+) -> EventStream:
+    """An `EventStream` of the answer's events, rendered; it holds a slot until it ends. Its first event is
+    read here: an error before it is a plain error response."""
+    await slots.acquire()
+    try:
+        first = await slots.run(next, events)
+        return EventStream(_frames(first, events, render, on_error), slots, status_code)
+    except BaseException:
+        slots.release()
+        raise
+
+
+def _last(first: object, events: Iterator[object], final: type[R]) -> R:
+    rest = deque(events, maxlen=1)
+    last = rest.pop() if rest else first
+    if not isinstance(last, final):
+        raise TypeError(f"the answer ended with {type(last).__name__}, not {final.__name__}")
     return last
 
 
+def _frames(
+    first: T, events: Iterator[T], render: Callable[[T], bytes], on_error: Callable[[LoreError], bytes]
+) -> Generator[bytes, None, None]:
+    try:
+        yield render(first)
+        for event in events:
+            yield render(event)
+    except LoreError as error:
+        yield on_error(error)
+    finally:  # closed early (the client went away): end the answer, and its request to the model, too
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
 class EventStream(StreamingResponse):
-    """A `text/event-stream` response that stops producing as soon as the client goes away.
+    """A `text/event-stream` response, read on its answer slot's thread, that stops as soon as the client goes
+    away.
 
     Starlette stops a stream on disconnect only when the server raises on `send` (ASGI 2.4) or, before that,
     by watching `receive`; uvicorn keeps accepting writes to a closed connection, so a plain StreamingResponse
     would read the whole answer from the model into the void (and pay for it). This one always watches
-    `receive`, and closes its source afterwards: the answer stops at its next piece, and its request to the
-    model is closed."""
+    `receive`, then closes its source: the answer stops at its next piece, and so does its request to the
+    model."""
 
-    def __init__(
-        self, frames: Generator[bytes, None, None], status_code: int, headers: dict[str, str]
-    ) -> None:
-        super().__init__(frames, status_code, headers, "text/event-stream")
+    def __init__(self, frames: Generator[bytes, None, None], slots: AnswerSlots, status_code: int) -> None:
+        super().__init__(self._read(frames, slots), status_code, HEADERS, "text/event-stream")
         self.frames = frames
+        self.slots = slots
+
+    @staticmethod
+    async def _read(frames: Generator[bytes, None, None], slots: AnswerSlots) -> Any:
+        while (piece := await slots.run(next, frames, None)) is not None:
+            yield piece
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -78,30 +141,6 @@ class EventStream(StreamingResponse):
                 group.cancel_scope.cancel()
         finally:
             # No thread is inside the generator now: the one reading it was waited for when the stream stopped.
-            await run_in_threadpool(self.frames.close)
-
-
-def stream_response(
-    first: T,
-    events: Iterator[T],
-    render: Callable[[T], bytes],
-    on_error: Callable[[LoreError], bytes],
-    status_code: int = 200,
-) -> EventStream:
-    """`text/event-stream` of `first` and the rest of `events`; a `LoreError` mid-stream becomes one last
-    frame. Proxies are asked not to buffer it."""
-
-    def frames() -> Generator[bytes, None, None]:
-        try:
-            yield render(first)
-            for item in events:
-                yield render(item)
-        except LoreError as error:
-            yield on_error(error)
-        finally:  # closed early (the client went away): end the answer, and its request to the model, too
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return EventStream(frames(), status_code, headers)
+            with anyio.CancelScope(shield=True):
+                await self.slots.run(self.frames.close)
+            self.slots.release()

@@ -26,7 +26,7 @@ from lore.api.openai_schemas import (
     chunk,
 )
 from lore.api.schemas import ERROR_RESPONSES
-from lore.api.streaming import error_data, first_event, frame, last_event, stream_response
+from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
 from lore.conversations import Answering, Prepared, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
@@ -88,15 +88,14 @@ async def chat_completions(
     history = [Turn(m.role, m.text) for m in body.messages[:-1] if m.role in ("user", "assistant") and m.text]
     limiter = request.app.state.search_limiter
     prepared = await anyio.to_thread.run_sync(answering.ground, tenant, question, history, limiter=limiter)
-    events = answering.stream(prepared)
-    first = await first_event(events)
+    slots = request.app.state.answer_slots
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
-        answer = await last_event(first, events, Answer)
+        answer = await whole_answer(slots, answering.stream(prepared), Answer)
         return _completion(completion_id, created, body.model, answer, prepared)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    chunks = _chunks(first, events, completion_id, created, body.model, prepared, include_usage)
-    return stream_response(next(chunks), chunks, lambda data: data, _error_frame)
+    chunks = _chunks(answering.stream(prepared), completion_id, created, body.model, prepared, include_usage)
+    return await streamed_answer(slots, chunks, _same, _error_frame)
 
 
 def _info(answer: Answer, prepared: Prepared) -> LoreAnswerInfo:
@@ -132,7 +131,6 @@ def _completion(
 
 
 def _chunks(
-    first: TextDelta | Answer | object,
     events: Iterator[TextDelta | Answer],
     completion_id: str,
     created: int,
@@ -141,7 +139,9 @@ def _chunks(
     include_usage: bool,
 ) -> Iterator[bytes]:
     """OpenAI's stream: a role chunk, content chunks, a last chunk with the finish reason (and Lore's
-    citations), a usage chunk when asked for, then `[DONE]`."""
+    citations), a usage chunk when asked for, then `[DONE]`. The answer's first event is read before the role
+    chunk, so a failure before any text is still a plain error response."""
+    first = next(events)
     yield frame(chunk(completion_id, created, model, {"role": "assistant", "content": ""}))
     for event in _chain(first, events):
         if isinstance(event, TextDelta):
@@ -165,6 +165,10 @@ def _chunks(
 def _chain(first: object, rest: Iterator[TextDelta | Answer]) -> Iterator[object]:
     yield first
     yield from rest
+
+
+def _same(data: bytes) -> bytes:
+    return data
 
 
 def _error_frame(error: LoreError) -> bytes:

@@ -19,7 +19,7 @@ from lore.api.conversation_schemas import (
 )
 from lore.api.deps import AnsweringDep, TenantDep
 from lore.api.schemas import ERROR_RESPONSES
-from lore.api.streaming import error_data, first_event, frame, last_event, stream_response
+from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
 from lore.conversations import Order, StoredTurn
 from lore.errors import LoreError
 
@@ -113,11 +113,11 @@ async def post_message(
     prepared = await anyio.to_thread.run_sync(
         answering.prepare, tenant, conversation_id, body.to_domain(), limiter=limiter
     )
+    slots = request.app.state.answer_slots
     events = answering.answer(prepared)
-    first = await first_event(events)  # provider failures before any text are still plain error responses
     if body.stream:
-        return stream_response(first, events, _render, _render_error, status_code=201)
-    turn = await last_event(first, events, StoredTurn)
+        return await streamed_answer(slots, events, _render, _render_error, status_code=201)
+    turn = await whole_answer(slots, events, StoredTurn)
     return MessageOut.of(turn.answer)
 
 
