@@ -11,7 +11,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import APIRouter, Request
 
-from lore.answers import Answer, TextDelta, Turn
+from lore.answers import Answer, TextDelta, Turn, provider_names
 from lore.api.conversation_schemas import CitationOut
 from lore.api.deps import AnsweringDep, TenantDep
 from lore.api.openai_schemas import (
@@ -53,7 +53,7 @@ def providers_of(model: str, answering: Answering) -> list[str] | None:
     if model == MODEL:
         return None
     name, _, chain = model.partition("/")
-    names = [part.strip() for part in chain.split(",") if part.strip()]
+    names = provider_names(chain)
     if name != MODEL or not names or any(part not in answering.chain.providers for part in names):
         raise ModelNotFound(
             f"model {model!r} not found: use {MODEL!r} or {MODEL}/<provider>",
