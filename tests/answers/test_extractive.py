@@ -122,3 +122,13 @@ def test_bracketed_numbers_of_the_source_are_not_taken_for_citations(hit: MakeHi
 
     assert answer.text == "Refunds reach your card within five business days (3) [1]."
     assert [c.chunk_id for c in cite(answer.text, passages)] == [1]
+
+
+def test_list_items_lose_their_bullets(hit: MakeHit) -> None:
+    passages = [
+        hit("- Refunds reach your card within five business days.\n- Shipping takes a week.", chunk_id=1)
+    ]
+
+    answer = complete(Extractive(), AnswerRequest("How long do refunds take to reach my card?", passages))
+
+    assert answer.text == "Refunds reach your card within five business days [1]."

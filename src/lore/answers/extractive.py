@@ -45,6 +45,7 @@ _NUMERIC_QUESTION = re.compile(
 )
 _NUMBER = re.compile(r"\d")
 _SOURCE_MARKER = re.compile(r"\[(\d{1,3})\]")
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")  # a list item's marker does not belong in a sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,9 @@ class Extractive:
 
 def cited(sentence: Sentence) -> str:
     """The sentence with its passage's marker before its closing punctuation: "... five days [1]."; bracketed
-    numbers of the source text (footnotes, examples) become parenthesised, so the only [n] are Lore's own."""
-    text = _SOURCE_MARKER.sub(r"(\1)", sentence.text.rstrip())
+    numbers of the source text (footnotes, examples) become parenthesised, so the only [n] are Lore's own, and
+    a list item loses its bullet."""
+    text = _SOURCE_MARKER.sub(r"(\1)", _BULLET.sub("", sentence.text.rstrip()))
     body, end = (text[:-1], text[-1]) if text[-1] in ".!?" else (text, "")
     return f"{body.rstrip()} [{sentence.passage}]{end}"
 
