@@ -1,4 +1,5 @@
-"""`lore ask` as a user runs it: a real process over a real data dir, the answer streamed to stdout."""
+"""`lore ask` as a user runs it: a real process over a real store (SQLite, PostgreSQL), the answer streamed to
+stdout."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from tests.cli.conftest import run
 
 
 @pytest.fixture
-def help_centre(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+def help_centre(tmp_path: Path, store_env: dict[str, str]) -> dict[str, str]:
+    """A few articles ingested, on SQLite and on PostgreSQL; the environment that reaches them."""
+    env = store_env
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "refunds.md").write_text(
