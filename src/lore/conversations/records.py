@@ -90,6 +90,17 @@ def decode_message_cursor(cursor: str) -> int:
     return message_id
 
 
+def not_found(conversation_id: str) -> NotFound:
+    """Also what another tenant's conversation is: tenants never learn of each other's records."""
+    return NotFound(
+        f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
+    )
+
+
+def _owned(tenant_id: str, conversation_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+
+
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise InvalidInput("limit must be at least 1", details={"limit": limit})
@@ -120,15 +131,11 @@ class ConversationRecords:
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation:
         """The conversation, or `NotFound` (also when it belongs to another tenant)."""
-        query = sa.select(conversations).where(
-            conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id
-        )
+        query = sa.select(conversations).where(_owned(tenant_id, conversation_id))
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None:
-            raise NotFound(
-                f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
-            )
+            raise not_found(conversation_id)
         return _conversation(row)
 
     def list(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[Conversation]:
@@ -153,29 +160,25 @@ class ConversationRecords:
             raise InvalidInput(
                 "only a conversation's title and metadata can change", details={"fields": sorted(unknown)}
             )
-        owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+        owned = _owned(tenant_id, conversation_id)
         values = {**changes, "updated_at": utcnow()}
         with refusing_unstorable(), self.engine.begin() as conn:
             row = conn.execute(
                 sa.update(conversations).where(owned).values(values).returning(*conversations.c)
             ).first()
         if row is None:
-            raise NotFound(
-                f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
-            )
+            raise not_found(conversation_id)
         return _conversation(row)
 
     def delete(self, tenant_id: str, conversation_id: str) -> None:
         """The conversation and all its messages, in one transaction; `NotFound` if there is none."""
-        owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+        owned = _owned(tenant_id, conversation_id)
         with self.engine.begin() as conn:
             mine = sa.select(conversations.c.id).where(owned).scalar_subquery()
             conn.execute(sa.delete(messages).where(messages.c.conversation_id == mine))
             found = conn.execute(sa.delete(conversations).where(owned)).rowcount
         if not found:
-            raise NotFound(
-                f"conversation {conversation_id!r} not found", details={"conversation_id": conversation_id}
-            )
+            raise not_found(conversation_id)
 
     def messages(
         self,
@@ -221,7 +224,7 @@ class ConversationRecords:
 
         The conversation's row is updated first: its lock queues concurrent turns of one conversation, so each
         question is directly followed by its answer."""
-        owned = sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+        owned = _owned(tenant_id, conversation_id)
         values: dict[str, Any] = {
             "message_count": conversations.c.message_count + 2,
             "updated_at": answer.created_at,
@@ -230,10 +233,7 @@ class ConversationRecords:
             values["title"] = sa.func.coalesce(conversations.c.title, title)
         with refusing_unstorable(), self.engine.begin() as conn:
             if not conn.execute(sa.update(conversations).where(owned).values(values)).rowcount:
-                raise NotFound(
-                    f"conversation {conversation_id!r} not found",
-                    details={"conversation_id": conversation_id},
-                )
+                raise not_found(conversation_id)
             asked = self._insert(conn, conversation_id, question, {})
             answered = self._insert(conn, conversation_id, answer, {"reply_to": asked.id})
         return asked, answered
