@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from lore.backends.store import codec, refusing_unstorable
+from lore.backends.store import paging, refusing_unstorable
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
 from lore.models import Page
@@ -101,11 +101,6 @@ def _owned(tenant_id: str, conversation_id: str) -> sa.ColumnElement[bool]:
     return sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
 
 
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise InvalidInput("limit must be at least 1", details={"limit": limit})
-
-
 class ConversationRecords:
     """Reads and writes of the `conversations` and `messages` tables; every call is tenant-scoped."""
 
@@ -140,18 +135,10 @@ class ConversationRecords:
 
     def list(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[Conversation]:
         """Newest first; `cursor` is the `next_cursor` of the previous page."""
-        _check_limit(limit)
         query = sa.select(conversations).where(conversations.c.tenant_id == tenant_id)
-        if cursor is not None:
-            position = sa.tuple_(conversations.c.created_at, conversations.c.id)
-            query = query.where(position < sa.tuple_(*codec.decode_cursor(cursor)))
-        query = query.order_by(conversations.c.created_at.desc(), conversations.c.id.desc()).limit(limit + 1)
+        query = paging.newest_first(query, conversations, limit, cursor)
         with self.engine.connect() as conn:
-            items = [_conversation(row) for row in conn.execute(query)]
-        if len(items) <= limit:
-            return Page(items, None)
-        last = items[limit - 1]
-        return Page(items[:limit], codec.encode_cursor(last.created_at, last.id))
+            return paging.page([_conversation(row) for row in conn.execute(query)], limit)
 
     def update(self, tenant_id: str, conversation_id: str, changes: Mapping[str, Any]) -> Conversation:
         """Replace the given fields (`title`, `metadata`); `NotFound` if there is no such conversation."""
@@ -189,7 +176,7 @@ class ConversationRecords:
         order: Order = "newest",
     ) -> Page[Message]:
         """One page of a conversation's messages, newest or oldest first."""
-        _check_limit(limit)
+        paging.check_limit(limit)
         self.get(tenant_id, conversation_id)
         query = sa.select(messages).where(messages.c.conversation_id == conversation_id)
         newest = order == "newest"
@@ -201,9 +188,7 @@ class ConversationRecords:
         query = query.order_by(messages.c.conversation_id, by_id).limit(limit + 1)
         with self.engine.connect() as conn:
             items = [_message(row) for row in conn.execute(query)]
-        if len(items) <= limit:
-            return Page(items, None)
-        return Page(items[:limit], encode_message_cursor(items[limit - 1].id))
+        return paging.page(items, limit, lambda last: encode_message_cursor(last.id))
 
     def recent(self, tenant_id: str, conversation_id: str, count: int) -> list[Message]:
         """The last `count` messages, oldest first: the history a new question is answered with."""

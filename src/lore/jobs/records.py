@@ -15,9 +15,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from lore.backends.store import codec
+from lore.backends.store import paging
 from lore.backends.store.schema import jobs
-from lore.errors import InvalidInput
 from lore.models import Page
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
@@ -106,23 +105,14 @@ class JobRecords:
         kind: str | None = None,
     ) -> Page[Job]:
         """Newest first; `cursor` is the `next_cursor` of the previous page."""
-        if limit < 1:
-            raise InvalidInput("limit must be at least 1", details={"limit": limit})
         query = sa.select(jobs).where(jobs.c.tenant_id == tenant_id)
         if state is not None:
             query = query.where(jobs.c.state == state)
         if kind is not None:
             query = query.where(jobs.c.kind == kind)
-        if cursor is not None:
-            newest = sa.tuple_(jobs.c.created_at, jobs.c.id)
-            query = query.where(newest < sa.tuple_(*codec.decode_cursor(cursor)))
-        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit + 1)
+        query = paging.newest_first(query, jobs, limit, cursor)
         with self.engine.connect() as conn:
-            items = [_job(row) for row in conn.execute(query)]
-        if len(items) <= limit:
-            return Page(items, None)
-        last = items[limit - 1]
-        return Page(items[:limit], codec.encode_cursor(last.created_at, last.id))
+            return paging.page([_job(row) for row in conn.execute(query)], limit)
 
     def counts(self) -> dict[str, int]:
         """Jobs per state, over every tenant: what /readyz and operators watch."""

@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lore.backends.store import codec, queries, records
+from lore.backends.store import codec, paging, queries, records
 from lore.backends.store.schema import (
     changes,
     chunks,
@@ -170,21 +170,12 @@ class SqlStore(abc.ABC):
     def list_documents(
         self, tenant_id: str, collection: str | None, limit: int, cursor: str | None
     ) -> Page[Document]:
-        if limit < 1:
-            raise InvalidInput("limit must be at least 1", details={"limit": limit})
-        newest = sa.tuple_(documents.c.created_at, documents.c.id)
         query = sa.select(*DOCUMENT_FIELDS).where(documents.c.tenant_id == tenant_id)
         if collection is not None:
             query = query.where(documents.c.collection == collection)
-        if cursor is not None:
-            query = query.where(newest < sa.tuple_(*codec.decode_cursor(cursor)))
-        query = query.order_by(documents.c.created_at.desc(), documents.c.id.desc()).limit(limit + 1)
+        query = paging.newest_first(query, documents, limit, cursor)
         with self._read() as conn:
-            items = [records.document(row) for row in conn.execute(query)]
-        if len(items) <= limit:
-            return Page(items, None)
-        last = items[limit - 1]
-        return Page(items[:limit], codec.encode_cursor(last.created_at, last.id))
+            return paging.page([records.document(row) for row in conn.execute(query)], limit)
 
     def document_hashes(self, tenant_id: str, collection: str) -> dict[str, tuple[str, str]]:
         query = sa.select(documents.c.source, documents.c.id, documents.c.content_hash).where(
