@@ -1,5 +1,5 @@
-"""What the conversation and chat-completion API tests share: a small help centre, a model server that speaks
-the OpenAI protocol, and a reader for server-sent events."""
+"""What the answer routes' tests share: a small help centre, settings that point the `openai` provider at a local
+model server, and a reader for server-sent events."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pydantic import SecretStr
 
 from lore.config import Settings
 from tests.answers.servers import LiveServer as ProtocolServer
-from tests.answers.servers import Script
 
 ARTICLES = {
     "refunds.md": "# Billing\n\n## Requesting a refund\n\nTo get a refund, open Billing and choose Request refund. "
@@ -69,6 +68,3 @@ def read_events(response: httpx.Response) -> Iterator[tuple[str | None, str]]:
 
 def json_events(response: httpx.Response) -> list[tuple[str | None, Any]]:
     return [(event, json.loads(data)) for event, data in read_events(response) if data != "[DONE]"]
-
-
-__all__ = ["ProtocolServer", "Script"]

@@ -4,48 +4,21 @@ stored with their answers. Runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from lore.answers import ABSTENTION
-from lore.config import Settings
-from tests.answers.servers import Reply
-from tests.api.answers_helpers import (
+from tests.answers.servers import Reply, Script
+from tests.api.answers.helpers import (
     UNRELATED,
-    ProtocolServer,
-    Script,
-    add_articles,
     json_events,
     read_events,
-    with_model_server,
 )
 from tests.api.conftest import assert_error
 
 MESSAGE_FIELDS = {"id", "conversation_id", "role", "content", "citations", "usage", "metadata", "created_at"}
-
-
-@pytest.fixture(scope="module")
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture(scope="module")
-def model_server(script: Script) -> Iterator[ProtocolServer]:
-    with ProtocolServer(script) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def api_settings(api_settings: Settings, model_server: ProtocolServer) -> Settings:
-    return with_model_server(api_settings, model_server)
-
-
-@pytest.fixture(scope="module")
-def articles(client: httpx.Client) -> dict[str, str]:
-    return add_articles(client)
 
 
 def new_conversation(client: httpx.Client, **body: Any) -> dict[str, Any]:

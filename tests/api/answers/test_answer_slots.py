@@ -4,36 +4,24 @@ slow model answer makes the next question wait its turn, never the other routes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from lore.config import Settings
-from tests.answers.servers import Reply
-from tests.api.answers_helpers import ProtocolServer, Script, add_articles, read_events, with_model_server
+from tests.answers.servers import Reply, Script
+from tests.api.answers.helpers import read_events
 
 
 @pytest.fixture(scope="module")
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture(scope="module")
-def model_server(script: Script) -> Iterator[ProtocolServer]:
-    with ProtocolServer(script) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def api_settings(api_settings: Settings, model_server: ProtocolServer) -> Settings:
-    return with_model_server(api_settings, model_server).model_copy(update={"answer_concurrency": 1})
+def api_settings(api_settings: Settings) -> Settings:
+    """One answer at a time."""
+    return api_settings.model_copy(update={"answer_concurrency": 1})
 
 
 def test_a_slow_answer_queues_the_next_question_but_not_other_requests(
-    client: httpx.Client, script: Script
+    client: httpx.Client, articles: dict[str, str], script: Script
 ) -> None:
-    add_articles(client)
     first_id = client.post("/v1/conversations").json()["id"]
     second_id = client.post("/v1/conversations").json()["id"]
     slow = " ".join(["Open Billing and choose Request refund [1]."] * 10)  # 60 pieces, 0.05 s apart

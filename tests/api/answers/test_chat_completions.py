@@ -10,38 +10,12 @@ import openai
 import pytest
 
 from lore.answers import ABSTENTION
-from lore.config import Settings
-from tests.answers.servers import Reply
-from tests.api.answers_helpers import (
+from tests.answers.servers import Reply, Script
+from tests.api.answers.helpers import (
     UNRELATED,
-    ProtocolServer,
-    Script,
-    add_articles,
     json_events,
-    with_model_server,
 )
 from tests.api.conftest import LiveServer, assert_error
-
-
-@pytest.fixture(scope="module")
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture(scope="module")
-def model_server(script: Script) -> Iterator[ProtocolServer]:
-    with ProtocolServer(script) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def api_settings(api_settings: Settings, model_server: ProtocolServer) -> Settings:
-    return with_model_server(api_settings, model_server)
-
-
-@pytest.fixture(scope="module")
-def articles(client: httpx.Client) -> dict[str, str]:
-    return add_articles(client)
 
 
 @pytest.fixture(scope="module")
