@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from lore.answers import TextDelta, provider_names
-from lore.cli.common import DataDir, JsonFlag, console, open_lore, print_json
+from lore.cli.common import Collections, DataDir, JsonFlag, console, open_lore, print_json
 from lore.conversations import Answering, Question, StoredTurn, open_answering
 from lore.models import DEFAULT_TENANT
 
@@ -24,9 +24,7 @@ def ask(
         str | None,
         typer.Option("--provider", "-p", help="Provider, or a fallback chain like openai,extractive."),
     ] = None,
-    collection: Annotated[
-        list[str] | None, typer.Option("--collection", "-c", help="Only these collections (repeatable).")
-    ] = None,
+    collection: Collections = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -25,6 +25,9 @@ DataDir = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection to use.")]
+Collections = Annotated[
+    list[str] | None, typer.Option("--collection", "-c", help="Only these collections (repeatable).")
+]
 
 console = Console()
 err_console = Console(stderr=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from lore.cli.common import DataDir, JsonFlag, console, open_lore, print_json
+from lore.cli.common import Collections, DataDir, JsonFlag, console, open_lore, print_json
 from lore.core.retrieve import SearchRequest
 from lore.models import DEFAULT_TENANT, Hit, SearchMode
 
@@ -16,9 +16,7 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("--k", "-k", help="Number of hits.")] = 10,
     mode: Annotated[SearchMode, typer.Option("--mode", "-m", help="hybrid, vector or keyword.")] = "hybrid",
-    collection: Annotated[
-        list[str] | None, typer.Option("--collection", "-c", help="Only these collections (repeatable).")
-    ] = None,
+    collection: Collections = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
