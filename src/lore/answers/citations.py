@@ -9,13 +9,13 @@ from lore.answers.prompt import ABSTENTION
 from lore.answers.types import Citation
 from lore.models import Hit
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER = re.compile(r"\[(\d{1,3})\]")  # what cites passage n; source text that looks like it is defused
 _ABSTENTION_OPENING = re.compile(r"^\W*i (?:do not|don't|don’t) know\b", re.IGNORECASE)
 
 
 def cite(text: str, passages: Sequence[Hit]) -> tuple[Citation, ...]:
     """The passages the text cites, in order of first citation; markers naming no passage are ignored."""
-    numbers = dict.fromkeys(int(m) for m in _MARKER.findall(text))
+    numbers = dict.fromkeys(int(m) for m in MARKER.findall(text))
     return tuple(citation(n, passages[n - 1]) for n in numbers if 1 <= n <= len(passages))
 
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from lore.answers.citations import MARKER
 from lore.answers.followup import standalone_query
 from lore.answers.prompt import ABSTENTION
 from lore.answers.terms import content_terms, term_set
@@ -44,7 +45,6 @@ _NUMERIC_QUESTION = re.compile(
     r"\b(?:when|how (?:many|much|long|old|far|often)|what (?:year|date|percentage))\b", re.I
 )
 _NUMBER = re.compile(r"\d")
-_SOURCE_MARKER = re.compile(r"\[(\d{1,3})\]")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")  # a list item's marker does not belong in a sentence
 
 
@@ -94,7 +94,7 @@ def cited(sentence: Sentence) -> str:
     """The sentence with its passage's marker before its closing punctuation: "... five days [1]."; bracketed
     numbers of the source text (footnotes, examples) become parenthesised, so the only [n] are Lore's own, and
     a list item loses its bullet."""
-    text = _SOURCE_MARKER.sub(r"(\1)", _BULLET.sub("", sentence.text.rstrip()))
+    text = MARKER.sub(r"(\1)", _BULLET.sub("", sentence.text.rstrip()))
     body, end = (text[:-1], text[-1]) if text[-1] in ".!?" else (text, "")
     return f"{body.rstrip()} [{sentence.passage}]{end}"
 
