@@ -20,7 +20,10 @@ from lore.models import (
     CollectionModels,
     Document,
     DocumentDraft,
+    IdVectors,
+    KnownDocument,
     Page,
+    ScoredChunk,
     SearchFilters,
 )
 
@@ -54,18 +57,75 @@ class Embedder(Protocol):
         ...
 
 
-class Store(Protocol):
-    """The source of truth. Every method is tenant-scoped; every write is one transaction.
+class ChangeFeed(Protocol):
+    """The store's change sequence: every write appends numbered `add`/`remove` changes of chunks in index
+    partitions, which derived indexes replay to catch up (after a restart, or writes of other processes)."""
 
-    Chunk ids are integers assigned by the store and never reused: they are the labels of the vector index.
-    Each write appends to a change sequence (`changes_since`) that derived indexes replay.
-    """
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[Change]:
+        """Changes with a sequence number above `seq`, oldest first."""
         ...
 
-    def close(self) -> None: ...
+    def last_seq(self) -> int: ...
+
+
+class ChunkSource(Protocol):
+    """Chunks by id, with their document's display fields: what search hydrates its hits from."""
+
+    def get_chunks(self, tenant_id: str, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
+        """Ids that no longer exist are absent."""
+        ...
+
+
+class VectorSource(Protocol):
+    """Stored embeddings: the vector index is derived from them, and ingestion reuses them by content hash."""
+
+    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Embeddings already computed for these content hashes by this model."""
+        ...
+
+    def chunk_vectors(self, model_id: str, chunk_ids: Sequence[int]) -> IdVectors:
+        """The given chunks that exist and have a vector of this model."""
+        ...
+
+    def iter_partition_vectors(self, partition: str, batch_size: int = 4096) -> Iterator[IdVectors]:
+        """All vectors of one partition, in batches, to rebuild an index."""
+        ...
+
+    def partitions(self) -> list[str]:
+        """Every partition (tenant/collection/model) that has vectors."""
+        ...
+
+    def iter_model_vectors(
+        self, tenant_id: str, collection: str, model_id: str, batch_size: int = 4096
+    ) -> Iterator[IdVectors]:
+        """The collection's chunks that have a vector of `model_id`, to rebuild a pending partition."""
+        ...
+
+
+class KeywordSearch(Protocol):
+    """The store's keyword index (SQLite FTS5, PostgreSQL tsvector), BM25-ranked."""
+
+    def keyword_search(
+        self,
+        tenant_id: str,
+        query: str,
+        k: int,
+        collections: Sequence[str] | None = None,
+        filters: SearchFilters | None = None,
+    ) -> list[ScoredChunk]:
+        """Best first."""
+        ...
+
+    def keyword_scores(self, tenant_id: str, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
+        """BM25 scores of the given chunks (absent: no term matched)."""
+        ...
+
+
+class Documents(ChunkSource, Protocol):
+    """Collections, documents and their chunks. Every method is tenant-scoped; every write is one transaction.
+
+    Chunk ids are integers assigned by the store and never reused: they are the labels of the vector index.
+    """
 
     def ensure_collection(self, tenant_id: str, collection: str) -> None: ...
 
@@ -98,27 +158,8 @@ class Store(Protocol):
         """Newest first; `cursor` is the opaque `next_cursor` of the previous page."""
         ...
 
-    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, tuple[str, str]]:
-        """source -> (document id, content hash), to skip unchanged files and find deleted ones."""
-        ...
-
-    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Embeddings already computed for these content hashes by this model."""
-        ...
-
-    def keyword_search(
-        self,
-        tenant_id: str,
-        query: str,
-        k: int,
-        collections: Sequence[str] | None = None,
-        filters: SearchFilters | None = None,
-    ) -> list[tuple[int, float]]:
-        """BM25 over chunks: (chunk id, score) best first, higher is better."""
-        ...
-
-    def keyword_scores(self, tenant_id: str, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
-        """BM25 scores of the given chunks (absent: no term matched)."""
+    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, KnownDocument]:
+        """source -> what is stored of it, to skip unchanged files and find deleted ones."""
         ...
 
     def filter_chunk_ids(
@@ -127,32 +168,10 @@ class Store(Protocol):
         """Ids of the chunks that pass a filter, for filtered vector search."""
         ...
 
-    def get_chunks(self, tenant_id: str, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
-        """Chunks with their document's display fields; ids that no longer exist are absent."""
-        ...
 
-    def chunk_vectors(self, model_id: str, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of the given chunks that exist and have a vector of this model."""
-        ...
-
-    def iter_partition_vectors(
-        self, partition: str, batch_size: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """All (ids, vectors) of one partition, in batches, to rebuild an index."""
-        ...
-
-    def partitions(self) -> list[str]:
-        """Every partition (tenant/collection/model) that has vectors."""
-        ...
-
-    def changes_since(self, seq: int, limit: int = 10_000) -> list[Change]:
-        """Changes with a sequence number above `seq`, oldest first."""
-        ...
-
-    def last_seq(self) -> int: ...
-
-    # Embedding versions: a collection's active model, and the pending one a re-embedding builds into its own
-    # partition through `add` changes, until `switch_model` makes it active and retires the old partition.
+class Reembedding(Protocol):
+    """Embedding versions: a collection's active model, and the pending one a re-embedding builds into its own
+    partition through `add` changes, until `switch_model` makes it active and retires the old partition."""
 
     def collection_models(self) -> list[CollectionModels]:
         """Collections with a recorded active or pending model (the others use the configured default)."""
@@ -183,12 +202,15 @@ class Store(Protocol):
         chunks to its partition, and append `remove` changes for their old partition."""
         ...
 
-    def iter_model_vectors(
-        self, tenant_id: str, collection: str, model_id: str, batch_size: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(ids, vectors) of the collection's chunks that have a vector of `model_id`, to rebuild a pending
-        partition."""
+
+class Store(Documents, ChangeFeed, VectorSource, KeywordSearch, Reembedding, Protocol):
+    """Every role of the source of truth in one object."""
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
         ...
+
+    def close(self) -> None: ...
 
 
 class VectorIndex(Protocol):
@@ -208,12 +230,12 @@ class VectorIndex(Protocol):
         query: np.ndarray,
         k: int,
         allowed: Collection[int] | None = None,
-    ) -> list[tuple[int, float]]:
+    ) -> list[ScoredChunk]:
         """(chunk id, cosine similarity) best first over the union of the partitions."""
         ...
 
-    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of those `ids` held in any of the partitions, in `ids` order; absent ids are skipped.
+    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> IdVectors:
+        """The vectors of those `ids` held in any of the partitions, in `ids` order; absent ids are skipped.
         Hybrid search scores keyword-only candidates with them instead of a store round trip."""
         ...
 

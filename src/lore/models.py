@@ -6,7 +6,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_TENANT = "default"
 DEFAULT_COLLECTION = "default"
@@ -150,6 +153,27 @@ class Change:
     op: Literal["add", "remove"]
     chunk_id: int
     partition: str
+
+
+class ScoredChunk(NamedTuple):
+    """A chunk id with a retriever's score (higher is better)."""
+
+    chunk_id: int
+    score: float
+
+
+class KnownDocument(NamedTuple):
+    """What the store knows of a source already indexed: enough to skip it when unchanged, or remove it."""
+
+    document_id: str
+    content_hash: str
+
+
+class IdVectors(NamedTuple):
+    """Chunk ids with their vectors, row for row: shapes (n,) int64 and (n, dim) float32."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
 
 
 @dataclass(slots=True)
