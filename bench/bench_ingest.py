@@ -102,7 +102,7 @@ def chunk_texts(docs: list[CorpusDoc], data_dir: Path) -> tuple[list[Chunk], flo
         start = time.perf_counter()
         chunks: list[Chunk] = []
         for doc in docs:
-            prepared = lore._prepare_record(
+            prepared = lore.ingestion.prepare_record(
                 doc, salt, DEFAULT_TENANT, DEFAULT_COLLECTION, {}, ingest.IngestReport()
             )
             assert prepared is not None

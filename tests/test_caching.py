@@ -98,7 +98,7 @@ def test_a_write_invalidates_its_collection_and_the_tenant_but_not_other_collect
 
 def test_in_process_caches_invalidate_per_collection_too(settings: Settings) -> None:
     with Lore.open(settings) as lore:
-        assert lore.caches.shared is None
+        assert lore.cache.caches.shared is None
         lore.add_text(
             title="Shipping", text="Parcels ship from Rotterdam every weekday.", collection="logistics"
         )

@@ -44,7 +44,7 @@ def cosines(lore: Lore, model: str, query: str, collection: str = "help") -> dic
     ids, vectors = lore.store.chunk_vectors(
         model, sorted(lore.store.filter_chunk_ids(DEFAULT_TENANT, [collection], SearchFilters()))
     )
-    scores = vectors @ lore.embedder_for(model).embed_query(query)
+    scores = vectors @ lore.models.embedder_for(model).embed_query(query)
     return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
@@ -86,7 +86,7 @@ def test_search_answers_from_the_old_model_until_the_switch(settings: Settings) 
         for query in QUERIES:
             hits = vector_hits(lore, query)
             assert [h.vector_score for h in hits] == pytest.approx([after[query][h.chunk.id] for h in hits])
-        assert lore.models_of(DEFAULT_TENANT, "help") == (E5, None)
+        assert lore.models.serving(DEFAULT_TENANT, "help") == (E5, None)
         assert lore.index.count(partition_key(DEFAULT_TENANT, "help", minilm)) == 0
         assert lore.index.count(partition_key(DEFAULT_TENANT, "help", E5)) == len(ARTICLES)
         assert lore.reembed(collection="help", model="e5").switched is False  # a rerun: nothing to do
@@ -122,13 +122,13 @@ def test_a_crashed_reembedding_resumes_without_embedding_twice(settings: Setting
         add_articles(lore)
         with pytest.raises(Crash):
             lore.reembed(collection="help", model="e5", on_progress=crash, batch_size=2)
-        assert lore.models_of(DEFAULT_TENANT, "help") == (lore.embedder.model_id, E5)
+        assert lore.models.serving(DEFAULT_TENANT, "help") == (lore.embedder.model_id, E5)
         assert vector_hits(lore, "forgot my password")[0].chunk.title == "Passwords"  # still serving
     with Lore.open(settings) as restarted:
         report = restarted.reembed(collection="help", model="e5", batch_size=2)
         assert report.switched and report.embedded == len(ARTICLES) - 2
         assert vector_hits(restarted, "forgot my password")[0].chunk.title == "Passwords"
-        assert restarted.models_of(DEFAULT_TENANT, "help")[0] == E5
+        assert restarted.models.serving(DEFAULT_TENANT, "help")[0] == E5
 
 
 def test_collections_with_different_models_are_searched_together(settings: Settings) -> None:
@@ -141,7 +141,7 @@ def test_collections_with_different_models_are_searched_together(settings: Setti
         hits = lore.search(SearchRequest(DEFAULT_TENANT, "refund for a returned parcel", k=4, mode="vector"))
         assert {h.chunk.collection for h in hits} == {"help", "returns"}
         for hit in hits:  # each score is its own collection's model's cosine
-            model = lore.models_of(DEFAULT_TENANT, hit.chunk.collection)[0]
+            model = lore.models.serving(DEFAULT_TENANT, hit.chunk.collection)[0]
             expected = cosines(lore, model, "refund for a returned parcel", hit.chunk.collection)
             assert hit.vector_score == pytest.approx(expected[hit.chunk.id], abs=1e-4)
         hybrid = lore.search(SearchRequest(DEFAULT_TENANT, "refund for a returned parcel", k=4))

@@ -169,6 +169,14 @@ class KnownDocument(NamedTuple):
     content_hash: str
 
 
+class ServingModels(NamedTuple):
+    """The models a process serves a collection with: `active` embeds its searches and new chunks, `pending`
+    (while a re-embedding runs) embeds new chunks too, so they are in the new version when it switches."""
+
+    active: str
+    pending: str | None
+
+
 class IdVectors(NamedTuple):
     """Chunk ids with their vectors, row for row: shapes (n,) int64 and (n, dim) float32."""
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from lore.api import create_app
-from lore.api.app import IndexSaver
 from lore.config import Settings
 from lore.service import Lore
+from lore.service.index_sync import IndexSaver
 from tests.api.conftest import LiveServer, assert_error
 
 
@@ -119,7 +119,7 @@ def test_an_unexpected_error_is_a_logged_500_without_details(
 
 
 def test_index_saver_saves_only_when_the_index_moved(lore: Lore, api_settings: Settings) -> None:
-    saver = IndexSaver(lore, interval=3600)
+    saver = IndexSaver(lore.index_sync, interval=3600)
     saver.save_if_changed()
     assert not saver.save_if_changed()
     lore.add_text(title="Saved", text="The saver persists this.")
@@ -129,7 +129,7 @@ def test_index_saver_saves_only_when_the_index_moved(lore: Lore, api_settings: S
 
 
 def test_index_saver_thread_ticks(lore: Lore, api_settings: Settings) -> None:
-    saver = IndexSaver(lore, interval=0.05)
+    saver = IndexSaver(lore.index_sync, interval=0.05)
     lore.add_text(title="Ticked", text="Saved by the background thread.")
     saver.start()
     try:

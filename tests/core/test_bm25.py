@@ -62,7 +62,7 @@ def assert_same_hits(actual: Sequence[tuple[int, float]], expected: Sequence[tup
 
 def loaded(store: SqliteStore) -> KeywordIndex:
     index = KeywordIndex()
-    index.load(store)
+    index.load(store, store)
     return index
 
 
@@ -201,12 +201,12 @@ def test_collections_filter(store: SqliteStore) -> None:
 def test_catch_up_applies_replacement_and_removal(store: SqliteStore) -> None:
     index = KeywordIndex()
     old = write(store, "Refunds take five days.", source="refunds.md")
-    assert index.catch_up(store) == 1
+    assert index.catch_up(store, store) == 1
     old_ids = chunk_ids(store, T1, old)
     assert ids(index.search(T1, "refund", 10)) == old_ids
 
     new = write(store, "Returns take ten days.", "Refunds are instant.", source="refunds.md")
-    assert index.catch_up(store) > 0
+    assert index.catch_up(store, store) > 0
     new_ids = chunk_ids(store, T1, new)
     assert set(new_ids).isdisjoint(old_ids)
     assert ids(index.search(T1, "refund", 10)) == [new_ids[1]]
@@ -214,11 +214,11 @@ def test_catch_up_applies_replacement_and_removal(store: SqliteStore) -> None:
     assert index.count(T1) == 2
 
     store.delete_document(T1, new.id)
-    index.catch_up(store)
+    index.catch_up(store, store)
     assert index.search(T1, "refund", 10) == []
     assert index.count(T1) == 0
     assert index.applied_seq == store.last_seq()
-    assert index.catch_up(store) == 0
+    assert index.catch_up(store, store) == 0
 
 
 def test_removed_chunks_leave_the_statistics(store: SqliteStore) -> None:
@@ -227,7 +227,7 @@ def test_removed_chunks_leave_the_statistics(store: SqliteStore) -> None:
     index = loaded(store)
     for document in documents[:5]:
         store.delete_document(T1, document.id)
-    index.catch_up(store)
+    index.catch_up(store, store)
     fresh = loaded(store)
     assert_same_hits(index.search(T1, "refund filler", 10), fresh.search(T1, "refund filler", 10))
     assert index.count(T1) == fresh.count(T1) == 3
@@ -238,7 +238,7 @@ def test_removal_without_compaction_excludes_dead_chunks(store: SqliteStore) -> 
     index = loaded(store)
     [removed_id] = chunk_ids(store, T1, documents[0])
     store.delete_document(T1, documents[0].id)
-    index.catch_up(store)
+    index.catch_up(store, store)
     fresh = loaded(store)
     assert_same_hits(index.search(T1, "refund", 20), fresh.search(T1, "refund", 20))
     assert removed_id not in ids(index.search(T1, "refund", 20))
@@ -258,7 +258,7 @@ def test_replaying_adds_twice_is_harmless(store: SqliteStore) -> None:
     write(store, "Refunds take five days.")
     index = loaded(store)
     index.mark_applied(0)
-    index.catch_up(store)
+    index.catch_up(store, store)
     assert index.count(T1) == 1
 
 

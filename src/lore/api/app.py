@@ -4,8 +4,6 @@ variables: `uvicorn lore.api.app:create_app --factory`."""
 from __future__ import annotations
 
 import gc
-import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -26,44 +24,7 @@ from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
 from lore.service import Lore
-
-INDEX_SAVE_SECONDS = 30.0
-logger = logging.getLogger("lore.api")
-
-
-class IndexSaver:
-    """Persists the vector index every `interval` seconds when it moved, so a restart replays few changes.
-    A thread, because saving blocks; an error is logged and retried at the next tick."""
-
-    def __init__(self, lore: Lore, interval: float = INDEX_SAVE_SECONDS) -> None:
-        self.lore = lore
-        self.interval = interval
-        self._saved_seq: int | None = None  # unknown at start: Lore.open catches up without saving
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lore-index-saver", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.save_if_changed()
-            except Exception:
-                logger.exception("saving the vector index failed")
-
-    def save_if_changed(self) -> bool:
-        self.lore.sync_index()
-        seq = self.lore.index.applied_seq
-        if seq == self._saved_seq:
-            return False
-        self.lore.index.save()
-        self._saved_seq = seq
-        return True
+from lore.service.index_sync import IndexSaver
 
 
 def create_app(settings: Settings | None = None, lore: Lore | None = None) -> FastAPI:
@@ -75,7 +36,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = lore or await run_in_threadpool(Lore.open, settings)
-        saver = IndexSaver(service)
+        saver = IndexSaver(service.index_sync)
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()

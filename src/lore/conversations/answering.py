@@ -126,10 +126,10 @@ class Answering:
         """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
         the model that embeds the searched collections (no floor when they use several models or an
         uncalibrated one). Keyword matches alone (a shared common word) do not make a passage relevant."""
-        models = list(self.lore.plan(tenant_id, question.collections))
+        models = list(self.lore.models.plan(tenant_id, question.collections))
         if len(models) != 1 or not passages:
             return False
-        floor = self.lore.embedder_for(models[0]).unrelated_below
+        floor = self.lore.models.embedder_for(models[0]).unrelated_below
         scores = [hit.vector_score for hit in passages]
         if floor is None or any(score is None for score in scores):
             return False

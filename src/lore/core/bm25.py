@@ -15,14 +15,14 @@ import functools
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lore.core import keywords
-from lore.interfaces import Store
-from lore.models import Change, Chunk, split_partition
+from lore.interfaces import ChangeFeed, ChunkSource
+from lore.models import Change, Chunk, ScoredChunk, split_partition
 
 K1 = 1.2
 B = 0.75
@@ -287,23 +287,30 @@ class KeywordIndex:
 
     # -- derivation from the store ---------------------------------------------------------------------------
 
-    def catch_up(self, store: Store, batch_size: int = CATCH_UP_BATCH) -> int:
-        """Apply every change newer than `applied_seq`; returns how many changes were applied."""
+    def catch_up(
+        self,
+        feed: ChangeFeed,
+        chunks: ChunkSource,
+        relevant: Callable[[Sequence[Change]], Sequence[Change]] = list,
+        batch_size: int = CATCH_UP_BATCH,
+    ) -> int:
+        """Apply the `relevant` part of every change newer than `applied_seq`, and advance past the rest;
+        returns how many changes were read."""
         applied = 0
-        while changes := store.changes_since(self.applied_seq, batch_size):
-            self._apply(store, changes)
+        while changes := feed.changes_since(self.applied_seq, batch_size):
+            self._apply(chunks, relevant(changes))
             self.mark_applied(changes[-1].seq)
             applied += len(changes)
         return applied
 
-    def load(self, store: Store) -> int:
+    def load(self, feed: ChangeFeed, chunks: ChunkSource) -> int:
         """Build from scratch by replaying the whole change sequence; returns the number of live chunks."""
         self.clear()
-        self.catch_up(store)
+        self.catch_up(feed, chunks)
         with self._lock:
             return sum(len(tenant.slot_of) for tenant in self._tenants.values())
 
-    def _apply(self, store: Store, changes: Sequence[Change]) -> None:
+    def _apply(self, chunks: ChunkSource, changes: Sequence[Change]) -> None:
         """Net effect of a batch: ids are never reused, so an id added and removed in one batch is skipped."""
         added: dict[str, dict[int, None]] = defaultdict(dict)  # ordered set per tenant, deduped by id
         removed: set[int] = set()
@@ -317,7 +324,7 @@ class KeywordIndex:
         for tenant_id, ids in added.items():
             live = [chunk_id for chunk_id in ids if chunk_id not in removed]
             if live:
-                found = store.get_chunks(tenant_id, live)
+                found = chunks.get_chunks(tenant_id, live)
                 self.add([found[chunk_id] for chunk_id in live if chunk_id in found])
 
     # -- queries ---------------------------------------------------------------------------------------------
@@ -329,7 +336,7 @@ class KeywordIndex:
 
     def search(
         self, tenant_id: str, query: str, k: int, collections: Sequence[str] | None = None
-    ) -> list[tuple[int, float]]:
+    ) -> list[ScoredChunk]:
         """The k best (chunk id, score) pairs, best first; only chunks matching some query term."""
         terms = query_stems(query)
         if not terms or k < 1:
@@ -344,7 +351,7 @@ class KeywordIndex:
             candidates = candidates[np.isin(snapshot.collections[candidates], allowed)]
         best = _top_k(scores, candidates, k)
         return [
-            (int(chunk_id), float(score))
+            ScoredChunk(int(chunk_id), float(score))
             for chunk_id, score in zip(snapshot.ids[best].tolist(), scores[best].tolist(), strict=True)
         ]
 

@@ -7,16 +7,17 @@ new model's partition, and leave and re-enter a partition when its collection re
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from lore.interfaces import Store, VectorIndex
-from lore.models import Change, Chunk, partition_key, split_partition
+from lore.interfaces import ChangeFeed, ChunkSource, VectorIndex, VectorSource
+from lore.models import Change, CollectionModels, ServingModels, partition_key, split_partition
 
 
 def catch_up(
-    store: Store,
+    feed: ChangeFeed,
+    vectors: VectorSource,
     index: VectorIndex,
     batch_size: int = 10_000,
     *,
@@ -26,12 +27,12 @@ def catch_up(
     """Apply every change newer than the index's `applied_seq` (up to change `upto`, if given); returns how
     many were applied. `on_batch` sees each batch once the index holds it."""
     applied = 0
-    while changes := store.changes_since(index.applied_seq, batch_size):
+    while changes := feed.changes_since(index.applied_seq, batch_size):
         if upto is not None:
             changes = [change for change in changes if change.seq <= upto]
             if not changes:
                 break
-        _apply(store, index, changes)
+        _apply(vectors, index, changes)
         index.mark_applied(changes[-1].seq)
         applied += len(changes)
         if on_batch is not None:
@@ -39,7 +40,7 @@ def catch_up(
     return applied
 
 
-def _apply(store: Store, index: VectorIndex, changes: list[Change]) -> None:
+def _apply(vectors: VectorSource, index: VectorIndex, changes: list[Change]) -> None:
     """The last change of each (partition, chunk) wins: a chunk can leave a partition and come back (a
     collection re-embedded with a model it used before)."""
     last: dict[tuple[str, int], str] = {}
@@ -52,60 +53,57 @@ def _apply(store: Store, index: VectorIndex, changes: list[Change]) -> None:
     for partition, ids in removed.items():
         index.remove(partition, sorted(ids))
     for partition, ids in added.items():
-        found_ids, vectors = store.chunk_vectors(split_partition(partition)[2], ids)
-        if len(found_ids):
-            index.add(partition, np.asarray(found_ids, dtype=np.int64), vectors)
+        found = vectors.chunk_vectors(split_partition(partition)[2], ids)
+        if len(found.ids):
+            index.add(partition, np.asarray(found.ids, dtype=np.int64), found.vectors)
 
 
-def rebuild(store: Store, index: VectorIndex) -> int:
-    """Drop the index and load every partition from the store; returns the number of vectors."""
-    seq = store.last_seq()
+def rebuild(
+    feed: ChangeFeed, vectors: VectorSource, models: Iterable[CollectionModels], index: VectorIndex
+) -> int:
+    """Drop the index and load every partition from the store, and the partitions that re-embeddings are
+    building (collections whose `models` have a pending one); returns the number of vectors."""
+    seq = feed.last_seq()
     index.clear()
     total = 0
-    for partition in store.partitions():
-        for ids, vectors in store.iter_partition_vectors(partition):
-            index.add(partition, ids, vectors)
-            total += len(ids)
-    for models in store.collection_models():  # partitions that re-embeddings are building
-        if models.pending is not None:
-            partition = partition_key(models.tenant_id, models.collection, models.pending)
-            for ids, vectors in store.iter_model_vectors(models.tenant_id, models.collection, models.pending):
-                index.add(partition, ids, vectors)
-                total += len(ids)
+    for partition in vectors.partitions():
+        for batch in vectors.iter_partition_vectors(partition):
+            index.add(partition, batch.ids, batch.vectors)
+            total += len(batch.ids)
+    for collection in models:
+        if collection.pending is not None:
+            partition = partition_key(collection.tenant_id, collection.collection, collection.pending)
+            pending = vectors.iter_model_vectors(
+                collection.tenant_id, collection.collection, collection.pending
+            )
+            for batch in pending:
+                index.add(partition, batch.ids, batch.vectors)
+                total += len(batch.ids)
     index.mark_applied(seq)
-    catch_up(store, index)
+    catch_up(feed, vectors, index)
     index.save()
     return total
 
 
-class KeywordView:
-    """The change sequence as the in-memory keyword index must read it. That index holds chunks, not
-    partitions, so two kinds of change are turned into no-ops (kept, so it still advances past them): a
-    re-embedding adding chunks to the pending model's partition, and a switch removing chunks that still exist
-    from the old model's partition. A no-op is a removal of chunk 0, which never exists (ids start at 1)."""
+class KeywordChanges:
+    """Which changes of a batch the in-memory keyword index applies. That index holds chunks, not partitions, so
+    it passes over two kinds: a re-embedding adding chunks to the pending model's partition, and a switch
+    removing chunks that still exist from the old model's partition."""
 
-    def __init__(self, store: Store, models: Callable[[str, str], tuple[str, str | None]]) -> None:
-        self.store = store
-        self.models = models
+    def __init__(self, chunks: ChunkSource, serving: Callable[[str, str], ServingModels]) -> None:
+        self.chunks = chunks
+        self.serving = serving
 
-    def changes_since(self, seq: int, limit: int = 10_000) -> list[Change]:
-        changes = self.store.changes_since(seq, limit)
+    def __call__(self, changes: Sequence[Change]) -> list[Change]:
         removed: dict[str, list[int]] = defaultdict(list)
         for change in changes:
             if change.op == "remove":
                 removed[split_partition(change.partition)[0]].append(change.chunk_id)
-        alive = {cid for tenant, ids in removed.items() for cid in self.store.get_chunks(tenant, ids)}
-        return [_noop(change) if self._skipped(change, alive) else change for change in changes]
+        alive = {cid for tenant, ids in removed.items() for cid in self.chunks.get_chunks(tenant, ids)}
+        return [change for change in changes if not self._passed_over(change, alive)]
 
-    def _skipped(self, change: Change, alive: set[int]) -> bool:
+    def _passed_over(self, change: Change, alive: set[int]) -> bool:
         if change.op == "remove":
             return change.chunk_id in alive
         tenant, collection, model = split_partition(change.partition)
-        return model == self.models(tenant, collection)[1]
-
-    def get_chunks(self, tenant_id: str, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
-        return self.store.get_chunks(tenant_id, chunk_ids)
-
-
-def _noop(change: Change) -> Change:
-    return Change(change.seq, "remove", 0, change.partition)
+        return model == self.serving(tenant, collection).pending

@@ -17,14 +17,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from lore.core.chunk import chunk_document
 from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
 from lore.errors import Conflict, LoreError, PayloadTooLarge
-from lore.interfaces import Embedder, Store
-from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument
+from lore.interfaces import Documents, Embedder, Reembedding, VectorSource
+from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument, ServingModels
 
 PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
@@ -199,7 +200,12 @@ def prepare_files(
 # -- embedding and writing --------------------------------------------------------------------------------------
 
 
-Models = Callable[[str, str], tuple[str, str | None]]  # (tenant, collection) -> (active model, pending model)
+class WritingModels(Protocol):
+    """The models a writer embeds with: each collection's serving ones, and their embedders."""
+
+    def serving(self, tenant_id: str, collection: str) -> ServingModels: ...
+
+    def embedder_for(self, model: str) -> Embedder: ...
 
 
 @dataclass
@@ -210,13 +216,14 @@ class Writer:
     runs, with the pending model too, so documents added meanwhile are in the new version when it switches.
     """
 
-    store: Store
-    embedder_for: Callable[[str], Embedder]  # model id -> embedder
-    models: Models
+    documents: Documents
+    vectors: VectorSource
+    reembedding: Reembedding
+    models: WritingModels
 
     def write(self, batch: list[Prepared]) -> tuple[list[Document], int]:
         """Returns the stored documents and how many texts had to be embedded."""
-        plans = [(item, *self.models(item.draft.tenant_id, item.draft.collection)) for item in batch]
+        plans = [(item, *self.models.serving(item.draft.tenant_id, item.draft.collection)) for item in batch]
         wanted: dict[str, list[ChunkDraft]] = {}
         for item, active, pending in plans:
             for model in filter(None, (active, pending)):
@@ -228,7 +235,7 @@ class Writer:
             embedded += fresh
         documents = []
         for item, active, pending in plans:
-            documents.append(self.store.write_document(item.draft, item.chunks, vectors[active], active))
+            documents.append(self.documents.write_document(item.draft, item.chunks, vectors[active], active))
             if pending is not None:
                 mine = {chunk.content_hash: vectors[pending][chunk.content_hash] for chunk in item.chunks}
                 self._add_pending(item.draft, pending, mine)
@@ -237,14 +244,14 @@ class Writer:
     def _add_pending(self, draft: DocumentDraft, model: str, vectors: dict[str, np.ndarray]) -> None:
         # Conflict: the re-embedding switched (having embedded these chunks itself) or was abandoned.
         with contextlib.suppress(Conflict):
-            self.store.add_model_vectors(draft.tenant_id, draft.collection, model, vectors)
+            self.reembedding.add_model_vectors(draft.tenant_id, draft.collection, model, vectors)
 
     def _vectors(self, model: str, chunks: list[ChunkDraft]) -> tuple[dict[str, np.ndarray], int]:
         texts = {chunk.content_hash: chunk.embed_text for chunk in chunks}
-        vectors = self.store.cached_vectors(model, list(texts))
+        vectors = self.vectors.cached_vectors(model, list(texts))
         missing = [h for h in texts if h not in vectors]
         if missing:
-            fresh = self.embedder_for(model).embed_documents([texts[h] for h in missing])
+            fresh = self.models.embedder_for(model).embed_documents([texts[h] for h in missing])
             vectors.update(zip(missing, fresh, strict=True))
         return vectors, len(missing)
 

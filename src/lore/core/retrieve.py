@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -11,8 +12,8 @@ from lore.caching import LRU
 from lore.core import fusion
 from lore.core.bm25 import KeywordIndex
 from lore.core.highlight import make_snippet
-from lore.interfaces import Store, VectorIndex
-from lore.models import Chunk, Hit, SearchFilters, SearchMode, partition_key
+from lore.interfaces import Documents, KeywordSearch, VectorIndex
+from lore.models import Chunk, Hit, ScoredChunk, SearchFilters, SearchMode, partition_key
 
 MIN_DEPTH = 50  # candidates each retriever contributes to hybrid fusion
 
@@ -27,19 +28,42 @@ class SearchRequest:
     filters: SearchFilters = field(default_factory=SearchFilters)
 
 
-Plan = Callable[[str, Sequence[str] | None], dict[str, list[str]]]
-Ranked = list[tuple[int, float, float | None, float | None]]
+class RankedChunk(NamedTuple):
+    """A ranked chunk with the fused score it is ranked by and each retriever's own (None: not consulted)."""
+
+    chunk_id: int
+    score: float
+    vector_score: float | None
+    keyword_score: float | None
+
+
+Ranked = list[RankedChunk]
+
+
+class QueryModels(Protocol):
+    """The embedding models a search needs: which serves which collection, and query vectors by each."""
+
+    def plan(self, tenant_id: str, collections: Sequence[str] | None) -> dict[str, list[str]]:
+        """{model id: the searched collections it embeds}; None searches every collection with vectors."""
+        ...
+
+    def embed_query(self, model: str, text: str) -> np.ndarray:
+        """A unit vector of the query by that model."""
+        ...
+
+    def coverage(self, model: str, query: str) -> float:
+        """0..1: how well the model understands the query's language."""
+        ...
 
 
 @dataclass
 class Retriever:
     """Searches one tenant's collections, each with the query embedded by that collection's active model."""
 
-    store: Store
+    documents: Documents
+    keywords: KeywordSearch
     index: VectorIndex
-    embed_query: Callable[[str, str], np.ndarray]  # (model id, query) -> unit vector
-    plan: Plan  # (tenant, collections or None for all) -> {model id: the collections it serves}
-    coverage: Callable[[str, str], float] = lambda _model, _query: 1.0  # how well a model understands a query
+    models: QueryModels
     keyword_index: KeywordIndex | None = None  # in-memory BM25 for unfiltered queries; else the store's index
     chunk_cache: LRU[int, Chunk] = field(default_factory=lambda: LRU(0))
 
@@ -50,7 +74,7 @@ class Retriever:
     def rank(self, request: SearchRequest, k: int) -> Ranked:
         """(chunk id, score, vector score, keyword score), best first. Collections embedded by different models
         are ranked apart and interleaved by rank: cosines of two models are not on one scale."""
-        groups = self.plan(request.tenant_id, request.collections)
+        groups = self.models.plan(request.tenant_id, request.collections)
         if len(groups) <= 1:
             model = next(iter(groups), None)
             return self._rank(request, model, groups.get(model or "", []), k)
@@ -62,19 +86,22 @@ class Retriever:
 
     def _rank(self, request: SearchRequest, model: str | None, collections: list[str], k: int) -> Ranked:
         if request.mode == "keyword":
-            return [(cid, s, None, s) for cid, s in self._keyword(request, k)]
+            return self._keyword_only(request, k)
         if model is None:  # no vectors in these collections yet
-            return [] if request.mode == "vector" else [(c, s, None, s) for c, s in self._keyword(request, k)]
+            return [] if request.mode == "vector" else self._keyword_only(request, k)
         target = _Target(model, [partition_key(request.tenant_id, c, model) for c in collections])
         if request.mode == "vector":
-            query = self.embed_query(model, request.query)
-            return [(cid, s, s, None) for cid, s in self._vector(request, target, query, k)]
+            query = self.models.embed_query(model, request.query)
+            return [RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k)]
         return self._hybrid(request, target, k)
 
-    def _keyword(self, request: SearchRequest, k: int) -> list[tuple[int, float]]:
+    def _keyword_only(self, request: SearchRequest, k: int) -> Ranked:
+        return [RankedChunk(cid, score, None, score) for cid, score in self._keyword(request, k)]
+
+    def _keyword(self, request: SearchRequest, k: int) -> list[ScoredChunk]:
         if (memory := self._memory_keywords(request)) is not None:
             return memory.search(request.tenant_id, request.query, k, request.collections)
-        return self.store.keyword_search(
+        return self.keywords.keyword_search(
             request.tenant_id, request.query, k, request.collections, request.filters or None
         )
 
@@ -84,10 +111,10 @@ class Retriever:
 
     def _vector(
         self, request: SearchRequest, target: _Target, query: np.ndarray, k: int
-    ) -> list[tuple[int, float]]:
+    ) -> list[ScoredChunk]:
         allowed = None
         if request.filters:
-            allowed = self.store.filter_chunk_ids(request.tenant_id, request.collections, request.filters)
+            allowed = self.documents.filter_chunk_ids(request.tenant_id, request.collections, request.filters)
             if not allowed:
                 return []
         return self.index.search(target.partitions, query, k, allowed)
@@ -96,22 +123,22 @@ class Retriever:
         candidates = self.candidates(request, target, max(k, MIN_DEPTH))
         if not candidates:
             return []
-        scores = fusion.fuse(candidates, self.coverage(target.model, request.query))
+        scores = fusion.fuse(candidates, self.models.coverage(target.model, request.query))
         order = np.argsort(-scores, kind="stable")[:k]
         return [
-            (candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)
+            RankedChunk(candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)
             for i in order
         ]
 
     def candidates(self, request: SearchRequest, target: _Target, depth: int) -> list[fusion.Candidate]:
         """The union of both retrievers' top `depth`, each candidate with both scores."""
-        query = self.embed_query(target.model, request.query)
+        query = self.models.embed_query(target.model, request.query)
         vector = dict(self._vector(request, target, query, depth))
         keyword = dict(self._keyword(request, depth))
         self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
         memory = self._memory_keywords(request)
-        scorer = self.store if memory is None else memory
+        scorer: KeywordSearch | KeywordIndex = self.keywords if memory is None else memory
         keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
         return [
             fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
@@ -125,25 +152,27 @@ class Retriever:
         longer has, keep 0)."""
         if not missing:
             return
-        ids, vectors = self.index.vectors(target.partitions, sorted(missing))
-        if not len(ids):
+        found = self.index.vectors(target.partitions, sorted(missing))
+        if not len(found.ids):
             return
-        norms = np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(query), 1e-12)
-        for cid, score in zip(ids.tolist(), ((vectors @ query) / norms).tolist(), strict=True):
+        norms = np.maximum(np.linalg.norm(found.vectors, axis=1) * np.linalg.norm(query), 1e-12)
+        for cid, score in zip(found.ids.tolist(), ((found.vectors @ query) / norms).tolist(), strict=True):
             vector[cid] = score
 
-    def hydrate(
-        self, request: SearchRequest, scored: list[tuple[int, float, float | None, float | None]]
-    ) -> list[Hit]:
+    def hydrate(self, request: SearchRequest, ranked: Ranked) -> list[Hit]:
         """Attach chunk and document fields; ids deleted since the index saw them drop out here."""
-        chunks = self._chunks(request.tenant_id, [cid for cid, *_ in scored])
+        chunks = self._chunks(request.tenant_id, [item.chunk_id for item in ranked])
         hits = []
-        for cid, score, vector_score, keyword_score in scored:
-            chunk = chunks.get(cid)
+        for item in ranked:
+            chunk = chunks.get(item.chunk_id)
             if chunk is None:
                 continue
             snippet = make_snippet(chunk.text, request.query)
-            hits.append(Hit(chunk, score, snippet.text, snippet.highlights, vector_score, keyword_score))
+            hits.append(
+                Hit(
+                    chunk, item.score, snippet.text, snippet.highlights, item.vector_score, item.keyword_score
+                )
+            )
         return hits
 
     def _chunks(self, tenant_id: str, ids: list[int]) -> dict[int, Chunk]:
@@ -152,7 +181,7 @@ class Retriever:
         cached, missing = self.chunk_cache.get_many(ids)
         found = {cid: chunk for cid, chunk in cached.items() if chunk.tenant_id == tenant_id}
         if missing:
-            fetched = self.store.get_chunks(tenant_id, missing)
+            fetched = self.documents.get_chunks(tenant_id, missing)
             for cid, chunk in fetched.items():
                 self.chunk_cache.put(cid, chunk)
             found.update(fetched)
@@ -176,4 +205,4 @@ def interleave(ranked: Sequence[Ranked], k: int, depth: int = 60) -> Ranked:
         for rank, item in enumerate(items, start=1)
     ]
     merged.sort(key=lambda entry: (-entry[0], entry[1]))
-    return [(cid, score, vector, keyword) for score, _, (cid, _s, vector, keyword) in merged[:k]]
+    return [item._replace(score=score) for score, _, item in merged[:k]]

@@ -23,6 +23,7 @@ from lore.jobs.records import Job, JobRecords, JobState
 from lore.jobs.registry import kind as job_kind
 from lore.jobs.transport import Transport
 from lore.models import DEFAULT_TENANT, Page
+from lore.names import check_name
 from lore.registry import create_store
 
 logger = logging.getLogger("lore.jobs")
@@ -43,8 +44,6 @@ class JobQueue:
 
     def submit(self, kind: str, params: Mapping[str, Any], *, tenant_id: str = DEFAULT_TENANT) -> Job:
         """Record the job durably, then send it; if the queue is down, the reaper sends it later."""
-        from lore.service import check_name
-
         check_name("tenant", tenant_id)
         spec = job_kind(kind)
         full = {**params, "tenant_id": tenant_id}

@@ -9,7 +9,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import codec
-from lore.models import Chunk, ChunkDraft, Document, DocumentDraft
+from lore.models import Chunk, ChunkDraft, Document, DocumentDraft, IdVectors
 
 
 def document(row: sa.Row[Any]) -> Document:
@@ -69,8 +69,8 @@ def chunk_row(
     }
 
 
-def id_matrix(rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 ids, float32 (n, dim) matrix) from (id, dim, vector blob) rows."""
+def id_matrix(rows: Sequence[Sequence[Any]]) -> IdVectors:
+    """Int64 ids and a float32 (n, dim) matrix from (id, dim, vector blob) rows."""
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     dim = rows[0][1] if rows else 0
-    return ids, codec.decode_matrix([row[2] for row in rows], dim)
+    return IdVectors(ids, codec.decode_matrix([row[2] for row in rows], dim))

@@ -41,6 +41,7 @@ from lore.models import (
     CollectionModels,
     Document,
     DocumentDraft,
+    KnownDocument,
     MetadataValue,
     Page,
     SearchFilters,
@@ -177,12 +178,12 @@ class SqlStore(abc.ABC):
         with self._read() as conn:
             return paging.page([records.document(row) for row in conn.execute(query)], limit)
 
-    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, tuple[str, str]]:
+    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, KnownDocument]:
         query = sa.select(documents.c.source, documents.c.id, documents.c.content_hash).where(
             documents.c.tenant_id == tenant_id, documents.c.collection == collection
         )
         with self._read() as conn:
-            return {source: (doc_id, digest) for source, doc_id, digest in conn.execute(query)}
+            return {source: KnownDocument(doc_id, digest) for source, doc_id, digest in conn.execute(query)}
 
     # --- vectors -----------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from psycopg.pq import Format
 
 from lore.backends.store.postgres import shared_engine
 from lore.errors import InvalidInput
+from lore.models import IdVectors
 
 DDL_LOCK = 0x6C6F7276  # advisory lock key held while creating tables and indexes
 BATCH = 1000  # rows per upsert statement
@@ -159,7 +160,7 @@ class PgvectorIndex:
                 rows = self._approximate(conn, table, params, allowed)
             return [(int(chunk_id), float(similarity)) for chunk_id, similarity in rows]
 
-    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> IdVectors:
         wanted = [int(i) for i in ids]
         found: dict[int, np.ndarray] = {}
         dim = 0
@@ -177,8 +178,8 @@ class PgvectorIndex:
                 dim = dim or int(table.removeprefix("pgvector_d"))
         present = [i for i in dict.fromkeys(wanted) if i in found]
         if not present:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
-        return np.array(present, dtype=np.int64), np.stack([found[i] for i in present])
+            return IdVectors(np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32))
+        return IdVectors(np.array(present, dtype=np.int64), np.stack([found[i] for i in present]))
 
     def count(self, partition: str) -> int:
         with self.engine.connect() as conn:

@@ -43,6 +43,7 @@ from usearch.index import Index
 from usearch.index import search as flat_search
 
 from lore.errors import InvalidInput
+from lore.models import IdVectors
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ class UsearchIndex:
             ]
         return _merge(found, k)
 
-    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> IdVectors:
         wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
         wanted = wanted[wanted >= 0]
         found: dict[int, np.ndarray] = {}
@@ -194,7 +195,7 @@ class UsearchIndex:
                     found.update(zip(present.tolist(), index.get(present), strict=True))
         order = [i for i in wanted.tolist() if i in found]
         matrix = np.asarray([found[i] for i in order], dtype=np.float32).reshape(len(order), self._dim)
-        return np.asarray(order, dtype=np.int64), matrix
+        return IdVectors(np.asarray(order, dtype=np.int64), matrix)
 
     def count(self, partition: str) -> int:
         with self._lock:

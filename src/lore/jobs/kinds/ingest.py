@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lore.errors import InvalidInput
 from lore.jobs.registry import Progress, handler
 from lore.models import DEFAULT_COLLECTION
+from lore.names import check_name
 
 if TYPE_CHECKING:
     from lore.service import Lore
@@ -37,8 +38,6 @@ def check(params: dict[str, Any]) -> None:
 
 
 def _check_document(position: int, document: object) -> None:
-    from lore.service import check_name  # the service imports nothing from jobs, but keep kinds light
-
     where = {"document": position}
     if not isinstance(document, dict):
         raise InvalidInput("each document must be an object", details=where)

@@ -1,0 +1,254 @@
+"""Ingest orchestration: files, uploads, text and data-set records turned into prepared documents, written in
+batches with their collections' current models, and the indexes brought up to date after each batch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lore.config import Settings
+from lore.core import ingest
+from lore.core.evaluation import CorpusDoc
+from lore.core.parse import parse_bytes
+from lore.errors import Conflict, PayloadTooLarge
+from lore.interfaces import Documents
+from lore.models import Block, Document, KnownDocument, ParsedDocument
+from lore.names import check_name
+from lore.service.embedding_models import ModelDirectory
+from lore.service.index_sync import IndexSync
+
+Known = dict[str, KnownDocument]  # source -> what the store holds of it
+
+
+class Ingestion:
+    """Writes documents through `writer`; unchanged sources are recognised by their fingerprint and skipped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        documents: Documents,
+        writer: ingest.Writer,
+        models: ModelDirectory,
+        sync: IndexSync,
+        token_counter: Callable[[], ingest.TokenCounter],
+    ) -> None:
+        self.settings = settings
+        self.documents = documents
+        self.writer = writer
+        self.models = models
+        self.sync = sync
+        self.token_counter = token_counter  # picklable: files are chunked in worker processes
+
+    def paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        tenant_id: str,
+        collection: str,
+        tags: Sequence[str],
+        sync: bool,
+        on_progress: Callable[[ingest.Progress], None] | None,
+    ) -> ingest.IngestReport:
+        check_name("tenant", tenant_id)
+        check_name("collection", collection)
+        start = time.perf_counter()
+        files, failures = ingest.discover(paths)
+        report = ingest.IngestReport(files=len(files), failures=failures)
+        known = self.documents.document_hashes(tenant_id, collection)
+        jobs = self._file_jobs(files, known, report, tenant_id, collection, tuple(tags))
+        embedder = self.models.default
+        prepared = ingest.prepare_files(
+            jobs,
+            self.token_counter,
+            embedder.max_tokens,
+            self.settings.max_document_chars,
+            self.settings.parse_workers,
+        )
+        done = report.unchanged
+        for batch, batch_failures in ingest.batched(prepared):
+            report.failures.extend(batch_failures)
+            self._write_batch(batch, known, report)
+            done += len(batch) + len(batch_failures)
+            if on_progress:
+                elapsed = ingest.elapsed_since(start)
+                on_progress(ingest.Progress(done, len(files), report.chunks, report.embedded, elapsed))
+        if sync:
+            report.removed = self._remove_missing(paths, files, known, tenant_id)
+        self.sync.after_write(save=True)
+        report.seconds = ingest.elapsed_since(start)
+        return report
+
+    def _file_jobs(
+        self,
+        files: list[Path],
+        known: Known,
+        report: ingest.IngestReport,
+        tenant_id: str,
+        collection: str,
+        tags: tuple[str, ...],
+    ) -> list[ingest.FileJob]:
+        salt = ingest.salt_for(self.models.default.model_id, tags)
+        jobs = []
+        for path in files:
+            try:
+                digest = ingest.fingerprint(path.read_bytes(), salt)
+            except OSError as error:
+                report.failures.append(ingest.Failure(str(path), "unreadable", error.strerror or str(error)))
+                continue
+            stored = known.get(str(path))
+            if stored is not None and stored.content_hash == digest:
+                report.unchanged += 1
+            else:
+                jobs.append(ingest.FileJob(path, tenant_id, collection, tags, digest))
+        return jobs
+
+    def _write_batch(self, batch: list[ingest.Prepared], known: Known, report: ingest.IngestReport) -> None:
+        if not batch:
+            return
+        documents, embedded = self._write(batch)
+        for document in documents:
+            if document.source in known:
+                report.updated += 1
+            else:
+                report.added += 1
+            report.chunks += document.chunk_count
+        report.embedded += embedded
+        report.documents.extend(documents)
+        self.sync.after_write(save=False)
+
+    def _write(self, batch: list[ingest.Prepared]) -> tuple[list[Document], int]:
+        """Write with the collections' current models; a switch committed meanwhile (Conflict) is read and the
+        batch written again (writes replace by source, so a repeat is harmless)."""
+        try:
+            return self.writer.write(batch)
+        except Conflict:
+            self.sync.sync()
+            return self.writer.write(batch)
+
+    def _remove_missing(self, roots: Sequence[Path], files: list[Path], known: Known, tenant_id: str) -> int:
+        seen = {str(path) for path in files}
+        prefixes = [str(root.resolve()) for root in roots]
+        removed = 0
+        for source, stored in known.items():
+            under_root = any(source == p or source.startswith(p.rstrip("/") + "/") for p in prefixes)
+            if under_root and source not in seen and not Path(source).exists():
+                removed += self.documents.delete_document(tenant_id, stored.document_id)
+        return removed
+
+    def text(
+        self,
+        title: str,
+        text: str,
+        source: str | None,
+        tenant_id: str,
+        collection: str,
+        tags: Sequence[str],
+        metadata: dict[str, Any] | None,
+    ) -> Document:
+        parsed = parse_bytes(text.encode("utf-8"), "document.md", "text/markdown")
+        parsed.title = title or parsed.title
+        data = f"{title}\0{text}".encode()
+        return self._add_parsed(parsed, data, source, tenant_id, collection, tags, metadata)
+
+    def upload(
+        self,
+        data: bytes,
+        filename: str,
+        content_type: str | None,
+        tenant_id: str,
+        collection: str,
+        tags: Sequence[str],
+        metadata: dict[str, Any] | None,
+        source: str | None,
+    ) -> Document:
+        if len(data) > self.settings.max_upload_bytes:
+            raise PayloadTooLarge(f"upload of {len(data)} bytes exceeds {self.settings.max_upload_bytes}")
+        parsed = parse_bytes(data, filename, content_type)
+        return self._add_parsed(
+            parsed, data, source or f"upload:{filename}", tenant_id, collection, tags, metadata
+        )
+
+    def _add_parsed(
+        self,
+        parsed: ParsedDocument,
+        data: bytes,
+        source: str | None,
+        tenant_id: str,
+        collection: str,
+        tags: Sequence[str],
+        metadata: dict[str, Any] | None,
+    ) -> Document:
+        check_name("tenant", tenant_id)
+        check_name("collection", collection)
+        embedder = self.models.default
+        digest = ingest.fingerprint(data, ingest.salt_for(embedder.model_id, tags, metadata))
+        prepared = ingest.prepare(
+            parsed,
+            source=source or f"text:{digest[:16]}",
+            tenant_id=tenant_id,
+            collection=collection,
+            fingerprint_=digest,
+            count_tokens=embedder.count_tokens,
+            max_tokens=embedder.max_tokens,
+            tags=tags,
+            metadata=metadata,
+            max_chars=self.settings.max_document_chars,
+        )
+        (document,), _ = self._write([prepared])
+        self.sync.after_write(save=False)
+        return document
+
+    def corpus(
+        self,
+        docs: Iterable[CorpusDoc],
+        *,
+        tenant_id: str,
+        collection: str,
+        on_progress: Callable[[int], None] | None,
+    ) -> ingest.IngestReport:
+        start = time.perf_counter()
+        report = ingest.IngestReport()
+        known = self.documents.document_hashes(tenant_id, collection)
+        salt = ingest.salt_for(self.models.default.model_id, ())
+        prepared = (self.prepare_record(doc, salt, tenant_id, collection, known, report) for doc in docs)
+        for batch, _ in ingest.batched(item for item in prepared if item is not None):
+            self._write_batch(batch, known, report)
+            if on_progress:
+                on_progress(report.added + report.updated + report.unchanged)
+        self.sync.after_write(save=True)
+        report.seconds = ingest.elapsed_since(start)
+        return report
+
+    def prepare_record(
+        self,
+        doc: CorpusDoc,
+        salt: str,
+        tenant_id: str,
+        collection: str,
+        known: Known,
+        report: ingest.IngestReport,
+    ) -> ingest.Prepared | None:
+        """One data-set record chunked for writing, or None (counted unchanged) when it is stored already."""
+        report.files += 1
+        digest = ingest.fingerprint(f"{doc.title}\0{doc.text}".encode(), salt)
+        source = f"record:{doc.id}"
+        stored = known.get(source)
+        if stored is not None and stored.content_hash == digest:
+            report.unchanged += 1
+            return None
+        blocks = [Block("paragraph", p) for p in doc.text.split("\n\n") if p.strip()] or [
+            Block("paragraph", "")
+        ]
+        parsed = ParsedDocument(doc.title or doc.id, blocks, {"record_id": doc.id})
+        embedder = self.models.default
+        return ingest.prepare(
+            parsed,
+            source=source,
+            tenant_id=tenant_id,
+            collection=collection,
+            fingerprint_=digest,
+            count_tokens=embedder.count_tokens,
+            max_tokens=embedder.max_tokens,
+        )

@@ -1,0 +1,256 @@
+"""`Lore`: the service the CLI and the API call alike. It owns the lifecycle of the parts it is built from and
+delegates each call to the part that owns the state: ingestion, the model directory, index sync, the search
+cache and the retriever."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lore.backends.cache import Caches, open_caches
+from lore.caching import CacheStats
+from lore.config import Settings
+from lore.core import ingest, reembedding
+from lore.core.bm25 import KeywordIndex
+from lore.core.evaluation import CorpusDoc
+from lore.core.retrieve import Retriever, SearchRequest
+from lore.errors import InvalidInput, NotFound
+from lore.interfaces import Embedder, Store, VectorIndex
+from lore.models import DEFAULT_COLLECTION, DEFAULT_TENANT, Document, Hit, Page
+from lore.names import check_name
+from lore.registry import (
+    create_embedder,
+    create_embedder_for,
+    create_store,
+    create_vector_index,
+    token_counter_factory,
+)
+from lore.service.embedding_models import ModelDirectory
+from lore.service.index_sync import IndexSync
+from lore.service.ingestion import Ingestion
+from lore.service.search_cache import SearchCache
+
+
+class Lore:
+    """Documents in, hits out: `Lore.open(settings)` builds every part from settings through the registry.
+
+    >>> with Lore.open() as lore:
+    ...     lore.add_text(title="Refunds", text="Refunds take 5 business days.")
+    ...     lore.search(SearchRequest(DEFAULT_TENANT, "how long do refunds take"))
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        index: VectorIndex,
+        embedder: Embedder,
+        caches: Caches | None = None,
+    ) -> None:
+        caches = caches or open_caches(settings)
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.models = ModelDirectory(
+            settings, embedder, store, store, caches.query_vectors, create_embedder_for
+        )
+        self.cache = SearchCache(caches, self.models, settings.chunk_cache_size)
+        keywords = KeywordIndex() if settings.keyword_index == "memory" else None
+        self.index_sync = IndexSync(
+            store,
+            store,
+            store,
+            index,
+            keywords,
+            self.models,
+            self.cache,
+            check_seconds=settings.index_sync_seconds,
+        )
+        self.retriever = Retriever(store, store, index, self.models, keywords, self.cache.chunks)
+        writer = ingest.Writer(store, store, store, self.models)
+        self.ingestion = Ingestion(
+            settings, store, writer, self.models, self.index_sync, token_counter_factory(settings)
+        )
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, caches: Caches | None = None) -> Lore:
+        settings = settings or Settings()
+        store = create_store(settings)
+        store.migrate()
+        lore = cls(settings, store, create_vector_index(settings), create_embedder(settings), caches)
+        if lore.index.applied_seq > store.last_seq():
+            lore.rebuild_index()  # index files newer than the store: the store was restored from a backup
+        lore.sync_index()
+        return lore
+
+    def close(self) -> None:
+        self.sync_index()
+        self.index.save()
+        self.store.close()
+        self.cache.close()
+
+    def __enter__(self) -> Lore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured embedder: collections without a recorded model use it."""
+        return self.models.default
+
+    # -- documents --------------------------------------------------------------------------------------------
+
+    def ingest_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        tags: Sequence[str] = (),
+        sync: bool = False,
+        on_progress: Callable[[ingest.Progress], None] | None = None,
+    ) -> ingest.IngestReport:
+        """Index files and folders; unchanged files are skipped, `sync` removes documents whose files are gone."""
+        return self.ingestion.paths(
+            paths, tenant_id=tenant_id, collection=collection, tags=tags, sync=sync, on_progress=on_progress
+        )
+
+    def add_text(
+        self,
+        *,
+        title: str,
+        text: str,
+        source: str | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        tags: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> Document:
+        """Index a document given as text (Markdown structure is honoured). Same source: replaced."""
+        return self.ingestion.text(title, text, source, tenant_id, collection, tags, metadata)
+
+    def add_upload(
+        self,
+        data: bytes,
+        filename: str,
+        content_type: str | None = None,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        tags: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> Document:
+        """Index an uploaded file of any supported format (`source` defaults to `upload:<filename>`)."""
+        return self.ingestion.upload(
+            data, filename, content_type, tenant_id, collection, tags, metadata, source
+        )
+
+    def add_corpus(
+        self,
+        docs: Iterable[CorpusDoc],
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ingest.IngestReport:
+        """Bulk-index plain (id, title, text) records, as data sets and benchmarks provide them."""
+        return self.ingestion.corpus(
+            docs, tenant_id=tenant_id, collection=collection, on_progress=on_progress
+        )
+
+    def get_document(
+        self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, with_text: bool = True
+    ) -> Document:
+        document = self.store.get_document(tenant_id, document_id, with_text=with_text)
+        if document is None:
+            raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
+        return document
+
+    def list_documents(
+        self,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Document]:
+        return self.store.list_documents(tenant_id, collection, limit, cursor)
+
+    def delete_document(self, document_id: str, *, tenant_id: str = DEFAULT_TENANT) -> None:
+        if not self.store.delete_document(tenant_id, document_id):
+            raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
+        self.index_sync.after_write(save=False)
+
+    # -- search -----------------------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> list[Hit]:
+        """Hits of the tenant's collections, from the cache while nothing they hold has changed."""
+        if not 1 <= request.k <= self.settings.max_k:
+            raise InvalidInput(f"k must be between 1 and {self.settings.max_k}", details={"k": request.k})
+        if not request.query.strip():
+            raise InvalidInput("query must not be empty")
+        for collection in request.collections or ():
+            check_name("collection", collection)
+        self.index_sync.sync_if_due()
+        versions = self.cache.versions(request)
+        if max(versions) > self.index_sync.applied_seq:
+            self.sync_index()  # another replica wrote: catch up before answering, whatever the throttle says
+        key = self.cache.key(request, versions)
+        hits = self.cache.get(key)
+        if hits is None:
+            hits = self.retriever.search(request)
+            if self.index_sync.applied_seq >= max(versions):
+                self.cache.put(key, hits)
+        return hits
+
+    def cache_stats(self) -> dict[str, CacheStats]:
+        """Every cache by name, for /metrics."""
+        return self.cache.stats()
+
+    # -- embedding models and the derived indexes -------------------------------------------------------------
+
+    def reembed(
+        self,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        collection: str,
+        model: str,
+        on_progress: Callable[[int, int], None] | None = None,
+        batch_size: int = reembedding.BATCH_CHUNKS,
+    ) -> reembedding.Report:
+        """Re-embed a collection with another model while searches keep using the current one, then switch
+        in one transaction and drop the old vectors. Resumable: a rerun skips what was embedded."""
+        check_name("tenant", tenant_id)
+        check_name("collection", collection)
+        if collection not in {info.name for info in self.store.list_collections(tenant_id)}:
+            raise NotFound(f"no collection {collection!r}", details={"collection": collection})
+        embedder = self.models.embedder_for(model)
+        self.sync_index()
+        report = reembedding.run(
+            self.store,
+            embedder,
+            tenant_id,
+            collection,
+            self.models.serving(tenant_id, collection).active,
+            on_progress=on_progress,
+            after_batch=self.sync_index,
+            batch_size=batch_size,
+        )
+        self.index_sync.after_write(save=True)
+        return report
+
+    def sync_index(self) -> int:
+        """Replay store changes (also those of other processes) into this process's indexes."""
+        return self.index_sync.sync()
+
+    def rebuild_index(self) -> int:
+        """Rebuild the derived indexes from the store; returns the number of vectors."""
+        return self.index_sync.rebuild()
+
+    def readiness(self) -> dict[str, Any]:
+        """What /readyz reports: the store answers, and the index is current with it."""
+        return {"store": "ok", "embedder": self.embedder.model_id, **self.index_sync.readiness()}
