@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 
 Known = dict[str, KnownDocument]  # source -> what the store holds of it
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a document is written, and the labels it carries."""
+
+    tenant_id: str
+    collection: str
+    tags: Sequence[str] = ()
+    metadata: dict[str, Any] | None = None
 
 
 class Ingestion:
@@ -137,63 +148,36 @@ class Ingestion:
                 removed += self.documents.delete_document(tenant_id, stored.document_id)
         return removed
 
-    def text(
-        self,
-        title: str,
-        text: str,
-        source: str | None,
-        tenant_id: str,
-        collection: str,
-        tags: Sequence[str],
-        metadata: dict[str, Any] | None,
-    ) -> Document:
+    def text(self, title: str, text: str, source: str | None, to: Destination) -> Document:
         parsed = parse_bytes(text.encode("utf-8"), "document.md", "text/markdown")
         parsed.title = title or parsed.title
-        data = f"{title}\0{text}".encode()
-        return self._add_parsed(parsed, data, source, tenant_id, collection, tags, metadata)
+        return self._add_parsed(parsed, f"{title}\0{text}".encode(), source, to)
 
     def upload(
-        self,
-        data: bytes,
-        filename: str,
-        content_type: str | None,
-        tenant_id: str,
-        collection: str,
-        tags: Sequence[str],
-        metadata: dict[str, Any] | None,
-        source: str | None,
+        self, data: bytes, filename: str, content_type: str | None, source: str | None, to: Destination
     ) -> Document:
         if len(data) > self.settings.max_upload_bytes:
             raise PayloadTooLarge(f"upload of {len(data)} bytes exceeds {self.settings.max_upload_bytes}")
         parsed = parse_bytes(data, filename, content_type)
-        return self._add_parsed(
-            parsed, data, source or f"upload:{filename}", tenant_id, collection, tags, metadata
-        )
+        return self._add_parsed(parsed, data, source or f"upload:{filename}", to)
 
     def _add_parsed(
-        self,
-        parsed: ParsedDocument,
-        data: bytes,
-        source: str | None,
-        tenant_id: str,
-        collection: str,
-        tags: Sequence[str],
-        metadata: dict[str, Any] | None,
+        self, parsed: ParsedDocument, data: bytes, source: str | None, to: Destination
     ) -> Document:
-        check_name("tenant", tenant_id)
-        check_name("collection", collection)
+        check_name("tenant", to.tenant_id)
+        check_name("collection", to.collection)
         embedder = self.models.default
-        digest = ingest.fingerprint(data, ingest.salt_for(embedder.model_id, tags, metadata))
+        digest = ingest.fingerprint(data, ingest.salt_for(embedder.model_id, to.tags, to.metadata))
         prepared = ingest.prepare(
             parsed,
             source=source or f"text:{digest[:16]}",
-            tenant_id=tenant_id,
-            collection=collection,
+            tenant_id=to.tenant_id,
+            collection=to.collection,
             fingerprint_=digest,
             count_tokens=embedder.count_tokens,
             max_tokens=embedder.max_tokens,
-            tags=tags,
-            metadata=metadata,
+            tags=to.tags,
+            metadata=to.metadata,
             max_chars=self.settings.max_document_chars,
         )
         (document,), _ = self._write([prepared])

@@ -28,7 +28,7 @@ from lore.registry import (
 )
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
-from lore.service.ingestion import Ingestion
+from lore.service.ingestion import Destination, Ingestion
 from lore.service.search_cache import SearchCache
 
 
@@ -130,7 +130,7 @@ class Lore:
         metadata: dict[str, Any] | None = None,
     ) -> Document:
         """Index a document given as text (Markdown structure is honoured). Same source: replaced."""
-        return self.ingestion.text(title, text, source, tenant_id, collection, tags, metadata)
+        return self.ingestion.text(title, text, source, Destination(tenant_id, collection, tags, metadata))
 
     def add_upload(
         self,
@@ -145,9 +145,8 @@ class Lore:
         source: str | None = None,
     ) -> Document:
         """Index an uploaded file of any supported format (`source` defaults to `upload:<filename>`)."""
-        return self.ingestion.upload(
-            data, filename, content_type, tenant_id, collection, tags, metadata, source
-        )
+        to = Destination(tenant_id, collection, tags, metadata)
+        return self.ingestion.upload(data, filename, content_type, source, to)
 
     def add_corpus(
         self,
