@@ -12,11 +12,10 @@ from typing import Any, NamedTuple
 
 from lore.backends.embedder import e5, onnx
 from lore.config import Settings
+from lore.core.chunk import TokenCounter
 from lore.errors import InvalidInput
 from lore.interfaces import Embedder, Store, VectorIndex
 from lore.plugins import Registry
-
-TokenCounter = Callable[[str], int]
 
 
 class EmbedderPlugin(NamedTuple):
