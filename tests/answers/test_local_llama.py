@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from lore.answers.build import PROVIDERS, build_chain
+from lore.answers.build import build_chain, llm_providers
 from lore.answers.errors import ProviderFailed, ProviderUnavailable
 from lore.answers.local_llama import LocalLlama
 from lore.answers.prompt import SYSTEM_PROMPT
@@ -93,7 +93,7 @@ def test_a_missing_model_file_is_named(tmp_path: Path) -> None:
 def test_a_chain_without_local_never_imports_llama_cpp(
     no_llama_cpp: NoLlamaCpp, monkeypatch: pytest.MonkeyPatch, model_file: Path, refund_passages: list[Hit]
 ) -> None:
-    """Every provider of `PROVIDERS` is built with the chain: building `local` must not load llama.cpp."""
+    """Every provider of `llm_providers` is built with the chain: building `local` must not load llama.cpp."""
     monkeypatch.setenv("LORE_LLM_PROVIDERS", "extractive")
     monkeypatch.setenv("LORE_LOCAL_MODEL_PATH", str(model_file))
     chain = build_chain(Settings(_env_file=None))  # type: ignore[call-arg]
@@ -108,7 +108,7 @@ def test_a_chain_without_local_never_imports_llama_cpp(
 
 def test_local_is_built_from_the_settings() -> None:
     settings = Settings(_env_file=None, local_threads=2, local_context_tokens=2048, llm_max_tokens=99)  # type: ignore[call-arg]
-    provider = PROVIDERS["local"](settings)
+    provider = llm_providers.get("local")(settings)
     assert isinstance(provider, LocalLlama)
     assert (provider.threads, provider.context_tokens, provider.max_tokens) == (2, 2048, 99)
     assert provider.model == "SmolLM2-135M-Instruct.Q4_1"

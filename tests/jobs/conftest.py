@@ -16,7 +16,7 @@ from lore.config import Settings
 from lore.interfaces import Store
 from lore.jobs import JobQueue
 from lore.jobs.records import JobRecords
-from lore.jobs.registry import KINDS, Handler, handler
+from lore.jobs.registry import Handler, handler, job_kinds
 from lore.registry import create_store
 
 
@@ -71,4 +71,4 @@ def register() -> Iterator[Any]:
 
     yield add
     for name in added:
-        KINDS.pop(name, None)
+        job_kinds.remove(name)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lore.backends.store import store_engine
 from lore.config import Settings
 from lore.errors import InvalidInput
-from lore.jobs import JobQueue, Progress
+from lore.jobs import JobQueue, ReportProgress
 from lore.jobs.records import utcnow
 from lore.jobs.runner import MAX_RETRY_SECONDS, Runner, retry_delay
 from lore.service import Lore
@@ -46,7 +46,7 @@ def flaky(failures: int) -> Any:
     """A kind that fails its first `failures` runs, reporting progress each time."""
     calls: list[dict[str, Any]] = []
 
-    def run(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    def run(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
         calls.append(params)
         progress(1, 2)
         if len(calls) <= failures:
@@ -104,7 +104,7 @@ def test_a_job_that_keeps_failing_ends_failed_and_can_be_retried(
 
 
 def test_bad_input_fails_at_once_without_retries(runner: Runner, queue: JobQueue, register: Any) -> None:
-    def reject(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    def reject(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
         raise InvalidInput("no such collection", details={"collection": "x"})
 
     register("test_reject", reject)
@@ -119,7 +119,7 @@ def test_a_worker_that_lost_its_lease_stops_without_an_outcome(
 ) -> None:
     seen: list[str] = []
 
-    def stalls(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    def stalls(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
         progress(0, 2)
         queue.records.release(runner.owner_prefix)  # as if the lease ran out and another worker took it
         seen.append("released")

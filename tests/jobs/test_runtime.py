@@ -12,7 +12,7 @@ import pytest
 
 from lore.config import Settings
 from lore.core.retrieve import SearchRequest
-from lore.jobs import Progress
+from lore.jobs import ReportProgress
 from lore.jobs.runtime import JobRuntime
 from lore.models import SearchFilters
 from lore.service import Lore
@@ -53,7 +53,7 @@ def test_submitted_ingestion_runs_in_the_server_and_is_searchable(runtime: JobRu
 def test_a_failed_attempt_comes_back_after_its_backoff(runtime: JobRuntime, register: Any) -> None:
     attempts: list[float] = []
 
-    def flaky(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    def flaky(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
         attempts.append(time.monotonic())
         if len(attempts) == 1:
             raise ConnectionError("the model server hung up")
@@ -72,7 +72,7 @@ def test_stopping_hands_a_running_job_back_to_the_queue(
     started, release = threading.Event(), threading.Event()
     outcome: list[str] = []
 
-    def blocks(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    def blocks(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
         progress(0, 1)
         started.set()
         release.wait(30)

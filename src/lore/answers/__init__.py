@@ -5,7 +5,7 @@
 ...     ...  # TextDelta pieces, then one Answer with citations and usage
 """
 
-from lore.answers.build import PROVIDERS, build_chain, provider_names
+from lore.answers.build import build_chain, llm_providers, provider_names
 from lore.answers.chain import ProviderChain
 from lore.answers.citations import cite, is_abstention
 from lore.answers.errors import (
@@ -34,7 +34,6 @@ from lore.answers.types import (
 
 __all__ = [
     "ABSTENTION",
-    "PROVIDERS",
     "Answer",
     "AnswerEvent",
     "AnswerInterrupted",
@@ -58,6 +57,7 @@ __all__ = [
     "cite",
     "complete",
     "is_abstention",
+    "llm_providers",
     "provider_names",
     "standalone_query",
 ]

@@ -1,5 +1,10 @@
 """Build the provider chain from settings: every provider Lore knows, tried in the order of
-`LORE_LLM_PROVIDERS`; a request may name others of them."""
+`LORE_LLM_PROVIDERS`; a request may name others of them.
+
+Providers are plug-ins: the built-ins register below, installed distributions add theirs through the
+entry-point group `lore.llm_providers` (docs/plugins.md). A factory only configures its provider (no connection,
+no model loaded), since the chain builds every one it knows.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,12 @@ from lore.answers.openai_chat import OpenAIChat
 from lore.answers.provider import Provider
 from lore.answers.retry import RetryPolicy
 from lore.config import Settings
+from lore.plugins import Registry
+
+llm_providers: Registry[Callable[[Settings], Provider]] = Registry("LLM provider", "lore.llm_providers")
 
 
+@llm_providers.register("openai")
 def _openai(settings: Settings) -> Provider:
     return OpenAIChat(
         base_url=settings.openai_base_url,
@@ -26,6 +35,7 @@ def _openai(settings: Settings) -> Provider:
     )
 
 
+@llm_providers.register("anthropic")
 def _anthropic(settings: Settings) -> Provider:
     return AnthropicMessages(
         base_url=settings.anthropic_base_url,
@@ -36,6 +46,7 @@ def _anthropic(settings: Settings) -> Provider:
     )
 
 
+@llm_providers.register("local")
 def _local(settings: Settings) -> Provider:
     return LocalLlama(
         model_path=settings.local_model_path,
@@ -46,12 +57,9 @@ def _local(settings: Settings) -> Provider:
     )
 
 
-PROVIDERS: dict[str, Callable[[Settings], Provider]] = {
-    "anthropic": _anthropic,
-    "extractive": lambda _settings: Extractive(),
-    "local": _local,
-    "openai": _openai,
-}
+@llm_providers.register("extractive")
+def _extractive(_settings: Settings) -> Provider:
+    return Extractive()
 
 
 def provider_names(value: str) -> list[str]:
@@ -61,7 +69,7 @@ def provider_names(value: str) -> list[str]:
 
 def build_chain(settings: Settings, metrics: AnswerMetrics | None = None) -> ProviderChain:
     return ProviderChain(
-        {name: factory(settings) for name, factory in PROVIDERS.items()},
+        {name: factory(settings) for name, factory in llm_providers.items()},
         provider_names(settings.llm_providers),
         policy=RetryPolicy(settings.llm_retries, settings.llm_retry_backoff, settings.llm_max_retry_wait),
         breaker_failures=settings.llm_breaker_failures,

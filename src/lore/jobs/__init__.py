@@ -1,7 +1,8 @@
 """Background jobs: defined once (a handler per kind), recorded in the store, carried by a huey queue.
 
 records.py    the `jobs` table: claim, lease, progress and outcome as conditional UPDATEs
-registry.py   `@handler("kind")`: the one way to define a job; kinds/ holds the built-in ones
+registry.py   `@handler("kind")`: the one way to define a job; kinds/ holds the built-in ones, the entry-point
+              group `lore.job_kinds` those of installed distributions
 transport.py  the huey queue chosen by `LORE_QUEUE_URL`, carrying job ids
 runner.py     runs a delivered job under a lease, with retries and exponential backoff
 reaper.py     delivers again the jobs of workers that died and messages that were lost
@@ -11,6 +12,16 @@ runtime.py    worker threads inside `lore serve`, and the `lore worker` process
 
 from lore.jobs.queue import JobQueue, open_queue
 from lore.jobs.records import STATES, Job, JobState
-from lore.jobs.registry import Progress, handler
+from lore.jobs.registry import Kind, ReportProgress, handler, job_kinds
 
-__all__ = ["STATES", "Job", "JobQueue", "JobState", "Progress", "handler", "open_queue"]
+__all__ = [
+    "STATES",
+    "Job",
+    "JobQueue",
+    "JobState",
+    "Kind",
+    "ReportProgress",
+    "handler",
+    "job_kinds",
+    "open_queue",
+]

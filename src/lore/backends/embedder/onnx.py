@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +39,7 @@ class MiniLMEmbedder:
     max_tokens = 256
     # Measured on xquad/en, stackfaq and cranfield: a question's best passage is above 0.2 whenever the passages
     # hold the answer (0.08% of xquad/en below), while 67-88% of QA pairs from different topics fall under it.
-    unrelated_below = 0.2
+    unrelated_below: float | None = 0.2
 
     def __init__(
         self,
@@ -112,6 +112,12 @@ def load_tokenizer(truncate_at: int | None) -> Tokenizer:
     else:
         tokenizer.enable_truncation(max_length=truncate_at)
     return tokenizer
+
+
+def token_counter() -> Callable[[str], int]:
+    """The token counter chunking uses in worker processes: the same tokens as `count_tokens`."""
+    tokenizer = load_tokenizer(truncate_at=None)
+    return lambda text: len(tokenizer.encode(text).ids)
 
 
 def session_options(threads: int, *, spinning: bool = False) -> onnxruntime.SessionOptions:

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from lore.backup import Progress as BackupProgress
 from lore.backup import folder
-from lore.jobs.registry import Progress, handler
+from lore.jobs.registry import ReportProgress, handler
 
 if TYPE_CHECKING:
     from lore.service import Lore
 
 
 @handler("backup")
-def backup(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def backup(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
     def on_progress(step: BackupProgress) -> None:
         if step.phase == "read" and (step.done == step.total or step.done % 10_000 == 0):
             progress(step.done, step.total)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lore.errors import InvalidInput
-from lore.jobs.registry import Progress, handler
+from lore.jobs.registry import ReportProgress, handler
 from lore.models import DEFAULT_COLLECTION
 from lore.names import check_name
 
@@ -55,7 +55,7 @@ def _check_document(position: int, document: object) -> None:
 
 
 @handler("ingest", validate=check)
-def ingest(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def ingest(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
     documents = params["documents"]
     ids = []
     for done, document in enumerate(documents):

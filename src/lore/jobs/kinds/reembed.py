@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lore.errors import InvalidInput
-from lore.jobs.registry import Progress, handler
+from lore.jobs.registry import ReportProgress, handler
 
 if TYPE_CHECKING:
     from lore.service import Lore
@@ -22,7 +22,7 @@ def check(params: dict[str, Any]) -> None:
 
 
 @handler("reembed", validate=check)
-def reembed(lore: Lore, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def reembed(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
     report = lore.reembed(
         tenant_id=params["tenant_id"],
         collection=params["collection"],
