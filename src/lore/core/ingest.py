@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from lore.core.chunk import chunk_document
+from lore.core.chunk import TokenCounter, chunk_document
 from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
 from lore.errors import Conflict, LoreError, PayloadTooLarge
 from lore.interfaces import Documents, Embedder, Reembedding, VectorSource
@@ -31,7 +31,6 @@ PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every docume
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
 POOL_THRESHOLD = 8  # fewer files than this are parsed in-process (a pool costs more than it saves)
 
-TokenCounter = Callable[[str], int]
 
 
 @dataclass(frozen=True, slots=True)
