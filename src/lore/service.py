@@ -18,7 +18,7 @@ from lore.caching import LRU, CacheStats, collection_scope, get_or_compute, tena
 from lore.config import Settings
 from lore.core import index_sync, ingest, reembedding
 from lore.core.bm25 import KeywordIndex
-from lore.core.evaluation import CorpusDoc
+from lore.core.ingest import CorpusDoc
 from lore.core.parse import parse_bytes
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge

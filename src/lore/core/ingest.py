@@ -40,6 +40,16 @@ class Failure:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class CorpusDoc:
+    """A plain (id, title, text) record, as data sets and benchmarks provide them; `Lore.add_corpus` ingests it
+    without parsing."""
+
+    id: str
+    title: str
+    text: str
+
+
 @dataclass(slots=True)
 class Prepared:
     draft: DocumentDraft
