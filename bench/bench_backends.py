@@ -27,8 +27,9 @@ from pathlib import Path
 
 from benchkit import SCIFACT, embedded_postgres, percentiles_ms, ratio, table, write_result
 from lore.config import Settings
-from lore.core.evaluation import CorpusDoc, load_beir
+from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import SearchRequest
+from lore.evaluation.datasets import load_beir
 from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 

@@ -27,7 +27,8 @@ from typing import Any, Literal
 from benchkit import SCIFACT, ratio, table, write_result
 from lore.config import Settings
 from lore.core import ingest
-from lore.core.evaluation import CorpusDoc, load_beir
+from lore.core.ingest import CorpusDoc
+from lore.evaluation.datasets import load_beir
 from lore.interfaces import Embedder
 from lore.models import DEFAULT_COLLECTION, DEFAULT_TENANT
 from lore.registry import create_embedder

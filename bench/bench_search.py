@@ -36,7 +36,7 @@ import httpx
 
 from benchkit import RESULTS, SCIFACT, percentiles_ms, ratio, table, write_result
 from lore.config import Settings
-from lore.core.evaluation import load_beir
+from lore.evaluation.datasets import load_beir
 from lore.service import Lore
 from lore_server import Server, lore_serve
 from profiling import Profiler

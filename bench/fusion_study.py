@@ -20,8 +20,9 @@ import numpy as np
 from lore.backends.embedder.onnx import english_coverage
 from lore.config import Settings
 from lore.core import fusion
-from lore.core.evaluation import load_beir, ndcg_at
 from lore.core.retrieve import SearchRequest
+from lore.evaluation.datasets import load_beir
+from lore.evaluation.metrics import ndcg_at
 from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 

@@ -13,7 +13,7 @@ import pytest
 
 from lore.backends.embedder.e5 import MODEL_ID as E5
 from lore.config import Settings
-from lore.core.evaluation import CorpusDoc
+from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import SearchRequest
 from lore.errors import Conflict, NotFound
 from lore.models import DEFAULT_TENANT, Hit, SearchFilters, partition_key

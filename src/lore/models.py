@@ -16,6 +16,7 @@ DEFAULT_COLLECTION = "default"
 
 BlockKind = Literal["heading", "paragraph", "list", "table", "code"]
 SearchMode = Literal["hybrid", "vector", "keyword"]
+Role = Literal["user", "assistant"]  # who wrote a message of a conversation
 MetadataValue = str | int | float | bool
 T = TypeVar("T")
 

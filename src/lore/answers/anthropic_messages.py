@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import build_prompt
-from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta
+from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
 
 NO_KEY = "no-key"  # the client refuses to start without one; the server then answers 401
 
@@ -38,20 +38,28 @@ class AnthropicMessages:
                 model=self.model,
                 max_tokens=self.max_tokens,
                 system=prompt.system,
-                messages=[{"role": m.role, "content": m.content} for m in prompt.messages],  # type: ignore[misc]
+                messages=[_message(turn) for turn in prompt.messages],
                 stream=True,
             )
             with stream as events:
                 for event in events:
-                    if event.type == "message_start":
+                    if isinstance(event, anthropic.types.RawMessageStartEvent):
                         prompt_tokens = event.message.usage.input_tokens
-                    elif event.type == "message_delta":
+                    elif isinstance(event, anthropic.types.RawMessageDeltaEvent):
                         completion_tokens = event.usage.output_tokens
-                    elif (
-                        event.type == "content_block_delta"
-                        and event.delta.type == "text_delta"
-                        and event.delta.text
-                    ):
-                        parts.append(event.delta.text)
-                        yield TextDelta(event.delta.text)
+                    elif text := _text(event):
+                        parts.append(text)
+                        yield TextDelta(text)
         yield Completion("".join(parts), self.model, prompt_tokens, completion_tokens)
+
+
+def _message(turn: Turn) -> anthropic.types.MessageParam:
+    if turn.role == "user":
+        return {"role": "user", "content": turn.content}
+    return {"role": "assistant", "content": turn.content}
+
+
+def _text(event: anthropic.types.RawMessageStreamEvent) -> str:
+    """The answer's text an event carries ("" for the other kinds of delta: thinking, citations ...)."""
+    delta = event.delta if isinstance(event, anthropic.types.RawContentBlockDeltaEvent) else None
+    return delta.text if isinstance(delta, anthropic.types.TextDelta) else ""

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -106,7 +106,7 @@ class LocalLlama:
                 ) from None
         return self._llama
 
-    def _pieces(self, messages: list[dict[str, str]], deadline: float) -> Iterator[str]:
+    def _pieces(self, messages: list[dict[str, str]], deadline: float) -> Generator[str, None, None]:
         """The answer's text as llama.cpp streams it; the deadline is checked between tokens."""
         llama = self._loaded()
         with llama_errors(), contextlib.closing(self._chunks(llama, messages)) as chunks:
@@ -163,8 +163,9 @@ def counting_llama(module: ModuleType) -> type:
     """`llama_cpp.Llama`, recording the token counts of its last generation (streamed chat completions report
     none), as its non-streamed usage counts them: the prompt it was given, and the tokens it sampled other than
     the end of sequence."""
+    llama: Any = module.Llama  # a class known only once the optional package is imported
 
-    class CountingLlama(module.Llama):
+    class CountingLlama(llama):
         prompt_tokens = 0
         completion_tokens = 0
 

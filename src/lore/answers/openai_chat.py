@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import SecretStr
 
 from lore.answers.failures import sdk_errors
-from lore.answers.prompt import build_prompt
-from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta
+from lore.answers.prompt import Prompt, build_prompt
+from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
 
 NO_KEY = "no-key"  # local servers (Ollama, llama.cpp) need none, but the client insists on one
 
@@ -37,7 +38,7 @@ class OpenAIChat:
         with sdk_errors(self.name, openai):
             stream = self._client.chat.completions.create(
                 model=self.model,
-                messages=prompt.as_chat(),  # type: ignore[arg-type]
+                messages=chat_messages(prompt),
                 max_tokens=self.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
@@ -55,6 +56,17 @@ class OpenAIChat:
         )
         completion_tokens = usage.completion_tokens if usage else _words(text)
         yield Completion(text, self.model, prompt_tokens, completion_tokens)
+
+
+def chat_messages(prompt: Prompt) -> list[ChatCompletionMessageParam]:
+    """`Prompt.as_chat`, in the client library's message types."""
+    return [{"role": "system", "content": prompt.system}, *map(_message, prompt.messages)]
+
+
+def _message(turn: Turn) -> ChatCompletionMessageParam:
+    if turn.role == "user":
+        return {"role": "user", "content": turn.content}
+    return {"role": "assistant", "content": turn.content}
 
 
 def _words(*texts: str) -> int:

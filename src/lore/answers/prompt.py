@@ -42,17 +42,11 @@ _MARKER = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
-    role: str  # "user" or "assistant"
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
 class Prompt:
     """A provider-neutral prompt: the system text and the messages that follow it."""
 
     system: str
-    messages: tuple[Message, ...]
+    messages: tuple[Turn, ...]
 
     def as_chat(self) -> list[dict[str, str]]:
         """OpenAI chat-completions form: the system text as the first message."""
@@ -62,8 +56,8 @@ class Prompt:
 
 
 def build_prompt(request: AnswerRequest) -> Prompt:
-    turns = [Message(t.role, _MARKER.sub("", t.content).strip()) for t in bounded_history(request.history)]
-    question = Message(
+    turns = [Turn(t.role, _MARKER.sub("", t.content).strip()) for t in bounded_history(request.history)]
+    question = Turn(
         "user", f"{passages_block(request.passages)}\n\n<question>{defuse(request.question)}</question>"
     )
     return Prompt(SYSTEM_PROMPT, (*turns, question))

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
-from lore.models import Hit
-
-Role = Literal["user", "assistant"]
+from lore.models import Hit, Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,24 +10,22 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lore.answers import build_chain, provider_names
-from lore.answers import evaluation as answer_evaluation
 from lore.backends.store import store_engine
 from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
 from lore.conversations import Answering, ConversationRecords
-from lore.core.evaluation import BeirSet, load_beir, summarise
-from lore.core.retrieve import SearchRequest
 from lore.errors import InvalidInput
-from lore.models import DEFAULT_TENANT, SearchMode
+from lore.evaluation import answers, retrieval
+from lore.evaluation.datasets import BeirSet, gold_answers, judged_queries, load_beir
+from lore.models import SearchMode
 from lore.service import Lore
 
 app = typer.Typer(help="Evaluate Lore on data sets.", no_args_is_help=True)
-DEPTH = 200  # chunks retrieved per query: enough distinct documents for Recall@100
 DatasetDir = Annotated[Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")]
 Split = Annotated[str, typer.Option(help="qrels file to evaluate on.")]
 
 
 @app.command("retrieval")
-def retrieval(
+def eval_retrieval(
     dataset_dir: DatasetDir,
     mode: Annotated[SearchMode, typer.Option("--mode", "-m")] = "hybrid",
     k: Annotated[int, typer.Option("--k", help="Hits per query for the latency figures.")] = 10,
@@ -43,12 +40,15 @@ def retrieval(
         Lore.open(settings_for(data_dir or Path(scratch))) as lore,
     ):
         ingest_seconds = _ingest(lore, dataset, quiet=as_json)
-        runs, latencies = _run_queries(lore, dataset, mode, max(k, DEPTH), quiet=as_json)
-    _render(summarise(dataset, mode, runs, latencies, ingest_seconds), as_json)
+        with _bar(as_json) as bar:
+            task = bar.add_task(f"{mode} queries", total=len(dataset.queries))
+            depth = max(k, retrieval.DEPTH)
+            run = retrieval.search_all(lore, dataset, mode, depth, lambda n: bar.update(task, completed=n))
+    _render(retrieval.summarise(dataset, mode, run, ingest_seconds), as_json)
 
 
 @app.command("answers")
-def answers(
+def eval_answers(
     dataset_dir: DatasetDir,
     k: Annotated[int, typer.Option("--k", min=1, help="Passages each answer is given.")] = 5,
     mode: Annotated[SearchMode, typer.Option("--mode", "-m")] = "hybrid",
@@ -70,7 +70,7 @@ def answers(
     """Ingest the corpus (into a fresh temporary data dir unless --data-dir), answer every judged query from its
     top k passages and score the answers: citation accuracy, answer recall, abstention rate, latency."""
     dataset = load_beir(dataset_dir, split)
-    questions = answer_evaluation.load_questions(dataset, answer_evaluation.gold_answers(dataset_dir), limit)
+    queries = judged_queries(dataset, gold_answers(dataset_dir), limit)
     with tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch:
         settings = settings_for(data_dir or Path(scratch))
         if k > settings.max_k:
@@ -80,10 +80,18 @@ def answers(
         with Lore.open(settings) as lore:
             ingest_seconds = _ingest(lore, dataset, quiet=as_json)
             answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=k)
-            outcomes = _answer_all(answering, questions, providers, mode, quiet=as_json)
-    for message, count in answer_evaluation.failures(outcomes):
+            with _bar(as_json) as bar:
+                task = bar.add_task(f"answering ({', '.join(providers)})", total=len(queries))
+                outcomes = answers.answer_all(
+                    answering,
+                    queries,
+                    mode=mode,
+                    providers=providers,
+                    on_progress=lambda n: bar.update(task, completed=n),
+                )
+    for message, count in answers.failures(outcomes):
         err_console.print(f"{count} answer(s) failed: {message}", style="yellow", markup=False)
-    result = answer_evaluation.summarise(
+    result = answers.summarise(
         outcomes, dataset=dataset.name, providers=providers, mode=mode, k=k, ingest_seconds=ingest_seconds
     )
     _render(result, as_json)
@@ -115,43 +123,3 @@ def _ingest(lore: Lore, dataset: BeirSet, quiet: bool) -> float:
         task = bar.add_task("ingesting corpus", total=total)
         report = lore.add_corpus(dataset.corpus(), on_progress=lambda n: bar.update(task, completed=n))
     return report.seconds
-
-
-def _run_queries(
-    lore: Lore, dataset: BeirSet, mode: SearchMode, depth: int, quiet: bool
-) -> tuple[dict[str, list[str]], list[float]]:
-    """Ranked document ids per query (a document counts once, at its best chunk) and each query's latency."""
-    runs: dict[str, list[str]] = {}
-    latencies: list[float] = []
-    with _bar(quiet) as bar:
-        task = bar.add_task(f"{mode} queries", total=len(dataset.queries))
-        for query_id, text in dataset.queries.items():
-            if not text.strip():  # unanswerable: scored as a miss rather than dropped
-                runs[query_id] = []
-                bar.advance(task)
-                continue
-            start = time.perf_counter()
-            hits = lore.search(SearchRequest(DEFAULT_TENANT, text, min(depth, lore.settings.max_k), mode))
-            latencies.append(time.perf_counter() - start)
-            ranked = [str(hit.chunk.metadata.get("record_id", hit.chunk.document_id)) for hit in hits]
-            runs[query_id] = list(dict.fromkeys(ranked))
-            bar.advance(task)
-    return runs, latencies
-
-
-def _answer_all(
-    answering: Answering,
-    questions: list[answer_evaluation.Question],
-    providers: list[str],
-    mode: SearchMode,
-    quiet: bool,
-) -> list[answer_evaluation.Outcome]:
-    outcomes = []
-    with _bar(quiet) as bar:
-        task = bar.add_task(f"answering ({', '.join(providers)})", total=len(questions))
-        for question in questions:
-            outcomes.append(
-                answer_evaluation.answer_question(answering, question, mode=mode, providers=providers)
-            )
-            bar.advance(task)
-    return outcomes

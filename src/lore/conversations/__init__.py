@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from lore.answers import AnswerMetrics, build_chain
 from lore.backends.store import store_engine
-from lore.conversations.answering import Answering, Prepared, Question, StoredTurn
+from lore.conversations.answering import Answering, Grounding, Question, StoredTurn
 from lore.conversations.records import Conversation, ConversationRecords, Message, Order
 from lore.service import Lore
 
@@ -26,9 +26,9 @@ __all__ = [
     "Answering",
     "Conversation",
     "ConversationRecords",
+    "Grounding",
     "Message",
     "Order",
-    "Prepared",
     "Question",
     "StoredTurn",
     "open_answering",

@@ -43,7 +43,7 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
+class Grounding:
     """A question ready to be answered: its passages retrieved (`retrieved`; the request holds none of them
     when even the best is unrelated to the question), its providers checked."""
 
@@ -84,14 +84,14 @@ def usage_of(answer: Answer) -> dict[str, Any]:
     }
 
 
-def answer_metadata(answer: Answer, prepared: Prepared) -> dict[str, Any]:
+def answer_metadata(answer: Answer, grounding: Grounding) -> dict[str, Any]:
     """What a stored answer records besides its text: whether Lore said it does not know, what it searched
     for, and which providers failed first."""
     return {
         "abstained": answer.abstained,
-        "retrieval_query": prepared.retrieval_query,
-        "retrieved": len(prepared.retrieved),
-        "passages": len(prepared.request.passages),
+        "retrieval_query": grounding.retrieval_query,
+        "retrieved": len(grounding.retrieved),
+        "passages": len(grounding.request.passages),
         "failed_attempts": [asdict(attempt) for attempt in answer.failed_attempts],
     }
 
@@ -108,7 +108,7 @@ class Answering:
         self.passages = passages or lore.settings.answer_passages
         self.history_messages = lore.settings.answer_history_messages
 
-    def ground(self, tenant_id: str, question: Question, history: Sequence[Turn] = ()) -> Prepared:
+    def ground(self, tenant_id: str, question: Question, history: Sequence[Turn] = ()) -> Grounding:
         """Check the providers and retrieve the passages, the question read in the light of `history`."""
         if question.providers:
             self.chain.check(question.providers)
@@ -120,7 +120,7 @@ class Answering:
         # Nothing the question is about: every provider is asked with no passages, and abstains.
         passages = () if self._unrelated(tenant_id, question, retrieved) else retrieved
         request = AnswerRequest(question.text, passages, tuple(history))
-        return Prepared(tenant_id, question, request, retrieved, query, utcnow())
+        return Grounding(tenant_id, question, request, retrieved, query, utcnow())
 
     def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
         """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
@@ -135,42 +135,42 @@ class Answering:
             return False
         return max(score for score in scores if score is not None) < floor
 
-    def prepare(self, tenant_id: str, conversation_id: str, question: Question) -> Prepared:
+    def prepare(self, tenant_id: str, conversation_id: str, question: Question) -> Grounding:
         """`ground`, with the conversation's recent messages as the history."""
         conversation = self.records.get(tenant_id, conversation_id)
         recent = self.records.recent(tenant_id, conversation_id, self.history_messages)
         history = [Turn(message.role, message.content) for message in recent]
         return replace(self.ground(tenant_id, question, history), conversation=conversation)
 
-    def stream(self, prepared: Prepared) -> Iterator[TextDelta | Answer]:
+    def stream(self, grounding: Grounding) -> Iterator[TextDelta | Answer]:
         """The answer, unstored: text deltas, then the `Answer`."""
-        return self.chain.stream(prepared.request, prepared.question.providers)
+        return self.chain.stream(grounding.request, grounding.question.providers)
 
-    def answer(self, prepared: Prepared) -> Iterator[TextDelta | StoredTurn]:
+    def answer(self, grounding: Grounding) -> Iterator[TextDelta | StoredTurn]:
         """Text deltas, then the stored turn. Nothing is stored when the answer fails or the caller stops
         reading before its end."""
-        conversation = prepared.conversation
+        conversation = grounding.conversation
         if conversation is None:
             raise ValueError("answer() needs a prepared conversation turn; use stream() without one")
-        for event in self.stream(prepared):
+        for event in self.stream(grounding):
             if isinstance(event, TextDelta):
                 yield event
                 continue
-            yield self._store(prepared, conversation, event)
+            yield self._store(grounding, conversation, event)
 
-    def _store(self, prepared: Prepared, conversation: Conversation, answer: Answer) -> StoredTurn:
-        question = NewMessage("user", prepared.question.text, prepared.asked_at)
+    def _store(self, grounding: Grounding, conversation: Conversation, answer: Answer) -> StoredTurn:
+        question = NewMessage("user", grounding.question.text, grounding.asked_at)
         reply = NewMessage(
             "assistant",
             answer.text,
             utcnow(),
             citations=citations_of(answer),
             usage=usage_of(answer),
-            metadata=answer_metadata(answer, prepared),
+            metadata=answer_metadata(answer, grounding),
         )
-        title = _title(prepared.question.text) if conversation.title is None else None
+        title = _title(grounding.question.text) if conversation.title is None else None
         asked, answered = self.records.append_turn(
-            prepared.tenant_id, conversation.id, question, reply, title=title
+            grounding.tenant_id, conversation.id, question, reply, title=title
         )
         return StoredTurn(conversation.id, asked, answered)
 

@@ -22,9 +22,8 @@ import sqlalchemy as sa
 from lore.backends.store import paging, refusing_unstorable
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
-from lore.models import Page
+from lore.models import Page, Role
 
-Role = Literal["user", "assistant"]
 Order = Literal["newest", "oldest"]
 
 

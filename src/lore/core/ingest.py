@@ -32,12 +32,21 @@ EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embeddin
 POOL_THRESHOLD = 8  # fewer files than this are parsed in-process (a pool costs more than it saves)
 
 
-
 @dataclass(frozen=True, slots=True)
 class Failure:
     source: str
     code: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusDoc:
+    """A plain (id, title, text) record, as data sets and benchmarks provide them; `Lore.add_corpus` ingests it
+    without parsing."""
+
+    id: str
+    title: str
+    text: str
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from lore.config import Settings
 from lore.core import ingest
-from lore.core.evaluation import CorpusDoc
+from lore.core.ingest import CorpusDoc
 from lore.core.parse import parse_bytes
 from lore.errors import Conflict, PayloadTooLarge
 from lore.interfaces import Documents

@@ -13,7 +13,7 @@ from lore.caching import CacheStats
 from lore.config import Settings
 from lore.core import ingest, reembedding
 from lore.core.bm25 import KeywordIndex
-from lore.core.evaluation import CorpusDoc
+from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
 from lore.interfaces import Embedder, Store, VectorIndex

@@ -27,7 +27,7 @@ from lore.api.openai_schemas import (
 )
 from lore.api.schemas import ERROR_RESPONSES
 from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
-from lore.conversations import Answering, Prepared, Question
+from lore.conversations import Answering, Grounding, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
 from lore.models import SearchFilters
@@ -98,7 +98,7 @@ async def chat_completions(
     return await streamed_answer(slots, chunks, _same, _error_frame)
 
 
-def _info(answer: Answer, prepared: Prepared) -> LoreAnswerInfo:
+def _info(answer: Answer, prepared: Grounding) -> LoreAnswerInfo:
     return LoreAnswerInfo(
         abstained=answer.abstained,
         provider=answer.usage.provider,
@@ -117,7 +117,7 @@ def _usage(answer: Answer) -> UsageOut:
 
 
 def _completion(
-    completion_id: str, created: int, model: str, answer: Answer, prepared: Prepared
+    completion_id: str, created: int, model: str, answer: Answer, prepared: Grounding
 ) -> ChatCompletionOut:
     return ChatCompletionOut(
         id=completion_id,
@@ -135,7 +135,7 @@ def _chunks(
     completion_id: str,
     created: int,
     model: str,
-    prepared: Prepared,
+    prepared: Grounding,
     include_usage: bool,
 ) -> Iterator[bytes]:
     """OpenAI's stream: a role chunk, content chunks, a last chunk with the finish reason (and Lore's

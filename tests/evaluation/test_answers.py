@@ -10,54 +10,17 @@ from pathlib import Path
 import pytest
 
 from lore.answers import ABSTENTION, build_chain
-from lore.answers.evaluation import (
-    Question,
-    answer_question,
-    contains_answer,
-    gold_answers,
-    load_questions,
-    normalise,
-    summarise,
-)
 from lore.backends.store import store_engine
 from lore.cli.main import main
 from lore.config import Settings
 from lore.conversations import Answering, ConversationRecords
-from lore.core.evaluation import load_beir
+from lore.evaluation.answers import answer_query, summarise
+from lore.evaluation.datasets import JudgedQuery, gold_answers, judged_queries, load_beir
 from lore.service import Lore
 from tests.answers.servers import LiveServer, Reply, Script
+from tests.evaluation.sets import write_answer_set
 
-CORPUS = [
-    {"_id": "d1", "title": "Refunds", "text": "Refunds are processed within five business days of approval."},
-    {"_id": "d2", "title": "Passwords", "text": "To reset a password, open Settings and choose Security."},
-    {"_id": "d3", "title": "Shipping", "text": "Parcels to islands travel by ferry and take a week."},
-]
-QUERIES = [
-    # answered from its gold document, which holds the answer span
-    {
-        "_id": "q1",
-        "text": "How fast are refunds processed?",
-        "metadata": {"answers": [{"text": "five business days"}]},
-    },
-    {"_id": "q2", "text": "Where do I reset a password?", "metadata": {"answers": [{"text": "Settings"}]}},
-    # nothing in the corpus is about it: the extractive provider abstains
-    {
-        "_id": "q3",
-        "text": "Which telescope photographed the comet nucleus?",
-        "metadata": {"answers": ["Giotto"]},
-    },
-    # no answer spans (as on scifact): counts everywhere but in answer recall
-    {"_id": "q4", "text": "How long do parcels to islands take?"},
-    # its gold document is not in the corpus: answered from d1, which is not gold, without the gold answer
-    {
-        "_id": "q5",
-        "text": "When are refunds processed for gift cards?",
-        "metadata": {"answers": [{"text": "never"}]},
-    },
-    {"_id": "unjudged", "text": "Is this query judged?"},
-]
 Cli = Callable[..., tuple[int, str, str]]
-QRELS = {"q1": "d1", "q2": "d2", "q3": "d3", "q4": "d3", "q5": "d9"}
 KEYS = {
     "dataset",
     "provider",
@@ -80,50 +43,18 @@ KEYS = {
 }
 
 
-def write_set(directory: Path) -> Path:
-    (directory / "qrels").mkdir(parents=True)
-    (directory / "corpus.jsonl").write_text("\n".join(json.dumps(row) for row in CORPUS))
-    (directory / "queries.jsonl").write_text("\n".join(json.dumps(row) for row in QUERIES) + "\n\n")
-    rows = "".join(f"{query}\t{doc}\t1\n" for query, doc in QRELS.items())
-    (directory / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + rows + "q1\td3\t0\n")
-    return directory
-
-
-def test_answers_are_compared_normalised_on_whole_words() -> None:
-    assert normalise("The  U.S. Supreme-Court’s!") == "us supreme court s"
-    sentence = "It was decided by the US Supreme Court in 1977 [2]."
-    assert contains_answer(sentence, ["U.S. Supreme Court"])
-    assert contains_answer(sentence, ["1977"])
-    assert not contains_answer(sentence, ["Congress"])
-    assert not contains_answer(sentence, ["2"])  # a citation marker is not an answer
-    assert not contains_answer("It spans the network.", ["two"])
-    assert contains_answer("A six-time winner.", ["Six"])
-    assert contains_answer("丹佛野马队防守共让分308分。", ["308"])  # no spaces to find word edges by
-    assert not contains_answer("anything", [""])
-
-
-def test_gold_documents_and_answers_come_from_qrels_and_query_metadata(tmp_path: Path) -> None:
-    root = write_set(tmp_path / "set")
-    questions = load_questions(load_beir(root), gold_answers(root), limit=4)
-    assert [q.id for q in questions] == ["q1", "q2", "q3", "q4"]  # judged only, in file order
-    assert questions[0] == Question(
-        "q1", "How fast are refunds processed?", frozenset({"d1"}), ("five business days",)
-    )
-    assert (questions[2].gold_answers, questions[3].gold_answers) == (("Giotto",), ())
-
-
 def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
-    root = write_set(tmp_path / "set")
+    root = write_answer_set(tmp_path / "set")
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)  # type: ignore[call-arg]
     chain = build_chain(settings)
     with Lore.open(settings) as lore:
         lore.add_corpus(load_beir(root).corpus())
         answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=3)
         outcomes = {
-            question.id: answer_question(answering, question, mode="hybrid", providers=["extractive"])
-            for question in load_questions(load_beir(root), gold_answers(root))
+            query.id: answer_query(answering, query, mode="hybrid", providers=["extractive"])
+            for query in judged_queries(load_beir(root), gold_answers(root))
         }
-        empty = answer_question(answering, Question("q0", " ", frozenset(), ()), mode="hybrid", providers=[])
+        empty = answer_query(answering, JudgedQuery("q0", " ", frozenset(), ()), mode="hybrid", providers=[])
     q1 = outcomes["q1"]
     assert q1.recalled and q1.cites_gold and q1.answer is not None and "five business days" in q1.answer.text
     assert outcomes["q3"].abstained and not outcomes["q3"].answered
@@ -160,7 +91,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], mod
 
 
 def test_command_prints_the_documented_json(tmp_path: Path, cli: Cli) -> None:
-    root = write_set(tmp_path / "set")
+    root = write_answer_set(tmp_path / "set")
     code, out, err = cli(str(root), "--k", "3", "--json")
     assert code == 0, err
     report = json.loads(out)
@@ -180,7 +111,7 @@ def test_command_prints_the_documented_json(tmp_path: Path, cli: Cli) -> None:
 def test_a_model_provider_is_scored_and_its_failures_counted(
     tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = write_set(tmp_path / "set")
+    root = write_answer_set(tmp_path / "set")
     script = Script().then(
         Reply("Refunds are processed within five business days [1]."),  # q1: its top passage is d1
         Reply(ABSTENTION),  # q2
@@ -204,5 +135,5 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, cli: Cli) -> None:
     assert (code, out) == (2, "")
     assert err.startswith("error [invalid_input]: not a BEIR-layout data set: missing ")
     assert "Traceback" not in err
-    code, _, err = cli(str(write_set(tmp_path / "set")), "--provider", "nobody", "--json")
+    code, _, err = cli(str(write_answer_set(tmp_path / "set")), "--provider", "nobody", "--json")
     assert code == 2 and "error [invalid_input]: unknown LLM provider: nobody" in err

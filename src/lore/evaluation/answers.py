@@ -31,129 +31,34 @@ Shares are rounded to four places and are null when their denominator is zero.
 
 from __future__ import annotations
 
-import json
-import re
-import string
 import time
-import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from lore.answers.errors import AnswerInterrupted, NoProviderAnswered, ProviderFailed, ProviderUnavailable
-from lore.answers.types import Answer
-from lore.conversations.answering import Answering
-from lore.conversations.answering import Question as Asked
-from lore.core.evaluation import BeirSet, percentile_ms
+from lore.answers import Answer, AnswerInterrupted, NoProviderAnswered, ProviderFailed, ProviderUnavailable
+from lore.conversations import Answering, Question
+from lore.evaluation.datasets import JudgedQuery, record_id, source_record
+from lore.evaluation.metrics import contains_answer, percentile_ms, rate
 from lore.models import DEFAULT_TENANT, Hit, SearchMode
 
 ANSWER_ERRORS = (ProviderUnavailable, ProviderFailed, AnswerInterrupted, NoProviderAnswered)
-_MARKER = re.compile(r"\[\d+\]")
-_ARTICLE = re.compile(r"\b(a|an|the)\b")
-_INITIALISM = re.compile(r"\b(?:[^\W\d_]\.){2,}")
-
-
-def normalise(text: str) -> str:
-    """SQuAD's answer normalisation (lower case, no punctuation, no articles, single spaces), except that
-    punctuation separates words instead of joining them: "Six-time" holds "six", "Darwin's" holds "darwin";
-    only the dots of an initialism go: "U.S." is "us"."""
-    text = _INITIALISM.sub(lambda match: match.group().replace(".", ""), text.lower())
-    text = "".join(" " if _punctuation(ch) else ch for ch in text)
-    return " ".join(_ARTICLE.sub(" ", text).split())
-
-
-def _punctuation(ch: str) -> bool:
-    """ASCII punctuation and symbols, and Unicode punctuation: dashes, curly quotes, guillemets."""
-    return ch in string.punctuation or unicodedata.category(ch).startswith("P")
-
-
-def contains_answer(answer: str, gold_answers: Sequence[str]) -> bool:
-    """Whether a gold answer occurs in the answer as whole words, both normalised, citation markers ignored
-    ("two" is not in "network", "2" is not in "[2]"; "308" is in "共308分": Chinese has no spaces)."""
-    found = normalise(_MARKER.sub(" ", answer))
-    return any(_occurs(gold, found) for gold in map(normalise, gold_answers) if gold)
-
-
-def _occurs(needle: str, text: str) -> bool:
-    start = text.find(needle)
-    while start != -1:
-        end = start + len(needle)
-        before, after = text[start - 1 : start] if start else "", text[end : end + 1]
-        if not (_joined(before, needle[0]) or _joined(needle[-1], after)):
-            return True
-        start = text.find(needle, start + 1)
-    return False
-
-
-def _joined(left: str, right: str) -> bool:
-    """Whether two adjacent characters belong to one word: letters or digits of a script that spaces its words
-    (below Thai, U+0E00: Latin, Greek, Cyrillic, Arabic, Devanagari ...), not Thai or Chinese."""
-    return all(ch.isalnum() and ord(ch) < 0x0E00 for ch in (left, right)) and bool(left and right)
-
-
-def source_record(source: str) -> str:
-    """The corpus record id a chunk's source names: `record:<id>` -> `<id>`."""
-    return source.removeprefix("record:")
-
-
-def record_id(hit: Hit) -> str:
-    return source_record(hit.chunk.source)
-
-
-def rate(part: float, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    id: str
-    text: str
-    gold_documents: frozenset[str]
-    gold_answers: tuple[str, ...]
-
-
-def gold_answers(directory: Path) -> dict[str, list[str]]:
-    """Query id -> answer texts, from `metadata.answers` of `queries.jsonl` (spans or plain strings)."""
-    answers: dict[str, list[str]] = {}
-    with (directory / "queries.jsonl").open(encoding="utf-8") as lines:
-        for line in (line for line in lines if line.strip()):
-            row = json.loads(line)
-            spans = (row.get("metadata") or {}).get("answers") or []
-            texts = [span.get("text") if isinstance(span, dict) else span for span in spans]
-            answers[str(row["_id"])] = [text for text in texts if isinstance(text, str) and text]
-    return answers
-
-
-def load_questions(
-    dataset: BeirSet, answers: Mapping[str, Sequence[str]], limit: int | None = None
-) -> list[Question]:
-    """The judged queries, in file order, with their gold documents and answers."""
-    return [
-        Question(
-            query_id,
-            text,
-            frozenset(doc for doc, grade in dataset.qrels[query_id].items() if grade > 0),
-            tuple(answers.get(query_id, ())),
-        )
-        for query_id, text in list(dataset.queries.items())[:limit]
-    ]
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One question through search and the provider chain: its passages, its answer or the error instead."""
+    """One judged query through search and the provider chain: its passages, its answer or the error instead."""
 
-    question: Question
+    query: JudgedQuery
     passages: tuple[Hit, ...] = ()
     answer: Answer | None = None
     error: str | None = None  # the failure's message, when no answer came
-    search_seconds: float | None = None  # None: not searched (empty question)
+    search_seconds: float | None = None  # None: not searched (empty query)
     answer_seconds: float = 0.0
 
     @property
     def gold_in_passages(self) -> bool:
-        return any(record_id(hit) in self.question.gold_documents for hit in self.passages)
+        return any(record_id(hit) in self.query.gold_documents for hit in self.passages)
 
     @property
     def answered(self) -> bool:
@@ -167,32 +72,49 @@ class Outcome:
     def cites_gold(self) -> bool:
         if self.answer is None or self.answer.abstained:
             return False
-        return any(source_record(c.source) in self.question.gold_documents for c in self.answer.citations)
+        return any(source_record(c.source) in self.query.gold_documents for c in self.answer.citations)
 
     @property
     def recalled(self) -> bool:
         if self.answer is None or self.answer.abstained:
             return False
-        return contains_answer(self.answer.text, self.question.gold_answers)
+        return contains_answer(self.answer.text, self.query.gold_answers)
 
 
-def answer_question(
-    answering: Answering, question: Question, *, mode: SearchMode, providers: Sequence[str]
+def answer_query(
+    answering: Answering, query: JudgedQuery, *, mode: SearchMode, providers: Sequence[str]
 ) -> Outcome:
-    """Ground the question as a user's question is grounded (search, relevance floor), then answer it; a
+    """Ground the query as a user's question is grounded (search, relevance floor), then answer it; a
     provider failure becomes the outcome's error."""
-    if not question.text.strip():
-        return Outcome(question)
+    if not query.text.strip():
+        return Outcome(query)
     start = time.perf_counter()
-    prepared = answering.ground(DEFAULT_TENANT, Asked(question.text, providers=providers, mode=mode))
+    grounding = answering.ground(DEFAULT_TENANT, Question(query.text, providers=providers, mode=mode))
     searched = time.perf_counter()
     try:
-        answer, error = answering.chain.complete(prepared.request, providers), None
+        answer, error = answering.chain.complete(grounding.request, providers), None
     except ANSWER_ERRORS as failure:
         answer, error = None, failure.message
     return Outcome(
-        question, prepared.retrieved, answer, error, searched - start, time.perf_counter() - searched
+        query, grounding.retrieved, answer, error, searched - start, time.perf_counter() - searched
     )
+
+
+def answer_all(
+    answering: Answering,
+    queries: Sequence[JudgedQuery],
+    *,
+    mode: SearchMode,
+    providers: Sequence[str],
+    on_progress: Callable[[int], None] | None = None,
+) -> list[Outcome]:
+    """`answer_query` for each query in turn; `on_progress` hears how many are done."""
+    outcomes = []
+    for query in queries:
+        outcomes.append(answer_query(answering, query, mode=mode, providers=providers))
+        if on_progress:
+            on_progress(len(outcomes))
+    return outcomes
 
 
 def summarise(
@@ -206,7 +128,7 @@ def summarise(
 ) -> dict[str, object]:
     """The JSON object `lore eval answers` prints; each field is described in the module docstring."""
     answered = [o for o in outcomes if o.answered]
-    spans = [o for o in outcomes if o.question.gold_answers]
+    spans = [o for o in outcomes if o.query.gold_answers]
     spans_with_gold = [o for o in spans if o.gold_in_passages]
     searched = [o for o in outcomes if o.search_seconds is not None]
     total = [(o.search_seconds or 0.0) + o.answer_seconds for o in searched]

@@ -1,8 +1,8 @@
 import json
 from pathlib import Path
 
-from lore.answers import measure
 from lore.config import Settings
+from lore.evaluation import abstention
 from lore.service import Lore
 
 
@@ -42,8 +42,8 @@ def test_measures_recall_citations_and_abstention_on_a_beir_set(tmp_path: Path, 
     write_set(tmp_path / "set")
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)  # type: ignore[call-arg]
     with Lore.open(settings) as lore:
-        cases = measure.build_cases(lore, tmp_path / "set", k=1, limit=None)
-    report = measure.run(cases)
+        cases = abstention.build_cases(lore, tmp_path / "set", k=1, limit=None)
+    report = abstention.run(cases)
     assert report["queries"] == 2
     assert report["gold_in_passages"] == 1.0
     assert report["answer_recall_gold_in_passages"] == 1.0

@@ -1,10 +1,10 @@
 """Measure the extractive provider on a BEIR-layout set, and the numbers its abstention threshold rests on.
 
-    python -m lore.answers.measure ../shared/data/xquad/en [--k 5] [--limit N]
+    python -m lore.evaluation.abstention ../shared/data/xquad/en [--k 5] [--limit N]
 
 The corpus is ingested into a temporary data dir and every judged query is searched (hybrid, top k). Reported:
 how often a gold document is among the passages; answer recall (a gold answer span is in the answer, matched
-as `lore.answers.evaluation.contains_answer` does) when it is; citation accuracy (an answered query cites a gold
+as `lore.evaluation.metrics.contains_answer` does) when it is; citation accuracy (an answered query cites a gold
 document); abstention on the query's own passages, on another query's passages ("unrelated") and on its
 passages with the gold documents removed ("gold removed"); and how those rates move with the threshold.
 """
@@ -22,11 +22,11 @@ from pathlib import Path
 
 from lore.answers import extractive
 from lore.answers.citations import cite
-from lore.answers.evaluation import Question, contains_answer, gold_answers, load_questions, rate, record_id
 from lore.answers.types import AnswerRequest
 from lore.config import Settings
-from lore.core.evaluation import load_beir, percentile_ms
 from lore.core.retrieve import SearchRequest
+from lore.evaluation.datasets import JudgedQuery, gold_answers, judged_queries, load_beir, record_id
+from lore.evaluation.metrics import contains_answer, percentile_ms, rate
 from lore.models import DEFAULT_TENANT, Hit
 from lore.service import Lore
 
@@ -35,7 +35,7 @@ THRESHOLDS = (0.25, 0.34, 0.4, 0.5, 0.6, 0.67, 0.75)
 
 @dataclass(slots=True)
 class Case:
-    question: Question
+    query: JudgedQuery
     passages: list[Hit]
     without_gold: list[Hit]
 
@@ -44,10 +44,10 @@ def build_cases(lore: Lore, directory: Path, k: int, limit: int | None) -> list[
     dataset = load_beir(directory)
     lore.add_corpus(dataset.corpus())
     cases = []
-    for question in load_questions(dataset, gold_answers(directory), limit):
-        hits = lore.search(SearchRequest(DEFAULT_TENANT, question.text, k=k + 10))
-        others = [hit for hit in hits if record_id(hit) not in question.gold_documents]
-        cases.append(Case(question, hits[:k], others[:k]))
+    for query in judged_queries(dataset, gold_answers(directory), limit):
+        hits = lore.search(SearchRequest(DEFAULT_TENANT, query.text, k=k + 10))
+        others = [hit for hit in hits if record_id(hit) not in query.gold_documents]
+        cases.append(Case(query, hits[:k], others[:k]))
     return cases
 
 
@@ -63,18 +63,18 @@ class Row:
 
     @property
     def gold_in_passages(self) -> bool:
-        return any(record_id(hit) in self.case.question.gold_documents for hit in self.case.passages)
+        return any(record_id(hit) in self.case.query.gold_documents for hit in self.case.passages)
 
     @property
     def recalled(self) -> bool:
         text = " ".join(item.sentence.text for item in self.chosen)
-        return bool(self.chosen) and contains_answer(text, self.case.question.gold_answers)
+        return bool(self.chosen) and contains_answer(text, self.case.query.gold_answers)
 
     @property
     def cites_gold(self) -> bool:
         text = " ".join(f"{item.sentence.text} [{item.sentence.passage}]" for item in self.chosen)
         cited = cite(text, self.case.passages)
-        gold = self.case.question.gold_documents
+        gold = self.case.query.gold_documents
         return any(record_id(self.case.passages[c.marker - 1]) in gold for c in cited)
 
 
@@ -84,12 +84,12 @@ def run(cases: Sequence[Case], seed: int = 0) -> dict[str, object]:
     rows, seconds = [], []
     for case, stranger in zip(cases, strangers, strict=True):
         start = time.perf_counter()
-        ranked = extractive.rank(AnswerRequest(case.question.text, case.passages))
+        ranked = extractive.rank(AnswerRequest(case.query.text, case.passages))
         chosen = extractive.select(ranked)
         seconds.append(time.perf_counter() - start)
-        shared = case.question.gold_documents & stranger.question.gold_documents
-        unrelated = None if shared else _ranked(case.question.text, stranger.passages)
-        rows.append(Row(case, ranked, chosen, unrelated, _ranked(case.question.text, case.without_gold)))
+        shared = case.query.gold_documents & stranger.query.gold_documents
+        unrelated = None if shared else _ranked(case.query.text, stranger.passages)
+        rows.append(Row(case, ranked, chosen, unrelated, _ranked(case.query.text, case.without_gold)))
     return _summary(rows, seconds)
 
 
@@ -103,7 +103,7 @@ def _abstains(ranked: Sequence[extractive.Scored], threshold: float) -> bool:
 
 def _summary(rows: list[Row], seconds: list[float]) -> dict[str, object]:
     with_gold = [row for row in rows if row.gold_in_passages]
-    spans = [row for row in with_gold if row.case.question.gold_answers]
+    spans = [row for row in with_gold if row.case.query.gold_answers]
     answered = [row for row in rows if row.chosen]
     return {
         "queries": len(rows),
