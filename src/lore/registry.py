@@ -7,24 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lore.config import Settings
 from lore.errors import InvalidInput
-from lore.interfaces import Embedder, Store, VectorIndex
+from lore.interfaces import Embedder, VectorIndex
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
 
 
-def _sqlite_store(settings: Settings) -> Store:
-    from lore.backends.store.sqlite import SqliteStore
+def _sqlite_store(settings: Settings) -> Database:
+    from lore.backends.store.sqlite import SqliteDatabase
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(settings.store_url)
+    return SqliteDatabase(settings.store_url)
 
 
-def _postgres_store(settings: Settings) -> Store:
-    from lore.backends.store.postgres import PostgresStore
+def _postgres_store(settings: Settings) -> Database:
+    from lore.backends.store.postgres import PostgresDatabase
 
-    return PostgresStore(settings.store_url, pool_size=settings.database_pool_size)
+    return PostgresDatabase(settings.store_url, pool_size=settings.database_pool_size)
 
 
 def _usearch_index(settings: Settings) -> VectorIndex:
@@ -69,7 +72,7 @@ def _e5(settings: Settings) -> Embedder:
     return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
 
 
-STORES: dict[str, Callable[[Settings], Store]] = {"sqlite": _sqlite_store, "postgresql": _postgres_store}
+STORES: dict[str, Callable[[Settings], Database]] = {"sqlite": _sqlite_store, "postgresql": _postgres_store}
 VECTOR_INDEXES: dict[str, Callable[[Settings], VectorIndex]] = {
     "usearch": _usearch_index,
     "pgvector": _pgvector_index,
@@ -91,7 +94,7 @@ def store_backend_name(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
-def create_store(settings: Settings) -> Store:
+def create_store(settings: Settings) -> Database:
     return _lookup(STORES, "lore.stores", store_backend_name(settings.store_url))(settings)
 
 

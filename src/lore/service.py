@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lore.backends.cache import Caches, open_caches
+from lore.backends.store.database import Database
 from lore.caching import LRU, CacheStats, collection_scope, get_or_compute, tenant_scope
 from lore.config import Settings
 from lore.core import index_sync, ingest, reembedding
@@ -22,7 +23,7 @@ from lore.core.evaluation import CorpusDoc
 from lore.core.parse import parse_bytes
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from lore.interfaces import Embedder, Store, VectorIndex
+from lore.interfaces import Embedder, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
     DEFAULT_TENANT,
@@ -32,6 +33,7 @@ from lore.models import (
     CollectionModels,
     Document,
     Hit,
+    KnownDocument,
     Page,
     ParsedDocument,
     split_partition,
@@ -86,7 +88,7 @@ class Lore:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: Database,
         index: VectorIndex,
         embedder: Embedder,
         caches: Caches | None = None,
@@ -121,7 +123,7 @@ class Lore:
         store = create_store(settings)
         store.migrate()
         lore = cls(settings, store, create_vector_index(settings), create_embedder(settings), caches)
-        if lore.index.applied_seq > store.last_seq():
+        if lore.index.applied_seq > store.changes.last_seq():
             lore.rebuild_index()  # index files newer than the store: the store was restored from a backup
         lore.sync_index()
         return lore
@@ -156,7 +158,7 @@ class Lore:
         start = time.perf_counter()
         files, failures = ingest.discover(paths)
         report = ingest.IngestReport(files=len(files), failures=failures)
-        known = self.store.document_hashes(tenant_id, collection)
+        known = self.store.documents.document_hashes(tenant_id, collection)
         jobs = self._file_jobs(files, known, report, tenant_id, collection, tuple(tags))
         prepared = ingest.prepare_files(
             jobs,
@@ -185,7 +187,7 @@ class Lore:
     def _file_jobs(
         self,
         files: list[Path],
-        known: dict[str, tuple[str, str]],
+        known: dict[str, KnownDocument],
         report: ingest.IngestReport,
         tenant_id: str,
         collection: str,
@@ -199,14 +201,14 @@ class Lore:
             except OSError as error:
                 report.failures.append(ingest.Failure(str(path), "unreadable", error.strerror or str(error)))
                 continue
-            if known.get(str(path), ("", ""))[1] == digest:
+            if known.get(str(path), KnownDocument("", "")).content_hash == digest:
                 report.unchanged += 1
             else:
                 jobs.append(ingest.FileJob(path, tenant_id, collection, tags, digest))
         return jobs
 
     def _write_batch(
-        self, batch: list[ingest.Prepared], known: dict[str, tuple[str, str]], report: ingest.IngestReport
+        self, batch: list[ingest.Prepared], known: dict[str, KnownDocument], report: ingest.IngestReport
     ) -> None:
         if not batch:
             return
@@ -231,7 +233,7 @@ class Lore:
             return self.writer.write(batch)
 
     def _remove_missing(
-        self, roots: Sequence[Path], files: list[Path], known: dict[str, tuple[str, str]], tenant_id: str
+        self, roots: Sequence[Path], files: list[Path], known: dict[str, KnownDocument], tenant_id: str
     ) -> int:
         seen = {str(path) for path in files}
         prefixes = [str(root.resolve()) for root in roots]
@@ -239,7 +241,7 @@ class Lore:
         for source, (document_id, _digest) in known.items():
             under_root = any(source == p or source.startswith(p.rstrip("/") + "/") for p in prefixes)
             if under_root and source not in seen and not Path(source).exists():
-                removed += self.store.delete_document(tenant_id, document_id)
+                removed += self.store.documents.delete_document(tenant_id, document_id)
         return removed
 
     def add_text(
@@ -318,7 +320,7 @@ class Lore:
         """Bulk-index plain (id, title, text) records, as data sets and benchmarks provide them."""
         start = time.perf_counter()
         report = ingest.IngestReport()
-        known = self.store.document_hashes(tenant_id, collection)
+        known = self.store.documents.document_hashes(tenant_id, collection)
         salt = ingest.salt_for(self.embedder.model_id, ())
         prepared = (self._prepare_record(doc, salt, tenant_id, collection, known, report) for doc in docs)
         for batch, _ in ingest.batched(item for item in prepared if item is not None):
@@ -335,13 +337,13 @@ class Lore:
         salt: str,
         tenant_id: str,
         collection: str,
-        known: dict[str, tuple[str, str]],
+        known: dict[str, KnownDocument],
         report: ingest.IngestReport,
     ) -> ingest.Prepared | None:
         report.files += 1
         digest = ingest.fingerprint(f"{doc.title}\0{doc.text}".encode(), salt)
         source = f"record:{doc.id}"
-        if known.get(source, ("", ""))[1] == digest:
+        if known.get(source, KnownDocument("", "")).content_hash == digest:
             report.unchanged += 1
             return None
         blocks = [Block("paragraph", p) for p in doc.text.split("\n\n") if p.strip()] or [
@@ -361,7 +363,7 @@ class Lore:
     def get_document(
         self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, with_text: bool = True
     ) -> Document:
-        document = self.store.get_document(tenant_id, document_id, with_text=with_text)
+        document = self.store.documents.get_document(tenant_id, document_id, with_text=with_text)
         if document is None:
             raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
         return document
@@ -374,10 +376,10 @@ class Lore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[Document]:
-        return self.store.list_documents(tenant_id, collection, limit, cursor)
+        return self.store.documents.list_documents(tenant_id, collection, limit, cursor)
 
     def delete_document(self, document_id: str, *, tenant_id: str = DEFAULT_TENANT) -> None:
-        if not self.store.delete_document(tenant_id, document_id):
+        if not self.store.documents.delete_document(tenant_id, document_id):
             raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
         self._after_write(save=False)
 
@@ -449,7 +451,9 @@ class Lore:
     def models_of(self, tenant_id: str, collection: str) -> tuple[str, str | None]:
         """(active model id, pending model id or None) of a collection, as this process's index serves it."""
         if self._models is None:
-            self._models = {(m.tenant_id, m.collection): m for m in self.store.collection_models()}
+            self._models = {
+                (m.tenant_id, m.collection): m for m in self.store.reembedding.collection_models()
+            }
         models = self._models.get((tenant_id, collection))
         if models is None:
             return self.embedder.model_id, None
@@ -466,7 +470,7 @@ class Lore:
         """Collections of a tenant that have vectors of their active model (cached until the index changes)."""
         if self._collections is None:
             table: dict[str, list[str]] = {}
-            for partition in self.store.partitions():
+            for partition in self.store.vectors.partitions():
                 tenant, collection, model = split_partition(partition)
                 if model == self.models_of(tenant, collection)[0]:
                     table.setdefault(tenant, []).append(collection)
@@ -486,12 +490,12 @@ class Lore:
         in one transaction and drop the old vectors. Resumable: a rerun skips what was embedded."""
         check_name("tenant", tenant_id)
         check_name("collection", collection)
-        if collection not in {info.name for info in self.store.list_collections(tenant_id)}:
+        if collection not in {info.name for info in self.store.documents.list_collections(tenant_id)}:
             raise NotFound(f"no collection {collection!r}", details={"collection": collection})
         embedder = self.embedder_for(model)
         self.sync_index()
         report = reembedding.run(
-            self.store,
+            self.store.reembedding,
             embedder,
             tenant_id,
             collection,
@@ -510,15 +514,17 @@ class Lore:
         switches to a new model exactly when the index has applied the change its new partition is complete
         at, and before the old partition's removals: a search never sees a half-built or half-dropped one."""
         with self._sync_lock:
-            target = self.store.last_seq()
-            fresh = {(m.tenant_id, m.collection): m for m in self.store.collection_models()}
+            target = self.store.changes.last_seq()
+            fresh = {(m.tenant_id, m.collection): m for m in self.store.reembedding.collection_models()}
             previous = self._models
             applied = 0
             for seq in [*_switch_points(previous, fresh, self.index.applied_seq, target), target]:
                 applied += index_sync.catch_up(self.store, self.index, upto=seq, on_batch=self._on_changes)
                 self._models = _models_as_of(previous, fresh, self.index.applied_seq)
             if self.keywords is not None:
-                self.keywords.catch_up(index_sync.KeywordView(self.store, self.models_of))
+                self.keywords.catch_up(
+                    index_sync.KeywordView(self.store, self.models_of), self.store.documents
+                )
             if applied:
                 self._collections = None
             self._last_sync_check = time.monotonic()
@@ -546,7 +552,7 @@ class Lore:
         if time.monotonic() - self._last_sync_check < self.settings.index_sync_seconds:
             return
         self._last_sync_check = time.monotonic()
-        if self.store.last_seq() > self._applied_seq():
+        if self.store.changes.last_seq() > self._applied_seq():
             self.sync_index()
 
     def _after_write(self, *, save: bool) -> None:
@@ -562,7 +568,9 @@ class Lore:
             total = index_sync.rebuild(self.store, self.index)
             if self.keywords is not None:
                 self.keywords.clear()
-                self.keywords.catch_up(index_sync.KeywordView(self.store, self.models_of))
+                self.keywords.catch_up(
+                    index_sync.KeywordView(self.store, self.models_of), self.store.documents
+                )
             self._collections = None
             self.chunk_cache.clear()
             self.caches.search_results.clear()
@@ -573,7 +581,7 @@ class Lore:
 
     def readiness(self) -> dict[str, Any]:
         """What /readyz reports: the store answers, and the index is current with it."""
-        last = self.store.last_seq()
+        last = self.store.changes.last_seq()
         state: dict[str, Any] = {
             "store": "ok",
             "index": {"applied_seq": self.index.applied_seq, "store_seq": last},

@@ -19,10 +19,9 @@ from lore.answers.evaluation import (
     normalise,
     summarise,
 )
-from lore.backends.store import store_engine
 from lore.cli.main import main
 from lore.config import Settings
-from lore.conversations import Answering, ConversationRecords
+from lore.conversations import Answering
 from lore.core.evaluation import load_beir
 from lore.service import Lore
 from tests.answers.servers import LiveServer, Reply, Script
@@ -118,7 +117,7 @@ def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
     chain = build_chain(settings)
     with Lore.open(settings) as lore:
         lore.add_corpus(load_beir(root).corpus())
-        answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=3)
+        answering = Answering(lore, chain, lore.store.conversations, passages=3)
         outcomes = {
             question.id: answer_question(answering, question, mode="hybrid", providers=["extractive"])
             for question in load_questions(load_beir(root), gold_answers(root))

@@ -12,9 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lore.answers import build_chain, provider_names
 from lore.answers import evaluation as answer_evaluation
-from lore.backends.store import store_engine
 from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
-from lore.conversations import Answering, ConversationRecords
+from lore.conversations import Answering
 from lore.core.evaluation import BeirSet, load_beir, summarise
 from lore.core.retrieve import SearchRequest
 from lore.errors import InvalidInput
@@ -79,7 +78,7 @@ def answers(
         providers = chain.check(provider_names(provider or settings.llm_providers))
         with Lore.open(settings) as lore:
             ingest_seconds = _ingest(lore, dataset, quiet=as_json)
-            answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=k)
+            answering = Answering(lore, chain, lore.store.conversations, passages=k)
             outcomes = _answer_all(answering, questions, providers, mode, quiet=as_json)
     for message, count in answer_evaluation.failures(outcomes):
         err_console.print(f"{count} answer(s) failed: {message}", style="yellow", markup=False)

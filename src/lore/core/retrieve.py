@@ -7,11 +7,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lore.backends.store.database import Database
 from lore.caching import LRU
 from lore.core import fusion
 from lore.core.bm25 import KeywordIndex
 from lore.core.highlight import make_snippet
-from lore.interfaces import Store, VectorIndex
+from lore.interfaces import VectorIndex
 from lore.models import Chunk, Hit, SearchFilters, SearchMode, partition_key
 
 MIN_DEPTH = 50  # candidates each retriever contributes to hybrid fusion
@@ -35,7 +36,7 @@ Ranked = list[tuple[int, float, float | None, float | None]]
 class Retriever:
     """Searches one tenant's collections, each with the query embedded by that collection's active model."""
 
-    store: Store
+    store: Database
     index: VectorIndex
     embed_query: Callable[[str, str], np.ndarray]  # (model id, query) -> unit vector
     plan: Plan  # (tenant, collections or None for all) -> {model id: the collections it serves}
@@ -74,7 +75,7 @@ class Retriever:
     def _keyword(self, request: SearchRequest, k: int) -> list[tuple[int, float]]:
         if (memory := self._memory_keywords(request)) is not None:
             return memory.search(request.tenant_id, request.query, k, request.collections)
-        return self.store.keyword_search(
+        return self.store.keywords.keyword_search(
             request.tenant_id, request.query, k, request.collections, request.filters or None
         )
 
@@ -87,7 +88,9 @@ class Retriever:
     ) -> list[tuple[int, float]]:
         allowed = None
         if request.filters:
-            allowed = self.store.filter_chunk_ids(request.tenant_id, request.collections, request.filters)
+            allowed = self.store.documents.filter_chunk_ids(
+                request.tenant_id, request.collections, request.filters
+            )
             if not allowed:
                 return []
         return self.index.search(target.partitions, query, k, allowed)
@@ -111,7 +114,7 @@ class Retriever:
         self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
         memory = self._memory_keywords(request)
-        scorer = self.store if memory is None else memory
+        scorer = self.store.keywords if memory is None else memory
         keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
         return [
             fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
@@ -152,7 +155,7 @@ class Retriever:
         cached, missing = self.chunk_cache.get_many(ids)
         found = {cid: chunk for cid, chunk in cached.items() if chunk.tenant_id == tenant_id}
         if missing:
-            fetched = self.store.get_chunks(tenant_id, missing)
+            fetched = self.store.documents.get_chunks(tenant_id, missing)
             for cid, chunk in fetched.items():
                 self.chunk_cache.put(cid, chunk)
             found.update(fetched)

@@ -1,6 +1,5 @@
 """Background jobs: defined once (a handler per kind), recorded in the store, carried by a huey queue.
 
-records.py    the `jobs` table: claim, lease, progress and outcome as conditional UPDATEs
 registry.py   `@handler("kind")`: the one way to define a job; kinds/ holds the built-in ones
 transport.py  the huey queue chosen by `LORE_QUEUE_URL`, carrying job ids
 runner.py     runs a delivered job under a lease, with retries and exponential backoff
@@ -10,7 +9,7 @@ runtime.py    worker threads inside `lore serve`, and the `lore worker` process
 """
 
 from lore.jobs.queue import JobQueue, open_queue
-from lore.jobs.records import STATES, Job, JobState
 from lore.jobs.registry import Progress, handler
+from lore.models import JOB_STATES, Job, JobState
 
-__all__ = ["STATES", "Job", "JobQueue", "JobState", "Progress", "handler", "open_queue"]
+__all__ = ["JOB_STATES", "Job", "JobQueue", "JobState", "Progress", "handler", "open_queue"]
