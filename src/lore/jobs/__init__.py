@@ -1,4 +1,5 @@
-"""Background jobs: defined once (a handler per kind), recorded in the store, carried by a huey queue.
+"""Background jobs: defined once (a handler per kind), recorded in the store (`db.jobs`, the conditional UPDATEs
+of `lore.backends.store.job_records`), carried by a huey queue.
 
 registry.py   `@handler("kind")`: the one way to define a job; kinds/ holds the built-in ones
 transport.py  the huey queue chosen by `LORE_QUEUE_URL`, carrying job ids
