@@ -26,11 +26,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchkit import embedded_postgres, percentiles_ms, ratio, table, write_result
-from lore.backends.store import store_engine
+from lore.backends.store.database import Database
 from lore.backends.store.schema import conversations, messages
 from lore.config import Settings
-from lore.conversations import ConversationRecords
-from lore.conversations.records import NewMessage
+from lore.models import NewMessage
 from lore.registry import create_store
 
 PER_CONVERSATION = 10
@@ -46,9 +45,9 @@ class Corpus:
     a conversation of `PER_CONVERSATION - 1` messages and adds one message to the long conversation, so the
     long one's messages are spread over the whole table, as a busy installation's are."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.records = ConversationRecords(engine)
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine
+        self.records = db.conversations
         self.long_id = ""
         self.short_id = ""  # a typical conversation, started last
         self.total = 0
@@ -112,10 +111,10 @@ class Corpus:
 
 def operations(corpus: Corpus) -> dict[str, Callable[[], Any]]:
     records, long_id = corpus.records, corpus.long_id
-    listing = records.list(TENANT, PAGE)
+    listing = records.list_conversations(TENANT, PAGE)
     cursor = listing.next_cursor
     while True:  # walk to the last pages of the listing: the cursor a user has after paging far back
-        page = records.list(TENANT, 200, cursor)
+        page = records.list_conversations(TENANT, 200, cursor)
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
@@ -124,8 +123,8 @@ def operations(corpus: Corpus) -> dict[str, Callable[[], Any]]:
     question = NewMessage("user", "How do I get a refund?", START)
     answer = NewMessage("assistant", "Open Billing [1].", START, citations=[{"marker": 1}])
     return {
-        "conversations, first page": lambda: records.list(TENANT, PAGE),
-        "conversations, near the end": lambda: records.list(TENANT, PAGE, cursor),
+        "conversations, first page": lambda: records.list_conversations(TENANT, PAGE),
+        "conversations, near the end": lambda: records.list_conversations(TENANT, PAGE, cursor),
         "messages, newest page": lambda: records.messages(TENANT, long_id, PAGE),
         "messages, deep page (newest first)": lambda: records.messages(TENANT, long_id, PAGE, deep_newest),
         "messages, deep page (oldest first)": lambda: records.messages(
@@ -190,7 +189,7 @@ def plans(engine: sa.Engine, long_id: str, short_id: str) -> dict[str, str]:
 def measure(small_settings: Settings, large_settings: Settings, total: int) -> dict[str, Any]:
     stores = [create_store(small_settings), create_store(large_settings)]
     try:
-        small, large = (Corpus(store_engine(store)) for store in stores)
+        small, large = (Corpus(store) for store in stores)
         for store in stores:
             store.migrate()
         small.grow_to(total // 100)

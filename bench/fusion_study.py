@@ -42,7 +42,7 @@ def collect(dataset_dir: Path, depth: int) -> tuple[str, list[Run], dict[str, di
         runs = []
         for query_id, text in dataset.queries.items():
             candidates = lore.retriever.candidates(SearchRequest(DEFAULT_TENANT, text), depth)
-            chunks = lore.store.get_chunks(DEFAULT_TENANT, [c.chunk_id for c in candidates])
+            chunks = lore.store.documents.get_chunks(DEFAULT_TENANT, [c.chunk_id for c in candidates])
             docs = [str(chunks[c.chunk_id].metadata["record_id"]) for c in candidates]
             vector = np.array([c.vector for c in candidates])
             keyword = np.array([c.keyword for c in candidates])

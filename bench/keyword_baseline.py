@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/keyword_baseline.py ../shared/data/cranfield ../shared/data/xquad/zh
 
-Each corpus document becomes one document (its title) with one chunk (its text) in a fresh `SqliteStore`, so
+Each corpus document becomes one document (its title) with one chunk (its text) in a fresh `SqliteDatabase`, so
 the keyword index holds title + text once, as the chunker's chunks do; vectors are placeholders, since only
 keyword search is measured. Every query of `qrels/test.tsv` runs through `keyword_search` with k=100, one at a
 time. The reference is BM25 (k1=1.2, b=0.75, lower-cased `\\w+` tokens over title + text) computed here in the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lore.backends.store.sqlite import SqliteStore
+from lore.backends.store.sqlite import SqliteDatabase
 from lore.models import DEFAULT_TENANT, ChunkDraft, DocumentDraft, content_hash
 
 MODEL_ID = "none"  # only keyword search is measured: every chunk gets the same placeholder vector
@@ -67,21 +67,24 @@ def ndcg_at_10(ranking: Sequence[str], grades: Mapping[str, int]) -> float:
     return dcg / idcg if idcg > 0 else 0.0
 
 
-def ingest(store: SqliteStore, data: Dataset) -> dict[int, str]:
+def ingest(store: SqliteDatabase, data: Dataset) -> dict[int, str]:
     """Write every corpus document; returns chunk id -> corpus id."""
     placeholder = np.zeros(4, dtype=np.float32)
     for corpus_id, (title, text) in data.corpus.items():
         chunk = ChunkDraft(0, text, (), len(text.split()), embed_text=f"{title}\n{text}")
         draft = DocumentDraft(DEFAULT_TENANT, COLLECTION, title, corpus_id, text, content_hash(text))
-        store.write_document(draft, [chunk], {chunk.content_hash: placeholder}, MODEL_ID)
-    chunk_ids = [change.chunk_id for change in store.changes_since(0, limit=len(data.corpus) + 1)]
-    return {chunk_id: chunk.source for chunk_id, chunk in store.get_chunks(DEFAULT_TENANT, chunk_ids).items()}
+        store.documents.write_document(draft, [chunk], {chunk.content_hash: placeholder}, MODEL_ID)
+    chunk_ids = [change.chunk_id for change in store.changes.changes_since(0, limit=len(data.corpus) + 1)]
+    return {
+        chunk_id: chunk.source
+        for chunk_id, chunk in store.documents.get_chunks(DEFAULT_TENANT, chunk_ids).items()
+    }
 
 
-def store_ranker(store: SqliteStore, sources: Mapping[int, str], latencies: list[float]) -> Ranker:
+def store_ranker(store: SqliteDatabase, sources: Mapping[int, str], latencies: list[float]) -> Ranker:
     def rank(query: str) -> list[str]:
         start = time.perf_counter()
-        hits = store.keyword_search(DEFAULT_TENANT, query, k=100, collections=[COLLECTION])
+        hits = store.keywords.keyword_search(DEFAULT_TENANT, query, k=100, collections=[COLLECTION])
         latencies.append((time.perf_counter() - start) * 1000)
         return [sources[chunk_id] for chunk_id, _ in hits]
 
@@ -121,7 +124,7 @@ def evaluate(data: Dataset, rank: Ranker) -> float:
 def run(directory: Path) -> dict[str, object]:
     data = load(directory)
     with tempfile.TemporaryDirectory(prefix="lore-bench-") as tmp:
-        store = SqliteStore.from_path(Path(tmp) / "lore.db")
+        store = SqliteDatabase.from_path(Path(tmp) / "lore.db")
         try:
             store.migrate()
             start = time.perf_counter()

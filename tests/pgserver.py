@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from lore.backends.store.postgres import PostgresStore
+from lore.backends.store.postgres import PostgresDatabase
 
 
 def _package_dir() -> Path:
@@ -187,11 +187,11 @@ class PostgresServer:
         with psycopg.connect(self.dsn(EXTENSION_TEMPLATE), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION vector")
         self._execute(f"CREATE DATABASE {MIGRATED_TEMPLATE} TEMPLATE {EXTENSION_TEMPLATE}")
-        store = PostgresStore(self.url(MIGRATED_TEMPLATE), pool_size=1)
+        db = PostgresDatabase(self.url(MIGRATED_TEMPLATE), pool_size=1)
         try:
-            store.migrate()
+            db.migrate()
         finally:
-            store.close()
+            db.close()
         for template in (EXTENSION_TEMPLATE, MIGRATED_TEMPLATE):
             self._execute(f"ALTER DATABASE {template} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
 

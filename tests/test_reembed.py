@@ -41,8 +41,8 @@ def vector_hits(lore: Lore, query: str, collections: list[str] | None = None) ->
 
 def cosines(lore: Lore, model: str, query: str, collection: str = "help") -> dict[int, float]:
     """Every chunk's cosine to the query under one model, computed outside the search path."""
-    ids, vectors = lore.store.chunk_vectors(
-        model, sorted(lore.store.filter_chunk_ids(DEFAULT_TENANT, [collection], SearchFilters()))
+    ids, vectors = lore.store.vectors.chunk_vectors(
+        model, sorted(lore.store.documents.filter_chunk_ids(DEFAULT_TENANT, [collection], SearchFilters()))
     )
     scores = vectors @ lore.models.embedder_for(model).embed_query(query)
     return dict(zip(ids.tolist(), scores.tolist(), strict=True))
@@ -153,7 +153,7 @@ def test_bad_reembeddings_are_refused(settings: Settings) -> None:
         add_articles(lore)
         with pytest.raises(NotFound):
             lore.reembed(collection="missing", model="e5")
-        lore.store.start_reembed(DEFAULT_TENANT, "help", "other@v1", lore.embedder.model_id)
+        lore.store.reembedding.start_reembed(DEFAULT_TENANT, "help", "other@v1", lore.embedder.model_id)
         with pytest.raises(Conflict):
             lore.reembed(collection="help", model="e5")  # another model's re-embedding is under way
 

@@ -100,7 +100,7 @@ def test_a_restarted_process_catches_up_with_writes_its_index_never_saw(settings
     writer.store.close()  # a crash: the index files were never saved after this write
     with Lore.open(settings) as restarted:
         assert search(restarted, "when do loyalty points expire", "vector")[0] == "Loyalty"
-        assert restarted.index.applied_seq == restarted.store.last_seq()
+        assert restarted.index.applied_seq == restarted.store.changes.last_seq()
 
 
 def test_a_serving_process_sees_writes_from_another_process(settings: Settings) -> None:
@@ -114,7 +114,7 @@ def test_a_serving_process_sees_writes_from_another_process(settings: Settings) 
 def test_rebuilding_the_index_gives_the_same_results(lore: Lore, help_centre: Path) -> None:
     lore.ingest_paths([help_centre])
     before = search(lore, "reset password settings", "vector")
-    assert lore.rebuild_index() == lore.index.count(lore.store.partitions()[0])
+    assert lore.rebuild_index() == lore.index.count(lore.store.vectors.partitions()[0])
     assert search(lore, "reset password settings", "vector") == before
 
 
@@ -160,5 +160,5 @@ def test_an_index_newer_than_its_store_is_rebuilt(settings: Settings, tmp_path: 
         lore.add_text(title="Loyalty", text="Loyalty points expire after eighteen months of inactivity.")
     database.write_bytes(backup)
     with Lore.open(settings) as restored:
-        assert restored.index.applied_seq == restored.store.last_seq()
+        assert restored.index.applied_seq == restored.store.changes.last_seq()
         assert search(restored, "when do loyalty points expire", "vector") == ["Warranty"]

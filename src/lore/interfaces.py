@@ -1,7 +1,8 @@
 """Contracts of Lore's swappable parts. Each backend implements one; the contract tests in tests/contracts run
-the same bodies against every implementation.
+the same bodies against every implementation. The database's roles (`Documents`, `ChangeFeed`, `VectorSource`,
+`KeywordSearch`, `Reembedding`) are the repositories of `lore.backends.store.database.Database`.
 
-    >>> store.write_document(draft, chunks, vectors, model_id="minilm-l6-v2@int8")  # atomic replace
+    >>> db.documents.write_document(draft, chunks, vectors, model_id="minilm-l6-v2@int8")  # atomic replace
     >>> index.search(["default/default/minilm-l6-v2@int8"], query_vector, k=10)
 """
 
@@ -201,16 +202,6 @@ class Reembedding(Protocol):
         """In one transaction: make the pending model active (Conflict while chunks lack its vector), move the
         chunks to its partition, and append `remove` changes for their old partition."""
         ...
-
-
-class Store(Documents, ChangeFeed, VectorSource, KeywordSearch, Reembedding, Protocol):
-    """Every role of the source of truth in one object."""
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class VectorIndex(Protocol):

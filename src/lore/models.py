@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
@@ -30,6 +30,11 @@ def split_partition(partition: str) -> tuple[str, str, str]:
     """(tenant id, collection, model id) of a partition name made by `partition_key`."""
     tenant_id, collection, model_id = partition.split("/", 2)
     return tenant_id, collection, model_id
+
+
+def utcnow() -> datetime:
+    """Every timestamp Lore records is aware and in UTC."""
+    return datetime.now(UTC)
 
 
 def content_hash(text: str) -> str:
@@ -209,3 +214,74 @@ class CollectionModels:
     pending: str | None = None
     pending_since: int | None = None
     model_seq: int = 0
+
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A background job as the database records it, whatever queue carries it."""
+
+    id: str
+    tenant_id: str
+    kind: str
+    params: dict[str, Any]
+    state: JobState
+    progress_done: int
+    progress_total: int
+    attempts: int
+    max_attempts: int
+    error: dict[str, Any] | None
+    result: dict[str, Any] | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    due_at: datetime
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("succeeded", "failed")
+
+
+Order = Literal["newest", "oldest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    tenant_id: str
+    title: str | None
+    metadata: dict[str, Any]
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored message. An assistant message carries its citations, usage and answer metadata (whether it
+    abstained, the retrieval query, the providers that failed before the one that answered)."""
+
+    id: int
+    conversation_id: str
+    role: Role
+    content: str
+    citations: list[dict[str, Any]]
+    usage: dict[str, Any] | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    role: Role
+    content: str
+    created_at: datetime
+    citations: Sequence[Mapping[str, Any]] = ()
+    usage: Mapping[str, Any] | None = None
+    metadata: Mapping[str, Any] | None = None

@@ -8,14 +8,17 @@ distributions add theirs through the entry-point groups `lore.stores`, `lore.vec
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lore.backends.embedder import e5, onnx
 from lore.config import Settings
 from lore.core.chunk import TokenCounter
 from lore.errors import InvalidInput
-from lore.interfaces import Embedder, Store, VectorIndex
+from lore.interfaces import Embedder, VectorIndex
 from lore.plugins import Registry
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
 
 
 class EmbedderPlugin(NamedTuple):
@@ -28,7 +31,7 @@ class EmbedderPlugin(NamedTuple):
     models: Mapping[str, Mapping[str, Any]] = {}
 
 
-stores: Registry[Callable[[Settings], Store]] = Registry("store backend", "lore.stores")
+stores: Registry[Callable[[Settings], Database]] = Registry("store backend", "lore.stores")
 vector_indexes: Registry[Callable[[Settings], VectorIndex]] = Registry(
     "vector index backend", "lore.vector_indexes"
 )
@@ -36,18 +39,18 @@ embedders: Registry[EmbedderPlugin] = Registry("embedder backend", "lore.embedde
 
 
 @stores.register("sqlite")
-def _sqlite_store(settings: Settings) -> Store:
-    from lore.backends.store.sqlite import SqliteStore
+def _sqlite_store(settings: Settings) -> Database:
+    from lore.backends.store.sqlite import SqliteDatabase
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(settings.store_url)
+    return SqliteDatabase(settings.store_url)
 
 
 @stores.register("postgresql")
-def _postgres_store(settings: Settings) -> Store:
-    from lore.backends.store.postgres import PostgresStore
+def _postgres_store(settings: Settings) -> Database:
+    from lore.backends.store.postgres import PostgresDatabase
 
-    return PostgresStore(settings.store_url, pool_size=settings.database_pool_size)
+    return PostgresDatabase(settings.store_url, pool_size=settings.database_pool_size)
 
 
 @vector_indexes.register("usearch")
@@ -105,7 +108,7 @@ def store_backend_name(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
-def create_store(settings: Settings) -> Store:
+def create_store(settings: Settings) -> Database:
     return stores.get(store_backend_name(settings.store_url))(settings)
 
 

@@ -46,7 +46,7 @@ def test_replicas_share_vectors_and_applied_seq_never_moves_back(open_index: Ope
     matrix = unit_vectors(20, seed=1)
     first.add(A, np.arange(1, 21), matrix)
     assert second.count(A) == 20
-    assert second.search([A], matrix[4], 1)[0][0] == 5
+    assert second.search([A], matrix[4], 1)[0].chunk_id == 5
     first.mark_applied(10)
     second.mark_applied(5)  # a replica that lags behind replays older changes
     assert first.applied_seq == second.applied_seq == 10

@@ -1,6 +1,6 @@
 """What only the PostgreSQL store promises: its migrations, the tsvector keyword index and its totals, writers
 that commit changes in sequence order, pooled connections, and values PostgreSQL cannot hold as bad input. The
-behaviour every store shares is in tests/contracts/test_store_contract.py."""
+behaviour every store shares is in tests/contracts/test_database_contract.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from lore.backends.store.postgres import PostgresStore, engine_url
+from lore.backends.store.postgres import PostgresDatabase, engine_url
 from lore.backends.store.schema import metadata
 from lore.config import Settings
 from lore.errors import InvalidInput
@@ -28,8 +28,8 @@ OWN_TABLES = ("chunks_fts", "pgvector_")  # dialect-specific tables the core met
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[PostgresStore]:
-    instance = PostgresStore(database_url, pool_size=4)
+def db(database_url: str) -> Iterator[PostgresDatabase]:
+    instance = PostgresDatabase(database_url, pool_size=4)
     instance.migrate()
     yield instance
     instance.close()
@@ -47,68 +47,68 @@ def test_users_write_postgresql_urls_and_psycopg_is_used() -> None:
 def test_settings_select_the_postgres_store_and_pgvector(database_url: str) -> None:
     settings = Settings(_env_file=None, database_url=database_url, database_pool_size=3)  # type: ignore[call-arg]
     assert vector_backend_name(settings) == "pgvector"
-    store = create_store(settings)
+    db = create_store(settings)
     index = create_vector_index(settings)
     try:
-        assert isinstance(store, PostgresStore)
-        assert store.engine.pool.size() == 3  # type: ignore[attr-defined]
-        assert index.engine is store.engine  # type: ignore[attr-defined]  # one pool per process
+        assert isinstance(db, PostgresDatabase)
+        assert db.engine.pool.size() == 3  # type: ignore[attr-defined]
+        assert index.engine is db.engine  # type: ignore[attr-defined]  # one pool per process
     finally:
-        store.close()
+        db.close()
 
 
-def test_each_write_holds_at_most_the_pool(store: PostgresStore) -> None:
+def test_each_write_holds_at_most_the_pool(db: PostgresDatabase) -> None:
     for i in range(20):
-        write(store, f"{i}.md", f"text {i}")
-    in_use = scalar(store, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lore'")
+        write(db, f"{i}.md", f"text {i}")
+    in_use = scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lore'")
     assert isinstance(in_use, int) and 1 <= in_use <= 4
 
 
 # -- migrations ----------------------------------------------------------------------------------------------
 
 
-def test_migrations_are_idempotent_and_reach_head(store: PostgresStore) -> None:
-    write(store, "a.md", "kept across migrate")
-    store.migrate()
-    store.migrate()
+def test_migrations_are_idempotent_and_reach_head(db: PostgresDatabase) -> None:
+    write(db, "a.md", "kept across migrate")
+    db.migrate()
+    db.migrate()
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with store.engine.connect() as conn:
+    with db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head
-    assert scalar(store, "SELECT count(*) FROM documents") == 1
-    assert scalar(store, "SELECT extversion FROM pg_extension WHERE extname = 'vector'") == "0.8.6"
+    assert scalar(db, "SELECT count(*) FROM documents") == 1
+    assert scalar(db, "SELECT extversion FROM pg_extension WHERE extname = 'vector'") == "0.8.6"
 
 
-def test_migrated_schema_matches_the_core_tables(store: PostgresStore) -> None:
+def test_migrated_schema_matches_the_core_tables(db: PostgresDatabase) -> None:
     def include_name(name: str | None, type_: str, _parents: object) -> bool:
         return not (type_ == "table" and name is not None and name.startswith(OWN_TABLES))
 
-    with store.engine.connect() as conn:
+    with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": include_name, "compare_type": True})
         assert compare_metadata(context, metadata) == []
 
 
 def test_a_new_database_is_migrated_from_scratch(postgres: PostgresServer) -> None:
     url = postgres.create_database(migrated=False)
-    store = PostgresStore(url, pool_size=1)
+    db = PostgresDatabase(url, pool_size=1)
     try:
-        store.migrate()
-        assert write(store, "a.md", "first words").chunk_count == 1
-        assert [hit for hit, _ in store.keyword_search(TENANT, "words", 5)]
+        db.migrate()
+        assert write(db, "a.md", "first words").chunk_count == 1
+        assert [hit for hit, _ in db.keywords.keyword_search(TENANT, "words", 5)]
     finally:
-        store.close()
+        db.close()
         postgres.drop_database(url)
 
 
-def test_downgrade_to_base_and_upgrade_again(store: PostgresStore) -> None:
+def test_downgrade_to_base_and_upgrade_again(db: PostgresDatabase) -> None:
     config = alembic_config()
-    with store.engine.begin() as conn:
+    with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
-    with store.engine.connect() as conn:
+    with db.engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == ["alembic_version"]
-    store.migrate()
-    assert write(store, "a.md", "works again").chunk_count == 1
-    assert store.keyword_search(TENANT, "works", 5)
+    db.migrate()
+    assert write(db, "a.md", "works again").chunk_count == 1
+    assert db.keywords.keyword_search(TENANT, "works", 5)
 
 
 @pytest.mark.parametrize(
@@ -123,8 +123,8 @@ def test_downgrade_to_base_and_upgrade_again(store: PostgresStore) -> None:
         ("chunks", "partition = 'p' AND id > 5", "ix_chunks_partition"),
     ],
 )
-def test_common_queries_use_their_indexes(store: PostgresStore, table: str, where: str, index: str) -> None:
-    with store.engine.begin() as conn:
+def test_common_queries_use_their_indexes(db: PostgresDatabase, table: str, where: str, index: str) -> None:
+    with db.engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # an empty table: ask which index would serve
         plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN SELECT * FROM {table} WHERE {where}").scalars())
     assert index in plan
@@ -133,21 +133,21 @@ def test_common_queries_use_their_indexes(store: PostgresStore, table: str, wher
 # -- the tsvector keyword index ------------------------------------------------------------------------------
 
 
-def test_keyword_rows_and_totals_follow_the_chunks(store: PostgresStore) -> None:
-    document = write(store, "a.md", "one two", "three", "four five six")
-    write(store, "b.md", "seven")
-    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 4
-    assert scalar(store, "SELECT chunks || '/' || terms FROM chunks_fts_stats") == "4/11"  # title + text
-    write(store, "a.md", "one again")
-    assert scalar(store, "SELECT chunks || '/' || terms FROM chunks_fts_stats") == "2/5"
-    store.delete_document(TENANT, document.id)
-    assert scalar(store, "SELECT count(*) FROM chunks_fts JOIN chunks ON chunks.id = chunk_id") == 1
-    assert scalar(store, "SELECT chunks || '/' || terms FROM chunks_fts_stats") == "1/2"
+def test_keyword_rows_and_totals_follow_the_chunks(db: PostgresDatabase) -> None:
+    document = write(db, "a.md", "one two", "three", "four five six")
+    write(db, "b.md", "seven")
+    assert scalar(db, "SELECT count(*) FROM chunks_fts") == 4
+    assert scalar(db, "SELECT chunks || '/' || terms FROM chunks_fts_stats") == "4/11"  # title + text
+    write(db, "a.md", "one again")
+    assert scalar(db, "SELECT chunks || '/' || terms FROM chunks_fts_stats") == "2/5"
+    db.documents.delete_document(TENANT, document.id)
+    assert scalar(db, "SELECT count(*) FROM chunks_fts JOIN chunks ON chunks.id = chunk_id") == 1
+    assert scalar(db, "SELECT chunks || '/' || terms FROM chunks_fts_stats") == "1/2"
 
 
-def test_lexemes_are_stems_with_positions(store: PostgresStore) -> None:
-    write(store, "a.md", "Runners running: the runner runs")
-    with store.engine.connect() as conn:
+def test_lexemes_are_stems_with_positions(db: PostgresDatabase) -> None:
+    write(db, "a.md", "Runners running: the runner runs")
+    with db.engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT lexeme, positions FROM chunks_fts, unnest(body)")
         lexemes = {lexeme: list(positions) for lexeme, positions in rows}
     assert lexemes == {"titl": [1], "runner": [2, 5], "run": [3, 6], "the": [4]}
@@ -163,39 +163,41 @@ def test_lexemes_are_stems_with_positions(store: PostgresStore) -> None:
         ("Wie setze ich mein Passwort zurück", "zuruck"),
     ],
 )
-def test_english_stems_and_latin_diacritics_match(store: PostgresStore, text: str, query: str) -> None:
-    write(store, "a.md", text)
-    write(store, "b.md", "unrelated words entirely")
-    assert len(store.keyword_search(TENANT, query, 10)) == 1
+def test_english_stems_and_latin_diacritics_match(db: PostgresDatabase, text: str, query: str) -> None:
+    write(db, "a.md", text)
+    write(db, "b.md", "unrelated words entirely")
+    assert len(db.keywords.keyword_search(TENANT, query, 10)) == 1
 
 
-def test_rare_terms_outweigh_common_ones(store: PostgresStore) -> None:
+def test_rare_terms_outweigh_common_ones(db: PostgresDatabase) -> None:
     for i in range(8):
-        write(store, f"common{i}.md", f"printer manual page {i}")
-    rare = write(store, "rare.md", "printer firmware")
-    ranked = store.keyword_search(TENANT, "printer firmware", 10)
+        write(db, f"common{i}.md", f"printer manual page {i}")
+    rare = write(db, "rare.md", "printer firmware")
+    ranked = db.keywords.keyword_search(TENANT, "printer firmware", 10)
     assert len(ranked) == 9
-    assert ranked[0][0] in store.filter_chunk_ids(TENANT, None, SearchFilters(document_ids=(rare.id,)))
-    assert ranked[0][1] > 2 * ranked[1][1]
+    assert ranked[0].chunk_id in db.documents.filter_chunk_ids(
+        TENANT, None, SearchFilters(document_ids=(rare.id,))
+    )
+    assert ranked[0].score > 2 * ranked[1].score
 
 
-def test_a_term_too_long_to_index_is_ignored(store: PostgresStore) -> None:
+def test_a_term_too_long_to_index_is_ignored(db: PostgresDatabase) -> None:
     giant = "x" * 3000
-    write(store, "a.md", f"short {giant}")
-    assert len(store.keyword_search(TENANT, f"short {giant}", 5)) == 1
-    assert store.keyword_search(TENANT, giant, 5) == []
+    write(db, "a.md", f"short {giant}")
+    assert len(db.keywords.keyword_search(TENANT, f"short {giant}", 5)) == 1
+    assert db.keywords.keyword_search(TENANT, giant, 5) == []
 
 
 # -- writers -------------------------------------------------------------------------------------------------
 
 
-def test_a_write_waits_for_the_one_in_progress_so_changes_commit_in_order(store: PostgresStore) -> None:
+def test_a_write_waits_for_the_one_in_progress_so_changes_commit_in_order(db: PostgresDatabase) -> None:
     """Sequence numbers are drawn inside the write lock: a change numbered later never commits earlier."""
     holding, released = threading.Event(), threading.Event()
     order: list[str] = []
 
     def slow_writer() -> None:
-        with store._write() as conn:
+        with db.write() as conn:
             holding.set()
             released.wait(10)
             conn.exec_driver_sql("SELECT 1")
@@ -207,7 +209,7 @@ def test_a_write_waits_for_the_one_in_progress_so_changes_commit_in_order(store:
     timer = threading.Timer(0.5, released.set)
     timer.start()
     started = time.monotonic()
-    write(store, "a.md", "after the slow writer")
+    write(db, "a.md", "after the slow writer")
     order.append("fast")
     thread.join(10)
     assert order == ["slow", "fast"]
@@ -222,15 +224,15 @@ def test_a_write_waits_for_the_one_in_progress_so_changes_commit_in_order(store:
     [{"note": "nul \x00 inside"}, {"k\x00": "v"}],
 )
 def test_nul_characters_are_invalid_input_and_nothing_is_written(
-    store: PostgresStore, metadata: dict[str, str]
+    db: PostgresDatabase, metadata: dict[str, str]
 ) -> None:
-    seq = store.last_seq()
+    seq = db.changes.last_seq()
     with pytest.raises(InvalidInput):
-        write(store, "a.md", "fine text", **metadata)
-    assert store.last_seq() == seq
-    assert store.document_hashes(TENANT, COLLECTION) == {}
+        write(db, "a.md", "fine text", **metadata)
+    assert db.changes.last_seq() == seq
+    assert db.documents.document_hashes(TENANT, COLLECTION) == {}
 
 
-def test_a_nul_in_a_lookup_is_invalid_input(store: PostgresStore) -> None:
+def test_a_nul_in_a_lookup_is_invalid_input(db: PostgresDatabase) -> None:
     with pytest.raises(InvalidInput):
-        store.get_document(TENANT, "id\x00")
+        db.documents.get_document(TENANT, "id\x00")

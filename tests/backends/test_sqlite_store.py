@@ -1,5 +1,5 @@
 """What only the SQLite store promises: WAL and pragmas, migrations, FTS5 details, concurrency across threads
-and processes. The behaviour every store shares is in tests/contracts/test_store_contract.py."""
+and processes. The behaviour every store shares is in tests/contracts/test_database_contract.py."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from lore.backends.store.schema import metadata
-from lore.backends.store.sqlite import SqliteStore
+from lore.backends.store.sqlite import SqliteDatabase
 from tests.backends.store_helpers import TENANT, alembic_config, scalar, write
 
 
@@ -29,8 +29,8 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[SqliteStore]:
-    instance = SqliteStore.from_path(path)
+def db(path: Path) -> Iterator[SqliteDatabase]:
+    instance = SqliteDatabase.from_path(path)
     instance.migrate()
     yield instance
     instance.close()
@@ -39,62 +39,62 @@ def store(path: Path) -> Iterator[SqliteStore]:
 # -- set-up --------------------------------------------------------------------------------------------------
 
 
-def test_connections_use_wal_and_enforce_foreign_keys(store: SqliteStore) -> None:
-    assert scalar(store, "PRAGMA journal_mode") == "wal"
-    assert scalar(store, "PRAGMA synchronous") == 1  # NORMAL
-    assert scalar(store, "PRAGMA foreign_keys") == 1
-    assert scalar(store, "PRAGMA busy_timeout") == 10_000
+def test_connections_use_wal_and_enforce_foreign_keys(db: SqliteDatabase) -> None:
+    assert scalar(db, "PRAGMA journal_mode") == "wal"
+    assert scalar(db, "PRAGMA synchronous") == 1  # NORMAL
+    assert scalar(db, "PRAGMA foreign_keys") == 1
+    assert scalar(db, "PRAGMA busy_timeout") == 10_000
 
 
 def test_the_data_directory_is_created(path: Path) -> None:
-    store = SqliteStore(f"sqlite:///{path}")
-    store.migrate()
-    store.close()
+    db = SqliteDatabase(f"sqlite:///{path}")
+    db.migrate()
+    db.close()
     assert path.is_file()
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql://localhost/lore"])
 def test_only_sqlite_files_are_accepted(url: str) -> None:
     with pytest.raises(ValueError, match="sqlite"):
-        SqliteStore(url)
+        SqliteDatabase(url)
 
 
 # -- migrations ----------------------------------------------------------------------------------------------
 
 
-def test_migrations_are_idempotent_and_reach_head(store: SqliteStore) -> None:
-    write(store, "a.md", "kept across migrate")
-    store.migrate()
-    store.migrate()
+def test_migrations_are_idempotent_and_reach_head(db: SqliteDatabase) -> None:
+    write(db, "a.md", "kept across migrate")
+    db.migrate()
+    db.migrate()
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with store.engine.connect() as conn:
+    with db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head
-    assert scalar(store, "SELECT count(*) FROM documents") == 1
+    assert scalar(db, "SELECT count(*) FROM documents") == 1
 
 
-def test_migrated_schema_matches_the_core_tables(store: SqliteStore) -> None:
+def test_migrated_schema_matches_the_core_tables(db: SqliteDatabase) -> None:
     def include_name(name: str | None, type_: str, _parents: object) -> bool:
         return not (type_ == "table" and name is not None and name.startswith("chunks_fts"))
 
-    with store.engine.connect() as conn:
+    with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": include_name, "compare_type": True})
         assert compare_metadata(context, metadata) == []
 
 
-def test_downgrade_to_base_and_upgrade_again(store: SqliteStore) -> None:
+def test_downgrade_to_base_and_upgrade_again(db: SqliteDatabase) -> None:
     config = alembic_config()
-    with store.engine.begin() as conn:
+    with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
-    with store.engine.connect() as conn:
+    with db.engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == ["alembic_version"]
-    store.migrate()
-    assert write(store, "a.md", "works again").chunk_count == 1
-    assert scalar(store, "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ix_chunks_document'") == 1
+    db.migrate()
+    assert write(db, "a.md", "works again").chunk_count == 1
+    assert scalar(db, "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ix_chunks_document'") == 1
 
 
-def test_seeded_statistics_name_real_indexes(store: SqliteStore) -> None:
-    with store.engine.connect() as conn:
+def test_seeded_statistics_name_real_indexes(db: SqliteDatabase) -> None:
+    with db.engine.connect() as conn:
         seeded = set(
             conn.exec_driver_sql("SELECT tbl, idx FROM sqlite_stat1 WHERE tbl NOT LIKE 'chunks_fts%'")
         )
@@ -111,8 +111,8 @@ def test_seeded_statistics_name_real_indexes(store: SqliteStore) -> None:
         ("tenant_id = 't' AND collection IN ('c')", "ix_chunks_collection"),
     ],
 )
-def test_a_new_database_already_plans_for_size(store: SqliteStore, where: str, expected: str) -> None:
-    with store.engine.connect() as conn:
+def test_a_new_database_already_plans_for_size(db: SqliteDatabase, where: str, expected: str) -> None:
+    with db.engine.connect() as conn:
         plan = " ".join(
             row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN SELECT id FROM chunks WHERE {where}")
         )
@@ -122,15 +122,15 @@ def test_a_new_database_already_plans_for_size(store: SqliteStore, where: str, e
 # -- the FTS5 keyword index ----------------------------------------------------------------------------------
 
 
-def test_fts_rows_follow_the_chunks(store: SqliteStore) -> None:
-    document = write(store, "a.md", "one", "two", "three")
-    write(store, "b.md", "four")
-    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 4
-    write(store, "a.md", "one again")
-    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 2
-    store.delete_document(TENANT, document.id)
-    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 1
-    assert scalar(store, "SELECT count(*) FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid") == 1
+def test_fts_rows_follow_the_chunks(db: SqliteDatabase) -> None:
+    document = write(db, "a.md", "one", "two", "three")
+    write(db, "b.md", "four")
+    assert scalar(db, "SELECT count(*) FROM chunks_fts") == 4
+    write(db, "a.md", "one again")
+    assert scalar(db, "SELECT count(*) FROM chunks_fts") == 2
+    db.documents.delete_document(TENANT, document.id)
+    assert scalar(db, "SELECT count(*) FROM chunks_fts") == 1
+    assert scalar(db, "SELECT count(*) FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid") == 1
 
 
 @pytest.mark.parametrize(
@@ -141,9 +141,9 @@ def test_fts_rows_follow_the_chunks(store: SqliteStore) -> None:
         ("connected devices", "connection device"),
     ],
 )
-def test_english_stems_and_diacritics_match(store: SqliteStore, text: str, query: str) -> None:
-    write(store, "a.md", text)
-    assert len(store.keyword_search(TENANT, query, 10)) == 1
+def test_english_stems_and_diacritics_match(db: SqliteDatabase, text: str, query: str) -> None:
+    write(db, "a.md", text)
+    assert len(db.keywords.keyword_search(TENANT, query, 10)) == 1
 
 
 # -- concurrency ---------------------------------------------------------------------------------------------
@@ -170,24 +170,24 @@ def run_threads(*targets: Callable[[], object]) -> list[BaseException]:
     return errors
 
 
-def test_readers_see_whole_versions_while_a_writer_replaces_them(store: SqliteStore) -> None:
+def test_readers_see_whole_versions_while_a_writer_replaces_them(db: SqliteDatabase) -> None:
     versions = [[f"alpha {i}" for i in range(3)], [f"beta {i}" for i in range(5)]]
-    document = write(store, "doc.md", *versions[0])
+    document = write(db, "doc.md", *versions[0])
     writing = threading.Event()
     writing.set()
     seen: Counter[int] = Counter()
 
     def writer() -> None:
         for i in range(1, 61):
-            write(store, "doc.md", *versions[i % 2])
+            write(db, "doc.md", *versions[i % 2])
         writing.clear()
 
     def reader() -> None:
         while writing.is_set():
-            hits = store.keyword_search(TENANT, "alpha beta", 10)
-            stored = store.get_document(TENANT, document.id)
+            hits = db.keywords.keyword_search(TENANT, "alpha beta", 10)
+            stored = db.documents.get_document(TENANT, document.id)
             assert stored is not None and stored.chunk_count in (3, 5)
-            assert store.list_collections(TENANT)[0].chunk_count in (3, 5)
+            assert db.documents.list_collections(TENANT)[0].chunk_count in (3, 5)
             assert len(hits) in (3, 5), hits
             seen[len(hits)] += 1
 
@@ -195,18 +195,18 @@ def test_readers_see_whole_versions_while_a_writer_replaces_them(store: SqliteSt
     assert seen[3] > 0 and seen[5] > 0
 
 
-def test_two_stores_on_one_file_serialise_their_writes(store: SqliteStore, path: Path) -> None:
-    other = SqliteStore.from_path(path)
+def test_two_stores_on_one_file_serialise_their_writes(db: SqliteDatabase, path: Path) -> None:
+    other = SqliteDatabase.from_path(path)
     try:
         errors = run_threads(
-            lambda: [write(store, f"first-{i}.md", f"first {i}") for i in range(40)],
+            lambda: [write(db, f"first-{i}.md", f"first {i}") for i in range(40)],
             lambda: [write(other, f"second-{i}.md", f"second {i}") for i in range(40)],
         )
     finally:
         other.close()
     assert errors == []
-    assert scalar(store, "SELECT count(*) FROM documents") == 80
-    assert [c.seq for c in store.changes_since(0)] == list(range(1, 81))
+    assert scalar(db, "SELECT count(*) FROM documents") == 80
+    assert [c.seq for c in db.changes.changes_since(0)] == list(range(1, 81))
 
 
 CHILD = textwrap.dedent(
@@ -216,29 +216,29 @@ CHILD = textwrap.dedent(
 
     import numpy as np
 
-    from lore.backends.store.sqlite import SqliteStore
+    from lore.backends.store.sqlite import SqliteDatabase
     from lore.models import ChunkDraft, DocumentDraft
 
-    store = SqliteStore.from_path(Path(sys.argv[1]))
-    store.migrate()
+    db = SqliteDatabase.from_path(Path(sys.argv[1]))
+    db.migrate()
     for i in range(int(sys.argv[2])):
         chunk = ChunkDraft(0, f"child {i}", (), 2, f"child {i}")
         draft = DocumentDraft("t", "c", "Title", f"child-{i}.md", f"child {i}", str(i))
-        store.write_document(draft, [chunk], {chunk.content_hash: np.ones(4, np.float32)}, "m")
-    store.close()
+        db.documents.write_document(draft, [chunk], {chunk.content_hash: np.ones(4, np.float32)}, "m")
+    db.close()
     """
 )
 
 
-def test_a_second_process_writes_alongside(store: SqliteStore, path: Path) -> None:
+def test_a_second_process_writes_alongside(db: SqliteDatabase, path: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), "50"], stderr=subprocess.PIPE, text=True
     )
     for i in range(50):
-        write(store, f"parent-{i}.md", f"parent {i}")
+        write(db, f"parent-{i}.md", f"parent {i}")
     _, stderr = child.communicate(timeout=120)
     assert child.returncode == 0, stderr
-    assert scalar(store, "SELECT count(*) FROM documents") == 100
-    assert scalar(store, "SELECT count(*) FROM chunks_fts") == 100
-    assert [c.seq for c in store.changes_since(0)] == list(range(1, 101))
-    assert len(store.keyword_search(TENANT, "child", 100)) == 50
+    assert scalar(db, "SELECT count(*) FROM documents") == 100
+    assert scalar(db, "SELECT count(*) FROM chunks_fts") == 100
+    assert [c.seq for c in db.changes.changes_since(0)] == list(range(1, 101))
+    assert len(db.keywords.keyword_search(TENANT, "child", 100)) == 50

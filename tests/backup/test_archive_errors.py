@@ -27,7 +27,7 @@ def good(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
     settings = Settings(_env_file=None, data_dir=root / "data", model_cache_dir=model_cache, parse_workers=1)  # type: ignore[call-arg]
     with Lore.open(settings) as lore:
         fill(lore)
-        return create_backup(lore, root / "good.tar").path
+        return create_backup(lore.store, root / "good.tar").path
 
 
 def members(path: Path) -> Members:
@@ -146,11 +146,11 @@ def test_a_failed_backup_leaves_no_archive(make_settings: Callable[[str], Settin
     with Lore.open(make_settings("sqlite")) as lore:
         lore.add_text(title="One", text="One document.")
         with pytest.raises(RuntimeError):
-            create_backup(lore, folder / "lore.tar", fail)
+            create_backup(lore.store, folder / "lore.tar", fail)
         with pytest.raises(InvalidInput):
-            create_backup(lore, folder, None)
+            create_backup(lore.store, folder, None)
         with pytest.raises(InvalidInput):
-            create_backup(lore, tmp_path / "nowhere" / "lore.tar")
-        report = create_backup(lore, folder / "lore.tar")
+            create_backup(lore.store, tmp_path / "nowhere" / "lore.tar")
+        report = create_backup(lore.store, folder / "lore.tar")
     assert [path.name for path in folder.iterdir()] == ["lore.tar"]
     assert report.bytes == (folder / "lore.tar").stat().st_size and len(file_digest(report.path)) == 64

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lore.backup import Progress, create_backup, restore_backup
+from lore.backup import BackupProgress, create_backup, restore_backup
 from lore.backup.archive import Archive
 from lore.config import Settings
 from lore.service import Lore
@@ -68,10 +68,10 @@ def test_backup_while_writing_is_consistent(
             time.sleep(0.05)
         started = writer.written
 
-        def pause_between_tables(step: Progress) -> None:
+        def pause_between_tables(step: BackupProgress) -> None:
             time.sleep(0.3)
 
-        create_backup(lore, archive, pause_between_tables)
+        create_backup(lore.store, archive, pause_between_tables)
         during = writer.written - started
         writer.stop.set()
         writer.join(timeout=60)

@@ -23,8 +23,8 @@ def test_an_archive_restores_on_the_other_backend(
         fill(lore)
         expected = results(lore)
         documents = lore.list_documents(limit=50).items
-        highest = max(lore.store.filter_chunk_ids(DEFAULT_TENANT, None, SearchFilters()))
-        report = create_backup(lore, archive)
+        highest = max(lore.store.documents.filter_chunk_ids(DEFAULT_TENANT, None, SearchFilters()))
+        report = create_backup(lore.store, archive)
     assert report.tables["chunks"] == 8
     settings = make_settings(target)
     restored = restore_backup(settings, archive)
@@ -33,7 +33,7 @@ def test_an_archive_restores_on_the_other_backend(
         assert rankings(results(lore)) == rankings(expected)
         assert lore.list_documents(limit=50).items == documents
         added = lore.add_text(title="Next", text="Written on the new backend.", source="next")
-        new_chunks = lore.store.filter_chunk_ids(
+        new_chunks = lore.store.documents.filter_chunk_ids(
             DEFAULT_TENANT, None, SearchFilters(document_ids=(added.id,))
         )
     assert min(new_chunks) > highest

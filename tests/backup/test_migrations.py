@@ -50,7 +50,7 @@ def old_archive(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
     with Lore.open(settings) as lore:
         fill(lore)
         expected = results(lore)
-        archive = create_backup(lore, root / "new.tar").path
+        archive = create_backup(lore.store, root / "new.tar").path
     return as_first_revision(archive, root / "old.tar"), expected
 
 
@@ -77,4 +77,4 @@ def test_an_older_archive_restores_through_the_migrations(
             assert found == expected
         else:  # the archive came from SQLite
             assert rankings(found) == rankings(expected)
-        assert {info.name for info in lore.store.list_collections("default")} == {"default", "help"}
+        assert {info.name for info in lore.store.documents.list_collections("default")} == {"default", "help"}

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lore.backends.store import store_engine
+from lore.backends.store.conversation_records import ConversationRecords
 from lore.backup import create_backup, restore_backup
 from lore.backup.archive import Archive
 from lore.config import Settings
-from lore.conversations import ConversationRecords
-from lore.conversations.records import NewMessage
-from lore.models import DEFAULT_TENANT, SearchFilters
+from lore.models import DEFAULT_TENANT, NewMessage, SearchFilters
 from lore.service import Lore
 from tests.backup.conftest import fill, results
 
@@ -28,7 +26,7 @@ def test_restore_into_an_empty_installation_gives_identical_search_results(
         fill(source)
         expected = results(source)
         documents = source.list_documents(collection="help", limit=50).items
-        report = create_backup(source, archive)
+        report = create_backup(source.store, archive)
     assert report.tables["documents"] == 8 and report.tables["chunks"] == 8
     target = make_settings(backend)
     restored = restore_backup(target, archive)
@@ -48,19 +46,19 @@ def test_ids_are_never_reused_after_a_restore(
         temporary = source.add_text(title="Temporary", text="Short-lived.", source="tmp")
         newest = max(_chunk_ids(source))
         source.delete_document(temporary.id)
-        report = create_backup(source, archive)
+        report = create_backup(source.store, archive)
     assert newest not in _archived_chunk_ids(archive)
     target = make_settings("sqlite")
     restore_backup(target, archive)
     with Lore.open(target) as copy:
         copy.add_text(title="After", text="Written after the restore.", source="after")
         added = _chunk_ids(copy) - _archived_chunk_ids(archive)
-        assert copy.store.last_seq() == report.last_seq + 1
+        assert copy.store.changes.last_seq() == report.last_seq + 1
     assert len(added) == 1 and min(added) > newest
 
 
 def _chunk_ids(lore: Lore) -> set[int]:
-    return lore.store.filter_chunk_ids(DEFAULT_TENANT, None, SearchFilters())
+    return lore.store.documents.filter_chunk_ids(DEFAULT_TENANT, None, SearchFilters())
 
 
 def _archived_chunk_ids(path: Path) -> set[int]:
@@ -76,17 +74,17 @@ def test_conversations_survive_a_restore_and_their_message_ids_stay_unique(
 ) -> None:
     archive = tmp_path / "lore.tar"
     with Lore.open(make_settings(backend)) as source:
-        records = ConversationRecords(store_engine(source.store))
+        records = source.store.conversations
         conversation = records.create(DEFAULT_TENANT, title="Refunds", metadata={"channel": "email"})
         _turn(records, conversation.id, "How long does a refund take?")
         expected = records.messages(DEFAULT_TENANT, conversation.id, 10).items
         stored = records.get(DEFAULT_TENANT, conversation.id)
-        report = create_backup(source, archive)
+        report = create_backup(source.store, archive)
     assert (report.tables["conversations"], report.tables["messages"]) == (1, 2)
     target = make_settings(backend)
     restore_backup(target, archive)
     with Lore.open(target) as copy:
-        records = ConversationRecords(store_engine(copy.store))
+        records = copy.store.conversations
         assert records.get(DEFAULT_TENANT, conversation.id) == stored
         assert records.messages(DEFAULT_TENANT, conversation.id, 10).items == expected
         _turn(records, conversation.id, "And to a bank account?")

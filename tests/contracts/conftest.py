@@ -1,7 +1,7 @@
-"""Fixtures of the contract tests: a fresh, migrated `Store` per test for every backend in `STORES`.
+"""Fixtures of the contract tests: a fresh, migrated `Database` per test for every backend in `DATABASES`.
 
-A backend joins the store contract by adding a factory here; it gets the test's temporary directory and the
-pytest request, from which a database backend takes a fresh database (`database_url`).
+A backend joins the database contract by adding a factory here; it gets the test's temporary directory and the
+pytest request, from which a server backend takes a fresh database (`database_url`).
 """
 
 from __future__ import annotations
@@ -11,27 +11,30 @@ from pathlib import Path
 
 import pytest
 
-from lore.interfaces import Store
+from lore.backends.store.database import Database
 
 
-def _sqlite(directory: Path, _request: pytest.FixtureRequest) -> Store:
-    from lore.backends.store.sqlite import SqliteStore
+def _sqlite(directory: Path, _request: pytest.FixtureRequest) -> Database:
+    from lore.backends.store.sqlite import SqliteDatabase
 
-    return SqliteStore.from_path(directory / "lore.db")
-
-
-def _postgres(_directory: Path, request: pytest.FixtureRequest) -> Store:
-    from lore.backends.store.postgres import PostgresStore
-
-    return PostgresStore(request.getfixturevalue("database_url"), pool_size=2)
+    return SqliteDatabase.from_path(directory / "lore.db")
 
 
-STORES: dict[str, Callable[[Path, pytest.FixtureRequest], Store]] = {"sqlite": _sqlite, "postgres": _postgres}
+def _postgres(_directory: Path, request: pytest.FixtureRequest) -> Database:
+    from lore.backends.store.postgres import PostgresDatabase
+
+    return PostgresDatabase(request.getfixturevalue("database_url"), pool_size=2)
 
 
-@pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    instance = STORES[request.param](tmp_path, request)
+DATABASES: dict[str, Callable[[Path, pytest.FixtureRequest], Database]] = {
+    "sqlite": _sqlite,
+    "postgres": _postgres,
+}
+
+
+@pytest.fixture(params=sorted(DATABASES))
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    instance = DATABASES[request.param](tmp_path, request)
     instance.migrate()
     yield instance
     instance.close()

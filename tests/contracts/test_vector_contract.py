@@ -174,7 +174,7 @@ def test_a_removed_id_can_be_added_again(vector_index: VectorIndex) -> None:
     vector_index.remove(A, [4])
     vector_index.add(A, np.array([4]), matrix[3:4])
     assert vector_index.count(A) == 10
-    assert vector_index.search([A], matrix[3], 1)[0][0] == 4
+    assert vector_index.search([A], matrix[3], 1)[0].chunk_id == 4
 
 
 # -- partitions ----------------------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ def test_allowed_applies_across_partitions_and_empty_allowed_finds_nothing(vecto
     fill(vector_index, B, 101, second)
     got = vector_index.search([A, B], first[0], 10, {1, 2, 101, 102})
     assert {i for i, _ in got} == {1, 2, 101, 102}
-    assert got[0][0] == 1
+    assert got[0].chunk_id == 1
     assert vector_index.search([A, B], first[0], 10, set()) == []
 
 

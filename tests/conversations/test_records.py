@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from lore.backends.store import store_engine
+from lore.backends.store.conversation_records import ConversationRecords
 from lore.backends.store.schema import messages
 from lore.config import Settings
-from lore.conversations import ConversationRecords
-from lore.conversations.records import NewMessage
 from lore.errors import InvalidInput, NotFound
+from lore.models import NewMessage
 from lore.registry import create_store
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -26,7 +25,7 @@ def records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Conversa
     store = create_store(Settings(_env_file=None, data_dir=tmp_path, database_url=url))  # type: ignore[call-arg]
     store.migrate()
     try:
-        yield ConversationRecords(store_engine(store))
+        yield store.conversations
     finally:
         store.close()
 
@@ -74,20 +73,20 @@ def test_other_tenants_see_nothing(records: ConversationRecords) -> None:
         turn(records, mine.id, 2, tenant="globex")
     with pytest.raises(NotFound):
         records.delete("globex", mine.id)
-    assert records.list("globex", 10).items == []
+    assert records.list_conversations("globex", 10).items == []
     assert records.get("acme", mine.id).message_count == 2
 
 
 def test_pages_end_exactly_and_never_repeat(records: ConversationRecords) -> None:
     created = [records.create("default", title=str(n)).id for n in range(4)]
 
-    first = records.list("default", 2)
-    second = records.list("default", 2, first.next_cursor)
+    first = records.list_conversations("default", 2)
+    second = records.list_conversations("default", 2, first.next_cursor)
 
     assert [c.id for c in first.items + second.items] == created[::-1]
     assert second.next_cursor is None  # exactly two left: no empty third page
     with pytest.raises(InvalidInput):
-        records.list("default", 0)
+        records.list_conversations("default", 0)
     with pytest.raises(InvalidInput):
         records.messages("default", created[0], 10, cursor="bm90IGEgY3Vyc29y")
 
@@ -111,7 +110,7 @@ def test_message_pages_walk_an_index_not_the_table(tmp_path: Path) -> None:
     """SQLite's plan for a page of messages and a page of conversations: index range scans, no sort."""
     store = create_store(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
     store.migrate()
-    records = ConversationRecords(store_engine(store))
+    records = store.conversations
     try:
         conversation = records.create("default")
         statements: list[str] = []
@@ -121,7 +120,7 @@ def test_message_pages_walk_an_index_not_the_table(tmp_path: Path) -> None:
 
         sa.event.listen(records.engine, "before_cursor_execute", record)
         records.messages("default", conversation.id, 50, order="newest")
-        records.list("default", 50)
+        records.list_conversations("default", 50)
         sa.event.remove(records.engine, "before_cursor_execute", record)
         with records.engine.connect() as conn:
             plans = [
@@ -147,7 +146,7 @@ def test_values_postgresql_cannot_hold_are_bad_input_not_a_crash(records: Conver
     if records.engine.dialect.name == "postgresql":
         with pytest.raises(InvalidInput):
             records.create("default", title=title)
-        assert records.list("default", 10).items == []
+        assert records.list_conversations("default", 10).items == []
     else:
         conversation = records.create("default", title=title)
         assert records.get("default", conversation.id).title == title

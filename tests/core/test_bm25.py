@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lore.backends.store.sqlite import SqliteStore
+from lore.backends.store.sqlite import SqliteDatabase
 from lore.core.bm25 import KeywordIndex, query_stems, stem
 from lore.models import ChunkDraft, Document, DocumentDraft, SearchFilters, content_hash
 
@@ -19,8 +19,8 @@ C1, C2 = "handbook", "faq"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    instance = SqliteStore.from_path(tmp_path / "lore.db")
+def store(tmp_path: Path) -> Iterator[SqliteDatabase]:
+    instance = SqliteDatabase.from_path(tmp_path / "lore.db")
     instance.migrate()
     yield instance
     instance.close()
@@ -33,7 +33,7 @@ def vector_for(text: str) -> np.ndarray:
 
 
 def write(
-    store: SqliteStore,
+    store: SqliteDatabase,
     *texts: str,
     tenant: str = T1,
     collection: str = C1,
@@ -44,11 +44,11 @@ def write(
     body = "\n\n".join(texts)
     draft = DocumentDraft(tenant, collection, title, source, body, content_hash(body))
     vectors = {chunk.content_hash: vector_for(chunk.embed_text) for chunk in chunks}
-    return store.write_document(draft, chunks, vectors, MODEL)
+    return store.documents.write_document(draft, chunks, vectors, MODEL)
 
 
-def chunk_ids(store: SqliteStore, tenant: str, document: Document) -> list[int]:
-    return sorted(store.filter_chunk_ids(tenant, None, SearchFilters(document_ids=(document.id,))))
+def chunk_ids(store: SqliteDatabase, tenant: str, document: Document) -> list[int]:
+    return sorted(store.documents.filter_chunk_ids(tenant, None, SearchFilters(document_ids=(document.id,))))
 
 
 def ids(hits: Sequence[tuple[int, float]]) -> list[int]:
@@ -60,9 +60,9 @@ def assert_same_hits(actual: Sequence[tuple[int, float]], expected: Sequence[tup
     assert [score for _, score in actual] == pytest.approx([score for _, score in expected], rel=1e-5)
 
 
-def loaded(store: SqliteStore) -> KeywordIndex:
+def loaded(store: SqliteDatabase) -> KeywordIndex:
     index = KeywordIndex()
-    index.load(store, store)
+    index.load(store.changes, store.documents)
     return index
 
 
@@ -89,7 +89,7 @@ def test_query_terms_are_distinct_after_stemming() -> None:
 # -- ranking -------------------------------------------------------------------------------------------------
 
 
-def test_top_hit_agrees_with_fts5(store: SqliteStore) -> None:
+def test_top_hit_agrees_with_fts5(store: SqliteDatabase) -> None:
     write(store, "How to request a refund for a cancelled order.", source="refunds.md", title="Refunds")
     write(store, "Reset your password from the login page.", source="password.md", title="Passwords")
     write(store, "Shipping takes three to five business days.", source="shipping.md", title="Shipping")
@@ -103,11 +103,11 @@ def test_top_hit_agrees_with_fts5(store: SqliteStore) -> None:
         "monthly invoices",
         "login authentication",
     ]:
-        expected = store.keyword_search(T1, query, k=1)
+        expected = store.keywords.keyword_search(T1, query, k=1)
         assert ids(index.search(T1, query, 1))[:1] == ids(expected), query
 
 
-def test_scores_follow_okapi_bm25(store: SqliteStore) -> None:
+def test_scores_follow_okapi_bm25(store: SqliteDatabase) -> None:
     # Title "T" adds the term "t" to each chunk: lengths 3, 5 and 2.
     first, second, _ = (
         write(store, text, source=f"{i}.md", title="T")
@@ -128,16 +128,16 @@ def test_scores_follow_okapi_bm25(store: SqliteStore) -> None:
     assert ids(index.search(T1, "apple banana", 10)) == [first_id, second_id]
 
 
-def test_k_limits_hits_best_first(store: SqliteStore) -> None:
+def test_k_limits_hits_best_first(store: SqliteDatabase) -> None:
     for i in range(12):
         write(store, "refund " * (i + 1) + "policy text", source=f"{i}.md")
     hits = loaded(store).search(T1, "refund", 5)
     assert len(hits) == 5
     assert [score for _, score in hits] == sorted((score for _, score in hits), reverse=True)
-    assert ids(hits) == ids(store.keyword_search(T1, "refund", k=5))
+    assert ids(hits) == ids(store.keywords.keyword_search(T1, "refund", k=5))
 
 
-def test_stemming_matches_plural_and_singular(store: SqliteStore) -> None:
+def test_stemming_matches_plural_and_singular(store: SqliteDatabase) -> None:
     plural = write(store, "All refunds are processed within a week.", source="a.md")
     singular = write(store, "Ask support for a refund.", source="b.md")
     write(store, "Unrelated shipping text.", source="c.md")
@@ -147,7 +147,7 @@ def test_stemming_matches_plural_and_singular(store: SqliteStore) -> None:
     assert set(ids(index.search(T1, "refunds", 10))) == expected
 
 
-def test_cjk_bigram_query(store: SqliteStore) -> None:
+def test_cjk_bigram_query(store: SqliteDatabase) -> None:
     chinese = write(store, "如何重置密码", source="zh.md", title="帮助")
     write(store, "How to reset the password", source="en.md")
     index = loaded(store)
@@ -155,24 +155,24 @@ def test_cjk_bigram_query(store: SqliteStore) -> None:
 
 
 @pytest.mark.parametrize("query", ["", "   ", "?!", "重"])
-def test_queries_without_matching_terms_find_nothing(store: SqliteStore, query: str) -> None:
+def test_queries_without_matching_terms_find_nothing(store: SqliteDatabase, query: str) -> None:
     write(store, "Reset your password.")
     assert loaded(store).search(T1, query, 10) == []
 
 
-def test_stop_word_only_query_behaves_like_fts5(store: SqliteStore) -> None:
+def test_stop_word_only_query_behaves_like_fts5(store: SqliteDatabase) -> None:
     """`query_terms` keeps stop words when nothing else is left; both indexes then match them alike."""
     write(store, "The password of the account.", source="a.md")
     write(store, "Password reset steps.", source="b.md")
     index = loaded(store)
-    assert ids(index.search(T1, "the", 10)) == ids(store.keyword_search(T1, "the", k=10))
+    assert ids(index.search(T1, "the", 10)) == ids(store.keywords.keyword_search(T1, "the", k=10))
     assert index.search(T1, "whom", 10) == []
 
 
 # -- tenants and collections ---------------------------------------------------------------------------------
 
 
-def test_tenants_are_isolated(store: SqliteStore) -> None:
+def test_tenants_are_isolated(store: SqliteDatabase) -> None:
     mine = write(store, "Reset your password.", tenant=T1)
     theirs = write(store, "Reset your password.", tenant=T2)
     write(store, "Other tenant text about shipping.", tenant=T2, source="other.md")
@@ -184,7 +184,7 @@ def test_tenants_are_isolated(store: SqliteStore) -> None:
     assert index.keyword_scores(T1, "password", chunk_ids(store, T2, theirs)) == {}
 
 
-def test_collections_filter(store: SqliteStore) -> None:
+def test_collections_filter(store: SqliteDatabase) -> None:
     handbook = write(store, "Refund policy details.", collection=C1)
     faq = write(store, "Refund questions answered.", collection=C2)
     index = loaded(store)
@@ -198,54 +198,54 @@ def test_collections_filter(store: SqliteStore) -> None:
 # -- the change log ------------------------------------------------------------------------------------------
 
 
-def test_catch_up_applies_replacement_and_removal(store: SqliteStore) -> None:
+def test_catch_up_applies_replacement_and_removal(store: SqliteDatabase) -> None:
     index = KeywordIndex()
     old = write(store, "Refunds take five days.", source="refunds.md")
-    assert index.catch_up(store, store) == 1
+    assert index.catch_up(store.changes, store.documents) == 1
     old_ids = chunk_ids(store, T1, old)
     assert ids(index.search(T1, "refund", 10)) == old_ids
 
     new = write(store, "Returns take ten days.", "Refunds are instant.", source="refunds.md")
-    assert index.catch_up(store, store) > 0
+    assert index.catch_up(store.changes, store.documents) > 0
     new_ids = chunk_ids(store, T1, new)
     assert set(new_ids).isdisjoint(old_ids)
     assert ids(index.search(T1, "refund", 10)) == [new_ids[1]]
     assert ids(index.search(T1, "five", 10)) == []
     assert index.count(T1) == 2
 
-    store.delete_document(T1, new.id)
-    index.catch_up(store, store)
+    store.documents.delete_document(T1, new.id)
+    index.catch_up(store.changes, store.documents)
     assert index.search(T1, "refund", 10) == []
     assert index.count(T1) == 0
-    assert index.applied_seq == store.last_seq()
-    assert index.catch_up(store, store) == 0
+    assert index.applied_seq == store.changes.last_seq()
+    assert index.catch_up(store.changes, store.documents) == 0
 
 
-def test_removed_chunks_leave_the_statistics(store: SqliteStore) -> None:
+def test_removed_chunks_leave_the_statistics(store: SqliteDatabase) -> None:
     """After removals (and the compaction they trigger) scores equal those of an index built fresh."""
     documents = [write(store, f"refund case {i} " + "filler " * i, source=f"{i}.md") for i in range(8)]
     index = loaded(store)
     for document in documents[:5]:
-        store.delete_document(T1, document.id)
-    index.catch_up(store, store)
+        store.documents.delete_document(T1, document.id)
+    index.catch_up(store.changes, store.documents)
     fresh = loaded(store)
     assert_same_hits(index.search(T1, "refund filler", 10), fresh.search(T1, "refund filler", 10))
     assert index.count(T1) == fresh.count(T1) == 3
 
 
-def test_removal_without_compaction_excludes_dead_chunks(store: SqliteStore) -> None:
+def test_removal_without_compaction_excludes_dead_chunks(store: SqliteDatabase) -> None:
     documents = [write(store, f"refund case {i}", source=f"{i}.md") for i in range(10)]
     index = loaded(store)
     [removed_id] = chunk_ids(store, T1, documents[0])
-    store.delete_document(T1, documents[0].id)
-    index.catch_up(store, store)
+    store.documents.delete_document(T1, documents[0].id)
+    index.catch_up(store.changes, store.documents)
     fresh = loaded(store)
     assert_same_hits(index.search(T1, "refund", 20), fresh.search(T1, "refund", 20))
     assert removed_id not in ids(index.search(T1, "refund", 20))
     assert index.keyword_scores(T1, "refund", [removed_id]) == {}
 
 
-def test_add_and_remove_in_one_batch_nets_out(store: SqliteStore) -> None:
+def test_add_and_remove_in_one_batch_nets_out(store: SqliteDatabase) -> None:
     write(store, "Refunds take five days.", source="refunds.md")
     new = write(store, "Returns are free.", source="refunds.md")
     index = loaded(store)
@@ -254,18 +254,18 @@ def test_add_and_remove_in_one_batch_nets_out(store: SqliteStore) -> None:
     assert index.count(T1) == 1
 
 
-def test_replaying_adds_twice_is_harmless(store: SqliteStore) -> None:
+def test_replaying_adds_twice_is_harmless(store: SqliteDatabase) -> None:
     write(store, "Refunds take five days.")
     index = loaded(store)
     index.mark_applied(0)
-    index.catch_up(store, store)
+    index.catch_up(store.changes, store.documents)
     assert index.count(T1) == 1
 
 
 # -- scores --------------------------------------------------------------------------------------------------
 
 
-def test_scores_for_given_ids(store: SqliteStore) -> None:
+def test_scores_for_given_ids(store: SqliteDatabase) -> None:
     refund = write(store, "Refund policy.", source="a.md")
     other = write(store, "Shipping policy.", source="b.md")
     write(store, "Refund requests.", source="c.md")

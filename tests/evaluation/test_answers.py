@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from lore.answers import ABSTENTION, build_chain
-from lore.backends.store import store_engine
 from lore.cli.main import main
 from lore.config import Settings
-from lore.conversations import Answering, ConversationRecords
+from lore.conversations import Answering
 from lore.evaluation.answers import answer_query, summarise
 from lore.evaluation.datasets import JudgedQuery, gold_answers, judged_queries, load_beir
 from lore.service import Lore
@@ -49,7 +48,7 @@ def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
     chain = build_chain(settings)
     with Lore.open(settings) as lore:
         lore.add_corpus(load_beir(root).corpus())
-        answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=3)
+        answering = Answering(lore, chain, lore.store.conversations, passages=3)
         outcomes = {
             query.id: answer_query(answering, query, mode="hybrid", providers=["extractive"])
             for query in judged_queries(load_beir(root), gold_answers(root))

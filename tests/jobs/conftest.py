@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from lore.backends.store.database import Database
+from lore.backends.store.job_records import JobRecords
 from lore.config import Settings
-from lore.interfaces import Store
 from lore.jobs import JobQueue
-from lore.jobs.records import JobRecords
 from lore.jobs.registry import Handler, handler, job_kinds
 from lore.registry import create_store
 
@@ -41,7 +41,7 @@ def job_settings(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Pa
 
 
 @pytest.fixture
-def store(job_settings: Settings) -> Iterator[Store]:
+def store(job_settings: Settings) -> Iterator[Database]:
     instance = create_store(job_settings)
     instance.migrate()
     yield instance
@@ -49,8 +49,8 @@ def store(job_settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def queue(store: Store, job_settings: Settings) -> Iterator[JobQueue]:
-    instance = JobQueue.for_store(store, job_settings)
+def queue(store: Database, job_settings: Settings) -> Iterator[JobQueue]:
+    instance = JobQueue.for_store(store.jobs, job_settings)
     yield instance
     instance.close()
 

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from lore.backends.store.job_records import JobRecords
 from lore.errors import Conflict, InvalidInput, NotFound
 from lore.jobs import JobQueue
 from lore.jobs.reaper import Reaper
-from lore.jobs.records import JobRecords, utcnow
+from lore.models import utcnow
 
 DOCS = {"documents": [{"title": "Refunds", "text": "Refunds take five days."}]}
 

@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from lore.backends.store import store_engine
 from lore.config import Settings
 from lore.errors import InvalidInput
 from lore.jobs import JobQueue, ReportProgress
-from lore.jobs.records import utcnow
 from lore.jobs.runner import MAX_RETRY_SECONDS, Runner, retry_delay
+from lore.models import utcnow
 from lore.service import Lore
 
 DOCS = [
@@ -153,7 +152,7 @@ def test_ingestion_writes_each_document_once_even_when_run_again(
 
 
 def _chunk_rows(lore: Lore) -> list[tuple[str, int]]:
-    with store_engine(lore.store).connect() as conn:
+    with lore.store.engine.connect() as conn:
         rows = conn.execute(
             sa.text("SELECT document_id, position FROM chunks ORDER BY document_id, position")
         )

@@ -23,8 +23,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from lore.backends.store.database import Database
 from lore.config import Settings
-from lore.interfaces import Store
 from lore.registry import create_store, create_vector_index
 from tests.pgserver import free_port
 
@@ -251,7 +251,7 @@ def _assert_stored_and_indexed_exactly_once(settings: Settings) -> None:
         for source, (document_id, chunk_count) in documents.items():
             positions = sorted(position for doc, position, _ in chunks if doc == document_id)
             assert positions == list(range(chunk_count)), source  # none missing, none twice
-        (partition,) = store.partitions()
+        (partition,) = store.vectors.partitions()
         chunk_ids = sorted(chunk_id for _, _, chunk_id in chunks)
         ids, _ = index.vectors([partition], chunk_ids)
         assert sorted(ids.tolist()) == chunk_ids
@@ -261,14 +261,13 @@ def _assert_stored_and_indexed_exactly_once(settings: Settings) -> None:
         store.close()
 
 
-def _documents(store: Store) -> dict[str, tuple[str, int]]:
-    page = store.list_documents("default", None, 1000, None)
+def _documents(store: Database) -> dict[str, tuple[str, int]]:
+    page = store.documents.list_documents("default", None, 1000, None)
     assert page.next_cursor is None
     return {doc.source: (doc.id, doc.chunk_count) for doc in page.items}
 
 
-def _chunks(store: Store) -> list[tuple[str, int, int]]:
-    engine: sa.Engine = store.engine  # type: ignore[attr-defined]
-    with engine.connect() as conn:
+def _chunks(store: Database) -> list[tuple[str, int, int]]:
+    with store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT document_id, position, id FROM chunks"))
         return [(str(doc), int(position), int(chunk_id)) for doc, position, chunk_id in rows]

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
 
 from lore.core.retrieve import SearchRequest
-from lore.jobs.records import Job, JobState
-from lore.models import DEFAULT_COLLECTION, Document, Hit, SearchFilters, SearchMode
+from lore.models import DEFAULT_COLLECTION, Document, Hit, Job, JobState, SearchFilters, SearchMode
 
 MAX_QUERY_CHARS = 1000
 MAX_TITLE_CHARS = 500

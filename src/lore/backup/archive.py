@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -168,7 +168,7 @@ class Archive:
                 raise _corrupt(self.path, f"{name} cannot be read") from error
 
     @contextmanager
-    def _open_member(self, name: str) -> Iterator[io.BufferedReader]:
+    def _open_member(self, name: str) -> Iterator[IO[bytes]]:
         try:
             handle = self._tar.extractfile(name)
         except KeyError as error:

@@ -12,8 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lore.backends.store.schema import changes, metadata
-from lore.backends.store.sql import SqlStore
+from lore.backends.store import queries
+from lore.backends.store.database import Database
+from lore.backends.store.schema import metadata
 from lore.backup import counters, revisions
 from lore.backup.archive import (
     FORMAT,
@@ -31,23 +32,15 @@ from lore.errors import InvalidInput
 _PROGRESS_EVERY = 1000
 
 
-def sql_store(source: object) -> SqlStore:
-    """The store of a `Lore` (or the store itself): backups read and write through SQLAlchemy."""
-    store = getattr(source, "store", source)
-    if not isinstance(store, SqlStore):
-        raise InvalidInput("backup and restore need a SQL store", details={"store": type(store).__name__})
-    return store
-
-
-def create_backup(source: object, path: Path, on_progress: OnProgress | None = None) -> BackupReport:
-    """Write every table of the store (a `Lore` or a `SqlStore`), as of one moment, to the archive `path`.
+def create_backup(db: Database, path: Path, on_progress: OnProgress | None = None) -> BackupReport:
+    """Write every table of the database, as of one moment, to the archive `path`.
 
     Writers carry on meanwhile; the archive holds exactly the rows committed at the moment the read began.
     Derived data (keyword and vector indexes) is rebuilt on restore instead of being copied.
     """
-    store, path, start = sql_store(source), _target(path), time.perf_counter()
+    path, start = _target(path), time.perf_counter()
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as scratch:
-        with store.snapshot() as conn:
+        with db.snapshot() as conn:
             manifest, members = _dump(conn, Path(scratch), on_progress)
         size = write_archive(path, manifest, members)
     seconds = time.perf_counter() - start
@@ -80,7 +73,7 @@ def _dump(
         created_at=datetime.now(UTC).isoformat(),
         dialect=conn.dialect.name,
         revision=revisions.current(conn),
-        last_seq=int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))).scalar_one()),
+        last_seq=int(conn.execute(queries.last_seq()).scalar_one()),
         counters=counters.read(conn, [table for table, _ in tables]),
         tables=entries,
     )

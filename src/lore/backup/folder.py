@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lore.backends.store.database import Database
 from lore.backup.create import create_backup
 from lore.backup.progress import BackupReport, OnProgress
 from lore.config import Settings
@@ -36,14 +37,14 @@ def new_name() -> str:
     return f"lore-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}.tar"
 
 
-def write(source: object, settings: Settings, on_progress: OnProgress | None = None) -> BackupReport:
-    """A new archive of the store of `source` (a `Lore` or a store) in the backup folder."""
+def write(db: Database, settings: Settings, on_progress: OnProgress | None = None) -> BackupReport:
+    """A new archive of the database in the backup folder."""
     folder = backup_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    return create_backup(source, folder / new_name(), on_progress)
+    return create_backup(db, folder / new_name(), on_progress)
 
 
-def check_name(name: str) -> str:
+def check_archive_name(name: str) -> str:
     if not NAME.match(name):
         raise InvalidInput(
             "invalid backup name: use the name of an archive in the backup folder", details={"name": name}
@@ -52,7 +53,7 @@ def check_name(name: str) -> str:
 
 
 def find(settings: Settings, name: str) -> Path:
-    path = backup_dir(settings) / check_name(name)
+    path = backup_dir(settings) / check_archive_name(name)
     if not path.is_file():
         raise NotFound(f"no backup named {name!r}", details={"name": name})
     return path

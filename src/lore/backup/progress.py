@@ -11,7 +11,7 @@ Phase = Literal["read", "verify", "load", "index"]
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class BackupProgress:
     """`done` of `total` rows (members, for `verify`) in the current phase; `table` names the one at work."""
 
     phase: Phase
@@ -20,7 +20,7 @@ class Progress:
     table: str = ""
 
 
-OnProgress = Callable[[Progress], None]
+OnProgress = Callable[[BackupProgress], None]
 
 
 @dataclass(slots=True)
@@ -46,4 +46,4 @@ class RestoreReport:
 
 def report(on_progress: OnProgress | None, phase: Phase, done: int, total: int, table: str = "") -> None:
     if on_progress is not None:
-        on_progress(Progress(phase, done, total, table))
+        on_progress(BackupProgress(phase, done, total, table))

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from lore.backends.store.database import Database
 from lore.backends.store.schema import metadata
-from lore.backends.store.sql import SqlStore
 from lore.backup import counters, revisions
 from lore.backup.archive import Archive, TableEntry
-from lore.backup.create import sql_store
 from lore.backup.errors import BackupCorrupt, BackupUnsupported, RestoreTargetNotEmpty
 from lore.backup.progress import OnProgress, RestoreReport, report
 from lore.backup.values import decoder
@@ -38,13 +37,13 @@ def restore_backup(settings: Settings, path: Path, on_progress: OnProgress | Non
         manifest = archive.manifest
         revisions.check_known(manifest.revision, "the archive")
         archive.verify(lambda n, table: report(on_progress, "verify", n, len(manifest.tables), table.name))
-        store = create_store(settings)
+        db = create_store(settings)
         try:
-            _load(sql_store(store), archive, on_progress)
-            last_seq = store.last_seq()
+            _load(db, archive, on_progress)
+            last_seq = db.changes.last_seq()
             _forget_index(settings, last_seq)
         finally:
-            store.close()
+            db.close()
     report(on_progress, "index", 0, 1)
     with Lore.open(settings) as lore:
         vectors = lore.rebuild_index()
@@ -60,10 +59,10 @@ def restore_backup(settings: Settings, path: Path, on_progress: OnProgress | Non
     )
 
 
-def _load(store: SqlStore, archive: Archive, on_progress: OnProgress | None) -> None:
+def _load(db: Database, archive: Archive, on_progress: OnProgress | None) -> None:
     manifest = archive.manifest
     loaded = _Loaded(sum(manifest.rows().values()), on_progress)
-    with store.bulk_load() as conn:
+    with db.bulk_load() as conn:
         _check_target(conn)
         revisions.move_to(conn, str(manifest.revision))
         for entry in manifest.tables:

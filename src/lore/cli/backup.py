@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from lore.backup import BackupReport, RestoreReport, create_backup, restore_backup
-from lore.backup import Progress as BackupProgress
+from lore.backup import BackupProgress, BackupReport, RestoreReport, create_backup, restore_backup
 from lore.cli.common import DataDir, JsonFlag, err_console, print_json, settings_for
 from lore.registry import create_store
 

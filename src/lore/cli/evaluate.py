@@ -10,9 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lore.answers import build_chain, provider_names
-from lore.backends.store import store_engine
 from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
-from lore.conversations import Answering, ConversationRecords
+from lore.conversations import Answering
 from lore.errors import InvalidInput
 from lore.evaluation import answers, retrieval
 from lore.evaluation.datasets import BeirSet, gold_answers, judged_queries, load_beir
@@ -79,7 +78,7 @@ def eval_answers(
         providers = chain.check(provider_names(provider or settings.llm_providers))
         with Lore.open(settings) as lore:
             ingest_seconds = _ingest(lore, dataset, quiet=as_json)
-            answering = Answering(lore, chain, ConversationRecords(store_engine(lore.store)), passages=k)
+            answering = Answering(lore, chain, lore.store.conversations, passages=k)
             with _bar(as_json) as bar:
                 task = bar.add_task(f"answering ({', '.join(providers)})", total=len(queries))
                 outcomes = answers.answer_all(

@@ -10,16 +10,16 @@
 from __future__ import annotations
 
 from lore.answers import AnswerMetrics, build_chain
-from lore.backends.store import store_engine
+from lore.backends.store.conversation_records import ConversationRecords
 from lore.conversations.answering import Answering, Grounding, Question, StoredTurn
-from lore.conversations.records import Conversation, ConversationRecords, Message, Order
+from lore.models import Conversation, Message, Order
 from lore.service import Lore
 
 
 def open_answering(lore: Lore, metrics: AnswerMetrics | None = None) -> Answering:
-    """Answering over `lore`'s store, with the provider chain its settings configure."""
+    """Answering over `lore`'s database, with the provider chain its settings configure."""
     chain = build_chain(lore.settings, metrics)
-    return Answering(lore, chain, ConversationRecords(store_engine(lore.store)))
+    return Answering(lore, chain, lore.store.conversations)
 
 
 __all__ = [

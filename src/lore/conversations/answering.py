@@ -17,15 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, standalone_query
-from lore.conversations.records import (
-    Conversation,
-    ConversationRecords,
-    Message,
-    NewMessage,
-    utcnow,
-)
+from lore.backends.store.conversation_records import ConversationRecords
 from lore.core.retrieve import SearchRequest
-from lore.models import Hit, SearchFilters, SearchMode
+from lore.models import Conversation, Hit, Message, NewMessage, SearchFilters, SearchMode, utcnow
 from lore.service import Lore
 
 TITLE_CHARS = 80

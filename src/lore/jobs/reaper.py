@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from lore.jobs.records import Job, JobRecords
+from lore.backends.store.job_records import JobRecords
 from lore.jobs.transport import Transport
+from lore.models import Job
 
 logger = logging.getLogger("lore.jobs")
 

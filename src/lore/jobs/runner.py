@@ -15,10 +15,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from lore.backends.store.job_records import JobRecords
 from lore.errors import InvalidInput, LoreError, NotFound
-from lore.jobs.records import Job, JobRecords
 from lore.jobs.registry import kind
 from lore.jobs.transport import Transport
+from lore.models import Job
 
 if TYPE_CHECKING:
     from lore.service import Lore

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lore.backends.cache import Caches, open_caches
+from lore.backends.store.database import Database
 from lore.caching import CacheStats
 from lore.config import Settings
 from lore.core import ingest, reembedding
@@ -16,7 +17,7 @@ from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
-from lore.interfaces import Embedder, Store, VectorIndex
+from lore.interfaces import Embedder, VectorIndex
 from lore.models import DEFAULT_COLLECTION, DEFAULT_TENANT, Document, Hit, Page
 from lore.names import check_name
 from lore.registry import (
@@ -43,7 +44,7 @@ class Lore:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: Database,
         index: VectorIndex,
         embedder: Embedder,
         caches: Caches | None = None,
@@ -53,24 +54,26 @@ class Lore:
         self.store = store
         self.index = index
         self.models = ModelDirectory(
-            settings, embedder, store, store, caches.query_vectors, create_embedder_for
+            settings, embedder, store.reembedding, store.vectors, caches.query_vectors, create_embedder_for
         )
         self.cache = SearchCache(caches, self.models, settings.chunk_cache_size)
         keywords = KeywordIndex() if settings.keyword_index == "memory" else None
         self.index_sync = IndexSync(
-            store,
-            store,
-            store,
+            store.changes,
+            store.vectors,
+            store.documents,
             index,
             keywords,
             self.models,
             self.cache,
             check_seconds=settings.index_sync_seconds,
         )
-        self.retriever = Retriever(store, store, index, self.models, keywords, self.cache.chunks)
-        writer = ingest.Writer(store, store, store, self.models)
+        self.retriever = Retriever(
+            store.documents, store.keywords, index, self.models, keywords, self.cache.chunks
+        )
+        writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(
-            settings, store, writer, self.models, self.index_sync, token_counter_factory(settings)
+            settings, store.documents, writer, self.models, self.index_sync, token_counter_factory(settings)
         )
 
     @classmethod
@@ -79,7 +82,7 @@ class Lore:
         store = create_store(settings)
         store.migrate()
         lore = cls(settings, store, create_vector_index(settings), create_embedder(settings), caches)
-        if lore.index.applied_seq > store.last_seq():
+        if lore.index.applied_seq > store.changes.last_seq():
             lore.rebuild_index()  # index files newer than the store: the store was restored from a backup
         lore.sync_index()
         return lore
@@ -164,7 +167,7 @@ class Lore:
     def get_document(
         self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, with_text: bool = True
     ) -> Document:
-        document = self.store.get_document(tenant_id, document_id, with_text=with_text)
+        document = self.store.documents.get_document(tenant_id, document_id, with_text=with_text)
         if document is None:
             raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
         return document
@@ -177,10 +180,10 @@ class Lore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[Document]:
-        return self.store.list_documents(tenant_id, collection, limit, cursor)
+        return self.store.documents.list_documents(tenant_id, collection, limit, cursor)
 
     def delete_document(self, document_id: str, *, tenant_id: str = DEFAULT_TENANT) -> None:
-        if not self.store.delete_document(tenant_id, document_id):
+        if not self.store.documents.delete_document(tenant_id, document_id):
             raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
         self.index_sync.after_write(save=False)
 
@@ -225,12 +228,12 @@ class Lore:
         in one transaction and drop the old vectors. Resumable: a rerun skips what was embedded."""
         check_name("tenant", tenant_id)
         check_name("collection", collection)
-        if collection not in {info.name for info in self.store.list_collections(tenant_id)}:
+        if collection not in {info.name for info in self.store.documents.list_collections(tenant_id)}:
             raise NotFound(f"no collection {collection!r}", details={"collection": collection})
         embedder = self.models.embedder_for(model)
         self.sync_index()
         report = reembedding.run(
-            self.store,
+            self.store.reembedding,
             embedder,
             tenant_id,
             collection,

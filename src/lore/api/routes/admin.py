@@ -58,7 +58,7 @@ async def create_backup(
         response.status_code = 202
         response.headers["Location"] = f"/v1/jobs/{job.id}"
         return JobOut.of(job)
-    report = await run_in_threadpool(folder.write, lore, lore.settings)
+    report = await run_in_threadpool(folder.write, lore.store, lore.settings)
     return BackupCreated(
         name=report.path.name,
         bytes=report.bytes,
@@ -79,7 +79,7 @@ def list_backups(
     """Archives newest first (names begin with their UTC creation time); follow `next_cursor`."""
     archives = folder.listing(lore.settings)
     if cursor is not None:
-        archives = [item for item in archives if item.name < folder.check_name(cursor)]
+        archives = [item for item in archives if item.name < folder.check_archive_name(cursor)]
     page = archives[:limit]
     more = len(archives) > limit
     return BackupPage(items=[_out(item) for item in page], next_cursor=page[-1].name if more else None)

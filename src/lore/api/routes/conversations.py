@@ -57,7 +57,7 @@ def list_conversations(
     answering: AnsweringDep, tenant: TenantDep, limit: Limit = 50, cursor: Cursor = None
 ) -> ConversationPage:
     """Newest first; follow `next_cursor` until it is null."""
-    page = answering.records.list(tenant, limit, cursor)
+    page = answering.records.list_conversations(tenant, limit, cursor)
     return ConversationPage(items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 

@@ -1,4 +1,6 @@
-"""Store backends (SQLite, PostgreSQL) and what records beside the documents share: the store's engine."""
+"""Lore's database: `Database` (database.py) and its SQLite and PostgreSQL backends, one repository module
+per concern (documents, change feed, vector source, keyword search, embedding versions, job and conversation
+records), and the schema, queries and row conversions they share."""
 
 from __future__ import annotations
 
@@ -7,17 +9,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from lore.errors import InvalidInput, Unavailable
-from lore.interfaces import Store
-
-
-def store_engine(store: Store) -> sa.Engine:
-    """Job records and conversations live beside the documents: in the store's own database, through its
-    pooled engine."""
-    engine = getattr(store, "engine", None)
-    if not isinstance(engine, sa.Engine):
-        raise Unavailable(f"this feature needs a SQL store, not {type(store).__name__}")
-    return engine
+from lore.errors import InvalidInput
 
 
 @contextmanager

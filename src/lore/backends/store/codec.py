@@ -14,6 +14,7 @@ import numpy as np
 from lore.errors import InvalidInput
 
 VECTOR_DTYPE = np.dtype("<f4")  # little-endian float32, whatever the machine
+BATCH = 2000  # items per IN list: under every driver's bound-parameter limit
 T = TypeVar("T")
 
 
@@ -66,7 +67,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return when, document_id
 
 
-def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Slices of at most `size` items: keeps IN lists under every driver's bound-parameter limit."""
+def in_batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    """Slices of at most `size` items, one IN list each."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

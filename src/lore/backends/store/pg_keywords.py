@@ -1,6 +1,6 @@
 """PostgreSQL's keyword index: `tsvector` rows built from already normalised terms, ranked with BM25.
 
-`chunks_fts` holds one row per chunk: the terms of `sql.keyword_text`, with Latin diacritics removed and reduced
+`chunks_fts` holds one row per chunk: the terms of `rows.keyword_text`, with Latin diacritics removed and reduced
 to their English stem by the Snowball dictionary `lore_english_stem` (as SQLite's `porter unicode61
 remove_diacritics 2` tokenizer does), as a tsvector literal (each stem a quoted lexeme with its positions: no text
 search parser re-splits the terms), and the number of terms. `chunks_fts_stats` keeps the totals BM25 needs
@@ -123,7 +123,7 @@ def index(conn: sa.Connection, rows: Sequence[tuple[int, str]], stems: Stems) ->
         term_count=sa.bindparam("count"),
     )
     conn.execute(insert, values)
-    _count(conn, len(values), sum(value["count"] for value in values))
+    _count(conn, len(values), sum(len(words) for _, words in texts))
 
 
 def unindex(conn: sa.Connection, chunk_ids: Sequence[int]) -> None:
@@ -182,7 +182,7 @@ def select(
     if not terms:
         return sa.select(fts.c.chunk_id, _float(0.0).label("score")).where(sa.false())
     idfs, mean_terms = _weights(conn, terms)
-    weights = sa.cast(sa.literal(EQUAL_WEIGHTS), sa.ARRAY(sa.REAL()))
+    weights: sa.ColumnElement[Any] = sa.cast(sa.literal(EQUAL_WEIGHTS), sa.ARRAY(sa.REAL()))
     ranks = [
         sa.func.ts_rank(weights, fts.c.body, _tsquery(lexeme(term)), 0).label(f"r{i}")
         for i, term in enumerate(terms)

@@ -1,4 +1,4 @@
-"""`PostgresStore`: the scaled-out store, PostgreSQL through psycopg 3, shared by every replica and worker.
+"""`PostgresDatabase`: the scaled-out database, PostgreSQL through psycopg 3, shared by every replica and worker.
 
 Keywords are normalised in Python exactly as for SQLite (`lore.core.keywords`) and stored verbatim as a
 `tsvector` (one lexeme per term, its positions giving the term frequency) in `chunks_fts`, with a GIN index;
@@ -8,8 +8,8 @@ as quoted lexemes and rank with BM25 (see `lore.backends.store.pg_keywords`).
 Writers take one transaction-level advisory lock: change sequence numbers are then committed in the order they
 are drawn, so a replica replaying `changes_since(seq)` can never step over a change that commits late.
 
-    >>> store = PostgresStore("postgresql://lore:secret@db:5432/lore", pool_size=10)
-    >>> store.migrate()
+    >>> db = PostgresDatabase("postgresql://lore:secret@db:5432/lore", pool_size=10)
+    >>> db.migrate()
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from lore.backends.store import codec, pg_keywords, refusing_unstorable
+from lore.backends.store.database import Database
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import documents
-from lore.backends.store.sql import BATCH, SqlStore
 from lore.errors import InvalidInput
 from lore.models import MetadataValue
 
@@ -39,7 +39,7 @@ def engine_url(url: str) -> sa.URL:
     """Users write `postgresql://`; SQLAlchemy is told to use psycopg 3 (its default would be psycopg2)."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"PostgresStore needs a postgresql:// URL, not {parsed.drivername!r}")
+        raise ValueError(f"PostgresDatabase needs a postgresql:// URL, not {parsed.drivername!r}")
     return parsed.set(drivername="postgresql+psycopg")
 
 
@@ -60,8 +60,8 @@ _engines_lock = threading.Lock()
 
 
 def shared_engine(url: str, *, pool_size: int) -> sa.Engine:
-    """One pool per database and process, shared by the store and the pgvector index: a process holds at most
-    `pool_size` connections, and closing the store returns every one of them."""
+    """One pool per database and process, shared by the database and the pgvector index: a process holds at
+    most `pool_size` connections, and closing the database returns every one of them."""
     key = (url, pool_size)
     with _engines_lock:
         engine = _engines.get(key)
@@ -70,19 +70,19 @@ def shared_engine(url: str, *, pool_size: int) -> sa.Engine:
         return engine
 
 
-class PostgresStore(SqlStore):
+class PostgresDatabase(Database):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         super().__init__(shared_engine(url, pool_size=pool_size))
         self._stems = pg_keywords.Stems()
 
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
+    def write(self) -> Iterator[sa.Connection]:
         with refusing_unstorable(), self.engine.begin() as conn:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK)))
             yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
+    def read(self) -> Iterator[sa.Connection]:
         with refusing_unstorable(), self.engine.connect() as conn:
             yield conn
 
@@ -90,7 +90,7 @@ class PostgresStore(SqlStore):
         pg_keywords.index(conn, rows, self._stems)
 
     def _unindex_keywords(self, conn: sa.Connection, chunk_ids: Sequence[int]) -> None:
-        for batch in codec.batched(chunk_ids, BATCH):
+        for batch in codec.in_batches(chunk_ids):
             pg_keywords.unindex(conn, batch)
 
     def _keyword_select(

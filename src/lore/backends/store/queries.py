@@ -1,4 +1,5 @@
-"""The SELECTs the store composes: tenant and filter conditions on chunks, vectors, collection counts."""
+"""The SELECTs the repositories compose: tenant and filter conditions on chunks, vectors, collection counts,
+embedding versions."""
 
 from __future__ import annotations
 
@@ -7,11 +8,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lore.backends.store.schema import chunks, collections, document_tags, documents, embeddings
+from lore.backends.store.schema import changes, chunks, collections, document_tags, documents, embeddings
 from lore.models import MetadataValue, SearchFilters
 
 Condition = sa.ColumnElement[bool]
 MetadataEquals = Callable[[str, MetadataValue], Condition]  # the dialect's typed JSON comparison
+
+DOCUMENT_FIELDS = [column for column in documents.c if column.name != "text"]
+CHUNK_FIELDS = [*chunks.c, documents.c.title, documents.c.source, documents.c.tags, documents.c["metadata"]]
+CHUNKS_WITH_DOCUMENTS = chunks.join(documents, documents.c.id == chunks.c.document_id)
+MODEL_FIELDS = (
+    collections.c.tenant_id,
+    collections.c.name,
+    collections.c.model_id,
+    collections.c.pending_model_id,
+    collections.c.pending_since,
+    collections.c.model_seq,
+)
 
 
 def chunk_conditions(
@@ -48,6 +61,19 @@ def tagged(tenant_id: str, tags: Sequence[str]) -> sa.Select[Any]:
     )
 
 
+def last_seq() -> sa.Select[Any]:
+    """The newest change's sequence number (0 before the first change)."""
+    return sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))
+
+
+def chunks_of(tenant_id: str, collection: str) -> list[Condition]:
+    return [chunks.c.tenant_id == tenant_id, chunks.c.collection == collection]
+
+
+def collection_is(tenant_id: str, collection: str) -> list[Condition]:
+    return [collections.c.tenant_id == tenant_id, collections.c.name == collection]
+
+
 def vectors() -> sa.Select[Any]:
     """(chunk id, dim, vector blob) by chunk id; callers add which chunks."""
     joined = chunks.join(
@@ -60,6 +86,36 @@ def vectors() -> sa.Select[Any]:
         sa.select(chunks.c.id, embeddings.c.dim, embeddings.c.vector)
         .select_from(joined)
         .order_by(chunks.c.id)
+    )
+
+
+def model_vectors(model_id: str) -> sa.Select[Any]:
+    """(chunk id, dim, vector blob) of chunks that have a vector of `model_id`, whatever their active model."""
+    joined = chunks.join(
+        embeddings,
+        sa.and_(embeddings.c.model_id == model_id, embeddings.c.content_hash == chunks.c.content_hash),
+    )
+    return (
+        sa.select(chunks.c.id, embeddings.c.dim, embeddings.c.vector)
+        .select_from(joined)
+        .order_by(chunks.c.id)
+    )
+
+
+def missing_join(model_id: str) -> sa.Join:
+    """Chunks outer-joined with their vector of `model_id` (NULL where none is cached yet)."""
+    return chunks.outerjoin(
+        embeddings,
+        sa.and_(embeddings.c.model_id == model_id, embeddings.c.content_hash == chunks.c.content_hash),
+    )
+
+
+def count_missing(tenant_id: str, collection: str, model_id: str) -> sa.Select[Any]:
+    """How many of the collection's chunks have no cached vector of `model_id`."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(missing_join(model_id))
+        .where(*chunks_of(tenant_id, collection), embeddings.c.content_hash.is_(None))
     )
 
 

@@ -1,11 +1,11 @@
-"""`SqliteStore`: the embedded store, one SQLite file in WAL mode with an FTS5 keyword index.
+"""`SqliteDatabase`: the embedded database, one SQLite file in WAL mode with an FTS5 keyword index.
 
 Readers run concurrently on pooled connections, each statement group in a deferred transaction (a snapshot).
 Writers take an in-process lock and then `BEGIN IMMEDIATE`, so threads queue on the lock and other processes
 wait on SQLite's busy timeout instead of failing half-way with "database is locked".
 
-    >>> store = SqliteStore.from_path(Path("lore-data/lore.db"))
-    >>> store.migrate()
+    >>> db = SqliteDatabase.from_path(Path("lore-data/lore.db"))
+    >>> db.migrate()
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from lore.backends.store import codec
+from lore.backends.store.database import Database
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import chunks, documents
-from lore.backends.store.sql import BATCH, SqlStore
 from lore.errors import InvalidInput
 from lore.models import MetadataValue
 
-# The FTS5 table the migrations create: rowid = chunk id, one column holding `sql.keyword_text`.
+# The FTS5 table the migrations create: rowid = chunk id, one column holding `rows.keyword_text`.
 FTS_TABLE = "chunks_fts"
 
 _fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer()), sa.column("body", sa.Text()))
@@ -70,11 +70,11 @@ def _on_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-class SqliteStore(SqlStore):
+class SqliteDatabase(Database):
     def __init__(self, url: str, *, busy_timeout: float = 10.0, pool_size: int = 40) -> None:
         parsed = sa.make_url(url)
         if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-            raise ValueError(f"SqliteStore needs a sqlite:/// URL of a file, not {url!r}")
+            raise ValueError(f"SqliteDatabase needs a sqlite:/// URL of a file, not {url!r}")
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             parsed,
@@ -89,11 +89,11 @@ class SqliteStore(SqlStore):
         self._write_lock = threading.Lock()
 
     @classmethod
-    def from_path(cls, path: Path, **options: Any) -> SqliteStore:
+    def from_path(cls, path: Path, **options: Any) -> SqliteDatabase:
         return cls(f"sqlite:///{path.resolve()}", **options)
 
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
+    def write(self) -> Iterator[sa.Connection]:
         with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
@@ -103,7 +103,7 @@ class SqliteStore(SqlStore):
         conn.execute(sa.insert(_fts), [{"rowid": chunk_id, "body": text} for chunk_id, text in rows])
 
     def _unindex_keywords(self, conn: sa.Connection, chunk_ids: Sequence[int]) -> None:
-        for batch in codec.batched(chunk_ids, BATCH):
+        for batch in codec.in_batches(chunk_ids):
             conn.execute(sa.delete(_fts).where(_fts.c.rowid.in_(batch)))
 
     def _keyword_select(

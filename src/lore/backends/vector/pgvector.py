@@ -28,7 +28,7 @@ import struct
 import weakref
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import psycopg
@@ -38,7 +38,7 @@ from psycopg.pq import Format
 
 from lore.backends.store.postgres import shared_engine
 from lore.errors import InvalidInput
-from lore.models import IdVectors
+from lore.models import IdVectors, ScoredChunk
 
 DDL_LOCK = 0x6C6F7276  # advisory lock key held while creating tables and indexes
 BATCH = 1000  # rows per upsert statement
@@ -143,7 +143,7 @@ class PgvectorIndex:
         query: np.ndarray,
         k: int,
         allowed: Collection[int] | None = None,
-    ) -> list[tuple[int, float]]:
+    ) -> list[ScoredChunk]:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         if k < 1 or not partitions or (allowed is not None and not allowed) or not np.isfinite(q).all():
             return []
@@ -158,7 +158,7 @@ class PgvectorIndex:
                 rows = conn.execute(_exact(table, by_ids=allowed is not None), params)
             else:
                 rows = self._approximate(conn, table, params, allowed)
-            return [(int(chunk_id), float(similarity)) for chunk_id, similarity in rows]
+            return [ScoredChunk(int(chunk_id), float(similarity)) for chunk_id, similarity in rows]
 
     def vectors(self, partitions: Sequence[str], ids: Sequence[int]) -> IdVectors:
         wanted = [int(i) for i in ids]
@@ -219,7 +219,7 @@ class PgvectorIndex:
             conn.exec_driver_sql("UPDATE pgvector_state SET applied_seq = 0 WHERE id = 1")
 
     def close(self) -> None:
-        """Return the pooled connections (shared with a `PostgresStore` on the same database)."""
+        """Return the pooled connections (shared with a `PostgresDatabase` on the same database)."""
         self.engine.dispose()
 
     # --- tables ------------------------------------------------------------------------------------------
@@ -236,6 +236,12 @@ class PgvectorIndex:
             "AND tablename ~ '^pgvector_d[0-9]+$' ORDER BY tablename"
         ).scalars()
         return list(names)
+
+    @overload
+    def _table(self, dim: int, *, create: Literal[True]) -> str: ...
+
+    @overload
+    def _table(self, dim: int, *, create: Literal[False]) -> str | None: ...
 
     def _table(self, dim: int, *, create: bool) -> str | None:
         name = f"pgvector_d{int(dim)}"
@@ -287,7 +293,7 @@ class PgvectorIndex:
         return not self._reaches(conn, table, where, {"partitions": partitions}, self._exact_below)
 
     def _approximate(
-        self, conn: sa.Connection, table: str, params: dict[str, object], allowed: Collection[int] | None
+        self, conn: sa.Connection, table: str, params: dict[str, Any], allowed: Collection[int] | None
     ) -> sa.CursorResult[tuple[int, float]]:
         conn.exec_driver_sql(f"SET LOCAL hnsw.ef_search = {max(self._expansion_search, int(params['k']))}")
         conn.exec_driver_sql("SET LOCAL hnsw.iterative_scan = strict_order")

@@ -43,7 +43,7 @@ from usearch.index import Index
 from usearch.index import search as flat_search
 
 from lore.errors import InvalidInput
-from lore.models import IdVectors
+from lore.models import IdVectors, ScoredChunk
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class UsearchIndex:
         query: np.ndarray,
         k: int,
         allowed: Collection[int] | None = None,
-    ) -> list[tuple[int, float]]:
+    ) -> list[ScoredChunk]:
         """(chunk id, cosine similarity) best first over the union of the partitions."""
         q = self._checked_query(query)
         if k <= 0 or (allowed is not None and not allowed):
@@ -192,7 +192,9 @@ class UsearchIndex:
                     continue
                 present = missing[index.contains(missing)]
                 if len(present):
-                    found.update(zip(present.tolist(), index.get(present), strict=True))
+                    found.update(
+                        zip(present.tolist(), cast(Sequence[np.ndarray], index.get(present)), strict=True)
+                    )
         order = [i for i in wanted.tolist() if i in found]
         matrix = np.asarray([found[i] for i in order], dtype=np.float32).reshape(len(order), self._dim)
         return IdVectors(np.asarray(order, dtype=np.int64), matrix)
@@ -350,14 +352,15 @@ def _keep_allowed(hits: Hits, allowed: AbstractSet[int]) -> Hits:
     return ids[mask], scores[mask]
 
 
-def _merge(found: list[Hits], k: int) -> list[tuple[int, float]]:
+def _merge(found: list[Hits], k: int) -> list[ScoredChunk]:
     """Best first over all partitions; an id found twice keeps its best score."""
     best: dict[int, float] = {}
     for ids, scores in found:
         for chunk_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
             if score > best.get(chunk_id, -np.inf):
                 best[chunk_id] = score
-    return sorted(best.items(), key=lambda hit: (-hit[1], hit[0]))[:k]
+    ranked = sorted(best.items(), key=lambda hit: (-hit[1], hit[0]))[:k]
+    return [ScoredChunk(chunk_id, score) for chunk_id, score in ranked]
 
 
 # -- files ---------------------------------------------------------------------------------------------------

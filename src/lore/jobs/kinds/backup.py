@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lore.backup import Progress as BackupProgress
-from lore.backup import folder
+from lore.backup import BackupProgress, folder
 from lore.jobs.registry import ReportProgress, handler
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ def backup(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict
         if step.phase == "read" and (step.done == step.total or step.done % 10_000 == 0):
             progress(step.done, step.total)
 
-    report = folder.write(lore, lore.settings, on_progress)
+    report = folder.write(lore.store, lore.settings, on_progress)
     return {
         "name": report.path.name,
         "bytes": report.bytes,

@@ -1,18 +1,21 @@
-"""Conversions between the store's rows and Lore's domain types."""
+"""Conversions between the database's rows and Lore's domain types."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import codec
-from lore.models import Chunk, ChunkDraft, Document, DocumentDraft, IdVectors
+from lore.core import keywords
+from lore.models import Chunk, ChunkDraft, CollectionModels, Document, DocumentDraft, IdVectors
+
+AnyRow: TypeAlias = sa.Row[*tuple[Any, ...]]  # a row of any number of columns
 
 
-def document(row: sa.Row[Any]) -> Document:
+def document(row: AnyRow) -> Document:
     """A document from a row of `documents`; `text` stays None unless the row selected it."""
     fields = row._mapping
     return Document(
@@ -31,7 +34,7 @@ def document(row: sa.Row[Any]) -> Document:
     )
 
 
-def chunk(row: sa.Row[Any]) -> Chunk:
+def chunk(row: AnyRow) -> Chunk:
     """A chunk from a row of `chunks` joined with its document's display fields."""
     fields = row._mapping
     return Chunk(
@@ -69,8 +72,19 @@ def chunk_row(
     }
 
 
-def id_matrix(rows: Sequence[Sequence[Any]]) -> IdVectors:
-    """Int64 ids and a float32 (n, dim) matrix from (id, dim, vector blob) rows."""
+def id_vectors(rows: Sequence[AnyRow]) -> IdVectors:
+    """int64 ids and their float32 (n, dim) matrix from (id, dim, vector blob) rows."""
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     dim = rows[0][1] if rows else 0
     return IdVectors(ids, codec.decode_matrix([row[2] for row in rows], dim))
+
+
+def collection_models(row: AnyRow) -> CollectionModels:
+    """From a row of `queries.MODEL_FIELDS`."""
+    tenant_id, name, active, pending, since, model_seq = row
+    return CollectionModels(tenant_id, name, active, pending, since, int(model_seq or 0))
+
+
+def keyword_text(title: str, heading_path: Sequence[str], text: str) -> str:
+    """What the keyword index holds for a chunk: its document title and headings give short chunks context."""
+    return keywords.index_text("\n".join([title, *heading_path, text]))

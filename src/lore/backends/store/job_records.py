@@ -1,4 +1,5 @@
-"""Job records in the store: the source of truth for every job's state, whatever queue carries it.
+"""`JobRecords`, the database's `jobs` repository: the source of truth for every job's state, whatever queue
+carries it.
 
 Each state change is one conditional UPDATE, so it is atomic on SQLite and PostgreSQL alike: a worker claims a
 job only if it is queued (or its lease expired), and finishes it only while it still holds the lease. A second
@@ -9,57 +10,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from lore.backends.store import paging
+from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import jobs
-from lore.models import Page
+from lore.models import JOB_STATES, Job, JobState, Page, utcnow
 
-JobState = Literal["queued", "running", "succeeded", "failed"]
-STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed")
 _RUNNING = jobs.c.state == "running"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    tenant_id: str
-    kind: str
-    params: dict[str, Any]
-    state: JobState
-    progress_done: int
-    progress_total: int
-    attempts: int
-    max_attempts: int
-    error: dict[str, Any] | None
-    result: dict[str, Any] | None
-    lease_owner: str | None
-    lease_expires_at: datetime | None
-    due_at: datetime
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime
-
-    @property
-    def done(self) -> bool:
-        return self.state in ("succeeded", "failed")
-
-
-def _job(row: sa.Row[Any]) -> Job:
+def _job(row: AnyRow) -> Job:
     return Job(**row._mapping)
 
 
 class JobRecords:
-    """Reads and conditional writes of the `jobs` table over the store's engine."""
+    """Reads and conditional writes of the `jobs` table."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -95,7 +64,7 @@ class JobRecords:
             row = conn.execute(query).first()
         return _job(row) if row is not None else None
 
-    def list(
+    def list_jobs(
         self,
         tenant_id: str,
         limit: int,
@@ -119,7 +88,7 @@ class JobRecords:
         query = sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)
         with self.engine.connect() as conn:
             found = {str(state): int(n) for state, n in conn.execute(query)}
-        return {state: found.get(state, 0) for state in STATES}
+        return {state: found.get(state, 0) for state in JOB_STATES}
 
     # --- a worker's writes -------------------------------------------------------------------------------
 

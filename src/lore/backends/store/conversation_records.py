@@ -1,4 +1,4 @@
-"""Conversations and their messages in the store, over the store's engine (SQLite or PostgreSQL).
+"""`ConversationRecords`, the database's `conversations` repository: conversations and their messages.
 
 A question and its answer are written together, in one transaction, once the answer is complete: the history
 never holds a question without its answer, nor half an answer. Pages are cursor-based and each one is a range
@@ -10,68 +10,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
 from lore.backends.store import paging, refusing_unstorable
+from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
-from lore.models import Page, Role
-
-Order = Literal["newest", "oldest"]
+from lore.models import Conversation, Message, NewMessage, Order, Page, utcnow
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    id: str
-    tenant_id: str
-    title: str | None
-    metadata: dict[str, Any]
-    message_count: int
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One stored message. An assistant message carries its citations, usage and answer metadata (whether it
-    abstained, the retrieval query, the providers that failed before the one that answered)."""
-
-    id: int
-    conversation_id: str
-    role: Role
-    content: str
-    citations: list[dict[str, Any]]
-    usage: dict[str, Any] | None
-    metadata: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    role: Role
-    content: str
-    created_at: datetime
-    citations: Sequence[Mapping[str, Any]] = ()
-    usage: Mapping[str, Any] | None = None
-    metadata: Mapping[str, Any] | None = None
-
-
-def _conversation(row: sa.Row[Any]) -> Conversation:
+def _conversation(row: AnyRow) -> Conversation:
     return Conversation(**row._mapping)
 
 
-def _message(row: sa.Row[Any]) -> Message:
+def _message(row: AnyRow) -> Message:
     return Message(**row._mapping)
 
 
@@ -110,18 +68,10 @@ class ConversationRecords:
         self, tenant_id: str, title: str | None = None, metadata: Mapping[str, Any] | None = None
     ) -> Conversation:
         now = utcnow()
-        row = {
-            "id": uuid.uuid4().hex,
-            "tenant_id": tenant_id,
-            "title": title,
-            "metadata": dict(metadata or {}),
-            "message_count": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        conversation = Conversation(uuid.uuid4().hex, tenant_id, title, dict(metadata or {}), 0, now, now)
         with refusing_unstorable(), self.engine.begin() as conn:
-            conn.execute(sa.insert(conversations).values(row))
-        return Conversation(**row)
+            conn.execute(sa.insert(conversations).values(dataclasses.asdict(conversation)))
+        return conversation
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation:
         """The conversation, or `NotFound` (also when it belongs to another tenant)."""
@@ -132,7 +82,7 @@ class ConversationRecords:
             raise not_found(conversation_id)
         return _conversation(row)
 
-    def list(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[Conversation]:
+    def list_conversations(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[Conversation]:
         """Newest first; `cursor` is the `next_cursor` of the previous page."""
         query = sa.select(conversations).where(conversations.c.tenant_id == tenant_id)
         query = paging.newest_first(query, conversations, limit, cursor)

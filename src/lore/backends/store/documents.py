@@ -1,0 +1,205 @@
+"""`SqlDocuments`, the database's `documents` repository (`lore.interfaces.Documents`).
+
+A document write is one transaction over several tables, in this order: the collection, a check of its
+recorded model, the document row, the old chunks out (keyword rows, `remove` changes), the new vectors into the
+cache, the new chunks in (keyword rows, `add` changes), the tags.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sqlalchemy as sa
+
+from lore.backends.store import codec, paging, queries, rows
+from lore.backends.store.schema import changes, chunks, document_tags, documents, embeddings
+from lore.errors import Conflict, InvalidInput
+from lore.models import (
+    Chunk,
+    ChunkDraft,
+    CollectionInfo,
+    Document,
+    DocumentDraft,
+    KnownDocument,
+    Page,
+    SearchFilters,
+    partition_key,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
+
+
+class SqlDocuments:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- collections -------------------------------------------------------------------------------------
+
+    def ensure_collection(self, tenant_id: str, collection: str) -> None:
+        with self._db.write() as conn:
+            self._db._ensure_collection(conn, tenant_id, collection)
+
+    def list_collections(self, tenant_id: str) -> list[CollectionInfo]:
+        query = queries.collection_counts(tenant_id)
+        with self._db.read() as conn:
+            return [CollectionInfo(name, int(docs), int(n)) for name, docs, n in conn.execute(query)]
+
+    # --- documents ---------------------------------------------------------------------------------------
+
+    def write_document(
+        self,
+        draft: DocumentDraft,
+        chunks: Sequence[ChunkDraft],
+        vectors: Mapping[str, np.ndarray],
+        model_id: str,
+    ) -> Document:
+        needed = {chunk.content_hash for chunk in chunks}
+        dim, blobs = codec.encode_vectors({h: v for h, v in vectors.items() if h in needed})
+        now = utcnow()
+        with self._db.write() as conn:
+            self._db._ensure_collection(conn, draft.tenant_id, draft.collection)
+            self._check_model(conn, draft.tenant_id, draft.collection, model_id)
+            document = self._upsert_document(conn, draft, len(chunks), now)
+            self._remove_chunks(conn, draft.tenant_id, chunks_of_document=document.id)
+            self._db._cache_vectors(conn, model_id, dim, blobs)
+            self._check_vectors(conn, model_id, needed)
+            self._add_chunks(conn, document.id, draft, chunks, model_id)
+            self._replace_tags(conn, draft.tenant_id, document.id, draft.tags)
+        return document
+
+    def delete_document(self, tenant_id: str, document_id: str) -> bool:
+        with self._db.write() as conn:
+            self._remove_chunks(conn, tenant_id, chunks_of_document=document_id)
+            tags = sa.and_(document_tags.c.document_id == document_id, document_tags.c.tenant_id == tenant_id)
+            conn.execute(sa.delete(document_tags).where(tags))
+            where = sa.and_(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
+            return conn.execute(sa.delete(documents).where(where)).rowcount > 0
+
+    def get_document(self, tenant_id: str, document_id: str, *, with_text: bool = False) -> Document | None:
+        fields = [*queries.DOCUMENT_FIELDS, documents.c.text] if with_text else queries.DOCUMENT_FIELDS
+        query = sa.select(*fields).where(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return rows.document(row) if row is not None else None
+
+    def list_documents(
+        self, tenant_id: str, collection: str | None, limit: int, cursor: str | None
+    ) -> Page[Document]:
+        query = sa.select(*queries.DOCUMENT_FIELDS).where(documents.c.tenant_id == tenant_id)
+        if collection is not None:
+            query = query.where(documents.c.collection == collection)
+        query = paging.newest_first(query, documents, limit, cursor)
+        with self._db.read() as conn:
+            return paging.page([rows.document(row) for row in conn.execute(query)], limit)
+
+    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, KnownDocument]:
+        query = sa.select(documents.c.source, documents.c.id, documents.c.content_hash).where(
+            documents.c.tenant_id == tenant_id, documents.c.collection == collection
+        )
+        with self._db.read() as conn:
+            return {source: KnownDocument(doc_id, digest) for source, doc_id, digest in conn.execute(query)}
+
+    # --- chunks ------------------------------------------------------------------------------------------
+
+    def get_chunks(self, tenant_id: str, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
+        found: dict[int, Chunk] = {}
+        with self._db.read() as conn:
+            for batch in codec.in_batches(sorted(set(chunk_ids))):
+                query = sa.select(*queries.CHUNK_FIELDS).select_from(queries.CHUNKS_WITH_DOCUMENTS)
+                query = query.where(chunks.c.tenant_id == tenant_id, chunks.c.id.in_(batch))
+                found.update((row.id, rows.chunk(row)) for row in conn.execute(query))
+        return found
+
+    def filter_chunk_ids(
+        self, tenant_id: str, collections: Sequence[str] | None, filters: SearchFilters
+    ) -> set[int]:
+        conditions = queries.chunk_conditions(tenant_id, collections, filters, self._db._metadata_equals)
+        with self._db.read() as conn:
+            return set(conn.execute(sa.select(chunks.c.id).where(*conditions)).scalars())
+
+    # --- steps of a write --------------------------------------------------------------------------------
+
+    def _check_model(self, conn: sa.Connection, tenant_id: str, collection: str, model_id: str) -> None:
+        """A collection's chunks all carry its active model: a writer that has not seen a switch must retry."""
+        recorded = self._db._models_of(conn, tenant_id, collection).active
+        if recorded is not None and recorded != model_id:
+            raise Conflict(
+                f"collection {collection!r} is embedded with {recorded!r}, not {model_id!r}",
+                details={"collection": collection, "model": recorded, "written_model": model_id},
+            )
+
+    def _upsert_document(
+        self, conn: sa.Connection, draft: DocumentDraft, chunk_count: int, now: datetime
+    ) -> Document:
+        """Insert, or update in place keeping the id and created_at of the stored version."""
+        changed = {
+            "title": draft.title,
+            "text": draft.text,
+            "content_hash": draft.content_hash,
+            "tags": list(dict.fromkeys(draft.tags)),
+            "metadata": dict(draft.metadata),
+            "chunk_count": chunk_count,
+            "updated_at": now,
+        }
+        key = {"tenant_id": draft.tenant_id, "collection": draft.collection, "source": draft.source}
+        insert = self._db._insert(documents).values(id=uuid.uuid4().hex, created_at=now, **key, **changed)
+        upsert = insert.on_conflict_do_update(index_elements=list(key), set_=changed)
+        return rows.document(conn.execute(upsert.returning(*queries.DOCUMENT_FIELDS)).one())
+
+    def _remove_chunks(self, conn: sa.Connection, tenant_id: str, *, chunks_of_document: str) -> None:
+        where = sa.and_(chunks.c.document_id == chunks_of_document, chunks.c.tenant_id == tenant_id)
+        deleted = conn.execute(sa.delete(chunks).where(where).returning(chunks.c.id, chunks.c.partition))
+        removed = sorted((int(chunk_id), str(partition)) for chunk_id, partition in deleted)
+        if removed:
+            self._db._unindex_keywords(conn, [chunk_id for chunk_id, _ in removed])
+            values = [{"op": "remove", "chunk_id": chunk_id, "partition": part} for chunk_id, part in removed]
+            conn.execute(sa.insert(changes), values)
+
+    def _check_vectors(self, conn: sa.Connection, model_id: str, needed: set[str]) -> None:
+        """Every chunk must be searchable by vector: refuse the write if any hash has no embedding."""
+        found: set[str] = set()
+        for batch in codec.in_batches(sorted(needed)):
+            query = sa.select(embeddings.c.content_hash).where(
+                embeddings.c.model_id == model_id, embeddings.c.content_hash.in_(batch)
+            )
+            found.update(conn.execute(query).scalars())
+        if missing := needed - found:
+            raise InvalidInput(
+                "chunks without a vector for this model",
+                details={"model_id": model_id, "missing_hashes": sorted(missing)[:10], "count": len(missing)},
+            )
+
+    def _add_chunks(
+        self,
+        conn: sa.Connection,
+        document_id: str,
+        draft: DocumentDraft,
+        drafts: Sequence[ChunkDraft],
+        model_id: str,
+    ) -> None:
+        if not drafts:
+            return
+        partition = partition_key(draft.tenant_id, draft.collection, model_id)
+        values = [rows.chunk_row(document_id, draft, chunk, model_id, partition) for chunk in drafts]
+        insert = sa.insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True)
+        ids = list(conn.execute(insert, values).scalars())
+        texts = [rows.keyword_text(draft.title, chunk.heading_path, chunk.text) for chunk in drafts]
+        self._db._index_keywords(conn, list(zip(ids, texts, strict=True)))
+        added = [{"op": "add", "chunk_id": chunk_id, "partition": partition} for chunk_id in ids]
+        conn.execute(sa.insert(changes), added)
+
+    def _replace_tags(
+        self, conn: sa.Connection, tenant_id: str, document_id: str, tags: Sequence[str]
+    ) -> None:
+        conn.execute(sa.delete(document_tags).where(document_tags.c.document_id == document_id))
+        values = [
+            {"document_id": document_id, "tenant_id": tenant_id, "tag": tag} for tag in dict.fromkeys(tags)
+        ]
+        if values:
+            conn.execute(sa.insert(document_tags), values)
