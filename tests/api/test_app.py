@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from lore.api.app import IndexSaver
 from lore.config import Settings
 from lore.service import Lore
 from tests.api.conftest import LiveServer, assert_error
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +42,13 @@ def free_port() -> int:
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
+    def up() -> bool:
+        assert process.poll() is None, "uvicorn exited before it came up"
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError("uvicorn did not come up")
+            return httpx.get(f"{url}/healthz").status_code == 200
+        return False
+
+    wait_for(up, "uvicorn to come up", poll=0.1)
 
 
 def test_uvicorn_factory_reads_settings_from_the_environment(tmp_path: Path, model_cache: Path) -> None:
@@ -133,9 +133,7 @@ def test_index_saver_thread_ticks(lore: Lore, api_settings: Settings) -> None:
     lore.add_text(title="Ticked", text="Saved by the background thread.")
     saver.start()
     try:
-        deadline = time.monotonic() + 10
-        while manifest_seq(api_settings) < lore.index.applied_seq and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: manifest_seq(api_settings) >= lore.index.applied_seq, "the saver thread to save")
     finally:
         saver.stop()
     assert manifest_seq(api_settings) == lore.index.applied_seq
