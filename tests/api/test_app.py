@@ -35,6 +35,11 @@ def manifest_seq(settings: Settings) -> int:
     return json.loads((settings.index_dir / "manifest.json").read_text())["applied_seq"]
 
 
+def saved_seq(settings: Settings) -> int:
+    """The saved index's change position; -1 before the first save."""
+    return manifest_seq(settings) if (settings.index_dir / "manifest.json").exists() else -1
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -133,7 +138,7 @@ def test_index_saver_thread_ticks(lore: Lore, api_settings: Settings) -> None:
     lore.add_text(title="Ticked", text="Saved by the background thread.")
     saver.start()
     try:
-        wait_for(lambda: manifest_seq(api_settings) >= lore.index.applied_seq, "the saver thread to save")
+        wait_for(lambda: saved_seq(api_settings) >= lore.index.applied_seq, "the saver thread to save")
     finally:
         saver.stop()
     assert manifest_seq(api_settings) == lore.index.applied_seq
