@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: install install-test install-bench install-local run test test-local lint format bench clean
+.PHONY: install install-test install-bench install-local run test test-local coverage lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: install-test lint
 
 test-local: install-local
 	$(BIN)/pytest -m local_llm tests/answers
+
+# The whole suite under coverage.py, the servers, workers and CLI runs it starts included (pyproject.toml).
+coverage: install-test
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report
 
 lint: install-test
 	$(BIN)/ruff check src tests bench scripts

@@ -18,6 +18,7 @@ from lore.core.retrieve import SearchRequest
 from lore.errors import Conflict, NotFound
 from lore.models import DEFAULT_TENANT, Hit, SearchFilters, partition_key
 from lore.service import Lore
+from tests.waiting import PATIENCE
 
 ARTICLES = [
     ("Refunds", "Refunds reach your card within five business days after we receive the parcel."),
@@ -54,17 +55,19 @@ def test_search_answers_from_the_old_model_until_the_switch(settings: Settings) 
         minilm = lore.embedder.model_id
         before = {query: cosines(lore, minilm, query) for query in QUERIES}
         seen: list[tuple[str, list[Hit]]] = []
-        stop = threading.Event()
+        stop, searched = threading.Event(), threading.Event()
         progress: list[tuple[int, int]] = []
 
         def search_meanwhile() -> None:
             while not stop.is_set():
                 for query in QUERIES:
                     seen.append((query, vector_hits(lore, query)))
+                searched.set()
 
         def slow_progress(done: int, total: int) -> None:
             progress.append((done, total))
-            stop.wait(0.3)
+            searched.clear()  # a whole round of searches runs between two batches
+            assert searched.wait(PATIENCE), "the searches stopped during the re-embedding"
             if done == total:  # the last batch is in: stop reading before the switch
                 stop.set()
                 reader.join()

@@ -71,9 +71,13 @@ def server(script: Script) -> Iterator[LiveServer]:
 
 
 KEY = "sk-test-Zq8e1Secret"
+# Seconds a provider waits for a piece of a reply: long enough for a local server's reply on a loaded machine
+# (the suite may run under coverage on busy cores), and far short of the server's `HANG`.
+TIMEOUT = 10.0
+SHORT_TIMEOUT = 1.0  # for the tests of timeouts themselves
 
 
-def openai_provider(server: LiveServer, timeout: float = 2.0) -> OpenAIChat:
+def openai_provider(server: LiveServer, timeout: float = TIMEOUT) -> OpenAIChat:
     return OpenAIChat(
         base_url=f"{server.url}/v1",
         api_key=SecretStr(KEY),
@@ -83,7 +87,7 @@ def openai_provider(server: LiveServer, timeout: float = 2.0) -> OpenAIChat:
     )
 
 
-def anthropic_provider(server: LiveServer, timeout: float = 2.0) -> AnthropicMessages:
+def anthropic_provider(server: LiveServer, timeout: float = TIMEOUT) -> AnthropicMessages:
     return AnthropicMessages(
         base_url=server.url, api_key=SecretStr(KEY), model="test-claude", timeout=timeout, max_tokens=64
     )

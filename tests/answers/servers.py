@@ -2,18 +2,19 @@
 
 Each request takes the next scripted `Reply` (then the default one): streamed text, an echo of the prompt the
 server received, an error status (with Retry-After, and an error body that quotes the caller's key as real
-servers partly do), a slow start, a stall or a dropped connection mid-stream. Requests are recorded.
+servers partly do), a slow start, a stall or a dropped connection mid-stream, a stream that goes on until the test
+ends it, or a start held until several requests are in flight. Requests are recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import threading
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.waiting import PATIENCE, wait_for
+
+# Seconds of a delay or stall that outlasts every timeout the tests give a provider: were it waited out, the
+# answer would arrive and the test fail.
+HANG = 120.0
 
 Events = Callable[[str, dict[str, Any]], Iterator[str]]
 
@@ -37,6 +44,8 @@ class Reply:
     stall_seconds: float = 0.0
     cut_after: int | None = None  # pieces sent before the connection drops
     piece_seconds: float = 0.0  # between pieces, as a model writes them
+    until: threading.Event | None = None  # the text repeats, piece after piece, until this is set
+    together: threading.Barrier | None = None  # the response starts once all its parties' requests are in
     usage: tuple[int, int] = (42, 7)
 
 
@@ -70,7 +79,15 @@ def pieces(text: str) -> list[str]:
     return [word if i == 0 else f" {word}" for i, word in enumerate(words)]
 
 
-def openai_events(model: str, parts: list[str], usage: tuple[int, int]) -> Iterator[str]:
+def repeated(parts: list[str], until: threading.Event) -> Iterator[str]:
+    """The parts over and over, spaced as words, until the event is set."""
+    for i, part in enumerate(itertools.cycle(parts)):
+        if until.is_set():
+            return
+        yield part if i == 0 else f" {part.lstrip()}"
+
+
+def openai_events(model: str, parts: Iterable[str], usage: tuple[int, int]) -> Iterator[str]:
     def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
         body = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": model}
         return f"data: {json.dumps({**body, 'choices': choices, **extra})}\n\n"
@@ -86,7 +103,7 @@ def openai_events(model: str, parts: list[str], usage: tuple[int, int]) -> Itera
     yield "data: [DONE]\n\n"
 
 
-def anthropic_events(model: str, parts: list[str], usage: tuple[int, int]) -> Iterator[str]:
+def anthropic_events(model: str, parts: Iterable[str], usage: tuple[int, int]) -> Iterator[str]:
     def event(kind: str, **data: Any) -> str:
         return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
 
@@ -139,14 +156,17 @@ class ProtocolApp:
         self.script.requests.append({"protocol": protocol, "headers": dict(request.headers), "body": body})
         reply = self.script.next()
         await asyncio.sleep(reply.delay)
+        if reply.together is not None:
+            await asyncio.to_thread(reply.together.wait, PATIENCE)  # BrokenBarrierError: a 500, as it should
         key = request.headers.get("authorization", "") + request.headers.get("x-api-key", "")
         if reply.status != 200:
             return JSONResponse(error_body(protocol, reply.status, key), reply.status, headers=reply.headers)
         text = prompt_text(body) if reply.echo else reply.text
-        lines = list(events(body["model"], pieces(text), reply.usage))
+        parts = pieces(text) if reply.until is None else repeated(pieces(text), reply.until)
+        lines = events(body["model"], parts, reply.usage)
         return StreamingResponse(self.send(lines, reply), media_type="text/event-stream")
 
-    async def send(self, lines: list[str], reply: Reply) -> AsyncIterator[str]:
+    async def send(self, lines: Iterator[str], reply: Reply) -> AsyncIterator[str]:
         finished = False
         try:
             for i, line in enumerate(lines):
@@ -183,11 +203,10 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
+        wait_for(
+            lambda: self.server.started or not self.thread.is_alive(), "the model server to start", poll=0.01
+        )
+        assert self.server.started, "the model server stopped before it started"
         return self
 
     def __exit__(self, *exc: object) -> None:

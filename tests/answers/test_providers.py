@@ -1,7 +1,5 @@
 """The `openai` and `anthropic` providers against local servers that speak their protocols."""
 
-import time
-
 import pytest
 
 from lore.answers.errors import ProviderFailed, ProviderUnavailable
@@ -9,8 +7,8 @@ from lore.answers.prompt import SYSTEM_PROMPT
 from lore.answers.provider import Provider, complete
 from lore.answers.types import AnswerRequest, Completion, TextDelta, Turn
 from lore.models import Hit
-from tests.answers.conftest import KEY, MakeHit, anthropic_provider, openai_provider
-from tests.answers.servers import LiveServer, Reply, Script
+from tests.answers.conftest import KEY, SHORT_TIMEOUT, MakeHit, anthropic_provider, openai_provider
+from tests.answers.servers import HANG, LiveServer, Reply, Script
 
 
 def test_streams_text_pieces_then_usage(
@@ -83,13 +81,11 @@ def test_other_statuses_are_refusals(model_provider: Provider, script: Script) -
 
 
 def test_a_slow_start_times_out(server: LiveServer, script: Script) -> None:
-    for provider in (openai_provider(server, timeout=0.3), anthropic_provider(server, timeout=0.3)):
-        script.then(Reply(delay=1.5))
-        start = time.perf_counter()
+    for provider in (openai_provider(server, SHORT_TIMEOUT), anthropic_provider(server, SHORT_TIMEOUT)):
+        script.then(Reply(delay=HANG))  # had the provider waited it out, the answer would have come
         with pytest.raises(ProviderUnavailable) as caught:
             complete(provider, AnswerRequest("q?", []))
         assert caught.value.reason == "timeout"
-        assert time.perf_counter() - start < 1.4
 
 
 def test_a_dropped_connection_mid_stream_is_unavailable(model_provider: Provider, script: Script) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from fastapi import FastAPI
 from lore.api import create_app
 from lore.config import Settings
 from lore.service import Lore
+from tests.waiting import wait_for
 
 JSON_LIMIT = 64 * 1024
 UPLOAD_LIMIT = 256 * 1024
@@ -36,11 +36,10 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
+        wait_for(
+            lambda: self.server.started or not self.thread.is_alive(), "the API server to start", poll=0.02
+        )
+        assert self.server.started, "the API server stopped before it started"
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from lore.config import Settings
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 from tests.api.conftest import LiveServer, assert_error
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,11 @@ def manifest_seq(settings: Settings) -> int:
     return json.loads((settings.index_dir / "manifest.json").read_text())["applied_seq"]
 
 
+def saved_seq(settings: Settings) -> int:
+    """The saved index's change position; -1 before the first save."""
+    return manifest_seq(settings) if (settings.index_dir / "manifest.json").exists() else -1
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -42,13 +47,13 @@ def free_port() -> int:
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
+    def up() -> bool:
+        assert process.poll() is None, "uvicorn exited before it came up"
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError("uvicorn did not come up")
+            return httpx.get(f"{url}/healthz").status_code == 200
+        return False
+
+    wait_for(up, "uvicorn to come up", poll=0.1)
 
 
 def test_uvicorn_factory_reads_settings_from_the_environment(tmp_path: Path, model_cache: Path) -> None:
@@ -133,9 +138,7 @@ def test_index_saver_thread_ticks(lore: Lore, api_settings: Settings) -> None:
     lore.add_text(title="Ticked", text="Saved by the background thread.")
     saver.start()
     try:
-        deadline = time.monotonic() + 10
-        while manifest_seq(api_settings) < lore.index.applied_seq and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: saved_seq(api_settings) >= lore.index.applied_seq, "the saver thread to save")
     finally:
         saver.stop()
     assert manifest_seq(api_settings) == lore.index.applied_seq

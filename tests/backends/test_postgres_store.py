@@ -5,7 +5,6 @@ behaviour every store shares is in tests/contracts/test_database_contract.py."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +22,7 @@ from lore.models import SearchFilters
 from lore.registry import create_store, create_vector_index, vector_backend_name
 from tests.backends.store_helpers import COLLECTION, TENANT, alembic_config, scalar, write
 from tests.pgserver import PostgresServer
+from tests.waiting import PATIENCE, wait_for
 
 OWN_TABLES = ("chunks_fts", "pgvector_")  # dialect-specific tables the core metadata does not describe
 
@@ -199,21 +199,36 @@ def test_a_write_waits_for_the_one_in_progress_so_changes_commit_in_order(db: Po
     def slow_writer() -> None:
         with db.write() as conn:
             holding.set()
-            released.wait(10)
+            released.wait(PATIENCE)
             conn.exec_driver_sql("SELECT 1")
             order.append("slow")
 
+    def release_once_the_next_writer_waits() -> None:
+        try:
+            wait_for(lambda: waiting_for_a_lock(db), "the second writer to wait for the lock")
+        finally:
+            released.set()
+
     thread = threading.Thread(target=slow_writer)
     thread.start()
-    assert holding.wait(10)
-    timer = threading.Timer(0.5, released.set)
-    timer.start()
-    started = time.monotonic()
+    assert holding.wait(PATIENCE)
+    releaser = threading.Thread(target=release_once_the_next_writer_waits)
+    releaser.start()
     write(db, "a.md", "after the slow writer")
     order.append("fast")
-    thread.join(10)
+    thread.join(PATIENCE)
+    releaser.join(PATIENCE)
     assert order == ["slow", "fast"]
-    assert time.monotonic() - started >= 0.4
+
+
+def waiting_for_a_lock(db: PostgresDatabase) -> bool:
+    """Whether a session of the store's database waits for an advisory lock (the write lock)."""
+    with db.engine.connect() as conn:
+        query = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return bool(conn.exec_driver_sql(query).scalar())
 
 
 # -- values PostgreSQL cannot hold -----------------------------------------------------------------------------

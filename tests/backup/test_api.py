@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ from lore.config import Settings
 from lore.service import Lore
 from tests.api.conftest import LiveServer, assert_error
 from tests.backup.conftest import Results, fill, results
+from tests.waiting import wait_for
 
 NAME = re.compile(r"^lore-\d{8}T\d{12}Z-[0-9a-f]{8}\.tar$")
 
@@ -65,15 +66,18 @@ def test_a_backup_made_through_the_api_restores_elsewhere(
         assert results(copy) == served[1]
 
 
+def finished(client: httpx.Client, job_id: str) -> dict[str, Any] | None:
+    job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
+    return job if job["state"] in ("succeeded", "failed") else None
+
+
 def test_a_backup_job_writes_an_archive(client: httpx.Client) -> None:
     queued = client.post("/v1/admin/backups", params={"background": "true"})
     assert queued.status_code == 202, queued.text
     job = queued.json()
     assert job["kind"] == "backup" and queued.headers["location"] == f"/v1/jobs/{job['id']}"
-    deadline = time.monotonic() + 120
-    while job["state"] not in ("succeeded", "failed") and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job = client.get(f"/v1/jobs/{job['id']}").json()
+    job_id = job["id"]
+    job = wait_for(lambda: finished(client, job_id), "the backup job to finish", poll=0.2)
     assert job["state"] == "succeeded", job
     name = job["result"]["name"]
     assert NAME.match(name) and job["result"]["tables"]["chunks"] == 8

@@ -7,7 +7,6 @@ snapshot read keeps every chunk's document, vectors and change records in the ar
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from lore.backup import BackupProgress, create_backup, restore_backup
 from lore.backup.archive import Archive
 from lore.config import Settings
 from lore.service import Lore
+from tests.waiting import wait_for
 
 
 class Writer(threading.Thread):
@@ -64,12 +64,12 @@ def test_backup_while_writing_is_consistent(
     with Lore.open(make_settings(backend)) as lore:
         writer = Writer(lore)
         writer.start()
-        while writer.written < 3 and writer.is_alive():
-            time.sleep(0.05)
+        wait_for(lambda: writer.written >= 3 or not writer.is_alive(), "the writer's first documents")
         started = writer.written
 
         def pause_between_tables(step: BackupProgress) -> None:
-            time.sleep(0.3)
+            written = writer.written
+            wait_for(lambda: writer.written > written or not writer.is_alive(), "a write between two tables")
 
         create_backup(lore.store, archive, pause_between_tables)
         during = writer.written - started

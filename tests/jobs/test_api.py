@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from lore.api import create_app
 from tests.api.conftest import LiveServer, assert_error
 from tests.jobs.conftest import make_settings
+from tests.waiting import wait_for
 
 MAX_DOCUMENT_CHARS = 2000
 
@@ -26,13 +26,12 @@ def client(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Itera
         yield http
 
 
-def finished(client: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/v1/jobs/{job_id}").json()
-        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
+def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
+        return job if job["state"] in ("succeeded", "failed") else None
+
+    return wait_for(done, f"job {job_id} to finish", poll=0.1)
 
 
 def test_ingest_is_accepted_and_runs_in_the_background(client: httpx.Client) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from lore.jobs import open_queue
 from tests.jobs.conftest import make_settings
+from tests.waiting import PATIENCE
 
 LORE = [sys.executable, "-m", "lore"]
 
@@ -81,7 +82,7 @@ def test_the_worker_stops_cleanly_on_sigterm(
     with open_queue(make_settings(tmp_path / "data", model_cache, None)) as queue:
         assert queue.wait(job_id, timeout=120).state == "succeeded"
     worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=30) == 0
+    assert worker.wait(timeout=PATIENCE) == 0
     log = (tmp_path / "worker.log").read_text()
     assert "Lore worker: 1 thread(s) on the sqlite queue" in log and "Consumer exiting" in log
 

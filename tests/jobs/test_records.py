@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -12,9 +11,20 @@ from lore.backends.store.job_records import JobRecords
 from lore.errors import Conflict, InvalidInput, NotFound
 from lore.jobs import JobQueue
 from lore.jobs.reaper import Reaper
-from lore.models import utcnow
+from lore.models import Job, utcnow
+from tests.waiting import wait_for
 
 DOCS = {"documents": [{"title": "Refunds", "text": "Refunds take five days."}]}
+
+
+def outlive(moment: datetime) -> None:
+    """Returns once the records' clock has passed the moment (a lease's end, a delivery falling due)."""
+    wait_for(lambda: utcnow() > moment, f"the clock to pass {moment}", poll=0.01)
+
+
+def lease_end(job: Job | None) -> datetime:
+    assert job is not None and job.lease_expires_at is not None
+    return job.lease_expires_at
 
 
 def test_submit_records_a_queued_job_and_sends_it(queue: JobQueue) -> None:
@@ -91,8 +101,7 @@ def test_concurrent_deliveries_let_exactly_one_worker_claim(queue: JobQueue, rec
 
 def test_an_expired_lease_passes_the_job_to_another_worker(queue: JobQueue, records: JobRecords) -> None:
     job = queue.submit("ingest", DOCS)
-    assert records.claim(job.id, "slow", 0.05) is not None
-    time.sleep(0.1)
+    outlive(lease_end(records.claim(job.id, "slow", 0.05)))
     taken = records.claim(job.id, "fast", 30)
     assert taken is not None and (taken.lease_owner, taken.attempts) == ("fast", 2)
     assert not records.renew(job.id, "slow", 30, (1, 2))  # the first worker learns it lost the job
@@ -152,12 +161,11 @@ def test_the_reaper_requeues_jobs_of_dead_workers_and_fails_them_when_out_of_att
     lost = queue.submit("ingest", DOCS)
     exhausted = queue.submit("ingest", DOCS)
     healthy = queue.submit("ingest", DOCS)
-    records.claim(lost.id, "dead", 0.05)
+    dead = records.claim(lost.id, "dead", 0.05)
     for _ in range(3):
-        records.claim(exhausted.id, "dead", 0.05)
-        time.sleep(0.06)
+        outlive(lease_end(records.claim(exhausted.id, "dead", 0.05)))
     records.claim(healthy.id, "alive", 30)
-    time.sleep(0.06)
+    outlive(lease_end(dead))
     pending = queue.transport.pending()
     assert [job.id for job in reaper.reap()] == [lost.id]
     assert queue.transport.pending() == pending + 1
@@ -182,9 +190,12 @@ def test_the_reaper_sends_again_a_queued_job_whose_delivery_is_overdue(
     patient = Reaper(records, queue.transport, lease_seconds=1, redeliver_after=60)
     eager = Reaper(records, queue.transport, lease_seconds=1, redeliver_after=0.05)
     assert patient.reap() == []
-    time.sleep(0.1)
+    outlive(job.due_at + timedelta(seconds=0.05))
+    before = utcnow()
     assert [j.id for j in eager.reap()] == [job.id]
-    assert eager.reap() == []  # sent again now: due again only after another `redeliver_after`
+    assert (
+        queue.get(job.id).due_at >= before
+    )  # sent again now: due again only after another `redeliver_after`
     assert queue.transport.pending() == 2
 
 

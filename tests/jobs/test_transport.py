@@ -16,6 +16,7 @@ from lore.config import Settings
 from lore.errors import InvalidInput
 from lore.jobs.runtime import EmbeddedConsumer
 from lore.jobs.transport import Transport, backend_name, create_huey, split_queue_url
+from tests.waiting import PATIENCE
 
 REDIS = "redis://127.0.0.1:6379/15"
 
@@ -103,7 +104,7 @@ def test_job_ids_are_delivered_now_and_after_a_delay(transport: Transport) -> No
     )
     consumer.start()
     try:
-        assert got_all.wait(15), received
+        assert got_all.wait(PATIENCE), received
     finally:
         consumer.stop(graceful=True)
     assert [job_id for job_id, _ in received] == ["now-1", "now-2", "later"]

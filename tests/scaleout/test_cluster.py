@@ -11,9 +11,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.registry import create_store, create_vector_index
 from tests.pgserver import free_port
+from tests.waiting import wait_for
 
 REDIS = "redis://127.0.0.1:6379/15"
 BATCHES, PER_BATCH = 5, 8
@@ -64,15 +64,6 @@ def document(n: int) -> dict[str, Any]:
     return {"title": f"Guide {code(n)}", "text": "\n\n".join(paragraphs), "source": f"corpus:{n}"}
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 @dataclass
 class Cluster:
     root: Path
@@ -99,9 +90,9 @@ class Cluster:
             self.servers.append((process, f"http://127.0.0.1:{port}"))
         self.workers = [self._start(f"worker{i}", ["worker"]) for i in range(2)]
         for i in range(2):
-            wait_for(lambda i=i: "Huey consumer started" in self.log(f"worker{i}"), 120, f"worker {i}")
+            wait_for(lambda i=i: "Huey consumer started" in self.log(f"worker{i}"), f"worker {i}")
         for _, url in self.servers:
-            wait_for(lambda url=url: _ready(url), 120, f"replica {url}", poll=0.25)
+            wait_for(lambda url=url: _ready(url), f"replica {url}", poll=0.25)
 
     def log(self, name: str) -> str:
         path = self.root / f"{name}.log"
@@ -182,7 +173,7 @@ def test_a_worker_killed_mid_ingestion_loses_nothing_and_duplicates_nothing(
     try:
         job_ids = _submit_corpus(clients)
         victim = _kill_a_worker_mid_batch(cluster, clients[0], job_ids)
-        jobs = wait_for(lambda: _all_succeeded(clients[1], job_ids), 90, "every job to succeed", poll=0.25)
+        jobs = wait_for(lambda: _all_succeeded(clients[1], job_ids), "every job to succeed", poll=0.25)
         assert cluster.workers[victim].poll() == -signal.SIGKILL
         assert max(job["attempts"] for job in jobs) >= 2  # the killed batch was run again
         _assert_searches_agree(clients)
@@ -213,7 +204,7 @@ def _kill_a_worker_mid_batch(cluster: Cluster, client: httpx.Client, job_ids: li
                 return job["id"], pids[pid]
         return None
 
-    job_id, victim = wait_for(running_batch, 60, "a batch part-way done", poll=0.02)
+    job_id, victim = wait_for(running_batch, "a batch part-way done", poll=0.02)
     os.kill(cluster.workers[victim].pid, signal.SIGKILL)
     cluster.workers[victim].wait(timeout=10)
     assert job_id in job_ids

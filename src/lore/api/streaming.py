@@ -53,6 +53,16 @@ class AnswerSlots:
     def release(self) -> None:
         self._admitted.release()
 
+    @property
+    def answering(self) -> int:
+        """Answers holding a slot now."""
+        return self.size - self._admitted.value
+
+    @property
+    def waiting(self) -> int:
+        """Answers waiting for a slot now."""
+        return self._admitted.statistics().tasks_waiting
+
     async def run(self, function: Callable[..., R], *args: Any) -> R:
         return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
 

@@ -11,6 +11,8 @@ import pytest
 from lore.config import Settings
 from tests.answers.servers import Reply, Script
 from tests.api.answers.helpers import read_events
+from tests.api.conftest import LiveServer
+from tests.waiting import PATIENCE, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +22,13 @@ def api_settings(api_settings: Settings) -> Settings:
 
 
 def test_a_slow_answer_queues_the_next_question_but_not_other_requests(
-    client: httpx.Client, articles: dict[str, str], script: Script
+    client: httpx.Client, articles: dict[str, str], script: Script, server: LiveServer
 ) -> None:
     first_id = client.post("/v1/conversations").json()["id"]
     second_id = client.post("/v1/conversations").json()["id"]
-    slow = " ".join(["Open Billing and choose Request refund [1]."] * 10)  # 60 pieces, 0.05 s apart
-    script.then(Reply(text=slow, piece_seconds=0.05))
+    done = threading.Event()  # the slow answer writes on until the test has seen what it waits for
+    script.then(Reply(text="Open Billing and choose Request refund [1].", piece_seconds=0.05, until=done))
+    slots = server.app.state.answer_slots
     finished: list[str] = []
     streaming = threading.Event()
 
@@ -44,15 +47,20 @@ def test_a_slow_answer_queues_the_next_question_but_not_other_requests(
         finished.append("next question")
 
     slow_thread = threading.Thread(target=stream_slowly)
-    slow_thread.start()
-    assert streaming.wait(30)
     next_thread = threading.Thread(target=ask_next)
-    next_thread.start()
+    slow_thread.start()
+    try:
+        assert streaming.wait(PATIENCE)
+        next_thread.start()
+        wait_for(lambda: slots.waiting or finished, "the next question to wait for the slot")
+        listed = client.get("/v1/conversations", params={"limit": 5})
+        other_request_done_while_streaming = not finished
+        next_question_waiting = slots.waiting == 1
+    finally:
+        done.set()
+        slow_thread.join(PATIENCE)
+        if next_thread.is_alive():
+            next_thread.join(PATIENCE)
 
-    listed = client.get("/v1/conversations", params={"limit": 5})
-    other_request_done_while_streaming = not finished
-    slow_thread.join(60)
-    next_thread.join(60)
-
-    assert listed.status_code == 200 and other_request_done_while_streaming
-    assert finished == ["slow answer", "next question"]
+    assert listed.status_code == 200 and other_request_done_while_streaming and next_question_waiting
+    assert sorted(finished) == ["next question", "slow answer"]
