@@ -56,6 +56,7 @@ coverage: install-test
 lint: install-test
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
 
 format: install-test
 	$(BIN)/ruff check --fix src tests bench scripts
