@@ -12,25 +12,25 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
-from lore.api.conversation_schemas import CitationOut
 from lore.api.deps import AnsweringDep, TenantDep
-from lore.api.openai_schemas import (
-    AssistantMessage,
-    ChatCompletionIn,
-    ChatCompletionOut,
-    Choice,
-    LoreAnswerInfo,
-    ModelList,
-    ModelOut,
-    UsageOut,
-    chunk,
-)
-from lore.api.schemas import ERROR_RESPONSES
+from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
 from lore.conversations import Answering, Prepared, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
 from lore.models import SearchFilters
+from lore.wire.conversations import CitationOut
+from lore.wire.openai import (
+    AssistantMessage,
+    ChatCompletionIn,
+    ChatCompletionOut,
+    Choice,
+    CompletionUsage,
+    LoreAnswerInfo,
+    ModelList,
+    ModelOut,
+    chunk,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
 MODEL = "lore"
@@ -107,9 +107,9 @@ def _info(answer: Answer, prepared: Prepared) -> LoreAnswerInfo:
     )
 
 
-def _usage(answer: Answer) -> UsageOut:
+def _usage(answer: Answer) -> CompletionUsage:
     usage = answer.usage
-    return UsageOut(
+    return CompletionUsage(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.prompt_tokens + usage.completion_tokens,

@@ -8,7 +8,12 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from lore.answers import TextDelta
-from lore.api.conversation_schemas import (
+from lore.api.deps import AnsweringDep, TenantDep
+from lore.api.errors import ERROR_RESPONSES
+from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
+from lore.conversations import Order, StoredTurn
+from lore.errors import LoreError
+from lore.wire.conversations import (
     ConversationIn,
     ConversationOut,
     ConversationPage,
@@ -17,11 +22,6 @@ from lore.api.conversation_schemas import (
     MessageOut,
     MessagePage,
 )
-from lore.api.deps import AnsweringDep, TenantDep
-from lore.api.schemas import ERROR_RESPONSES
-from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
-from lore.conversations import Order, StoredTurn
-from lore.errors import LoreError
 
 router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERROR_RESPONSES)
 

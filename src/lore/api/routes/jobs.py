@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from lore.api.deps import TenantDep
-from lore.api.schemas import ERROR_RESPONSES, IngestIn, JobOut, JobPage
+from lore.api.errors import ERROR_RESPONSES
 from lore.jobs import JobQueue, JobState
+from lore.wire.schemas import IngestIn, JobOut, JobPage
 
 router = APIRouter(prefix="/v1", tags=["jobs"], responses=ERROR_RESPONSES)
 

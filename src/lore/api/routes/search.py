@@ -8,7 +8,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from lore.api.deps import LoreDep, MetricsDep, TenantDep
-from lore.api.schemas import ERROR_RESPONSES, HitOut, SearchIn, SearchOut
+from lore.api.errors import ERROR_RESPONSES
+from lore.wire.schemas import HitOut, SearchIn, SearchOut
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
