@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from lore.api.deps import LoreDep, TenantDep
+from lore.api.deps import JobsDep, LoreDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.backup import folder
 from lore.backup.folder import ArchiveFile
-from lore.jobs import JobQueue
 from lore.wire.schemas import BackupCreated, BackupOut, BackupPage, JobOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
@@ -25,16 +24,15 @@ BackupName = Annotated[str, Path(min_length=5, max_length=128, description="An a
 
 @router.post("/backups", status_code=201, responses={202: {"model": JobOut, "description": "Queued"}})
 async def create_backup(
-    request: Request,
     response: Response,
     lore: LoreDep,
+    jobs: JobsDep,
     tenant: TenantDep,
     background: Annotated[bool, Query(description="Queue a `backup` job instead (202).")] = False,
 ) -> BackupCreated | JobOut:
     """Write a consistent snapshot of the store into the backup folder while Lore keeps serving; with
     `background=true`, a `backup` job does it (follow it at `Location`), for stores too big for one request."""
     if background:
-        jobs: JobQueue = request.app.state.jobs
         job = await run_in_threadpool(jobs.submit, "backup", {}, tenant_id=tenant)
         response.status_code = 202
         response.headers["Location"] = f"/v1/jobs/{job.id}"

@@ -9,9 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lore.api.deps import LoreDep, MetricsDep
+from lore.api.deps import JobsDep, LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES
-from lore.api.routes.jobs import JobsDep
 from lore.errors import LoreError, Unavailable
 from lore.wire.schemas import Health
 
