@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where a long-lived server (`lore serve`, `uvicorn lore.api.app:create_app --factory`) defaults otherwise than a
+# one-shot command: it amortises building the in-memory keyword index over its whole life.
+SERVING_DEFAULTS: dict[str, Any] = {"keyword_index": "memory"}
 
 
 class Settings(BaseSettings):
@@ -51,7 +55,8 @@ class Settings(BaseSettings):
     keyword_index: Literal["store", "memory"] = Field(
         "store",
         description="Keyword search: the store's full-text index, or an in-memory BM25 index built from the store at "
-        "start-up and kept current from its change sequence (`lore serve` uses `memory` unless this is set).",
+        "start-up and kept current from its change sequence (a server, `lore serve` or the API app, uses `memory` unless "
+        "this is set).",
     )
     embedder: str = Field("minilm", description="Embedder backend, by registry name.")
     embedding_variant: Literal["int8", "fp32"] = Field(
@@ -198,6 +203,16 @@ class Settings(BaseSettings):
         description="Seconds one answer of the `local` provider may take, waiting for the model included "
         "(answers take turns); checked between tokens.",
     )
+
+    @classmethod
+    def serving(cls, **values: Any) -> Settings:
+        """The settings of a server: `values` over the environment, and `SERVING_DEFAULTS` for what neither sets.
+        `lore serve` and the uvicorn factory both build theirs here, so they serve alike."""
+        settings = cls(**values)
+        unset = {
+            name: value for name, value in SERVING_DEFAULTS.items() if name not in settings.model_fields_set
+        }
+        return settings.model_copy(update=unset)
 
     @property
     def store_url(self) -> str:

@@ -88,12 +88,44 @@ def test_uvicorn_factory_reads_settings_from_the_environment(tmp_path: Path, mod
             assert created.status_code == 201, created.text
             too_big = httpx.post(f"{url}/v1/search", json={"query": "x" * 1000})
             assert assert_error(too_big, 413, "payload_too_large")["details"]["limit_bytes"] == 1000
+            assert "keyword_index" in httpx.get(f"{url}/readyz").json()  # the serving default: in memory
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
     # Shutdown closed the Lore it opened, which saved the index up to the last change.
     assert manifest_seq(Settings(_env_file=None, data_dir=data_dir)) >= 1  # type: ignore[call-arg]
+
+
+def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cache: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("LORE_")} | {
+        "LORE_MODEL_CACHE_DIR": str(model_cache),
+        "LORE_EMBED_THREADS": "1",
+        "LORE_PARSE_WORKERS": "1",
+    }
+    command = [sys.executable, "-m", "lore", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with subprocess.Popen(
+        [*command, "--workers", "2"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
+    ) as process:
+        try:
+            wait_until_up(url, process)
+            for _ in range(
+                4
+            ):  # the two workers take turns: each serves the data dir and the serving defaults
+                created = httpx.post(
+                    f"{url}/v1/documents", json={"title": "Option", "text": "From --data-dir."}
+                )
+                assert created.status_code == 201, created.text
+                assert "keyword_index" in httpx.get(f"{url}/readyz").json()
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    assert not (tmp_path / "lore-data").exists()  # no worker fell back to the default data dir
+    with Lore.open(Settings(_env_file=None, data_dir=data_dir, model_cache_dir=model_cache)) as lore:  # type: ignore[call-arg]
+        assert len(lore.list_documents(limit=10).items) == 1  # one source: each post replaced the last
 
 
 def test_a_lore_passed_in_is_served_and_left_open(lore: Lore) -> None:

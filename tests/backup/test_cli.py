@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lore.wire.schemas import BackupCreated
+
 LORE = [sys.executable, "-m", "lore"]
 
 
@@ -39,6 +41,8 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path, model_cache: P
     archive = tmp_path / "lore.tar"
     made = json.loads(lore("backup", str(archive), "--json", data=first, model_cache=model_cache).stdout)
     assert made["tables"]["documents"] == 2 and made["bytes"] == archive.stat().st_size
+    assert made == {"path": str(archive), **BackupCreated.model_validate(made).model_dump(mode="json")}
+    assert made["name"] == "lore.tar"
     done = json.loads(lore("restore", str(archive), "--json", data=second, model_cache=model_cache).stdout)
     assert (done["tables"], done["vectors"], done["source_dialect"]) == (made["tables"], 2, "sqlite")
     found = lore("search", "when is my refund paid", "--json", data=second, model_cache=model_cache)

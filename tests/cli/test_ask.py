@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lore.answers import ABSTENTION
+from lore.wire.conversations import MessageOut
 from tests.cli.conftest import run
 
 
@@ -50,6 +51,8 @@ def test_a_follow_up_continues_the_conversation(help_centre: dict[str, str]) -> 
 
     assert follow_up["conversation_id"] == conversation
     answer = follow_up["answer"]
+    for message in (follow_up["question"], answer):  # the API's shape of a message
+        assert MessageOut.model_validate(message).model_dump(mode="json") == message
     assert "five business days" in answer["content"]
     assert answer["citations"][0]["source"].endswith("timing.md")
     assert answer["usage"]["provider"] == "extractive"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lore.wire.schemas import DocumentDetail, DocumentPage, SearchOut
 from tests.cli.conftest import run
 
 
@@ -28,9 +29,23 @@ def test_ingest_search_and_reingest(tmp_path: Path, store_env: dict[str, str]) -
     again = json.loads(run("ingest", str(docs), "--tag", "billing", "--json", env=env).stdout)
     assert (again["unchanged"], again["embedded"]) == (1, 0)
     found = json.loads(run("search", "when is my refund paid", "--k", "3", "--json", env=env).stdout)
+    assert SearchOut.model_validate(found).model_dump(mode="json") == found  # the API's shape, no more
     top = found["hits"][0]
     assert top["title"] == "Refunds" and top["heading_path"] == ["Timing"]
     assert {top["snippet"][a:b] for a, b in top["highlights"]} == {"Refunds"}
+    assert (top["tags"], top["metadata"]) == (["billing"], {"format": "markdown"})
+    assert top["text"] == "Refunds reach your card in five business days."
+
+
+def test_documents_print_the_api_shapes(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "a.md").write_text("# Passwords\n\nReset your password from the Security page.\n")
+    run("ingest", str(tmp_path / "a.md"), env=env)
+    listed = json.loads(run("documents", "list", "--json", env=env).stdout)
+    assert DocumentPage.model_validate(listed).model_dump(mode="json") == listed
+    (document,) = listed["items"]
+    shown = json.loads(run("documents", "show", document["id"], "--json", env=env).stdout)
+    assert DocumentDetail.model_validate(shown).model_dump(mode="json") == shown
+    assert shown == {**document, "text": shown["text"]} and "Reset your password" in shown["text"]
 
 
 def test_human_output_shows_progress_and_highlighted_results(tmp_path: Path, env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lore.jobs import open_queue
+from lore.wire.schemas import JobOut, JobPage
 from tests.jobs.conftest import make_settings
 from tests.waiting import PATIENCE
 
@@ -59,6 +60,7 @@ def test_a_worker_process_runs_jobs_and_the_cli_shows_and_retries_them(
     shown = lore("jobs", "show", good, "--wait", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     job = json.loads(shown.stdout)
+    assert JobOut.model_validate(job).model_dump(mode="json") == job  # the API's shape, `updated_at` included
     assert (job["state"], job["progress"], job["result"]["documents"]) == (
         "succeeded",
         {"done": 1, "total": 1},
@@ -71,6 +73,9 @@ def test_a_worker_process_runs_jobs_and_the_cli_shows_and_retries_them(
     assert retried.returncode == 0 and json.loads(retried.stdout)["state"] == "queued"
     refused = lore("jobs", "retry", good, env=env)
     assert refused.returncode == 2 and "error [conflict]" in refused.stderr
+    listed = json.loads(lore("jobs", "list", "--json", env=env).stdout)
+    assert JobPage.model_validate(listed).model_dump(mode="json") == listed
+    assert {item["id"] for item in listed["items"]} == {good, bad}
     table = lore("jobs", "list", env=env).stdout
     assert good in table and bad in table and "ingest" in table
 

@@ -1,5 +1,5 @@
 """The HTTP API application. `create_app` is also a uvicorn factory that reads its settings from `LORE_*`
-variables: `uvicorn lore.api.app:create_app --factory`."""
+variables, as `lore serve` does (`Settings.serving`): `uvicorn lore.api.app:create_app --factory`."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ from lore.service.index_sync import IndexSaver
 
 
 def create_app(settings: Settings | None = None, lore: Lore | None = None) -> FastAPI:
-    """The API over `lore`, or over a Lore opened from `settings` at start-up and closed at shutdown.
-    A Lore passed in stays the caller's to close."""
-    settings = settings or (lore.settings if lore else Settings())
+    """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.serving()`) at start-up
+    and closed at shutdown. A Lore passed in stays the caller's to close."""
+    settings = settings or (lore.settings if lore else Settings.serving())
     metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = lore or await run_in_threadpool(Lore.open, settings)
+        service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
         saver = IndexSaver(service.index_sync)
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper

@@ -14,8 +14,8 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from lore.api.errors import BodyTooLarge, InvalidMultipart
-from lore.api.schemas import MAX_TAGS, UploadFields
 from lore.errors import PayloadTooLarge
+from lore.wire.schemas import MAX_TAGS, UploadFields
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,13 +1,17 @@
-"""What handlers ask for, as `Annotated` dependencies: the service, the tenant, the app's metrics, answering."""
+"""What handlers ask for, as `Annotated` dependencies: the service, the tenant, the job queue, the app's metrics,
+answering and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 
 from lore.api.metrics import ApiMetrics
+from lore.api.streaming import AnswerSlots
 from lore.conversations import Answering
+from lore.jobs import JobQueue
 from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 
@@ -21,6 +25,10 @@ async def get_tenant() -> str:
     return DEFAULT_TENANT
 
 
+async def get_jobs(request: Request) -> JobQueue:
+    return request.app.state.jobs
+
+
 async def get_metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
@@ -29,7 +37,19 @@ async def get_answering(request: Request) -> Answering:
     return request.app.state.answering
 
 
+async def get_search_limiter(request: Request) -> anyio.CapacityLimiter:
+    """Admits `LORE_SEARCH_THREADS` searches (and answer retrievals) of this process at a time."""
+    return request.app.state.search_limiter
+
+
+async def get_answer_slots(request: Request) -> AnswerSlots:
+    return request.app.state.answer_slots
+
+
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
+SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
+AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -39,6 +40,7 @@ from lore.errors import (
     Unavailable,
     UnsupportedFormat,
 )
+from lore.wire.schemas import ErrorOut
 
 logger = logging.getLogger("lore.api")
 
@@ -71,6 +73,12 @@ STATUS: dict[type[LoreError], int] = {
     Unavailable: 503,
 }
 
+# What every route documents in OpenAPI besides its own answers: the one error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorOut, "description": "Invalid request"},
+    "default": {"model": ErrorOut, "description": "Error"},
+}
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -98,10 +106,14 @@ class ErrorResponse(Response):
         code: str,
         message: str,
         details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         body = {"error": {"code": code, "message": message, "details": details or {}}}
-        super().__init__(json.dumps(body, default=str, ensure_ascii=False), status, headers)
+        super().__init__(
+            json.dumps(body, default=str, ensure_ascii=False),
+            status,
+            dict(headers) if headers is not None else None,
+        )
 
 
 def lore_error_response(error: LoreError) -> ErrorResponse:

@@ -10,8 +10,9 @@ from rich.text import Text
 
 from lore.answers import TextDelta, provider_names
 from lore.cli.common import Collections, DataDir, JsonFlag, console, open_lore, print_json
-from lore.conversations import Answering, Question, StoredTurn, open_answering
+from lore.conversations import Answering, Message, Question, StoredTurn, open_answering
 from lore.models import DEFAULT_TENANT
+from lore.wire.conversations import MessageOut
 
 
 def ask(
@@ -37,10 +38,18 @@ def ask(
         turn = _answer(answering, conversation, asked, echo=not as_json)
     if as_json:
         print_json(
-            {"conversation_id": turn.conversation_id, "question": turn.question, "answer": turn.answer}
+            {
+                "conversation_id": turn.conversation_id,
+                "question": _message_json(turn.question),
+                "answer": _message_json(turn.answer),
+            }
         )
     else:
         _render_sources(turn)
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    return MessageOut.of(message).model_dump(mode="json")
 
 
 def _answer(

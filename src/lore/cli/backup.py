@@ -11,9 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from lore.backup import BackupProgress, BackupReport, RestoreReport, create_backup, restore_backup
+from lore.backup import BackupProgress, RestoreReport, create_backup, restore_backup
 from lore.cli.common import DataDir, JsonFlag, err_console, print_json, settings_for
 from lore.registry import create_store
+from lore.wire.schemas import BackupCreated
 
 ArchivePath = Annotated[Path, typer.Argument(help="The archive file (a tar).", show_default=False)]
 _PHASES = {"read": "reading", "verify": "verifying", "load": "loading", "index": "indexing"}
@@ -29,7 +30,8 @@ def backup(path: ArchivePath, data_dir: DataDir = None, as_json: JsonFlag = Fals
     finally:
         store.close()
     if as_json:
-        print_json(backup_dict(report))
+        # the API's shape, and where the archive is: the CLI writes it anywhere, the API only into its folder
+        print_json({"path": str(report.path), **BackupCreated.of(report).model_dump(mode="json")})
     else:
         err_console.print(f"backup written: {report.path} ({_size(report.bytes)}) · {_rows(report.tables)}")
 
@@ -45,17 +47,6 @@ def restore(path: ArchivePath, data_dir: DataDir = None, as_json: JsonFlag = Fal
             f"restored {report.path} ({report.source_dialect}, revision {report.revision}) · "
             f"{_rows(report.tables)} · {report.vectors} vectors indexed in {report.seconds:.1f}s"
         )
-
-
-def backup_dict(report: BackupReport) -> dict[str, Any]:
-    return {
-        "path": str(report.path),
-        "bytes": report.bytes,
-        "revision": report.revision,
-        "last_seq": report.last_seq,
-        "tables": report.tables,
-        "seconds": round(report.seconds, 3),
-    }
 
 
 def restore_dict(report: RestoreReport) -> dict[str, Any]:

@@ -6,8 +6,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,15 +41,6 @@ def open_lore(data_dir: Path | None) -> Iterator[Lore]:
         yield lore
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False) + "\n")
+    """JSON-ready values only: objects the API also serves are dumped through their wire model first."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")

@@ -8,23 +8,9 @@ import typer
 from rich.table import Table
 
 from lore.cli.common import DataDir, JsonFlag, console, open_lore, print_json
-from lore.models import Document
+from lore.wire.schemas import DocumentDetail, DocumentOut, DocumentPage
 
 app = typer.Typer(help="Inspect and remove documents.", no_args_is_help=True)
-
-
-def _document_dict(document: Document) -> dict[str, object]:
-    return {
-        "id": document.id,
-        "collection": document.collection,
-        "title": document.title,
-        "source": document.source,
-        "tags": document.tags,
-        "metadata": document.metadata,
-        "chunk_count": document.chunk_count,
-        "created_at": document.created_at,
-        "updated_at": document.updated_at,
-    }
 
 
 @app.command("list")
@@ -39,7 +25,8 @@ def list_documents(
     with open_lore(data_dir) as lore:
         page = lore.list_documents(collection=collection, limit=limit, cursor=cursor)
     if as_json:
-        print_json({"items": [_document_dict(d) for d in page.items], "next_cursor": page.next_cursor})
+        listed = DocumentPage(items=[DocumentOut.of(d) for d in page.items], next_cursor=page.next_cursor)
+        print_json(listed.model_dump(mode="json"))
         return
     table = Table("id", "collection", "title", "chunks", "updated")
     for d in page.items:
@@ -57,7 +44,7 @@ def show(document_id: str, data_dir: DataDir = None, as_json: JsonFlag = False) 
     with open_lore(data_dir) as lore:
         document = lore.get_document(document_id)
     if as_json:
-        print_json({**_document_dict(document), "text": document.text})
+        print_json(DocumentDetail.of(document).model_dump(mode="json"))
     else:
         console.print(f"[bold]{document.title}[/bold]  [green]{document.source}[/green]")
         console.print(document.text or "")

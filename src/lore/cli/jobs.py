@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
 from lore.jobs import Job, JobState, open_queue
+from lore.wire.schemas import JobOut, JobPage
 
 app = typer.Typer(help="Inspect and retry background jobs.", no_args_is_help=True)
-
-
-def job_dict(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "state": job.state,
-        "progress": {"done": job.progress_done, "total": job.progress_total},
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "error": job.error,
-        "result": job.result,
-        "worker": job.lease_owner,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
 
 
 def _progress(job: Job) -> str:
@@ -47,7 +31,8 @@ def list_jobs(
     with open_queue(settings_for(data_dir)) as queue:
         page = queue.list(limit=limit, cursor=cursor, state=state, kind=kind)
     if as_json:
-        print_json({"items": [job_dict(job) for job in page.items], "next_cursor": page.next_cursor})
+        listed = JobPage(items=[JobOut.of(job) for job in page.items], next_cursor=page.next_cursor)
+        print_json(listed.model_dump(mode="json"))
         return
     table = Table("id", "kind", "state", "progress", "attempts", "created", "error")
     table.columns[0].no_wrap = True
@@ -73,7 +58,7 @@ def show(
         on_progress = None if as_json else _report
         job = queue.wait(job_id, on_progress=on_progress) if wait else queue.get(job_id)
     if as_json:
-        print_json(job_dict(job))
+        print_json(JobOut.of(job).model_dump(mode="json"))
     else:
         _render(job)
     if job.state == "failed":
@@ -103,6 +88,6 @@ def retry(job_id: str, data_dir: DataDir = None, as_json: JsonFlag = False) -> N
     with open_queue(settings_for(data_dir)) as queue:
         job = queue.retry(job_id)
     if as_json:
-        print_json(job_dict(job))
+        print_json(JobOut.of(job).model_dump(mode="json"))
     else:
         console.print(f"job {job.id} queued again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.text import Text
 from lore.cli.common import Collections, DataDir, JsonFlag, console, open_lore, print_json
 from lore.core.retrieve import SearchRequest
 from lore.models import DEFAULT_TENANT, Hit, SearchMode
+from lore.wire.schemas import HitOut, SearchOut
 
 
 def search(
@@ -22,30 +24,17 @@ def search(
 ) -> None:
     """Search the knowledge base."""
     with open_lore(data_dir) as lore:
+        start = time.perf_counter()
         hits = lore.search(SearchRequest(DEFAULT_TENANT, query, k, mode, collection or None))
+        took_ms = round((time.perf_counter() - start) * 1000, 3)
     if as_json:
-        print_json({"query": query, "mode": mode, "hits": [hit_dict(hit) for hit in hits]})
+        found = SearchOut(query=query, mode=mode, took_ms=took_ms, hits=[HitOut.of(hit) for hit in hits])
+        print_json(found.model_dump(mode="json"))
         return
     if not hits:
         console.print("[dim]no results[/dim]")
     for rank, hit in enumerate(hits, 1):
         _render(rank, hit)
-
-
-def hit_dict(hit: Hit) -> dict[str, object]:
-    chunk = hit.chunk
-    return {
-        "chunk_id": chunk.id,
-        "document_id": chunk.document_id,
-        "collection": chunk.collection,
-        "title": chunk.title,
-        "source": chunk.source,
-        "heading_path": chunk.heading_path,
-        "snippet": hit.snippet,
-        "highlights": hit.highlights,
-        "score": round(hit.score, 6),
-        "scores": {"vector": hit.vector_score, "keyword": hit.keyword_score},
-    }
 
 
 def _render(rank: int, hit: Hit) -> None:

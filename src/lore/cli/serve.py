@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import os
+import sys
+from contextlib import suppress
+from functools import partial
 from typing import Annotated
 
 import typer
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
-from lore.cli.common import DataDir, err_console, open_lore, settings_for
+from lore.cli.common import DataDir, err_console, settings_for
 from lore.config import Settings
 from lore.demo import demo_dir
 from lore.registry import create_store
+from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
 
@@ -26,31 +31,44 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Serve the REST API (docs at /docs)."""
-    if data_dir:
-        os.environ["LORE_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("LORE_KEYWORD_INDEX", "memory")  # a long-lived server amortises the build
-    settings = settings_for(data_dir)
-    if demo or settings.demo:
-        with open_lore(data_dir) as lore:
+    given = {"data_dir": data_dir, "host": host, "port": port, "demo": demo or None}
+    settings = Settings.serving(**{name: value for name, value in given.items() if value is not None})
+    if settings.demo:
+        with Lore.open(settings) as lore:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)
             err_console.print(
                 f"demo knowledge base: {report.added + report.updated + report.unchanged} articles"
             )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
-    bind_host, bind_port = host or settings.host, port or settings.port
-    err_console.print(
-        f"Lore on http://{bind_host}:{bind_port} · API docs at http://{bind_host}:{bind_port}/docs"
-    )
-    uvicorn.run(
-        "lore.api.app:create_app",
+    address = f"http://{settings.host}:{settings.port}"
+    err_console.print(f"Lore on {address} · API docs at {address}/docs")
+    run_server(settings, workers)
+
+
+def run_server(settings: Settings, workers: int) -> None:
+    """uvicorn serving the app built from `settings` in each of `workers` processes. The factory goes to every
+    worker with its settings, pickled with uvicorn's config, so nothing is read back from the environment (for
+    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here)."""
+    from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
+
+    config = uvicorn.Config(
+        partial(create_app, settings),
         factory=True,
-        host=bind_host,
-        port=bind_port,
+        host=settings.host,
+        port=settings.port,
         workers=workers,
         log_level="info",
         access_log=False,
     )
+    server = uvicorn.Server(config)
+    with suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C stops the server, not with a traceback
+        if workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            return
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def migrate(data_dir: DataDir = None) -> None:

@@ -5,69 +5,40 @@ Restoring is not offered here: it needs an empty installation, never a store tha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
 
-from lore.api.deps import LoreDep, TenantDep
-from lore.api.schemas import ERROR_RESPONSES, JobOut
+from lore.api.deps import JobsDep, LoreDep, TenantDep
+from lore.api.errors import ERROR_RESPONSES
 from lore.backup import folder
 from lore.backup.folder import ArchiveFile
-from lore.jobs import JobQueue
+from lore.wire.schemas import BackupCreated, BackupOut, BackupPage, JobOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
 BackupName = Annotated[str, Path(min_length=5, max_length=128, description="An archive's file name.")]
 
 
-class BackupOut(BaseModel):
-    name: str
-    bytes: int
-    created_at: datetime
-
-
-class BackupCreated(BackupOut):
-    revision: str | None = Field(description="Schema revision of the archived store.")
-    last_seq: int = Field(description="Position in the change sequence the archive reflects.")
-    tables: dict[str, int] = Field(description="Rows archived per table.")
-    seconds: float
-
-
-class BackupPage(BaseModel):
-    items: list[BackupOut]
-    next_cursor: str | None
-
-
 @router.post("/backups", status_code=201, responses={202: {"model": JobOut, "description": "Queued"}})
 async def create_backup(
-    request: Request,
     response: Response,
     lore: LoreDep,
+    jobs: JobsDep,
     tenant: TenantDep,
     background: Annotated[bool, Query(description="Queue a `backup` job instead (202).")] = False,
 ) -> BackupCreated | JobOut:
     """Write a consistent snapshot of the store into the backup folder while Lore keeps serving; with
     `background=true`, a `backup` job does it (follow it at `Location`), for stores too big for one request."""
     if background:
-        jobs: JobQueue = request.app.state.jobs
         job = await run_in_threadpool(jobs.submit, "backup", {}, tenant_id=tenant)
         response.status_code = 202
         response.headers["Location"] = f"/v1/jobs/{job.id}"
         return JobOut.of(job)
     report = await run_in_threadpool(folder.write, lore.store, lore.settings)
-    return BackupCreated(
-        name=report.path.name,
-        bytes=report.bytes,
-        created_at=datetime.fromtimestamp(report.path.stat().st_mtime, UTC),
-        revision=report.revision,
-        last_seq=report.last_seq,
-        tables=report.tables,
-        seconds=round(report.seconds, 3),
-    )
+    return BackupCreated.of(report)
 
 
 @router.get("/backups")

@@ -9,28 +9,28 @@ from collections.abc import Iterator
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
-from lore.api.conversation_schemas import CitationOut
-from lore.api.deps import AnsweringDep, TenantDep
-from lore.api.openai_schemas import (
-    AssistantMessage,
-    ChatCompletionIn,
-    ChatCompletionOut,
-    Choice,
-    LoreAnswerInfo,
-    ModelList,
-    ModelOut,
-    UsageOut,
-    chunk,
-)
-from lore.api.schemas import ERROR_RESPONSES
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
+from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
 from lore.conversations import Answering, Grounding, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
 from lore.models import SearchFilters
+from lore.wire.conversations import CitationOut
+from lore.wire.openai import (
+    AssistantMessage,
+    ChatCompletionIn,
+    ChatCompletionOut,
+    Choice,
+    CompletionUsage,
+    LoreAnswerInfo,
+    ModelList,
+    ModelOut,
+    chunk,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
 MODEL = "lore"
@@ -74,7 +74,11 @@ def list_models(answering: AnsweringDep) -> ModelList:
 
 @router.post("/chat/completions", responses=STREAM_RESPONSE)
 async def chat_completions(
-    body: ChatCompletionIn, request: Request, answering: AnsweringDep, tenant: TenantDep
+    body: ChatCompletionIn,
+    answering: AnsweringDep,
+    tenant: TenantDep,
+    limiter: SearchLimiterDep,
+    slots: AnswerSlotsDep,
 ) -> Any:
     """Answer the last user message from the knowledge base, citing passages as [n]."""
     options = body.lore
@@ -86,9 +90,7 @@ async def chat_completions(
         providers=providers_of(body.model, answering),
     )
     history = [Turn(m.role, m.text) for m in body.messages[:-1] if m.role in ("user", "assistant") and m.text]
-    limiter = request.app.state.search_limiter
     prepared = await anyio.to_thread.run_sync(answering.ground, tenant, question, history, limiter=limiter)
-    slots = request.app.state.answer_slots
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
         answer = await whole_answer(slots, answering.stream(prepared), Answer)
@@ -107,9 +109,9 @@ def _info(answer: Answer, prepared: Grounding) -> LoreAnswerInfo:
     )
 
 
-def _usage(answer: Answer) -> UsageOut:
+def _usage(answer: Answer) -> CompletionUsage:
     usage = answer.usage
-    return UsageOut(
+    return CompletionUsage(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.prompt_tokens + usage.completion_tokens,

@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from lore.answers import TextDelta
-from lore.api.conversation_schemas import (
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
+from lore.api.errors import ERROR_RESPONSES
+from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
+from lore.conversations import Order, StoredTurn
+from lore.errors import LoreError
+from lore.wire.conversations import (
     ConversationIn,
     ConversationOut,
     ConversationPage,
@@ -17,11 +22,6 @@ from lore.api.conversation_schemas import (
     MessageOut,
     MessagePage,
 )
-from lore.api.deps import AnsweringDep, TenantDep
-from lore.api.schemas import ERROR_RESPONSES
-from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
-from lore.conversations import Order, StoredTurn
-from lore.errors import LoreError
 
 router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERROR_RESPONSES)
 
@@ -103,17 +103,16 @@ def list_messages(
 async def post_message(
     conversation_id: ConversationId,
     body: MessageIn,
-    request: Request,
     answering: AnsweringDep,
     tenant: TenantDep,
+    limiter: SearchLimiterDep,  # retrieval embeds the question: admitted like a search
+    slots: AnswerSlotsDep,
 ) -> Any:
     """Ask a question: Lore retrieves passages (reading a follow-up in the light of the conversation), answers
     from them citing each as [n], and stores the question and the answer together once the answer is whole."""
-    limiter = request.app.state.search_limiter  # retrieval embeds the question: admitted like a search
     prepared = await anyio.to_thread.run_sync(
         answering.prepare, tenant, conversation_id, body.to_domain(), limiter=limiter
     )
-    slots = request.app.state.answer_slots
     events = answering.answer(prepared)
     if body.stream:
         return await streamed_answer(slots, events, _render, _render_error, status_code=201)

@@ -9,17 +9,16 @@ from fastapi.concurrency import run_in_threadpool
 
 from lore.api.bodies import Upload, is_json, media_type, read_json, read_upload
 from lore.api.deps import LoreDep, MetricsDep, TenantDep
-from lore.api.errors import UnsupportedMediaType
-from lore.api.schemas import (
-    ERROR_RESPONSES,
+from lore.api.errors import ERROR_RESPONSES, UnsupportedMediaType
+from lore.models import Document
+from lore.service import Lore
+from lore.wire.schemas import (
     DocumentDetail,
     DocumentIn,
     DocumentOut,
     DocumentPage,
     upload_schema,
 )
-from lore.models import Document
-from lore.service import Lore
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=ERROR_RESPONSES)
 

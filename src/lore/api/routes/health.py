@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lore.api.deps import LoreDep, MetricsDep
-from lore.api.routes.jobs import JobsDep
-from lore.api.schemas import ERROR_RESPONSES, Health
+from lore.api.deps import JobsDep, LoreDep, MetricsDep
+from lore.api.errors import ERROR_RESPONSES
 from lore.errors import LoreError, Unavailable
+from lore.wire.schemas import Health
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
 logger = logging.getLogger("lore.api")

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from lore.api.deps import TenantDep
-from lore.api.schemas import ERROR_RESPONSES, IngestIn, JobOut, JobPage
-from lore.jobs import JobQueue, JobState
+from lore.api.deps import JobsDep, TenantDep
+from lore.api.errors import ERROR_RESPONSES
+from lore.jobs import JobState
+from lore.wire.schemas import IngestIn, JobOut, JobPage
 
 router = APIRouter(prefix="/v1", tags=["jobs"], responses=ERROR_RESPONSES)
 
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-async def get_jobs(request: Request) -> JobQueue:
-    return request.app.state.jobs
-
-
-JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 
 
 def _accepted(response: Response, job: JobOut) -> JobOut:

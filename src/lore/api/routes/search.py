@@ -5,17 +5,18 @@ from __future__ import annotations
 import time
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from lore.api.deps import LoreDep, MetricsDep, TenantDep
-from lore.api.schemas import ERROR_RESPONSES, HitOut, SearchIn, SearchOut
+from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep, TenantDep
+from lore.api.errors import ERROR_RESPONSES
+from lore.wire.schemas import HitOut, SearchIn, SearchOut
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
 
 @router.post("/search")
 async def search(
-    body: SearchIn, request: Request, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep
+    body: SearchIn, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep, limiter: SearchLimiterDep
 ) -> SearchOut:
     """The search itself blocks (embedding, index, store), so it runs on a worker thread; the app's search
     limiter admits `LORE_SEARCH_THREADS` at a time per process, and the rest wait on the event loop. Sixteen
@@ -23,7 +24,7 @@ async def search(
     throughput, ten times the in-service latency)."""
     domain = body.to_domain(tenant)
     start = time.perf_counter()
-    hits = await anyio.to_thread.run_sync(lore.search, domain, limiter=request.app.state.search_limiter)
+    hits = await anyio.to_thread.run_sync(lore.search, domain, limiter=limiter)
     seconds = time.perf_counter() - start
     metrics.search_seconds.labels(body.mode).observe(seconds)
     return SearchOut(

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from lore.answers import provider_names
-from lore.api.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
 from lore.conversations import Conversation, Message, Question
 from lore.models import SearchFilters
+from lore.wire.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
 
 MAX_QUESTION_CHARS = 4000
 MAX_PROVIDERS = 8
@@ -72,7 +72,7 @@ class CitationOut(BaseModel):
     text: str = Field(description="The cited passage.")
 
 
-class UsageOut(BaseModel):
+class AnswerUsage(BaseModel):
     provider: str = Field(description="The provider that answered.")
     model: str
     prompt_tokens: int
@@ -87,7 +87,7 @@ class MessageOut(BaseModel):
     role: str = Field(description="`user` or `assistant`.")
     content: str = Field(description="An answer cites its passages as [n] markers.")
     citations: list[CitationOut]
-    usage: UsageOut | None = Field(description="Null on questions.")
+    usage: AnswerUsage | None = Field(description="Null on questions.")
     metadata: dict[str, Any] = Field(
         description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `retrieved` and "
         "`passages` (found; given to the provider), `failed_attempts` (providers that failed before the one that "
@@ -103,7 +103,7 @@ class MessageOut(BaseModel):
             role=message.role,
             content=message.content,
             citations=[CitationOut(**citation) for citation in message.citations],
-            usage=UsageOut(**message.usage) if message.usage is not None else None,
+            usage=AnswerUsage(**message.usage) if message.usage is not None else None,
             metadata=message.metadata,
             created_at=message.created_at,
         )

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lore.api.conversation_schemas import MAX_QUESTION_CHARS, CitationOut
-from lore.api.schemas import MAX_COLLECTIONS, FiltersIn, Input, Name
 from lore.errors import InvalidInput
+from lore.wire.conversations import MAX_QUESTION_CHARS, CitationOut
+from lore.wire.schemas import MAX_COLLECTIONS, FiltersIn, Input, Name
 
 MAX_CHAT_MESSAGES = 200
 MAX_MESSAGE_CHARS = 32_000
@@ -97,7 +97,7 @@ class Choice(BaseModel):
     logprobs: None = None
 
 
-class UsageOut(BaseModel):
+class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
@@ -118,7 +118,7 @@ class ChatCompletionOut(BaseModel):
     created: int
     model: str
     choices: list[Choice]
-    usage: UsageOut
+    usage: CompletionUsage
     citations: list[CitationOut] = Field(description="The passages the answer cites as [n] (an extra field).")
     lore: LoreAnswerInfo
 

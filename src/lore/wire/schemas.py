@@ -1,15 +1,19 @@
-"""Wire models: what the HTTP API accepts and returns. Inputs forbid unknown fields and bound every size, so a
-request is either well-formed or answered with a validation error before any work is done."""
+"""Wire models of documents, search, jobs and backups: what the HTTP API accepts and returns, and what the
+CLI's `--json` prints. Inputs forbid unknown fields and bound every size, so a request is either well-formed or
+answered with a validation error before any work is done."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
 
 from lore.core.retrieve import SearchRequest
 from lore.models import DEFAULT_COLLECTION, Document, Hit, Job, JobState, SearchFilters, SearchMode
+
+if TYPE_CHECKING:
+    from lore.backup import BackupReport
 
 MAX_QUERY_CHARS = 1000
 MAX_TITLE_CHARS = 500
@@ -49,12 +53,6 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
-
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorOut, "description": "Invalid request"},
-    "default": {"model": ErrorOut, "description": "Error"},
-}
 
 
 # -- documents -----------------------------------------------------------------------------------------------
@@ -266,3 +264,36 @@ class JobOut(BaseModel):
 class JobPage(BaseModel):
     items: list[JobOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+# -- backups -------------------------------------------------------------------------------------------------
+
+
+class BackupOut(BaseModel):
+    name: str
+    bytes: int
+    created_at: datetime
+
+
+class BackupCreated(BackupOut):
+    revision: str | None = Field(description="Schema revision of the archived store.")
+    last_seq: int = Field(description="Position in the change sequence the archive reflects.")
+    tables: dict[str, int] = Field(description="Rows archived per table.")
+    seconds: float
+
+    @classmethod
+    def of(cls, report: BackupReport) -> BackupCreated:
+        return cls(
+            name=report.path.name,
+            bytes=report.bytes,
+            created_at=datetime.fromtimestamp(report.path.stat().st_mtime, UTC),
+            revision=report.revision,
+            last_seq=report.last_seq,
+            tables=report.tables,
+            seconds=round(report.seconds, 3),
+        )
+
+
+class BackupPage(BaseModel):
+    items: list[BackupOut]
+    next_cursor: str | None

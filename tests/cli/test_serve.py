@@ -1,0 +1,94 @@
+"""`lore serve` builds what `uvicorn lore.api.app:create_app --factory` builds: the same Settings, read once from
+the environment and never written back, with the command's options carried to every worker process."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+from pathlib import Path
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from lore.api.app import create_app
+from lore.cli import serve as serve_module
+from lore.cli.main import app as cli
+from lore.config import Settings
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> Path:
+    """Only the variables set here, in a working directory without a `.env`; the data dir they name."""
+    for name in [name for name in os.environ if name.startswith("LORE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LORE_MODEL_CACHE_DIR", str(model_cache))
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[uvicorn.Config]:
+    """What `lore serve` hands uvicorn, for one worker or several, kept instead of served."""
+    configs: list[uvicorn.Config] = []
+
+    def one_worker(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        configs.append(server.config)
+        server.started = True
+
+    class Workers:
+        def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+            configs.append(config)
+            for sock in sockets:
+                sock.close()
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.Server, "run", one_worker)
+    monkeypatch.setattr(serve_module, "Multiprocess", Workers)
+    return configs
+
+
+def served_settings(config: uvicorn.Config) -> Settings:
+    """The settings a worker process serves with: its config arrives pickled, then builds the app."""
+    worker_config = pickle.loads(pickle.dumps(config))
+    app = worker_config.app()
+    return app.state.settings
+
+
+def test_lore_serve_and_the_uvicorn_factory_build_the_same_settings(
+    environment: Path, captured: list[uvicorn.Config]
+) -> None:
+    factory = create_app().state.settings  # `uvicorn lore.api.app:create_app --factory`
+    before = dict(os.environ)
+
+    result = CliRunner().invoke(cli, ["serve"])
+
+    assert result.exit_code == 0, result.output
+    (config,) = captured
+    assert served_settings(config) == factory
+    assert (factory.data_dir, factory.keyword_index) == (environment, "memory")
+    assert dict(os.environ) == before
+
+
+def test_the_options_of_lore_serve_reach_every_worker_without_the_environment(
+    environment: Path, captured: list[uvicorn.Config], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LORE_DATA_DIR")
+    monkeypatch.setenv("LORE_KEYWORD_INDEX", "store")  # set: the serving default does not override it
+    before = dict(os.environ)
+    other = tmp_path / "other"
+
+    result = CliRunner().invoke(cli, ["serve", "--data-dir", str(other), "--port", "0", "--workers", "2"])
+
+    assert result.exit_code == 0, result.output
+    (config,) = captured
+    assert config.workers == 2
+    settings = served_settings(config)
+    assert settings == Settings.serving(data_dir=other, port=0)
+    assert (settings.data_dir, settings.port, settings.keyword_index) == (other, 0, "store")
+    assert dict(os.environ) == before
+    assert (other / "lore.db").exists()  # migrated before the workers start
