@@ -50,7 +50,7 @@ def store(job_settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def queue(store: Database, job_settings: Settings) -> Iterator[JobQueue]:
-    instance = JobQueue.for_store(store.jobs, job_settings)
+    instance = JobQueue.over(store.jobs, job_settings)
     yield instance
     instance.close()
 

@@ -1,6 +1,6 @@
 """`JobQueue`: what the API and the CLI call to submit, list, inspect, retry and wait for jobs.
 
->>> queue = JobQueue.for_store(db.jobs, settings)
+>>> queue = JobQueue.over(db.jobs, settings)
 >>> job = queue.submit("ingest", {"documents": [{"title": "Hi", "text": "Hello"}]}, tenant_id="default")
 >>> queue.wait(job.id, tenant_id="default", timeout=60).state
 'succeeded'
@@ -34,7 +34,7 @@ class JobQueue:
         self.settings = settings
 
     @classmethod
-    def for_store(cls, jobs: JobRecords, settings: Settings) -> JobQueue:
+    def over(cls, jobs: JobRecords, settings: Settings) -> JobQueue:
         """A queue over the database's job records, carried by the transport the settings name."""
         return cls(jobs, Transport.from_settings(settings), settings)
 
@@ -134,7 +134,7 @@ def open_queue(settings: Settings) -> Iterator[JobQueue]:
     db = create_store(settings)
     try:
         db.migrate()
-        queue = JobQueue.for_store(db.jobs, settings)
+        queue = JobQueue.over(db.jobs, settings)
         try:
             yield queue
         finally:

@@ -57,7 +57,7 @@ class JobRuntime:
     @classmethod
     def for_lore(cls, lore: Lore, threads: int | None = None) -> JobRuntime:
         threads = lore.settings.worker_threads if threads is None else threads
-        return cls(lore, JobQueue.for_store(lore.store.jobs, lore.settings), threads)
+        return cls(lore, JobQueue.over(lore.store.jobs, lore.settings), threads)
 
     def start(self) -> None:
         if self.runner is not None and self.consumer is not None:
@@ -76,7 +76,7 @@ class JobRuntime:
 
 def run_worker(lore: Lore, threads: int) -> None:
     """`lore worker`: consume jobs in this process until SIGTERM or SIGINT. Must run in the main thread."""
-    queue = JobQueue.for_store(lore.store.jobs, lore.settings)
+    queue = JobQueue.over(lore.store.jobs, lore.settings)
     lease = lore.settings.job_lease_seconds
     runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease)
     reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
