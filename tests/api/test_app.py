@@ -122,6 +122,7 @@ def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cach
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=60)
+            sys.stderr.write(stderr.decode())  # the server's log, which pytest shows if the test fails
     assert process.returncode == 0, stderr.decode()
     assert not (tmp_path / "lore-data").exists()  # no worker fell back to the default data dir
     with Lore.open(Settings(_env_file=None, data_dir=data_dir, model_cache_dir=model_cache)) as lore:  # type: ignore[call-arg]

@@ -61,11 +61,12 @@ def run_server(settings: Settings, workers: int) -> None:
         log_level="info",
         access_log=False,
     )
-    server = uvicorn.Server(config)
-    with suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C stops the server, not with a traceback
-        if workers > 1:
+    if workers > 1:
+        with suppress(KeyboardInterrupt):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
             Multiprocess(config, sockets=[config.bind_socket()]).run()
-            return
+        return
+    server = uvicorn.Server(config)
+    with suppress(KeyboardInterrupt):
         server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
