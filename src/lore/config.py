@@ -1,21 +1,33 @@
-"""Settings: one place for each, read from `LORE_*` environment variables (or a `.env` file) at start-up."""
+"""Settings: one place for each, read from `LORE_*` environment variables (or a `.env` file) at start-up.
+
+They are grouped by what they configure (`settings.index.hnsw_connectivity`), while every setting keeps one flat
+name, unique across the groups: the variable is `LORE_` and that name (`LORE_HNSW_CONNECTIVITY`), keyword arguments
+use the name itself (`Settings(hnsw_connectivity=16)`), and so do validation errors.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # Where a long-lived server (`lore serve`, `uvicorn lore.api.app:create_app --factory`) defaults otherwise than a
 # one-shot command: it amortises building the in-memory keyword index over its whole life.
 SERVING_DEFAULTS: dict[str, Any] = {"keyword_index": "memory"}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LORE_", env_file=".env", extra="ignore")
+class StorageSettings(BaseModel):
+    """Where the store, the vector index files and backups live."""
 
     data_dir: Path = Field(Path("lore-data"), description="Where the embedded store and index files live.")
     database_url: str | None = Field(
@@ -26,11 +38,24 @@ class Settings(BaseSettings):
         description="Vector index backend, by registry name; `auto`: `pgvector` on a PostgreSQL store, else `usearch`.",
     )
     database_pool_size: int = Field(10, description="Connections each process keeps to a PostgreSQL store.")
-    redis_url: str | None = Field(
+    backup_dir: Path | None = Field(
         None,
-        description="Redis URL (`redis://host:6379/0`); when set, the query-embedding and search-result caches "
-        "live there, shared by every replica.",
+        description="Where `POST /v1/admin/backups` and `backup` jobs write archives; default: `backups` in the "
+        "data dir (with several replicas, a folder they share).",
     )
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'lore.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+class JobsSettings(BaseModel):
+    """The background job queue and its workers."""
+
     queue_url: str | None = Field(
         None,
         description="Job queue storage: `redis://...` or `postgresql://...` (`?queue=NAME` names the queue); "
@@ -47,34 +72,17 @@ class Settings(BaseSettings):
         gt=0,
         description="A running job whose worker has not reported for this long is handed to another.",
     )
-    backup_dir: Path | None = Field(
-        None,
-        description="Where `POST /v1/admin/backups` and `backup` jobs write archives; default: `backups` in the "
-        "data dir (with several replicas, a folder they share).",
-    )
+
+
+class IndexSettings(BaseModel):
+    """The vector and keyword indexes, and how a serving process keeps them current."""
+
     keyword_index: Literal["store", "memory"] = Field(
         "store",
         description="Keyword search: the store's full-text index, or an in-memory BM25 index built from the store at "
         "start-up and kept current from its change sequence (a server, `lore serve` or the API app, uses `memory` unless "
         "this is set).",
     )
-    embedder: str = Field("minilm", description="Embedder backend, by registry name.")
-    embedding_variant: Literal["int8", "fp32"] = Field(
-        "int8", description="MiniLM numeric variant: int8 dynamic quantisation (faster) or fp32."
-    )
-    model_cache_dir: Path = Field(
-        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lore",
-        description="Where model variants derived once from the packaged model (int8 graphs) are kept.",
-    )
-    host: str = Field("127.0.0.1", description="Address `lore serve` binds.")
-    port: int = Field(8000, description="Port `lore serve` binds.")
-    demo: bool = Field(
-        False, description="Load the bundled demo knowledge base at start-up if it is missing."
-    )
-    max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
-    max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
-    max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
-    max_k: int = Field(200, description="Largest number of hits one search may ask for.")
     exact_search_below: int = Field(
         2_500,
         description="Partitions with fewer vectors are searched exactly instead of through HNSW "
@@ -83,17 +91,21 @@ class Settings(BaseSettings):
     hnsw_connectivity: int = Field(32, description="HNSW graph degree (M).")
     hnsw_expansion_add: int = Field(128, description="HNSW efConstruction.")
     hnsw_expansion_search: int = Field(128, description="HNSW ef at query time.")
-    query_cache_size: int = Field(4096, description="Query embeddings kept in the in-process LRU.")
-    search_threads: int = Field(
-        1, ge=1, description="Searches one server process runs at a time (more processes: `--workers`)."
+    index_sync_seconds: float = Field(
+        0.25, description="How often a serving process checks the store for changes made by other processes."
     )
-    search_cache_size: int = Field(
-        2048,
-        description="Search results kept in the in-process LRU (in Redis when `redis_url` is set, where entries expire instead); "
-        "a change to a collection retires its entries.",
+
+
+class EmbeddingSettings(BaseModel):
+    """The embedding model and the ingestion work around it."""
+
+    embedder: str = Field("minilm", description="Embedder backend, by registry name.")
+    embedding_variant: Literal["int8", "fp32"] = Field(
+        "int8", description="MiniLM numeric variant: int8 dynamic quantisation (faster) or fp32."
     )
-    chunk_cache_size: int = Field(
-        20_000, description="Chunks kept in memory for hydrating search hits (0: always read the store)."
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lore",
+        description="Where model variants derived once from the packaged model (int8 graphs) are kept.",
     )
     parse_workers: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
@@ -104,9 +116,47 @@ class Settings(BaseSettings):
         description="ONNX Runtime threads for bulk embedding (queries always use one).",
     )
     embed_batch_size: int = Field(32, description="Texts per embedding batch (batched by similar length).")
-    index_sync_seconds: float = Field(
-        0.25, description="How often a serving process checks the store for changes made by other processes."
+
+
+class ServingSettings(BaseModel):
+    """What `lore serve` binds and the limits of what one request may ask."""
+
+    host: str = Field("127.0.0.1", description="Address `lore serve` binds.")
+    port: int = Field(8000, description="Port `lore serve` binds.")
+    demo: bool = Field(
+        False, description="Load the bundled demo knowledge base at start-up if it is missing."
     )
+    search_threads: int = Field(
+        1, ge=1, description="Searches one server process runs at a time (more processes: `--workers`)."
+    )
+    max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
+    max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
+    max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
+    max_k: int = Field(200, description="Largest number of hits one search may ask for.")
+
+
+class CachesSettings(BaseModel):
+    """Caches of query embeddings, search results and chunks."""
+
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (`redis://host:6379/0`); when set, the query-embedding and search-result caches "
+        "live there, shared by every replica.",
+    )
+    query_cache_size: int = Field(4096, description="Query embeddings kept in the in-process LRU.")
+    search_cache_size: int = Field(
+        2048,
+        description="Search results kept in the in-process LRU (in Redis when `redis_url` is set, where entries expire instead); "
+        "a change to a collection retires its entries.",
+    )
+    chunk_cache_size: int = Field(
+        20_000, description="Chunks kept in memory for hydrating search hits (0: always read the store)."
+    )
+
+
+class AnswersSettings(BaseModel):
+    """Answer providers: which ones, in which order, how they are retried and skipped."""
+
     llm_providers: str = Field(
         "extractive",
         description="Answer providers to try in order, comma-separated (`extractive`, `openai`, `anthropic`, "
@@ -154,6 +204,11 @@ class Settings(BaseSettings):
     llm_breaker_reset_seconds: float = Field(
         30.0, gt=0, description="How long a provider is skipped before one trial request may use it again."
     )
+
+
+class OpenAISettings(BaseModel):
+    """The `openai` answer provider."""
+
     openai_base_url: str = Field(
         "https://api.openai.com/v1",
         description="Base URL of the `openai` provider: any OpenAI-compatible server (vLLM, Ollama "
@@ -168,6 +223,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds the `openai` provider waits to connect and for each piece of a reply.",
     )
+
+
+class AnthropicSettings(BaseModel):
+    """The `anthropic` answer provider."""
+
     anthropic_base_url: str = Field(
         "https://api.anthropic.com", description="Base URL of the `anthropic` provider (Messages API)."
     )
@@ -180,6 +240,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds the `anthropic` provider waits to connect and for each piece of a reply.",
     )
+
+
+class LocalSettings(BaseModel):
+    """The `local` answer provider."""
+
     local_model_path: Path | None = Field(
         None,
         description="GGUF model file of the `local` provider (optional extra: `make install-local`); default: "
@@ -204,20 +269,129 @@ class Settings(BaseSettings):
         "(answers take turns); checked between tokens.",
     )
 
+
+class Settings(BaseSettings):
+    """Every setting, by group: `Settings(data_dir="lore-data").storage.data_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="LORE_", env_file=".env", extra="ignore")
+
+    storage: StorageSettings = Field(default_factory=StorageSettings, description=StorageSettings.__doc__)
+    jobs: JobsSettings = Field(default_factory=JobsSettings, description=JobsSettings.__doc__)
+    index: IndexSettings = Field(default_factory=IndexSettings, description=IndexSettings.__doc__)
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description=EmbeddingSettings.__doc__
+    )
+    serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
+    caches: CachesSettings = Field(default_factory=CachesSettings, description=CachesSettings.__doc__)
+    answers: AnswersSettings = Field(default_factory=AnswersSettings, description=AnswersSettings.__doc__)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings, description=OpenAISettings.__doc__)
+    anthropic: AnthropicSettings = Field(
+        default_factory=AnthropicSettings, description=AnthropicSettings.__doc__
+    )
+    local: LocalSettings = Field(default_factory=LocalSettings, description=LocalSettings.__doc__)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**_grouped(values))
+        except ValidationError as error:
+            raise _named_flat(error) from None
+
     @classmethod
-    def serving(cls, **values: Any) -> Settings:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        variables = (cast(EnvSettingsSource, env_settings), cast(EnvSettingsSource, dotenv_settings))
+        return (
+            init_settings,
+            *(FlatVariables(settings_cls, source) for source in variables),
+            file_secret_settings,
+        )
+
+    @classmethod
+    def groups(cls) -> dict[str, type[BaseModel]]:
+        """Each group's name and model, in the order of the docs."""
+        return {name: cast(type[BaseModel], field.annotation) for name, field in cls.model_fields.items()}
+
+    @classmethod
+    def setting_fields(cls) -> dict[str, FieldInfo]:
+        """Every setting by its flat name (its variable is `LORE_` and the name upper-cased)."""
+        return {name: field for model in cls.groups().values() for name, field in model.model_fields.items()}
+
+    @classmethod
+    def for_server(cls, **values: Any) -> Settings:
         """The settings of a server: `values` over the environment, and `SERVING_DEFAULTS` for what neither sets.
         `lore serve` and the uvicorn factory both build theirs here, so they serve alike."""
         settings = cls(**values)
         unset = {
-            name: value for name, value in SERVING_DEFAULTS.items() if name not in settings.model_fields_set
+            name: value
+            for name, value in SERVING_DEFAULTS.items()
+            if name not in getattr(settings, _GROUP_OF[name]).model_fields_set
         }
-        return settings.model_copy(update=unset)
+        return settings.updated(**unset)
 
-    @property
-    def store_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'lore.db').resolve()}"
+    def updated(self, **values: Any) -> Settings:
+        """A copy with some settings changed, named flat as everywhere: `settings.updated(keyword_index="memory")`."""
+        unknown = sorted(values.keys() - _GROUP_OF.keys())
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        changes = {
+            group: getattr(self, group).model_validate({**dict(getattr(self, group)), **change})
+            for group, change in _grouped(values).items()
+        }
+        return self.model_copy(update=changes)
 
-    @property
-    def index_dir(self) -> Path:
-        return self.data_dir / "index"
+
+class FlatVariables(PydanticBaseSettingsSource):
+    """The settings an environment or dotenv source holds under their flat `LORE_<NAME>` variables, each put in
+    its group (pydantic-settings would otherwise look for one variable per group)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: EnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.variables = variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        value, key, is_complex = self.variables.get_field_value(field, field_name)
+        return self.variables.prepare_field_value(field_name, field, value, is_complex), key, is_complex
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            name: self.get_field_value(field, name)[0] for name, field in Settings.setting_fields().items()
+        }
+        return _grouped({name: value for name, value in found.items() if value is not None})
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.variables!r})"
+
+
+_GROUP_OF: dict[str, str] = {
+    name: group for group, model in Settings.groups().items() for name in model.model_fields
+}
+
+
+def _grouped(values: dict[str, Any]) -> dict[str, Any]:
+    """Flat names moved into their groups; any other key (`_env_file`, a whole group) stays as it is."""
+    grouped: dict[str, Any] = {key: value for key, value in values.items() if key not in _GROUP_OF}
+    for name, value in values.items():
+        if name in _GROUP_OF:
+            grouped.setdefault(_GROUP_OF[name], {})[name] = value
+    return grouped
+
+
+def _named_flat(error: ValidationError) -> ValidationError:
+    """The same error, located by flat names (`port`, not `serving.port`) as the variables are."""
+    details = [
+        InitErrorDetails(
+            type=line["type"], loc=_flat_loc(line["loc"]), input=line["input"], ctx=line.get("ctx", {})
+        )
+        for line in error.errors()
+    ]
+    return ValidationError.from_exception_data(error.title, details)
+
+
+def _flat_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    return loc[1:] if len(loc) > 1 and loc[0] in Settings.model_fields else loc

@@ -88,7 +88,7 @@ def test_the_options_of_lore_serve_reach_every_worker_without_the_environment(
     (config,) = captured
     assert config.workers == 2
     settings = served_settings(config)
-    assert settings == Settings.serving(data_dir=other, port=0)
+    assert settings == Settings.for_server(data_dir=other, port=0)
     assert (settings.data_dir, settings.port, settings.keyword_index) == (other, 0, "store")
     assert dict(os.environ) == before
     assert (other / "lore.db").exists()  # migrated before the workers start

@@ -1,5 +1,5 @@
 """The HTTP API application. `create_app` is also a uvicorn factory that reads its settings from `LORE_*`
-variables, as `lore serve` does (`Settings.serving`): `uvicorn lore.api.app:create_app --factory`."""
+variables, as `lore serve` does (`Settings.for_server`): `uvicorn lore.api.app:create_app --factory`."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from lore.service.index_sync import IndexSaver
 
 
 def create_app(settings: Settings | None = None, lore: Lore | None = None) -> FastAPI:
-    """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.serving()`) at start-up
+    """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.for_server()`) at start-up
     and closed at shutdown. A Lore passed in stays the caller's to close."""
-    settings = settings or (lore.settings if lore else Settings.serving())
+    settings = settings or (lore.settings if lore else Settings.for_server())
     metrics = ApiMetrics()
 
     @asynccontextmanager

@@ -32,7 +32,7 @@ def serve(
 ) -> None:
     """Serve the REST API (docs at /docs)."""
     given = {"data_dir": data_dir, "host": host, "port": port, "demo": demo or None}
-    settings = Settings.serving(**{name: value for name, value in given.items() if value is not None})
+    settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
     if settings.demo:
         with Lore.open(settings) as lore:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)
