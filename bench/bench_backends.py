@@ -66,7 +66,7 @@ def measure(name: str, settings: Settings, docs: list[CorpusDoc], queries: list[
         assert second.embedded == 0, "the second pass must find every vector cached"
         latencies = {mode: search_latencies(lore, queries, mode) for mode in MODES}
     # What `lore serve` runs: the in-memory BM25 index beside the store (the keyword side no longer hits it).
-    with Lore.open(settings.model_copy(update={"keyword_index": "memory"})) as lore:
+    with Lore.open(settings.updated(keyword_index="memory")) as lore:
         latencies |= {f"{m} (memory bm25)": search_latencies(lore, queries, m) for m in ("hybrid", "keyword")}
     run = Run(name, first.chunks, first.seconds, second.seconds, latencies)
     print(

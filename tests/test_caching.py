@@ -32,7 +32,7 @@ def prefix() -> Iterator[str]:
 
 
 def shared(settings: Settings, prefix: str, url: str = REDIS_URL) -> tuple[Settings, Caches]:
-    configured = settings.model_copy(update={"redis_url": url, "index_sync_seconds": 3600.0})
+    configured = settings.updated(redis_url=url, index_sync_seconds=3600.0)
     return configured, open_caches(configured, prefix=prefix)
 
 

@@ -38,7 +38,7 @@ def commands(node: object) -> list[list[str]]:
 
 
 def test_every_setting_named_in_deployment_files_exists() -> None:
-    known = {f"LORE_{name.upper()}" for name in Settings.model_fields}
+    known = {f"LORE_{name.upper()}" for name in Settings.setting_fields()}
     named = {match for path in DEPLOY_FILES for match in SETTING.findall(path.read_text())}
     assert named, "the deployment files configure Lore through LORE_* settings"
     assert sorted(named - known) == []

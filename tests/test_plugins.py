@@ -123,7 +123,7 @@ def _append(reports: list[tuple[int, int]]) -> Callable[[int, int], None]:
     ("lookup", "message", "known"),
     [
         (
-            lambda s: create_embedder(s.model_copy(update={"embedder": "nope"})),
+            lambda s: create_embedder(s.updated(embedder="nope")),
             "unknown embedder backend 'nope'",
             {"example", "minilm", "e5"},
         ),

@@ -104,7 +104,7 @@ def test_a_restarted_process_catches_up_with_writes_its_index_never_saw(settings
 
 
 def test_a_serving_process_sees_writes_from_another_process(settings: Settings) -> None:
-    settings.index_sync_seconds = 0.0
+    settings.index.index_sync_seconds = 0.0
     with Lore.open(settings) as server, Lore.open(settings) as cli:
         server.add_text(title="Warranty", text="Every device carries a two year warranty.")
         cli.add_text(title="Loyalty", text="Loyalty points expire after eighteen months of inactivity.")
@@ -152,7 +152,7 @@ def test_bad_input_raises_domain_errors(lore: Lore) -> None:
 @pytest.mark.parametrize("settings", ["sqlite-fts", "sqlite-memory"], indirect=True)  # a copied SQLite file
 def test_an_index_newer_than_its_store_is_rebuilt(settings: Settings, tmp_path: Path) -> None:
     """Restoring an older copy of the database next to newer index files must not serve stale vectors."""
-    database = settings.data_dir / "lore.db"
+    database = settings.storage.data_dir / "lore.db"
     with Lore.open(settings) as lore:
         lore.add_text(title="Warranty", text="Every device carries a two year warranty.")
     backup = database.read_bytes()  # closed: the write-ahead log is checkpointed into the file

@@ -42,15 +42,15 @@ embedders: Registry[EmbedderPlugin] = Registry("embedder backend", "lore.embedde
 def _sqlite_store(settings: Settings) -> Database:
     from lore.backends.store.sqlite import SqliteDatabase
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteDatabase(settings.store_url)
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteDatabase(settings.storage.store_url)
 
 
 @stores.register("postgresql")
 def _postgres_store(settings: Settings) -> Database:
     from lore.backends.store.postgres import PostgresDatabase
 
-    return PostgresDatabase(settings.store_url, pool_size=settings.database_pool_size)
+    return PostgresDatabase(settings.storage.store_url, pool_size=settings.storage.database_pool_size)
 
 
 @vector_indexes.register("usearch")
@@ -58,11 +58,11 @@ def _usearch_index(settings: Settings) -> VectorIndex:
     from lore.backends.vector.usearch_index import UsearchIndex
 
     return UsearchIndex(
-        settings.index_dir,
-        exact_below=settings.exact_search_below,
-        connectivity=settings.hnsw_connectivity,
-        expansion_add=settings.hnsw_expansion_add,
-        expansion_search=settings.hnsw_expansion_search,
+        settings.storage.index_dir,
+        exact_below=settings.index.exact_search_below,
+        connectivity=settings.index.hnsw_connectivity,
+        expansion_add=settings.index.hnsw_expansion_add,
+        expansion_search=settings.index.hnsw_expansion_search,
     )
 
 
@@ -71,26 +71,28 @@ def _pgvector_index(settings: Settings) -> VectorIndex:
     from lore.backends.vector.pgvector import PgvectorIndex
 
     return PgvectorIndex(
-        settings.store_url,
-        pool_size=settings.database_pool_size,
-        exact_below=settings.exact_search_below,
-        connectivity=settings.hnsw_connectivity,
-        expansion_add=settings.hnsw_expansion_add,
-        expansion_search=settings.hnsw_expansion_search,
+        settings.storage.store_url,
+        pool_size=settings.storage.database_pool_size,
+        exact_below=settings.index.exact_search_below,
+        connectivity=settings.index.hnsw_connectivity,
+        expansion_add=settings.index.hnsw_expansion_add,
+        expansion_search=settings.index.hnsw_expansion_search,
     )
 
 
 def _minilm(settings: Settings) -> Embedder:
     return onnx.MiniLMEmbedder(
-        variant=settings.embedding_variant,
-        cache_dir=settings.model_cache_dir,
-        threads=settings.embed_threads,
-        batch_size=settings.embed_batch_size,
+        variant=settings.embedding.embedding_variant,
+        cache_dir=settings.embedding.model_cache_dir,
+        threads=settings.embedding.embed_threads,
+        batch_size=settings.embedding.embed_batch_size,
     )
 
 
 def _e5(settings: Settings) -> Embedder:
-    return e5.E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    return e5.E5Embedder(
+        threads=settings.embedding.embed_threads, batch_size=settings.embedding.embed_batch_size
+    )
 
 
 embedders.add(
@@ -109,14 +111,14 @@ def store_backend_name(url: str) -> str:
 
 
 def create_store(settings: Settings) -> Database:
-    return stores.get(store_backend_name(settings.store_url))(settings)
+    return stores.get(store_backend_name(settings.storage.store_url))(settings)
 
 
 def vector_backend_name(settings: Settings) -> str:
     """`auto` keeps vectors beside a PostgreSQL store (pgvector) and in local files (usearch) otherwise."""
-    if settings.vector_backend != "auto":
-        return settings.vector_backend
-    return "pgvector" if store_backend_name(settings.store_url) == "postgresql" else "usearch"
+    if settings.storage.vector_backend != "auto":
+        return settings.storage.vector_backend
+    return "pgvector" if store_backend_name(settings.storage.store_url) == "postgresql" else "usearch"
 
 
 def create_vector_index(settings: Settings) -> VectorIndex:
@@ -124,12 +126,12 @@ def create_vector_index(settings: Settings) -> VectorIndex:
 
 
 def create_embedder(settings: Settings) -> Embedder:
-    return embedders.get(settings.embedder).create(settings)
+    return embedders.get(settings.embedding.embedder).create(settings)
 
 
 def token_counter_factory(settings: Settings) -> Callable[[], TokenCounter]:
     """A picklable factory of the embedder's token counter, for chunking in worker processes."""
-    return embedders.get(settings.embedder).token_counter
+    return embedders.get(settings.embedding.embedder).token_counter
 
 
 def create_embedder_for(settings: Settings, model: str) -> Embedder:
@@ -139,7 +141,7 @@ def create_embedder_for(settings: Settings, model: str) -> Embedder:
     model_ids: list[str] = []
     for _name, plugin in embedders.items():
         if model in plugin.models:
-            return plugin.create(settings.model_copy(update=dict(plugin.models[model])))
+            return plugin.create(settings.updated(**plugin.models[model]))
         model_ids.extend(plugin.models)
     raise InvalidInput(
         f"unknown embedding model {model!r}", details={"known": sorted([*embedders.names(), *model_ids])}

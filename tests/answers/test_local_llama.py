@@ -112,7 +112,7 @@ def test_local_is_built_from_the_settings() -> None:
     assert isinstance(provider, LocalLlama)
     assert (provider.threads, provider.context_tokens, provider.max_tokens) == (2, 2048, 99)
     assert provider.model == "SmolLM2-135M-Instruct.Q4_1"
-    assert Settings(_env_file=None).local_threads == 1  # type: ignore[call-arg]
+    assert Settings(_env_file=None).local.local_threads == 1  # type: ignore[call-arg]
 
 
 # The real model: SmolLM2-135M-Instruct, one thread. It is tiny: it rarely writes [n] markers and often

@@ -32,8 +32,8 @@ def test_settings_read_keys_from_the_environment_and_hide_them(monkeypatch: pyte
     monkeypatch.setenv("LORE_OPENAI_API_KEY", KEY)
     monkeypatch.setenv("LORE_ANTHROPIC_API_KEY", KEY)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.openai_api_key is not None
-    assert settings.openai_api_key.get_secret_value() == KEY
+    assert settings.openai.openai_api_key is not None
+    assert settings.openai.openai_api_key.get_secret_value() == KEY
     for text in (repr(settings), str(settings), settings.model_dump_json(), str(settings.model_dump())):
         assert KEY not in text
 

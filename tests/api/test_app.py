@@ -32,12 +32,12 @@ def lore(api_settings: Settings) -> Iterator[Lore]:
 
 
 def manifest_seq(settings: Settings) -> int:
-    return json.loads((settings.index_dir / "manifest.json").read_text())["applied_seq"]
+    return json.loads((settings.storage.index_dir / "manifest.json").read_text())["applied_seq"]
 
 
 def saved_seq(settings: Settings) -> int:
     """The saved index's change position; -1 before the first save."""
-    return manifest_seq(settings) if (settings.index_dir / "manifest.json").exists() else -1
+    return manifest_seq(settings) if (settings.storage.index_dir / "manifest.json").exists() else -1
 
 
 def free_port() -> int:
@@ -185,8 +185,8 @@ def test_readyz_is_503_when_the_store_fails(tmp_path: Path, model_cache: Path) -
             assert httpx.get(f"{live.url}/readyz").status_code == 200
             broken.store.close()
             for suffix in ("-wal", "-shm"):
-                Path(f"{settings.data_dir / 'lore.db'}{suffix}").unlink(missing_ok=True)
-            (settings.data_dir / "lore.db").write_bytes(b"this is not a database" * 100)
+                Path(f"{settings.storage.data_dir / 'lore.db'}{suffix}").unlink(missing_ok=True)
+            (settings.storage.data_dir / "lore.db").write_bytes(b"this is not a database" * 100)
             error = assert_error(httpx.get(f"{live.url}/readyz"), 503, "unavailable")
             assert error["details"]["reason"]
             assert httpx.get(f"{live.url}/healthz").status_code == 200

@@ -70,7 +70,7 @@ def test_lore_serve_and_the_uvicorn_factory_build_the_same_settings(
     assert result.exit_code == 0, result.output
     (config,) = captured
     assert served_settings(config) == factory
-    assert (factory.data_dir, factory.keyword_index) == (environment, "memory")
+    assert (factory.storage.data_dir, factory.index.keyword_index) == (environment, "memory")
     assert dict(os.environ) == before
 
 
@@ -89,6 +89,10 @@ def test_the_options_of_lore_serve_reach_every_worker_without_the_environment(
     assert config.workers == 2
     settings = served_settings(config)
     assert settings == Settings.for_server(data_dir=other, port=0)
-    assert (settings.data_dir, settings.port, settings.keyword_index) == (other, 0, "store")
+    assert (settings.storage.data_dir, settings.serving.port, settings.index.keyword_index) == (
+        other,
+        0,
+        "store",
+    )
     assert dict(os.environ) == before
     assert (other / "lore.db").exists()  # migrated before the workers start

@@ -151,9 +151,9 @@ def cluster(tmp_path: Path, settings: Settings) -> Iterator[Cluster]:
     create_embedder(settings)  # derive the int8 model once, before four processes want it
     env = {
         **os.environ,
-        "LORE_DATABASE_URL": str(settings.database_url),
-        "LORE_QUEUE_URL": str(settings.queue_url),
-        "LORE_MODEL_CACHE_DIR": str(settings.model_cache_dir),
+        "LORE_DATABASE_URL": str(settings.storage.database_url),
+        "LORE_QUEUE_URL": str(settings.jobs.queue_url),
+        "LORE_MODEL_CACHE_DIR": str(settings.embedding.model_cache_dir),
         "LORE_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
         "LORE_EMBED_THREADS": "1",
         "LORE_PARSE_WORKERS": "1",

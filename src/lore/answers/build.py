@@ -27,33 +27,33 @@ llm_providers: Registry[Callable[[Settings], Provider]] = Registry("LLM provider
 @llm_providers.register("openai")
 def _openai(settings: Settings) -> Provider:
     return OpenAIChat(
-        base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key,
-        model=settings.openai_model,
-        timeout=settings.openai_timeout,
-        max_tokens=settings.llm_max_tokens,
+        base_url=settings.openai.openai_base_url,
+        api_key=settings.openai.openai_api_key,
+        model=settings.openai.openai_model,
+        timeout=settings.openai.openai_timeout,
+        max_tokens=settings.answers.llm_max_tokens,
     )
 
 
 @llm_providers.register("anthropic")
 def _anthropic(settings: Settings) -> Provider:
     return AnthropicMessages(
-        base_url=settings.anthropic_base_url,
-        api_key=settings.anthropic_api_key,
-        model=settings.anthropic_model,
-        timeout=settings.anthropic_timeout,
-        max_tokens=settings.llm_max_tokens,
+        base_url=settings.anthropic.anthropic_base_url,
+        api_key=settings.anthropic.anthropic_api_key,
+        model=settings.anthropic.anthropic_model,
+        timeout=settings.anthropic.anthropic_timeout,
+        max_tokens=settings.answers.llm_max_tokens,
     )
 
 
 @llm_providers.register("local")
 def _local(settings: Settings) -> Provider:
     return LocalLlama(
-        model_path=settings.local_model_path,
-        threads=settings.local_threads,
-        context_tokens=settings.local_context_tokens,
-        timeout=settings.local_timeout,
-        max_tokens=settings.llm_max_tokens,
+        model_path=settings.local.local_model_path,
+        threads=settings.local.local_threads,
+        context_tokens=settings.local.local_context_tokens,
+        timeout=settings.local.local_timeout,
+        max_tokens=settings.answers.llm_max_tokens,
     )
 
 
@@ -70,9 +70,13 @@ def provider_names(value: str) -> list[str]:
 def build_chain(settings: Settings, metrics: AnswerMetrics | None = None) -> ProviderChain:
     return ProviderChain(
         {name: factory(settings) for name, factory in llm_providers.items()},
-        provider_names(settings.llm_providers),
-        policy=RetryPolicy(settings.llm_retries, settings.llm_retry_backoff, settings.llm_max_retry_wait),
-        breaker_failures=settings.llm_breaker_failures,
-        breaker_reset_seconds=settings.llm_breaker_reset_seconds,
+        provider_names(settings.answers.llm_providers),
+        policy=RetryPolicy(
+            settings.answers.llm_retries,
+            settings.answers.llm_retry_backoff,
+            settings.answers.llm_max_retry_wait,
+        ),
+        breaker_failures=settings.answers.llm_breaker_failures,
+        breaker_reset_seconds=settings.answers.llm_breaker_reset_seconds,
         metrics=metrics,
     )

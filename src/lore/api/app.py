@@ -43,8 +43,8 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         app.state.lore = service
         app.state.jobs = runtime.queue
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
-        app.state.search_limiter = anyio.CapacityLimiter(settings.search_threads)
-        app.state.answer_slots = AnswerSlots(settings.answer_concurrency)
+        app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
+        app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
             Middleware(
-                BodyLimit, json_limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes
+                BodyLimit,
+                json_limit=settings.serving.max_request_bytes,
+                upload_limit=settings.serving.max_upload_bytes,
             ),
         ],
     )

@@ -29,7 +29,7 @@ class ArchiveFile:
 
 
 def backup_dir(settings: Settings) -> Path:
-    return settings.backup_dir or settings.data_dir / "backups"
+    return settings.storage.backup_dir or settings.storage.data_dir / "backups"
 
 
 def new_name() -> str:

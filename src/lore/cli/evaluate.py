@@ -72,10 +72,10 @@ def eval_answers(
     queries = judged_queries(dataset, gold_answers(dataset_dir), limit)
     with tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch:
         settings = settings_for(data_dir or Path(scratch))
-        if k > settings.max_k:
-            raise InvalidInput(f"k must be between 1 and {settings.max_k}", details={"k": k})
+        if k > settings.serving.max_k:
+            raise InvalidInput(f"k must be between 1 and {settings.serving.max_k}", details={"k": k})
         chain = build_chain(settings)
-        providers = chain.check(provider_names(provider or settings.llm_providers))
+        providers = chain.check(provider_names(provider or settings.answers.llm_providers))
         with Lore.open(settings) as lore:
             ingest_seconds = _ingest(lore, dataset, quiet=as_json)
             answering = Answering(lore, chain, lore.store.conversations, passages=k)

@@ -33,7 +33,7 @@ def serve(
     """Serve the REST API (docs at /docs)."""
     given = {"data_dir": data_dir, "host": host, "port": port, "demo": demo or None}
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
-    if settings.demo:
+    if settings.serving.demo:
         with Lore.open(settings) as lore:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)
             err_console.print(
@@ -41,7 +41,7 @@ def serve(
             )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
-    address = f"http://{settings.host}:{settings.port}"
+    address = f"http://{settings.serving.host}:{settings.serving.port}"
     err_console.print(f"Lore on {address} · API docs at {address}/docs")
     run_server(settings, workers)
 
@@ -55,8 +55,8 @@ def run_server(settings: Settings, workers: int) -> None:
     config = uvicorn.Config(
         partial(create_app, settings),
         factory=True,
-        host=settings.host,
-        port=settings.port,
+        host=settings.serving.host,
+        port=settings.serving.port,
         workers=workers,
         log_level="info",
         access_log=False,

@@ -99,8 +99,8 @@ class Answering:
         self.lore = lore
         self.chain = chain
         self.records = records
-        self.passages = passages or lore.settings.answer_passages
-        self.history_messages = lore.settings.answer_history_messages
+        self.passages = passages or lore.settings.answers.answer_passages
+        self.history_messages = lore.settings.answers.answer_history_messages
 
     def ground(self, tenant_id: str, question: Question, history: Sequence[Turn] = ()) -> Grounding:
         """Check the providers and retrieve the passages, the question read in the light of `history`."""

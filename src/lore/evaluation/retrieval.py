@@ -38,7 +38,9 @@ def search_all(
     for query_id, text in dataset.queries.items():
         if text.strip():
             start = time.perf_counter()
-            hits = lore.search(SearchRequest(DEFAULT_TENANT, text, min(depth, lore.settings.max_k), mode))
+            hits = lore.search(
+                SearchRequest(DEFAULT_TENANT, text, min(depth, lore.settings.serving.max_k), mode)
+            )
             latencies.append(time.perf_counter() - start)
             documents = [str(hit.chunk.metadata.get("record_id", hit.chunk.document_id)) for hit in hits]
             ranked[query_id] = list(dict.fromkeys(documents))

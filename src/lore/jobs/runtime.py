@@ -39,7 +39,7 @@ def _consumer(queue: JobQueue, threads: int, consumer_class: type[Consumer]) -> 
         periodic=False,
         max_delay=IDLE_POLL_SECONDS,
         graceful_signal="TERM",
-        shutdown_timeout=queue.settings.job_lease_seconds,
+        shutdown_timeout=queue.settings.jobs.job_lease_seconds,
         check_worker_health=True,
     )
 
@@ -49,14 +49,14 @@ class JobRuntime:
 
     def __init__(self, lore: Lore, queue: JobQueue, threads: int) -> None:
         self.queue = queue
-        lease = queue.settings.job_lease_seconds
+        lease = queue.settings.jobs.job_lease_seconds
         self.reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
         self.runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease) if threads else None
         self.consumer = _consumer(queue, threads, EmbeddedConsumer) if threads else None
 
     @classmethod
     def for_lore(cls, lore: Lore, threads: int | None = None) -> JobRuntime:
-        threads = lore.settings.worker_threads if threads is None else threads
+        threads = lore.settings.jobs.worker_threads if threads is None else threads
         return cls(lore, JobQueue.over(lore.store.jobs, lore.settings), threads)
 
     def start(self) -> None:
@@ -77,7 +77,7 @@ class JobRuntime:
 def run_worker(lore: Lore, threads: int) -> None:
     """`lore worker`: consume jobs in this process until SIGTERM or SIGINT. Must run in the main thread."""
     queue = JobQueue.over(lore.store.jobs, lore.settings)
-    lease = lore.settings.job_lease_seconds
+    lease = lore.settings.jobs.job_lease_seconds
     runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease)
     reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
     queue.transport.receiver = runner

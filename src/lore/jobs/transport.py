@@ -38,9 +38,11 @@ def split_queue_url(url: str) -> tuple[str, str]:
 
 def queue_url(settings: Settings) -> str | None:
     """The configured queue, else the PostgreSQL store's own database, else None (a SQLite file)."""
-    if settings.queue_url:
-        return settings.queue_url
-    return settings.store_url if store_backend_name(settings.store_url) == "postgresql" else None
+    if settings.jobs.queue_url:
+        return settings.jobs.queue_url
+    return (
+        settings.storage.store_url if store_backend_name(settings.storage.store_url) == "postgresql" else None
+    )
 
 
 def backend_name(settings: Settings) -> str:
@@ -56,8 +58,8 @@ def backend_name(settings: Settings) -> str:
 def create_huey(settings: Settings) -> Huey:
     backend, configured = backend_name(settings), queue_url(settings)
     if configured is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(DEFAULT_QUEUE, filename=str(settings.data_dir / "queue.db"), results=False)
+        settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(DEFAULT_QUEUE, filename=str(settings.storage.data_dir / "queue.db"), results=False)
     url, name = split_queue_url(configured)
     if backend == "redis":
         return RedisHuey(name, url=url, results=False)

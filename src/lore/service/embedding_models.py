@@ -88,7 +88,7 @@ class ModelDirectory:
         if model in self._embedders:
             return self._embedders[model]
         with self._lock:
-            if model == self.settings.embedder:
+            if model == self.settings.embedding.embedder:
                 embedder = self.default
             else:
                 embedder = self._create_embedder(self.settings, model)

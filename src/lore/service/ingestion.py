@@ -74,8 +74,8 @@ class Ingestion:
             jobs,
             self.token_counter,
             embedder.max_tokens,
-            self.settings.max_document_chars,
-            self.settings.parse_workers,
+            self.settings.serving.max_document_chars,
+            self.settings.embedding.parse_workers,
         )
         done = report.unchanged
         for batch, batch_failures in ingest.batched(prepared):
@@ -156,8 +156,10 @@ class Ingestion:
     def upload(
         self, data: bytes, filename: str, content_type: str | None, source: str | None, to: Destination
     ) -> Document:
-        if len(data) > self.settings.max_upload_bytes:
-            raise PayloadTooLarge(f"upload of {len(data)} bytes exceeds {self.settings.max_upload_bytes}")
+        if len(data) > self.settings.serving.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"upload of {len(data)} bytes exceeds {self.settings.serving.max_upload_bytes}"
+            )
         parsed = parse_bytes(data, filename, content_type)
         return self._add_parsed(parsed, data, source or f"upload:{filename}", to)
 
@@ -178,7 +180,7 @@ class Ingestion:
             max_tokens=embedder.max_tokens,
             tags=to.tags,
             metadata=to.metadata,
-            max_chars=self.settings.max_document_chars,
+            max_chars=self.settings.serving.max_document_chars,
         )
         (document,), _ = self._write([prepared])
         self.sync.after_write(save=False)

@@ -56,8 +56,8 @@ class Lore:
         self.models = ModelDirectory(
             settings, embedder, store.reembedding, store.vectors, caches.query_vectors, create_embedder_for
         )
-        self.cache = SearchCache(caches, self.models, settings.chunk_cache_size)
-        keywords = KeywordIndex() if settings.keyword_index == "memory" else None
+        self.cache = SearchCache(caches, self.models, settings.caches.chunk_cache_size)
+        keywords = KeywordIndex() if settings.index.keyword_index == "memory" else None
         self.index_sync = IndexSync(
             store.changes,
             store.vectors,
@@ -66,7 +66,7 @@ class Lore:
             keywords,
             self.models,
             self.cache,
-            check_seconds=settings.index_sync_seconds,
+            check_seconds=settings.index.index_sync_seconds,
         )
         self.retriever = Retriever(
             store.documents, store.keywords, index, self.models, keywords, self.cache.chunks
@@ -191,8 +191,10 @@ class Lore:
 
     def search(self, request: SearchRequest) -> list[Hit]:
         """Hits of the tenant's collections, from the cache while nothing they hold has changed."""
-        if not 1 <= request.k <= self.settings.max_k:
-            raise InvalidInput(f"k must be between 1 and {self.settings.max_k}", details={"k": request.k})
+        if not 1 <= request.k <= self.settings.serving.max_k:
+            raise InvalidInput(
+                f"k must be between 1 and {self.settings.serving.max_k}", details={"k": request.k}
+            )
         if not request.query.strip():
             raise InvalidInput("query must not be empty")
         for collection in request.collections or ():

@@ -30,15 +30,13 @@ UNRELATED = "What is the capital of Mongolia?"
 def with_model_server(settings: Settings, server: ProtocolServer) -> Settings:
     """The settings, with the `openai` provider pointed at the local protocol server (no retries, a breaker
     that stays closed, so tests do not depend on each other's failures)."""
-    return settings.model_copy(
-        update={
-            "openai_base_url": f"{server.url}/v1",
-            "openai_api_key": SecretStr("sk-test-key"),
-            "openai_model": "test-model",
-            "openai_timeout": 5.0,
-            "llm_retries": 0,
-            "llm_breaker_failures": 1000,
-        }
+    return settings.updated(
+        openai_base_url=f"{server.url}/v1",
+        openai_api_key=SecretStr("sk-test-key"),
+        openai_model="test-model",
+        openai_timeout=5.0,
+        llm_retries=0,
+        llm_breaker_failures=1000,
     )
 
 

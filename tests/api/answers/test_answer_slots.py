@@ -18,7 +18,7 @@ from tests.waiting import PATIENCE, wait_for
 @pytest.fixture(scope="module")
 def api_settings(api_settings: Settings) -> Settings:
     """One answer at a time."""
-    return api_settings.model_copy(update={"answer_concurrency": 1})
+    return api_settings.updated(answer_concurrency=1)
 
 
 def test_a_slow_answer_queues_the_next_question_but_not_other_requests(

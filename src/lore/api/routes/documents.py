@@ -42,7 +42,7 @@ async def add_document(
     The content type decides how the body is read; the blocking service call runs in the threadpool."""
     media = media_type(request)
     if media == "multipart/form-data":
-        upload = await read_upload(request, lore.settings.max_upload_bytes)
+        upload = await read_upload(request, lore.settings.serving.max_upload_bytes)
         document, kind = await run_in_threadpool(_add_upload, lore, tenant, upload), "upload"
     elif is_json(media):
         body = await read_json(request, DocumentIn)

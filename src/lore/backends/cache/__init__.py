@@ -35,12 +35,12 @@ class Caches:
 
 def open_caches(settings: Settings, *, prefix: str = "lore") -> Caches:
     """Redis caches under `prefix` when a Redis URL is configured, in-process LRUs otherwise."""
-    if not settings.redis_url:
-        return Caches(LRU(settings.query_cache_size), LRU(settings.search_cache_size))
+    if not settings.caches.redis_url:
+        return Caches(LRU(settings.caches.query_cache_size), LRU(settings.caches.search_cache_size))
     from lore.backends.cache import codecs
     from lore.backends.cache.redis_cache import RedisCache, RedisGenerations, RedisLink
 
-    link = RedisLink.from_url(settings.redis_url, prefix=prefix)
+    link = RedisLink.from_url(settings.caches.redis_url, prefix=prefix)
     return Caches(
         RedisCache(link, "qv", codecs.encode_vector, codecs.decode_vector, ttl_seconds=QUERY_VECTOR_TTL),
         RedisCache(link, "sr", codecs.encode_hits, codecs.decode_hits, ttl_seconds=SEARCH_RESULT_TTL),

@@ -1,7 +1,7 @@
 """all-MiniLM-L6-v2 on ONNX Runtime, matching sentence-transformers: at most 256 tokens, mean pooling over the
 attention mask, L2 normalisation, float32.
 
-    >>> embedder = MiniLMEmbedder("int8", cache_dir=settings.model_cache_dir)
+    >>> embedder = MiniLMEmbedder("int8", cache_dir=settings.embedding.model_cache_dir)
     >>> embedder.embed_query("reset my password").shape
     (384,)
 
