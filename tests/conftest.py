@@ -55,7 +55,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) 
     BM25, and PostgreSQL with tsvector keywords and pgvector."""
     keyword_index, on_postgres = BACKENDS[request.param]
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path / "data",
         database_url=request.getfixturevalue("database_url") if on_postgres else None,
         model_cache_dir=model_cache,

@@ -69,7 +69,7 @@ def plugin(tmp_path: Path) -> Iterator[None]:
 @pytest.fixture
 def settings(plugin: None, tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path / "data",
         embedder="example",
         llm_providers="example",

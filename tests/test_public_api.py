@@ -46,7 +46,7 @@ def test_importing_lore_loads_nothing_heavy() -> None:
 
 
 def test_the_library_example_works(tmp_path: Path, model_cache: Path) -> None:
-    settings = lore.Settings(_env_file=None, data_dir=tmp_path, model_cache_dir=model_cache)  # type: ignore[call-arg]
+    settings = lore.Settings(_env_file=None, data_dir=tmp_path, model_cache_dir=model_cache)
     with lore.Lore.open(settings) as service:
         service.add_text(title="Refunds", text="Refunds take 5 business days.")
         hits = service.search(lore.SearchRequest(lore.DEFAULT_TENANT, "how long do refunds take"))

@@ -224,7 +224,7 @@ def test_e5_finds_german_passages_that_minilm_misses(tmp_path: Path, model_cache
     docs = [CorpusDoc(record, title, text) for record, title, text in GERMAN_ARTICLES]
     questions = GERMAN_QUESTIONS
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path,
         model_cache_dir=model_cache,
         embed_threads=1,

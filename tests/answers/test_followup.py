@@ -36,7 +36,7 @@ def test_only_user_turns_are_carried_and_terms_are_not_repeated() -> None:
 
 
 def test_the_rewritten_query_retrieves_refund_timing(tmp_path: Path, model_cache: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "refunds.md").write_text("# Refund timing\n\nA refund is paid back within five business days.\n")

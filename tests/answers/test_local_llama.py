@@ -96,7 +96,7 @@ def test_a_chain_without_local_never_imports_llama_cpp(
     """Every provider of `llm_providers` is built with the chain: building `local` must not load llama.cpp."""
     monkeypatch.setenv("LORE_LLM_PROVIDERS", "extractive")
     monkeypatch.setenv("LORE_LOCAL_MODEL_PATH", str(model_file))
-    chain = build_chain(Settings(_env_file=None))  # type: ignore[call-arg]
+    chain = build_chain(Settings(_env_file=None))
     assert "local" in chain.providers
     assert chain.complete(AnswerRequest(QUESTION, refund_passages)).usage.provider == "extractive"
     assert no_llama_cpp.attempts == []
@@ -107,12 +107,12 @@ def test_a_chain_without_local_never_imports_llama_cpp(
 
 
 def test_local_is_built_from_the_settings() -> None:
-    settings = Settings(_env_file=None, local_threads=2, local_context_tokens=2048, llm_max_tokens=99)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, local_threads=2, local_context_tokens=2048, llm_max_tokens=99)
     provider = llm_providers.get("local")(settings)
     assert isinstance(provider, LocalLlama)
     assert (provider.threads, provider.context_tokens, provider.max_tokens) == (2, 2048, 99)
     assert provider.model == "SmolLM2-135M-Instruct.Q4_1"
-    assert Settings(_env_file=None).local.local_threads == 1  # type: ignore[call-arg]
+    assert Settings(_env_file=None).local.local_threads == 1
 
 
 # The real model: SmolLM2-135M-Instruct, one thread. It is tiny: it rarely writes [n] markers and often
@@ -198,7 +198,7 @@ def test_concurrent_answers_of_the_real_model_take_turns(smollm: LocalLlama) -> 
 
 @pytest.mark.local_llm
 def test_the_chain_answers_with_the_local_model(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path, llm_providers="local,extractive")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path, llm_providers="local,extractive")
     answer = build_chain(settings).complete(
         AnswerRequest("When is the support line open?", office_passages())
     )

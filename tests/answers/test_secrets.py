@@ -16,7 +16,7 @@ from tests.answers.servers import LiveServer, Reply, Script
 
 def settings_for(server: LiveServer, providers: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         llm_providers=providers,
         llm_retries=0,
         openai_base_url=f"{server.url}/v1",
@@ -31,7 +31,7 @@ def settings_for(server: LiveServer, providers: str) -> Settings:
 def test_settings_read_keys_from_the_environment_and_hide_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LORE_OPENAI_API_KEY", KEY)
     monkeypatch.setenv("LORE_ANTHROPIC_API_KEY", KEY)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.openai.openai_api_key is not None
     assert settings.openai.openai_api_key.get_secret_value() == KEY
     for text in (repr(settings), str(settings), settings.model_dump_json(), str(settings.model_dump())):

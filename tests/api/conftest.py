@@ -85,7 +85,7 @@ def api_settings(
 ) -> Settings:
     """Small body limits, so the size checks are exercised with small bodies."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=api_database_url,
         data_dir=tmp_path_factory.mktemp("api-data"),
         model_cache_dir=model_cache,

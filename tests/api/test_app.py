@@ -94,7 +94,7 @@ def test_uvicorn_factory_reads_settings_from_the_environment(tmp_path: Path, mod
             _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
     # Shutdown closed the Lore it opened, which saved the index up to the last change.
-    assert manifest_seq(Settings(_env_file=None, data_dir=data_dir)) >= 1  # type: ignore[call-arg]
+    assert manifest_seq(Settings(_env_file=None, data_dir=data_dir)) >= 1
 
 
 def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cache: Path) -> None:
@@ -125,7 +125,7 @@ def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cach
             sys.stderr.write(stderr.decode())  # the server's log, which pytest shows if the test fails
     assert process.returncode == 0, stderr.decode()
     assert not (tmp_path / "lore-data").exists()  # no worker fell back to the default data dir
-    with Lore.open(Settings(_env_file=None, data_dir=data_dir, model_cache_dir=model_cache)) as lore:  # type: ignore[call-arg]
+    with Lore.open(Settings(_env_file=None, data_dir=data_dir, model_cache_dir=model_cache)) as lore:
         assert len(lore.list_documents(limit=10).items) == 1  # one source: each post replaced the last
 
 
@@ -178,7 +178,7 @@ def test_index_saver_thread_ticks(lore: Lore, api_settings: Settings) -> None:
 
 
 def test_readyz_is_503_when_the_store_fails(tmp_path: Path, model_cache: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path, model_cache_dir=model_cache)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path, model_cache_dir=model_cache)
     broken = Lore.open(settings)
     try:
         with LiveServer(create_app(lore=broken)) as live:

@@ -45,7 +45,7 @@ def test_users_write_postgresql_urls_and_psycopg_is_used() -> None:
 
 
 def test_settings_select_the_postgres_store_and_pgvector(database_url: str) -> None:
-    settings = Settings(_env_file=None, database_url=database_url, database_pool_size=3)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=database_url, database_pool_size=3)
     assert vector_backend_name(settings) == "pgvector"
     db = create_store(settings)
     index = create_vector_index(settings)

@@ -95,7 +95,7 @@ def make_settings(
             url = request.getfixturevalue("postgres").create_database(migrated=backend == "postgres")
             databases.append(url)
         return Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             data_dir=tmp_path / f"install-{next(numbers)}",
             database_url=url,
             model_cache_dir=model_cache,

@@ -26,7 +26,7 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, model_cache: Path
 ) -> Iterator[tuple[LiveServer, Results]]:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path_factory.mktemp("served"),
         model_cache_dir=model_cache,
         parse_workers=1,

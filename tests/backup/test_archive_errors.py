@@ -24,7 +24,7 @@ Members = dict[str, bytes]
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
     root = tmp_path_factory.mktemp("good")
-    settings = Settings(_env_file=None, data_dir=root / "data", model_cache_dir=model_cache, parse_workers=1)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=root / "data", model_cache_dir=model_cache, parse_workers=1)
     with Lore.open(settings) as lore:
         fill(lore)
         return create_backup(lore.store, root / "good.tar").path

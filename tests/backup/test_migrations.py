@@ -46,7 +46,7 @@ def as_first_revision(archive: Path, out: Path) -> Path:
 @pytest.fixture(scope="module")
 def old_archive(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> tuple[Path, Results]:
     root = tmp_path_factory.mktemp("old")
-    settings = Settings(_env_file=None, data_dir=root / "data", model_cache_dir=model_cache, parse_workers=1)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=root / "data", model_cache_dir=model_cache, parse_workers=1)
     with Lore.open(settings) as lore:
         fill(lore)
         expected = results(lore)

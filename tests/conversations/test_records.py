@@ -22,7 +22,7 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "postgres"])
 def records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConversationRecords]:
     url = request.getfixturevalue("database_url") if request.param == "postgres" else None
-    store = create_store(Settings(_env_file=None, data_dir=tmp_path, database_url=url))  # type: ignore[call-arg]
+    store = create_store(Settings(_env_file=None, data_dir=tmp_path, database_url=url))
     store.migrate()
     try:
         yield store.conversations
@@ -108,7 +108,7 @@ def test_deleting_a_conversation_removes_every_message(records: ConversationReco
 
 def test_message_pages_walk_an_index_not_the_table(tmp_path: Path) -> None:
     """SQLite's plan for a page of messages and a page of conversations: index range scans, no sort."""
-    store = create_store(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
+    store = create_store(Settings(_env_file=None, data_dir=tmp_path))
     store.migrate()
     records = store.conversations
     try:

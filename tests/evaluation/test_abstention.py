@@ -40,7 +40,7 @@ def write_set(directory: Path) -> None:
 
 def test_measures_recall_citations_and_abstention_on_a_beir_set(tmp_path: Path, model_cache: Path) -> None:
     write_set(tmp_path / "set")
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)
     with Lore.open(settings) as lore:
         cases = abstention.build_cases(lore, tmp_path / "set", k=1, limit=None)
     report = abstention.run(cases)

@@ -44,7 +44,7 @@ KEYS = {
 
 def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
     root = write_answer_set(tmp_path / "set")
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", model_cache_dir=model_cache)
     chain = build_chain(settings)
     with Lore.open(settings) as lore:
         lore.add_corpus(load_beir(root).corpus())

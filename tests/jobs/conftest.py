@@ -31,7 +31,7 @@ def make_settings(data_dir: Path, model_cache: Path, database_url: str | None, *
         "job_lease_seconds": 2.0,
         "worker_threads": 1,
     }
-    return Settings(_env_file=None, **{**values, **overrides})  # type: ignore[call-arg]
+    return Settings(_env_file=None, **{**values, **overrides})
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

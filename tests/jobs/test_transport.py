@@ -42,7 +42,7 @@ def transport(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Transp
         "redis": lambda: request.getfixturevalue("redis_queue_url"),
         "postgresql": lambda: request.getfixturevalue("database_url"),
     }[request.param]()
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", queue_url=queue_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", queue_url=queue_url)
     instance = Transport.from_settings(settings)
     assert instance.backend == request.param
     yield instance
@@ -68,18 +68,18 @@ def test_the_queue_name_comes_from_the_url_and_the_rest_is_kept() -> None:
     ],
 )
 def test_the_backend_follows_the_url_scheme(url: str | None, backend: str) -> None:
-    assert backend_name(Settings(_env_file=None, queue_url=url)) == backend  # type: ignore[call-arg]
+    assert backend_name(Settings(_env_file=None, queue_url=url)) == backend
 
 
 def test_without_a_queue_url_a_postgresql_store_carries_the_queue_too() -> None:
     store = "postgresql://u:p@db/lore"
-    assert backend_name(Settings(_env_file=None, database_url=store)) == "postgresql"  # type: ignore[call-arg]
-    both = Settings(_env_file=None, database_url=store, queue_url="redis://q")  # type: ignore[call-arg]
+    assert backend_name(Settings(_env_file=None, database_url=store)) == "postgresql"
+    both = Settings(_env_file=None, database_url=store, queue_url="redis://q")
     assert backend_name(both) == "redis"
 
 
 def test_an_unknown_queue_scheme_is_refused(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path, queue_url="amqp://localhost")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path, queue_url="amqp://localhost")
     with pytest.raises(InvalidInput, match="amqp"):
         create_huey(settings)
 
@@ -113,7 +113,7 @@ def test_job_ids_are_delivered_now_and_after_a_delay(transport: Transport) -> No
 
 
 def test_the_postgresql_queue_keeps_to_its_own_tables(database_url: str) -> None:
-    settings = Settings(_env_file=None, queue_url=f"{database_url}?queue=blue")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, queue_url=f"{database_url}?queue=blue")
     transport = Transport.from_settings(settings)
     try:
         transport.send("a")

@@ -133,7 +133,7 @@ def queue_url() -> Iterator[str]:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, queue_url: str, model_cache: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path / "local",
         database_url=database_url,
         queue_url=queue_url,
