@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from benchkit import percentiles_ms, ratio, table, write_result
+from lore.backends.vector.hnsw import HnswOptions
 from lore.backends.vector.usearch_index import UsearchIndex
 
 PARTITION = "bench/default/synthetic"
@@ -80,7 +81,7 @@ def filtered_truth(scores: np.ndarray, allowed: set[int]) -> np.ndarray:
 
 def build(directory: Path, vectors: np.ndarray, threads: int) -> tuple[float, float]:
     """Seconds to build the graph and to save it."""
-    index = UsearchIndex(directory, vectors.shape[1], exact_below=0, add_threads=threads)
+    index = UsearchIndex(directory, vectors.shape[1], hnsw=HnswOptions(exact_below=0), add_threads=threads)
     start = time.perf_counter()
     for first in range(0, len(vectors), 10_000):
         batch = vectors[first : first + 10_000]
@@ -92,9 +93,9 @@ def build(directory: Path, vectors: np.ndarray, threads: int) -> tuple[float, fl
     return seconds, time.perf_counter() - start
 
 
-def opened(directory: Path, dim: int, loads: list[float], **options: int) -> UsearchIndex:
+def opened(directory: Path, dim: int, loads: list[float], hnsw: HnswOptions) -> UsearchIndex:
     start = time.perf_counter()
-    index = UsearchIndex(directory, dim, **options)
+    index = UsearchIndex(directory, dim, hnsw=hnsw)
     loads.append(time.perf_counter() - start)
     return index
 
@@ -122,11 +123,11 @@ def main() -> None:
         directory = Path(tmp)
         build_s, save_s = build(directory, vectors, args.build_threads)
         file_mb = sum(p.stat().st_size for p in directory.glob("*.usearch")) / 1e6
-        exact = opened(directory, args.dim, loads, exact_below=args.n + 1)
+        exact = opened(directory, args.dim, loads, HnswOptions(exact_below=args.n + 1))
         rows["usearch exact"] = measure(through_index(exact), queries, truth)
         del exact
         for ef in (32, 64, 128):
-            hnsw = opened(directory, args.dim, loads, exact_below=0, expansion_search=ef)
+            hnsw = opened(directory, args.dim, loads, HnswOptions(exact_below=0, expansion_search=ef))
             rows[f"usearch HNSW ef={ef}"] = measure(through_index(hnsw), queries, truth)
         rows["HNSW ef=128, 1k allowed ids"] = measure(
             through_index(hnsw, few), queries, filtered_truth(scores, few)

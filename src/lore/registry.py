@@ -19,6 +19,7 @@ from lore.plugins import Registry
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
+    from lore.backends.vector.hnsw import HnswOptions
 
 
 class EmbedderPlugin(NamedTuple):
@@ -57,13 +58,7 @@ def _postgres_store(settings: Settings) -> Database:
 def _usearch_index(settings: Settings) -> VectorIndex:
     from lore.backends.vector.usearch_index import UsearchIndex
 
-    return UsearchIndex(
-        settings.storage.index_dir,
-        exact_below=settings.index.exact_search_below,
-        connectivity=settings.index.hnsw_connectivity,
-        expansion_add=settings.index.hnsw_expansion_add,
-        expansion_search=settings.index.hnsw_expansion_search,
-    )
+    return UsearchIndex(settings.storage.index_dir, hnsw=_hnsw(settings))
 
 
 @vector_indexes.register("pgvector")
@@ -71,12 +66,19 @@ def _pgvector_index(settings: Settings) -> VectorIndex:
     from lore.backends.vector.pgvector import PgvectorIndex
 
     return PgvectorIndex(
-        settings.storage.store_url,
-        pool_size=settings.storage.database_pool_size,
-        exact_below=settings.index.exact_search_below,
-        connectivity=settings.index.hnsw_connectivity,
-        expansion_add=settings.index.hnsw_expansion_add,
-        expansion_search=settings.index.hnsw_expansion_search,
+        settings.storage.store_url, pool_size=settings.storage.database_pool_size, hnsw=_hnsw(settings)
+    )
+
+
+def _hnsw(settings: Settings) -> HnswOptions:
+    from lore.backends.vector.hnsw import HnswOptions
+
+    index = settings.index
+    return HnswOptions(
+        index.exact_search_below,
+        index.hnsw_connectivity,
+        index.hnsw_expansion_add,
+        index.hnsw_expansion_search,
     )
 
 

@@ -5,10 +5,12 @@ The behaviour every index shares is in tests/contracts/test_vector_contract.py."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 
+from lore.backends.vector.hnsw import HnswOptions
 from lore.backends.vector.pgvector import PgvectorIndex
 from lore.errors import InvalidInput
 
@@ -22,7 +24,7 @@ Opener = Callable[..., PgvectorIndex]
 def open_index(database_url: str) -> Iterator[Opener]:
     opened: list[PgvectorIndex] = []
 
-    def open_one(**options: int) -> PgvectorIndex:
+    def open_one(**options: Any) -> PgvectorIndex:
         index = PgvectorIndex(database_url, pool_size=2, **options)
         opened.append(index)
         return index
@@ -72,7 +74,7 @@ def test_an_identical_upsert_leaves_the_row_alone(open_index: Opener) -> None:
 
 
 def test_hnsw_is_built_once_large_and_filters_keep_k_results(open_index: Opener) -> None:
-    index = open_index(exact_below=50, index_above=300, exact_allowed=10)
+    index = open_index(hnsw=HnswOptions(exact_below=50), index_above=300, exact_allowed=10)
     matrix = unit_vectors(400, seed=3)
     ids = np.arange(1, 401)
     index.add(A, ids[:200], matrix[:200])

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lore.backends.vector.hnsw import HnswOptions
 from lore.backends.vector.usearch_index import UsearchIndex
 from lore.errors import InvalidInput
 
@@ -82,7 +83,9 @@ def hnsw(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np
     directory = tmp_path_factory.mktemp("hnsw")
     data = clustered_unit_vectors(20_200, 384, seed=3)
     vectors, queries = data[:20_000], data[20_000:]
-    index = UsearchIndex(directory, 384, exact_below=1_000, connectivity=16, expansion_add=64, add_threads=2)
+    index = UsearchIndex(
+        directory, 384, add_threads=2, hnsw=HnswOptions(exact_below=1_000, connectivity=16, expansion_add=64)
+    )
     index.add(P, np.arange(1, 20_001), vectors)
     index.save()
     truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1
@@ -91,20 +94,23 @@ def hnsw(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np
 
 def test_hnsw_recall_at_10_is_at_least_095(hnsw: tuple[Path, np.ndarray, np.ndarray]) -> None:
     directory, queries, truth = hnsw
-    assert recall_at_10(UsearchIndex(directory, 384, exact_below=1_000), queries, truth) >= 0.95
+    assert (
+        recall_at_10(UsearchIndex(directory, 384, hnsw=HnswOptions(exact_below=1_000)), queries, truth)
+        >= 0.95
+    )
 
 
 def test_the_threshold_switches_between_hnsw_and_exact(hnsw: tuple[Path, np.ndarray, np.ndarray]) -> None:
     directory, queries, truth = hnsw
-    narrow = UsearchIndex(directory, 384, exact_below=1_000, expansion_search=10)
+    narrow = UsearchIndex(directory, 384, hnsw=HnswOptions(exact_below=1_000, expansion_search=10))
     assert recall_at_10(narrow, queries, truth) < 1.0  # a narrow beam misses some: the graph was searched
-    exact = UsearchIndex(directory, 384, exact_below=50_000, expansion_search=10)
+    exact = UsearchIndex(directory, 384, hnsw=HnswOptions(exact_below=50_000, expansion_search=10))
     assert recall_at_10(exact, queries, truth) == 1.0
 
 
 def test_filtered_search_on_the_hnsw_path(hnsw: tuple[Path, np.ndarray, np.ndarray]) -> None:
     directory, queries, _ = hnsw
-    index = UsearchIndex(directory, 384, exact_below=1_000)
+    index = UsearchIndex(directory, 384, hnsw=HnswOptions(exact_below=1_000))
     vectors = clustered_unit_vectors(20_200, 384, seed=3)[:20_000]
     for query in queries[:5]:
         scores = vectors @ query

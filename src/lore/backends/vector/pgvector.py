@@ -37,6 +37,7 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from lore.backends.store.postgres import shared_engine
+from lore.backends.vector.hnsw import HnswOptions
 from lore.errors import InvalidInput
 from lore.models import IdVectors, ScoredChunk
 
@@ -75,21 +76,15 @@ class PgvectorIndex:
         url: str,
         *,
         pool_size: int = 10,
-        exact_below: int = 2_500,
-        connectivity: int = 32,
-        expansion_add: int = 128,
-        expansion_search: int = 128,
+        hnsw: HnswOptions = HnswOptions(),
         index_above: int = 10_000,
         exact_allowed: int = EXACT_ALLOWED_LIMIT,
     ) -> None:
         self.engine = shared_engine(url, pool_size=pool_size)
-        self._exact_below = exact_below
+        self._hnsw = hnsw
         self._index_above = index_above
         self._exact_allowed = exact_allowed
         self._indexed: set[int] = set()
-        self._connectivity = connectivity
-        self._expansion_add = expansion_add
-        self._expansion_search = expansion_search
         self._dims: set[int] = set()
         with self._ddl() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
@@ -274,7 +269,7 @@ class PgvectorIndex:
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
             conn.exec_driver_sql(
                 f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops) "
-                f"WITH (m = {self._connectivity}, ef_construction = {self._expansion_add})"
+                f"WITH (m = {self._hnsw.connectivity}, ef_construction = {self._hnsw.expansion_add})"
             )
         self._indexed.add(dim)
 
@@ -290,12 +285,14 @@ class PgvectorIndex:
     def _small(self, conn: sa.Connection, table: str, partitions: list[str]) -> bool:
         """Fewer than `exact_below` vectors in these partitions."""
         where = "partition = ANY(:partitions)"
-        return not self._reaches(conn, table, where, {"partitions": partitions}, self._exact_below)
+        return not self._reaches(conn, table, where, {"partitions": partitions}, self._hnsw.exact_below)
 
     def _approximate(
         self, conn: sa.Connection, table: str, params: dict[str, Any], allowed: Collection[int] | None
     ) -> sa.CursorResult[tuple[int, float]]:
-        conn.exec_driver_sql(f"SET LOCAL hnsw.ef_search = {max(self._expansion_search, int(params['k']))}")
+        conn.exec_driver_sql(
+            f"SET LOCAL hnsw.ef_search = {max(self._hnsw.expansion_search, int(params['k']))}"
+        )
         conn.exec_driver_sql("SET LOCAL hnsw.iterative_scan = strict_order")
         where = "partition = ANY(:partitions)"
         if allowed is not None:

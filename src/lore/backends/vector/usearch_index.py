@@ -42,6 +42,7 @@ from usearch.compiled import MetricKind
 from usearch.index import Index
 from usearch.index import search as flat_search
 
+from lore.backends.vector.hnsw import HnswOptions
 from lore.errors import InvalidInput
 from lore.models import IdVectors, ScoredChunk
 
@@ -114,18 +115,12 @@ class UsearchIndex:
         directory: Path,
         dim: int = 384,
         *,
-        exact_below: int = 2_500,
-        connectivity: int = 32,
-        expansion_add: int = 128,
-        expansion_search: int = 128,
+        hnsw: HnswOptions = HnswOptions(),
         add_threads: int = 1,
     ) -> None:
         self._dir = Path(directory)
         self._dim = dim
-        self._exact_below = exact_below
-        self._connectivity = connectivity
-        self._expansion_add = expansion_add
-        self._expansion_search = expansion_search
+        self._hnsw = hnsw
         self._add_threads = add_threads
         self._lock = threading.RLock()
         self._indexes: dict[str, Index] = {}
@@ -234,7 +229,7 @@ class UsearchIndex:
     # -- searching -------------------------------------------------------------------------------------------
 
     def _search_partition(self, index: Index, q: np.ndarray, k: int, allowed: _Allowed | None) -> Hits:
-        exact = len(index) < self._exact_below
+        exact = len(index) < self._hnsw.exact_below
         if allowed is None:
             return _matches(index, q, k, exact=exact)
         return _search_allowed(index, q, k, allowed, exact=exact)
@@ -261,7 +256,7 @@ class UsearchIndex:
             raise ValueError(f"{entry.file} does not match its checksum")
         # the file keeps the graph's connectivity but not the expansion factors
         index = Index.restore(
-            path, expansion_add=self._expansion_add, expansion_search=self._expansion_search
+            path, expansion_add=self._hnsw.expansion_add, expansion_search=self._hnsw.expansion_search
         )
         if index is None or index.ndim != self._dim or index.metric_kind != MetricKind.Cos:
             raise ValueError(f"{entry.file} is not a {self._dim}-d cosine index")
@@ -291,9 +286,9 @@ class UsearchIndex:
             ndim=self._dim,
             metric="cos",
             dtype="f32",
-            connectivity=self._connectivity,
-            expansion_add=self._expansion_add,
-            expansion_search=self._expansion_search,
+            connectivity=self._hnsw.connectivity,
+            expansion_add=self._hnsw.expansion_add,
+            expansion_search=self._hnsw.expansion_search,
             multi=False,
         )
         self._indexes[name] = index
