@@ -47,14 +47,7 @@ class ConversationOut(BaseModel):
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationOut:
-        return cls(
-            id=conversation.id,
-            title=conversation.title,
-            metadata=conversation.metadata,
-            message_count=conversation.message_count,
-            created_at=conversation.created_at,
-            updated_at=conversation.updated_at,
-        )
+        return cls.model_validate(conversation, from_attributes=True)
 
 
 class ConversationPage(BaseModel):

@@ -4,6 +4,7 @@ answered with a validation error before any work is done."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -103,7 +104,7 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, document: Document) -> DocumentOut:
-        return cls(**_document_fields(document))
+        return cls.model_validate(document, from_attributes=True)
 
 
 class DocumentDetail(DocumentOut):
@@ -111,11 +112,7 @@ class DocumentDetail(DocumentOut):
 
     @classmethod
     def of(cls, document: Document) -> DocumentDetail:
-        return cls(**_document_fields(document), text=document.text or "")
-
-
-def _document_fields(document: Document) -> dict[str, Any]:
-    return {name: getattr(document, name) for name in DocumentOut.model_fields}
+        return cls.model_validate(replace(document, text=document.text or ""), from_attributes=True)
 
 
 class DocumentPage(BaseModel):
