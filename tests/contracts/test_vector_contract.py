@@ -269,6 +269,18 @@ def test_saved_state_survives_reopening(vector_index: VectorIndex, reopen: Calla
     assert_same_hits(reopened.search([A], query, 10), brute_force(ids[keep], matrix[keep], query, 10))
 
 
+def test_what_was_saved_stays_after_closing(
+    vector_index: VectorIndex, reopen: Callable[[], VectorIndex]
+) -> None:
+    fill(vector_index, A, 1, vectors(20))
+    vector_index.mark_applied(7)
+    vector_index.save()
+    vector_index.close()
+
+    reopened = reopen()
+    assert (reopened.applied_seq, reopened.count(A)) == (7, 20)
+
+
 def test_saving_again_after_more_changes(
     vector_index: VectorIndex, reopen: Callable[[], VectorIndex]
 ) -> None:

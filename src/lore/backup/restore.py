@@ -138,6 +138,4 @@ def _forget_index(settings: Settings, last_seq: int) -> None:
         index.mark_applied(last_seq)
         index.save()
     finally:
-        close = getattr(index, "close", None)  # indexes holding connections (pgvector) release them
-        if close is not None:
-            close()
+        index.close()

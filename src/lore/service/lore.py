@@ -90,6 +90,7 @@ class Lore:
     def close(self) -> None:
         self.sync_index()
         self.index.save()
+        self.index.close()
         self.store.close()
         self.cache.close()
 

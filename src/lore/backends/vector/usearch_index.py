@@ -220,6 +220,9 @@ class UsearchIndex:
             self._dirty.clear()
             _remove_unreferenced(self._dir, {entry.file for entry in entries.values()})
 
+    def close(self) -> None:
+        """Nothing to release: partitions are loaded into memory, and files are open only while read or written."""
+
     def clear(self) -> None:
         """Forget every partition and start again at `applied_seq` 0; the files go with the next `save`."""
         with self._lock:
