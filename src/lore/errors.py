@@ -5,6 +5,10 @@
     │   ├── UnsupportedFormat       a file type Lore cannot parse
     │   ├── CorruptDocument         a file of a known type that could not be read
     │   └── PayloadTooLarge         a body, upload or document over its size limit
+    ├── Unauthenticated             no identity proved, or a key, token or password that does not hold
+    ├── Forbidden                   the identity may not do this
+    ├── RateLimited                 too many requests for a key, user, tenant or the server right now
+    │   └── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
     ├── NotFound                    the named record does not exist for this tenant
     ├── Conflict                    the request clashes with the current state
     └── Unavailable                 a dependency (store, index, model) is not ready
@@ -41,6 +45,30 @@ class CorruptDocument(InvalidInput):
 
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
+
+
+class Unauthenticated(LoreError):
+    code = "unauthenticated"
+
+
+class Forbidden(LoreError):
+    code = "forbidden"
+
+
+class RateLimited(LoreError):
+    """`retry_after`: seconds until a retry can succeed, sent as the `Retry-After` header."""
+
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, retry_after: float = 1.0, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(RateLimited):
+    code = "quota_exceeded"
 
 
 class NotFound(LoreError):

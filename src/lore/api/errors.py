@@ -6,6 +6,9 @@
     PayloadTooLarge               413     payload_too_large
     CorruptDocument               422     corrupt_document
     InvalidInput                  422     invalid_input           (well-formed, but the values are unusable)
+    Unauthenticated               401     unauthenticated         (with WWW-Authenticate: Bearer)
+    Forbidden                     403     forbidden
+    RateLimited                   429     rate_limited / quota_exceeded (with Retry-After)
     NotFound                      404     not_found
     Conflict                      409     conflict
     Unavailable                   503     unavailable
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -33,10 +37,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lore.errors import (
     Conflict,
     CorruptDocument,
+    Forbidden,
     InvalidInput,
     LoreError,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
+    Unauthenticated,
     Unavailable,
     UnsupportedFormat,
 )
@@ -68,6 +75,9 @@ STATUS: dict[type[LoreError], int] = {
     PayloadTooLarge: 413,
     CorruptDocument: 422,
     InvalidInput: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    RateLimited: 429,
     NotFound: 404,
     Conflict: 409,
     Unavailable: 503,
@@ -117,7 +127,15 @@ class ErrorResponse(Response):
 
 
 def lore_error_response(error: LoreError) -> ErrorResponse:
-    return ErrorResponse(status_for(error), error.code, error.message, error.details)
+    return ErrorResponse(status_for(error), error.code, error.message, error.details, _headers_for(error))
+
+
+def _headers_for(error: LoreError) -> dict[str, str] | None:
+    if isinstance(error, Unauthenticated):
+        return {"WWW-Authenticate": 'Bearer realm="lore"'}
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
+    return None
 
 
 async def _lore_error(_request: Request, exc: Exception) -> Response:

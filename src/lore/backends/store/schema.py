@@ -43,6 +43,9 @@ tenants = sa.Table(
     metadata,
     sa.Column("id", sa.Text(), primary_key=True),
     _created_at(),
+    sa.Column("name", sa.Text(), nullable=True),
+    sa.Column("disabled_at", UtcDateTime(), nullable=True),  # set: its keys and sessions stop working at once
+    sa.Column("settings", Json, nullable=False, server_default="{}"),  # policy: providers, quotas, MFA, OIDC
 )
 
 collections = sa.Table(
@@ -74,6 +77,9 @@ documents = sa.Table(
     sa.Column("chunk_count", sa.Integer(), nullable=False),
     _created_at(),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # Who wrote it ("user:<id>", "key:<id>", "operator"), and whether `document_access` narrows its readers.
+    sa.Column("owner", sa.Text(), nullable=True),
+    sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column(
         "text", sa.Text(), nullable=False
     ),  # last: SQLite reads the columns before it without overflow pages
@@ -171,7 +177,11 @@ conversations = sa.Table(
     sa.Column("message_count", sa.Integer(), nullable=False),
     _created_at(),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # Who started it ("user:<id>" or "key:<id>"), and the embedding page's opaque end-user id if any.
+    sa.Column("owner", sa.Text(), nullable=True),
+    sa.Column("end_user", sa.Text(), nullable=True),
     sa.Index("ix_conversations_tenant_newest", "tenant_id", "created_at", "id"),
+    sa.Index("ix_conversations_end_user", "tenant_id", "end_user"),
 )
 
 messages = sa.Table(
@@ -190,4 +200,146 @@ messages = sa.Table(
     # A conversation's messages in order, for pages either way: ids grow with time within one conversation.
     sa.Index("ix_messages_conversation", "conversation_id", "id"),
     sqlite_autoincrement=True,
+)
+
+
+# --- identities, permissions, audit, usage and secrets ---------------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("email", sa.Text(), nullable=False),  # lower-cased
+    sa.Column("password_hash", sa.Text(), nullable=True),  # argon2; NULL: single sign-on only
+    sa.Column("role", sa.Text(), nullable=False),  # "owner" | "admin" | "editor" | "viewer"
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", UtcDateTime(), nullable=True),
+    sa.Column("mfa_secret", sa.Text(), nullable=True),  # encrypted TOTP secret
+    sa.Column("mfa_enabled_at", UtcDateTime(), nullable=True),
+    sa.Column("oidc_subject", sa.Text(), nullable=True),
+    sa.Column("disabled_at", UtcDateTime(), nullable=True),
+    _created_at(),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "email", name="uq_users_email"),
+)
+
+recovery_codes = sa.Table(
+    "recovery_codes",
+    metadata,
+    sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("code_hash", sa.Text(), primary_key=True),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.Text(), primary_key=True),
+    sa.Column("family_id", sa.Text(), nullable=False),  # every rotation of one login; reuse revokes them all
+    sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    _created_at(),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_refresh_tokens_family", "family_id"),
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("name", sa.Text(), primary_key=True),
+    _created_at(),
+)
+
+group_members = sa.Table(
+    "group_members",
+    metadata,
+    sa.Column("tenant_id", sa.Text(), primary_key=True),
+    sa.Column("group_name", sa.Text(), primary_key=True),
+    sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "group_name"],
+        ["groups.tenant_id", "groups.name"],
+        name="fk_group_members_group",
+        ondelete="CASCADE",
+    ),
+    sa.Index("ix_group_members_user", "user_id"),
+)
+
+document_access = sa.Table(
+    "document_access",
+    metadata,
+    sa.Column("document_id", sa.Text(), sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("principal", sa.Text(), primary_key=True),  # "group:<name>" or "user:<id>"
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Index("ix_document_access_principal", "tenant_id", "principal", "document_id"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),  # the key's public prefix
+    sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),  # "secret" | "publishable"
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("secret_hash", sa.Text(), nullable=False),
+    sa.Column("scopes", Json, nullable=False),
+    sa.Column("collections", Json, nullable=True),  # NULL: every collection
+    sa.Column("groups", Json, nullable=False),  # groups whose restricted documents the key may read
+    sa.Column("allowed_origins", Json, nullable=True),
+    sa.Column("rate_limit", sa.Text(), nullable=True),  # a `limits` expression, e.g. "120/minute"
+    sa.Column("created_by", sa.Text(), nullable=False),
+    _created_at(),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Column("replaced_by", sa.Text(), nullable=True),  # rotation: the new key's id; this one works until
+    sa.Column("rotating_until", UtcDateTime(), nullable=True),  # ... this moment
+    sa.Index("ix_api_keys_tenant", "tenant_id", "created_at", "id"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),  # per tenant, gapless: a deleted record shows
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("action", sa.Text(), nullable=False),
+    sa.Column("target", sa.Text(), nullable=True),
+    sa.Column("summary", Json, nullable=False),  # before/after of what changed; never secrets or text
+    sa.Column("request_id", sa.Text(), nullable=True),
+    sa.Column("client", sa.Text(), nullable=True),
+    sa.Column("prev_hash", sa.Text(), nullable=False),
+    sa.Column("hash", sa.Text(), nullable=False),  # sha256 over prev_hash and this record's fields
+    sa.UniqueConstraint("tenant_id", "seq", name="uq_audit_log_seq"),
+    sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+    sqlite_autoincrement=True,
+)
+
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("tenant_id", sa.Text(), primary_key=True),
+    sa.Column("day", sa.Text(), primary_key=True),  # YYYY-MM-DD, UTC
+    sa.Column("key_id", sa.Text(), primary_key=True),  # "" when no key made the request
+    sa.Column("metric", sa.Text(), primary_key=True),  # "requests", "searches", "tokens_in:openai", ...
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
+tenant_secrets = sa.Table(
+    "tenant_secrets",
+    metadata,
+    sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("name", sa.Text(), primary_key=True),  # e.g. "openai_api_key", "oidc_client_secret"
+    sa.Column("ciphertext", sa.Text(), nullable=False),  # Fernet token under the settings' secret keys
+    sa.Column("masked", sa.Text(), nullable=False),
+    _created_at(),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("failing_since", UtcDateTime(), nullable=True),  # the provider answered 401/403 with it
 )

@@ -1,0 +1,51 @@
+"""Scopes are the permissions routes ask for; roles are named sets of scopes a tenant's users hold.
+
+    viewer  search, ask, documents:read
+    editor  viewer + documents:write
+    admin   editor + admin
+    owner   admin + owner (manages owners and admins, the tenant's policy and secrets)
+
+`tenants` (create, list and disable tenants) is the installation operator's: only keys the operator creates on
+the machine carry it. A publishable key carries at most `search` and `ask`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, get_args
+
+
+class Scope(StrEnum):
+    SEARCH = "search"
+    ASK = "ask"
+    DOCUMENTS_READ = "documents:read"
+    DOCUMENTS_WRITE = "documents:write"
+    ADMIN = "admin"
+    OWNER = "owner"
+    TENANTS = "tenants"
+
+
+RoleName = Literal["owner", "admin", "editor", "viewer"]
+ROLES: tuple[RoleName, ...] = get_args(RoleName)
+
+_VIEWER = frozenset({Scope.SEARCH, Scope.ASK, Scope.DOCUMENTS_READ})
+_EDITOR = _VIEWER | {Scope.DOCUMENTS_WRITE}
+_ADMIN = _EDITOR | {Scope.ADMIN}
+
+ROLE_SCOPES: dict[RoleName, frozenset[Scope]] = {
+    "viewer": _VIEWER,
+    "editor": _EDITOR,
+    "admin": _ADMIN,
+    "owner": _ADMIN | {Scope.OWNER},
+}
+
+PUBLISHABLE_SCOPES = frozenset({Scope.SEARCH, Scope.ASK})
+
+
+def parse_scopes(names: list[str] | tuple[str, ...]) -> frozenset[Scope]:
+    """Scopes from their names; an unknown name raises ValueError naming the known ones."""
+    known = {scope.value for scope in Scope}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ValueError(f"unknown scopes {unknown}; known: {sorted(known)}")
+    return frozenset(Scope(name) for name in names)
