@@ -7,8 +7,10 @@
     │   └── PayloadTooLarge         a body, upload or document over its size limit
     ├── Unauthenticated             no identity proved, or a key, token or password that does not hold
     ├── Forbidden                   the identity may not do this
+    │   └── CsrfFailed              a cookie-authenticated change without the session's CSRF token
     ├── RateLimited                 too many requests for a key, user, tenant or the server right now
-    │   └── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
+    │   ├── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
+    │   └── AccountLocked           too many failed logins in a row: the account waits `retry_after`
     ├── NotFound                    the named record does not exist for this tenant
     ├── Conflict                    the request clashes with the current state
     └── Unavailable                 a dependency (store, index, model) is not ready
@@ -55,6 +57,10 @@ class Forbidden(LoreError):
     code = "forbidden"
 
 
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
+
 class RateLimited(LoreError):
     """`retry_after`: seconds until a retry can succeed, sent as the `Retry-After` header."""
 
@@ -69,6 +75,10 @@ class RateLimited(LoreError):
 
 class QuotaExceeded(RateLimited):
     code = "quota_exceeded"
+
+
+class AccountLocked(RateLimited):
+    code = "account_locked"
 
 
 class NotFound(LoreError):
