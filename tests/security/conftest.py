@@ -41,7 +41,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     url = request.getfixturevalue("database_url") if request.param == "postgres" else None
     store = create_store(Settings(_env_file=None, data_dir=tmp_path / "data", database_url=url))
     store.migrate()
-    store.users.ensure_tenant(DEFAULT_TENANT)
+    store.tenants.ensure_default()
     try:
         yield store
     finally:
@@ -81,14 +81,16 @@ def password_hash() -> str:
 @dataclass
 class Staff:
     identity: Identity
+    db: Database
 
     def add(self, email: str, role: str = "viewer", tenant: str = DEFAULT_TENANT) -> User:
         """A user whose password is PASSWORD (`accounts.create` is tested on its own)."""
-        self.identity.users.ensure_tenant(tenant)
+        if self.db.tenants.get(tenant) is None:
+            self.db.tenants.create(tenant)
         return self.identity.users.create(tenant, normal_email(email), role, password_hash())
 
 
 @pytest.fixture
-def staff(identity: Identity) -> Staff:
+def staff(identity: Identity, db: Database) -> Staff:
     passwords.warm_up()
-    return Staff(identity)
+    return Staff(identity, db)

@@ -56,7 +56,7 @@ def test_a_private_file_is_written_whole_and_only_once(tmp_path: Path) -> None:
 
 
 def first_owner(db: Database, settings: Settings) -> tuple[str, Path]:
-    password = bootstrap.ensure_owner(db.users, settings)
+    password = bootstrap.ensure_owner(db, settings)
     assert password is not None
     return password, settings.storage.data_dir / bootstrap.PASSWORD_FILE
 
@@ -68,7 +68,7 @@ def test_the_first_start_creates_the_owner_with_a_password_file(
     assert path.read_text().strip() == password and mode(path) == 0o600
     owner = db.users.by_email("default", "admin@localhost")
     assert owner is not None and owner.role == "owner"
-    assert bootstrap.ensure_owner(db.users, auth_settings) is None  # once: there are users now
+    assert bootstrap.ensure_owner(db, auth_settings) is None  # once: there are users now
     assert path.read_text().strip() == password
 
 

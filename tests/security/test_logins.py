@@ -4,11 +4,8 @@ reuse that revokes a whole login, and logout."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from lore.backends.store.schema import tenants
 from lore.errors import AccountLocked, Forbidden, Unauthenticated
-from lore.models import utcnow
 from lore.security.identity import Identity
 from lore.security.logins import MfaChallenge
 from lore.security.principal import operator
@@ -100,8 +97,7 @@ def test_a_disabled_user_or_tenant_is_refused_at_once(identity: Identity, staff:
         identity.credentials.access_token(pair.access_token)  # its logins ended with it
     identity.accounts.update(admin, ada.id, disabled=False)
     pair = identity.logins.issue_tokens(log_in(identity, "ada@example.org"))
-    with identity.users._engine.begin() as conn:
-        conn.execute(sa.update(tenants).where(tenants.c.id == "default").values(disabled_at=utcnow()))
+    staff.db.tenants.set_disabled("default", True)
     with pytest.raises(Unauthenticated) as error:
         identity.credentials.access_token(pair.access_token)
     assert reason(error) == "tenant_disabled"

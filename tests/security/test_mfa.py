@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import sqlalchemy as sa
 
-from lore.backends.store.schema import tenants, users
+from lore.backends.store.schema import users
 from lore.errors import AccountLocked, Conflict, InvalidInput, Unauthenticated
 from lore.security import mfa
 from lore.security.identity import Identity
@@ -157,10 +157,7 @@ def test_a_tenant_requiring_mfa_holds_its_admins_to_viewing_until_they_enrol(
 ) -> None:
     admin = staff.add("admin@example.org", "admin")
     editor = staff.add("editor@example.org", "editor")
-    with identity.users._engine.begin() as conn:
-        conn.execute(
-            sa.update(tenants).where(tenants.c.id == "default").values(settings={"require_admin_mfa": True})
-        )
+    staff.db.tenants.set_settings("default", {"require_admin_mfa": True})
     admin_pair = identity.logins.issue_tokens(admin)
     editor_pair = identity.logins.issue_tokens(editor)
     held = identity.credentials.access_token(admin_pair.access_token)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from lore.backends.store.database import Database
-from lore.backends.store.schema import tenant_secrets, tenants
+from lore.backends.store.schema import tenant_secrets
 from lore.config import Settings
 from lore.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
 from lore.models import utcnow
@@ -183,8 +183,8 @@ def test_return_to_must_stay_on_this_server(sso: Identity) -> None:
     assert sso.sso.finish("default", code, state, cookie).return_to == "/ui/search?q=x"
 
 
-def test_a_tenant_without_a_provider_has_no_sign_on(sso: Identity) -> None:
-    sso.users.ensure_tenant("other")
+def test_a_tenant_without_a_provider_has_no_sign_on(db: Database, sso: Identity) -> None:
+    db.tenants.create("other")
     with pytest.raises(NotFound):
         sso.sso.start("other", CALLBACK)
 
@@ -192,13 +192,13 @@ def test_a_tenant_without_a_provider_has_no_sign_on(sso: Identity) -> None:
 def test_a_tenant_policy_names_its_own_provider_and_secret(
     db: Database, sso: Identity, sso_provider: LocalProvider
 ) -> None:
-    sso.users.ensure_tenant("acme")
+    db.tenants.create("acme")
     policy = {
         "oidc": {"issuer": sso_provider.issuer, "client_id": sso_provider.client_id, "default_role": "editor"}
     }
+    db.tenants.set_settings("acme", policy)
     cipher = sso.mfa.cipher
     with db.engine.begin() as conn:
-        conn.execute(sa.update(tenants).where(tenants.c.id == "acme").values(settings=policy))
         conn.execute(
             sa.insert(tenant_secrets).values(
                 tenant_id="acme",
@@ -224,8 +224,7 @@ def test_a_tenant_that_creates_no_users_signs_on_only_known_ones(
         "oidc": {"issuer": sso_provider.issuer, "client_id": sso_provider.client_id, "create_users": False}
     }
     sso_provider.client_secret = None  # the policy names no secret: the settings' one is not the tenant's
-    with db.engine.begin() as conn:
-        conn.execute(sa.update(tenants).where(tenants.c.id == "default").values(settings=policy))
+    db.tenants.set_settings("default", policy)
     with pytest.raises(Forbidden) as error:
         sign_on(sso)
     assert error.value.details["reason"] == "no_user"

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from lore.backends.store.database import Database
-from lore.backends.store.schema import group_members, groups, tenants
+from lore.backends.store.schema import group_members, groups
 from lore.errors import Conflict, InvalidInput
 from lore.models import utcnow
+from lore.security.users import requires_admin_mfa
 
 HOUR = timedelta(hours=1)
 
@@ -24,7 +25,7 @@ def test_a_user_is_created_once_per_tenant_and_email(db: Database) -> None:
     assert user.failed_logins == 0 and not user.mfa_enabled and user.password_hash == "hash"
     with pytest.raises(Conflict):
         users.create("default", "ada@example.org", "viewer", None)
-    users.ensure_tenant("other")
+    db.tenants.create("other")
     assert users.create("other", "ada@example.org", "viewer", None).tenant_id == "other"
     assert users.get("other", user.id) is None  # a user id of another tenant finds nothing
     assert users.count() == 2 and users.count("default") == 1
@@ -121,7 +122,7 @@ def test_a_session_lives_until_it_expires_or_is_revoked(db: Database) -> None:
     db.users.add_token("over", "f2", user, "session", utcnow() - HOUR)
     db.users.add_token("refresh", "f3", user, "refresh", utcnow() + HOUR)
     holder = db.users.session("live")
-    assert holder is not None and holder.user.id == user.id and not holder.tenant.disabled
+    assert holder is not None and holder.user.id == user.id and holder.tenant.enabled
     assert db.users.session("over") is None and db.users.session("refresh") is None
     assert db.users.family_of("live") == "f1"
     db.users.revoke_user(user.id)
@@ -135,12 +136,9 @@ def test_the_access_check_reads_the_tenant_and_groups_of_now(db: Database) -> No
         conn.execute(
             sa.insert(group_members).values(tenant_id="default", group_name="support", user_id=user.id)
         )
-        conn.execute(
-            sa.update(tenants).where(tenants.c.id == "default").values(settings={"require_admin_mfa": True})
-        )
+    db.tenants.set_settings("default", {"require_admin_mfa": True})
     holder = db.users.access(user.id, "no-such-family")
-    assert holder is not None and holder.groups == {"support"} and holder.tenant.requires_admin_mfa
-    with db.engine.begin() as conn:
-        conn.execute(sa.update(tenants).where(tenants.c.id == "default").values(disabled_at=utcnow()))
-    assert db.users.access(user.id, "no-such-family").tenant.disabled  # type: ignore[union-attr]
+    assert holder is not None and holder.groups == {"support"} and requires_admin_mfa(holder.tenant)
+    db.tenants.set_disabled("default", True)
+    assert not db.users.access(user.id, "no-such-family").tenant.enabled  # type: ignore[union-attr]
     assert db.users.access("no-such-user", "f") is None

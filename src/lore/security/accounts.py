@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.user_records import UserRecords
 from lore.config import AuthSettings
 from lore.errors import Conflict, Forbidden, NotFound
@@ -27,9 +28,14 @@ PasswordChanged = Callable[[str | None], None]
 
 class Accounts:
     def __init__(
-        self, users: UserRecords, settings: AuthSettings, on_password_changed: PasswordChanged | None = None
+        self,
+        users: UserRecords,
+        tenants: TenantRecords,
+        settings: AuthSettings,
+        on_password_changed: PasswordChanged | None = None,
     ) -> None:
         self.users = users
+        self.tenants = tenants
         self.settings = settings
         self._on_password_changed = on_password_changed
 
@@ -58,8 +64,7 @@ class Accounts:
         role = check_role(role)
         _check_may_manage(actor, role)
         email = normal_email(email)
-        if self.users.tenant(actor.tenant_id) is None:
-            raise NotFound("no such tenant", details={"tenant": actor.tenant_id})
+        self.tenants.require(actor.tenant_id)
         hashed = self._new_hash(password, email) if password is not None else None
         return self.users.create(actor.tenant_id, email, role, hashed)
 

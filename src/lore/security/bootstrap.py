@@ -17,7 +17,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from lore.backends.store.user_records import UserRecords
+from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.errors import Conflict, InvalidInput
 from lore.models import DEFAULT_TENANT
@@ -80,15 +80,15 @@ def write_private(path: Path, text: str, *, replace: bool) -> bool:
         draft.unlink(missing_ok=True)
 
 
-def ensure_owner(users: UserRecords, settings: Settings) -> str | None:
+def ensure_owner(db: Database, settings: Settings) -> str | None:
     """Create the first owner if the store has no users; returns its password, to print once."""
-    if users.count() > 0:
+    if db.users.count() > 0:
         return None
-    users.ensure_tenant(DEFAULT_TENANT)
+    db.tenants.ensure_default()
     password = passwords.random_password()
     email = normal_email(settings.auth.admin_email)
     try:
-        users.create(DEFAULT_TENANT, email, "owner", passwords.hash_password(password))
+        db.users.create(DEFAULT_TENANT, email, "owner", passwords.hash_password(password))
     except Conflict:
         return None  # another process started at the same moment and made it
     write_private(settings.storage.data_dir / PASSWORD_FILE, password, replace=True)

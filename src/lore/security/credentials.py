@@ -7,27 +7,28 @@ next request, not when the token expires.
 
 from __future__ import annotations
 
+from lore.backends.store.tenant_records import Tenant
 from lore.backends.store.user_records import UserRecords
 from lore.errors import Unauthenticated
 from lore.security.principal import Principal
 from lore.security.scopes import ROLE_SCOPES
 from lore.security.sessions import check_csrf
 from lore.security.tokens import TokenSigner, looks_signed, opaque_hash
-from lore.security.users import Holder, User
+from lore.security.users import Holder, User, requires_admin_mfa
 
 
-def must_enrol_mfa(user: User, requires_admin_mfa: bool) -> bool:
+def must_enrol_mfa(user: User, tenant: Tenant) -> bool:
     """Admins and owners of a tenant that requires MFA hold only a viewer's scopes until they enrol."""
-    return requires_admin_mfa and user.role in ("admin", "owner") and not user.mfa_enabled
+    return requires_admin_mfa(tenant) and user.role in ("admin", "owner") and not user.mfa_enabled
 
 
 def principal_of(holder: Holder) -> Principal:
     user, tenant = holder.user, holder.tenant
     if user.disabled_at is not None:
         raise Unauthenticated("this user is disabled", details={"reason": "disabled"})
-    if tenant.disabled:
+    if not tenant.enabled:
         raise Unauthenticated("this tenant is disabled", details={"reason": "tenant_disabled"})
-    role = "viewer" if must_enrol_mfa(user, tenant.requires_admin_mfa) else user.role
+    role = "viewer" if must_enrol_mfa(user, tenant) else user.role
     return Principal(
         tenant_id=user.tenant_id,
         kind="user",

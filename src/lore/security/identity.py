@@ -40,13 +40,16 @@ class Identity:
         self.signer = TokenSigner(signing_secret, settings.auth.token_issuer)  # verified against real time
         cipher = at_rest.cipher_for(signing_secret)
         self.mfa = MfaFlow(db.users, cipher, clock)
-        self.logins = Logins(db.users, self.signer, self.mfa, settings.auth, signing_secret, clock)
+        self.logins = Logins(
+            db.users, db.tenants, self.signer, self.mfa, settings.auth, signing_secret, clock
+        )
         on_password_changed = bootstrap.forget_initial_password(settings.storage.data_dir)
-        self.accounts = Accounts(db.users, settings.auth, on_password_changed)
+        self.accounts = Accounts(db.users, db.tenants, settings.auth, on_password_changed)
         self.credentials = UserCredentials(db.users, self.signer, signing_secret)
         self._http = http or httpx.Client(timeout=settings.oidc.oidc_timeout, follow_redirects=False)
         self.sso = SingleSignOn(
             db.users,
+            db.tenants,
             self.signer,
             OidcClient(self._http),
             settings.oidc,

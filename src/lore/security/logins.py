@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.user_records import UserRecords
 from lore.config import AuthSettings
 from lore.errors import AccountLocked, Forbidden, InvalidInput, Unauthenticated
@@ -58,6 +59,7 @@ class Logins:
     def __init__(
         self,
         users: UserRecords,
+        tenants: TenantRecords,
         signer: TokenSigner,
         mfa: MfaFlow,
         settings: AuthSettings,
@@ -65,6 +67,7 @@ class Logins:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.users = users
+        self.tenants = tenants
         self.signer = signer
         self.mfa = mfa
         self.settings = settings
@@ -135,8 +138,8 @@ class Logins:
             self.users.lock(user.id, self._clock() + timedelta(seconds=seconds))
 
     def _check_enabled(self, user: User) -> None:
-        tenant = self.users.tenant(user.tenant_id)
-        if user.disabled_at is not None or tenant is None or tenant.disabled:
+        tenant = self.tenants.get(user.tenant_id)
+        if user.disabled_at is not None or tenant is None or not tenant.enabled:
             raise Forbidden("this account is disabled", details={"reason": "disabled"})
 
     # --- token pairs -------------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ class Logins:
         if rotation.outcome == "dead" or rotation.user_id is None or rotation.family_id is None:
             raise Unauthenticated("not a live refresh token", details={"reason": "invalid"})
         holder = self.users.access(rotation.user_id, rotation.family_id)
-        if holder is None or holder.user.disabled_at is not None or holder.tenant.disabled:
+        if holder is None or holder.user.disabled_at is not None or not holder.tenant.enabled:
             self.users.revoke_family(rotation.family_id)
             raise Unauthenticated("this account is disabled", details={"reason": "disabled"})
         user = holder.user

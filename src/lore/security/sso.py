@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.user_records import UserRecords
 from lore.config import OidcSettings
 from lore.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -49,19 +50,21 @@ class SingleSignOn:
     def __init__(
         self,
         users: UserRecords,
+        tenants: TenantRecords,
         signer: TokenSigner,
         client: OidcClient,
         settings: OidcSettings,
         tenant_secret: TenantSecret,
     ) -> None:
         self.users = users
+        self.tenants = tenants
         self.signer = signer
         self.client = client
         self.settings = settings
         self._tenant_secret = tenant_secret
 
     def config(self, tenant_id: str) -> OidcConfig:
-        tenant = self.users.tenant(tenant_id)
+        tenant = self.tenants.get(tenant_id)
         policy = tenant.settings.get("oidc") if tenant is not None else None
         if isinstance(policy, dict):
             return _from_policy(policy, self._tenant_secret(tenant_id, "oidc_client_secret"))
@@ -114,8 +117,8 @@ class SingleSignOn:
                     details={"reason": "email_not_verified"},
                 )
             user = self._by_email(tenant_id, config, normal_email(identity.email), identity.subject)
-        tenant = self.users.tenant(tenant_id)
-        if user.disabled_at is not None or tenant is None or tenant.disabled:
+        tenant = self.tenants.get(tenant_id)
+        if user.disabled_at is not None or tenant is None or not tenant.enabled:
             raise Forbidden("this account is disabled", details={"reason": "disabled"})
         return user
 

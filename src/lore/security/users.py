@@ -1,12 +1,11 @@
-"""The records an identity is proved against: a tenant's user, and the state of its tenant that every request
-re-checks (disabled, and its policy)."""
+"""The records an identity is proved against: a tenant's user, and what every request re-reads about it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from lore.backends.store.tenant_records import Tenant
 from lore.errors import InvalidInput
 from lore.security.scopes import ROLES, RoleName
 
@@ -43,26 +42,17 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
-class TenantState:
-    """What a request re-checks about the tenant of the identity it proves: whether it is disabled, and its
-    policy (`settings`: `require_admin_mfa`, `oidc`, ...)."""
-
-    id: str
-    disabled: bool
-    settings: dict[str, Any]
-
-    @property
-    def requires_admin_mfa(self) -> bool:
-        return bool(self.settings.get("require_admin_mfa", False))
-
-
-@dataclass(frozen=True, slots=True)
 class Holder:
-    """A user with its tenant's state and groups, as a token or session check loads them."""
+    """A user with its tenant and groups, as a token or session check loads them."""
 
     user: User
-    tenant: TenantState
+    tenant: Tenant
     groups: frozenset[str]
+
+
+def requires_admin_mfa(tenant: Tenant) -> bool:
+    """A tenant's policy may require MFA of its admins and owners (`{"require_admin_mfa": true}`)."""
+    return bool(tenant.settings.get("require_admin_mfa", False))
 
 
 def normal_email(email: str) -> str:

@@ -58,7 +58,7 @@ class Database(abc.ABC):
         self.conversations = ConversationRecords(engine)
         self.tenants = TenantRecords(engine)
         self.api_keys = ApiKeyRecords(engine)
-        self.users = UserRecords(self)
+        self.users = UserRecords(engine)
 
     # --- transactions ------------------------------------------------------------------------------------
 

@@ -13,23 +13,23 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from lore.backends.store import paging
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import group_members, recovery_codes, refresh_tokens, tenants, users
+from lore.backends.store.tenant_records import Tenant
 from lore.errors import Conflict
 from lore.models import Page, utcnow
-from lore.security.users import Holder, TenantState, User
-
-if TYPE_CHECKING:
-    from lore.backends.store.database import Database
+from lore.security.users import Holder, User
 
 TokenKind = Literal["refresh", "session"]
 _USER_FIELDS = tuple(users.c)
 _TENANT_FIELDS = (
+    tenants.c.name.label("tenant_name"),
+    tenants.c.created_at.label("tenant_created_at"),
     tenants.c.disabled_at.label("tenant_disabled_at"),
     tenants.c.settings.label("tenant_settings"),
 )
@@ -40,10 +40,14 @@ def _user(row: AnyRow) -> User:
     return User(**{column.name: row._mapping[column.name] for column in _USER_FIELDS})
 
 
-def _tenant(row: AnyRow) -> TenantState:
+def _tenant(row: AnyRow) -> Tenant:
     fields = row._mapping
-    return TenantState(
-        fields["tenant_id"], fields["tenant_disabled_at"] is not None, dict(fields["tenant_settings"])
+    return Tenant(
+        fields["tenant_id"],
+        fields["tenant_name"],
+        fields["tenant_created_at"],
+        fields["tenant_disabled_at"],
+        dict(fields["tenant_settings"] or {}),
     )
 
 
@@ -58,16 +62,10 @@ class Rotation:
 
 
 class UserRecords:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._engine = db.engine
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
 
     # --- users -------------------------------------------------------------------------------------------
-
-    def ensure_tenant(self, tenant_id: str) -> None:
-        row = {"id": tenant_id, "created_at": utcnow()}
-        with self._engine.begin() as conn:
-            conn.execute(self._db._insert(tenants).values(row).on_conflict_do_nothing())
 
     def create(
         self,
@@ -344,11 +342,3 @@ class UserRecords:
                 sa.select(group_members.c.group_name).where(group_members.c.user_id == row.id)
             ).scalars()
             return Holder(_user(row), _tenant(row), frozenset(groups))
-
-    def tenant(self, tenant_id: str) -> TenantState | None:
-        query = sa.select(tenants.c.id, *_TENANT_FIELDS).where(tenants.c.id == tenant_id)
-        with self._engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            return None
-        return TenantState(row.id, row.tenant_disabled_at is not None, dict(row.tenant_settings))
