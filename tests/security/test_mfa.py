@@ -14,6 +14,7 @@ from lore.errors import AccountLocked, Conflict, InvalidInput, Unauthenticated
 from lore.security import mfa
 from lore.security.identity import Identity
 from lore.security.logins import MfaChallenge
+from lore.security.principal import operator
 from lore.security.scopes import ROLE_SCOPES
 from lore.security.tokens import TokenSigner
 from lore.security.users import User
@@ -146,7 +147,7 @@ def test_an_expired_challenge_is_refused(identity: Identity, staff: Staff, clock
 def test_an_admin_reset_turns_mfa_off(identity: Identity, staff: Staff, clock: Clock) -> None:
     ada = staff.add("ada@example.org")
     enrolled(identity, ada, clock)
-    identity.mfa.reset("default", ada.id)
+    identity.accounts.reset_mfa(operator("default"), ada.id)
     assert isinstance(identity.logins.check_password("default", "ada@example.org", PASSWORD), User)
     assert identity.users.recovery_codes_left(ada.id) == 0
     enrolled(identity, ada, clock)  # and the user can enrol again

@@ -20,11 +20,25 @@ from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
-from lore.api.routes import admin, chat, conversations, documents, health, jobs, keys, search, tenants
+from lore.api.routes import (
+    admin,
+    auth,
+    chat,
+    conversations,
+    documents,
+    health,
+    jobs,
+    keys,
+    search,
+    tenants,
+    users,
+)
 from lore.api.streaming import AnswerSlots
+from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
+from lore.security.bootstrap import signing_secret
 from lore.security.keys import KeyRing
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
@@ -34,6 +48,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.for_server()`) at start-up
     and closed at shutdown. A Lore passed in stays the caller's to close."""
     settings = settings or (lore.settings if lore else Settings.for_server())
+    secret = signing_secret(settings)  # refuses to start without one (outside the embedded default)
     metrics = ApiMetrics()
 
     @asynccontextmanager
@@ -45,6 +60,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
+        identity = await run_in_threadpool(open_identity, service.store, settings, secret)
+        app.state.identity = identity
+        app.state.credential_checks.append(access_token_check(identity))
+        app.state.cookie_checks.append(session_cookie_check(identity))
         app.state.jobs = runtime.queue
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
@@ -57,6 +76,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         finally:
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
+            identity.close()
             if lore is None:
                 await run_in_threadpool(service.close)
 
@@ -80,7 +100,8 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.credential_checks = []
-    for module in (health, documents, search, conversations, chat, jobs, admin, keys, tenants):
+    app.state.cookie_checks = []
+    for module in (health, documents, search, conversations, chat, jobs, admin, keys, tenants, auth, users):
         app.include_router(module.router)
     _check_guarded(app)
     return app

@@ -1,4 +1,4 @@
-"""`Accounts`: a tenant's users as its admins manage them (create, list, change role, disable, reset a password)
+"""`Accounts`: a tenant's users as its admins manage them (create, list, change role, disable, reset a password or MFA)
 and as each user manages itself (change its password).
 
 Admins manage editors and viewers; only owners manage admins and owners (`owner` scope), and a tenant always
@@ -90,6 +90,14 @@ class Accounts:
         user = self.get(actor.tenant_id, user_id)
         _check_may_manage(actor, user.role)
         return self._set_password(user, password)
+
+    def reset_mfa(self, actor: Principal, user_id: str) -> User:
+        """Turn a user's MFA off (a lost phone): it logs in with its password and may enrol again."""
+        _check_may_manage(actor, self.get(actor.tenant_id, user_id).role)
+        user = self.users.reset_mfa(actor.tenant_id, user_id)
+        if user is None:
+            raise NotFound("no such user", details={"user_id": user_id})
+        return user
 
     # --- a user's own changes ----------------------------------------------------------------------------
 

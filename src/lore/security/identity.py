@@ -37,6 +37,7 @@ class Identity:
     ) -> None:
         self.settings = settings
         self.users = db.users
+        self.tenants = db.tenants
         self.signer = TokenSigner(signing_secret, settings.auth.token_issuer)  # verified against real time
         cipher = at_rest.cipher_for(signing_secret)
         self.mfa = MfaFlow(db.users, cipher, clock)

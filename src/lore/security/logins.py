@@ -24,7 +24,7 @@ from lore.errors import AccountLocked, Forbidden, InvalidInput, Unauthenticated
 from lore.models import utcnow
 from lore.security import passwords
 from lore.security.mfa_flow import MfaFlow
-from lore.security.sessions import csrf_token
+from lore.security.sessions import check_csrf, csrf_token
 from lore.security.tokens import AccessClaims, TokenSigner, new_opaque_token, opaque_hash
 from lore.security.users import User, normal_email
 
@@ -183,6 +183,11 @@ class Logins:
             self.users.revoke_family(family)
 
     # --- web sessions ------------------------------------------------------------------------------------
+
+    def close_session(self, token: str, csrf_header: str | None) -> None:
+        """Log out of a web session: a change like any other, so it needs the session's CSRF token."""
+        check_csrf(self._secret, token, "DELETE", csrf_header)
+        self.logout(token)
 
     def open_session(self, user: User) -> WebSession:
         token = new_opaque_token()

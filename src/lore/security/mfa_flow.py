@@ -1,5 +1,5 @@
 """`MfaFlow`: a user enrols in TOTP (a secret and its provisioning URI), turns it on by proving one code, and gets
-ten single-use recovery codes; a code is checked at login; an admin can reset it all.
+ten single-use recovery codes; a code is checked at login. (An admin's reset is `Accounts.reset_mfa`.)
 
 The TOTP secret is kept encrypted (`lore.security.at_rest`); recovery codes are kept as hashes and shown once.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lore.backends.store.user_records import UserRecords
-from lore.errors import Conflict, InvalidInput, NotFound
+from lore.errors import Conflict, InvalidInput
 from lore.models import utcnow
 from lore.security import mfa
 from lore.security.at_rest import Cipher
@@ -71,9 +71,3 @@ class MfaFlow:
             step = mfa.matching_step(self.cipher.decrypt(user.mfa_secret), code, self._clock())
             return step is not None and self.users.take_totp_step(user.id, step)
         return self.users.spend_recovery_code(user.id, mfa.recovery_code_hash(code))
-
-    def reset(self, tenant_id: str, user_id: str) -> User:
-        user = self.users.reset_mfa(tenant_id, user_id)
-        if user is None:
-            raise NotFound("no such user", details={"user_id": user_id})
-        return user
