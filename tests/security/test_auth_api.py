@@ -3,6 +3,7 @@ with their CSRF token, and single sign-on through the local OpenID Connect provi
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,8 +13,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from lore.api import create_app
+from lore.cli.main import app as cli
 from lore.config import Settings
 from lore.models import utcnow
 from lore.security import mfa
@@ -419,3 +422,35 @@ def test_a_callback_with_another_state_or_a_bad_token_is_refused(
     assert assert_error(denied, 401, "unauthenticated")["details"]["reason"] == "provider_error"
     assert_error(anonymous.get("/v1/auth/oidc/default/callback"), 422, "invalid_input")
     assert_error(anonymous.get("/v1/auth/oidc/nowhere/start"), 404, "not_found")
+
+
+# --- the operator's command line ----------------------------------------------------------------------------
+
+
+def test_lore_users_create_and_reset_password_print_passwords_that_work(
+    server: LiveServer, anonymous: httpx.Client
+) -> None:
+    data_dir = str(server.lore.settings.storage.data_dir)
+    made = CliRunner().invoke(
+        cli, ["users", "create", "cli@example.org", "--role", "editor", "--json", "--data-dir", data_dir]
+    )
+    assert made.exit_code == 0, made.output
+    created = json.loads(made.output)
+    assert created["role"] == "editor" and login(anonymous, "cli@example.org", created["password"])
+    listed = CliRunner().invoke(cli, ["users", "list", "--json", "--data-dir", data_dir])
+    assert created["id"] in listed.output and created["password"] not in listed.output
+    reset = CliRunner().invoke(
+        cli, ["users", "reset-password", "CLI@example.org", "--json", "--data-dir", data_dir]
+    )
+    assert reset.exit_code == 0, reset.output
+    new_password = json.loads(reset.output)["password"]
+    assert new_password != created["password"]
+    stale = anonymous.post(
+        "/v1/auth/login", json={"email": "cli@example.org", "password": created["password"]}
+    )
+    assert_error(stale, 401, "unauthenticated")
+    login(anonymous, "cli@example.org", new_password)
+    elsewhere = CliRunner().invoke(
+        cli, ["users", "create", "x@example.org", "--tenant", "nowhere", "--data-dir", data_dir]
+    )
+    assert elsewhere.exit_code != 0

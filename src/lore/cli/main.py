@@ -19,6 +19,7 @@ from lore.cli import (
     search,
     serve,
     tenants,
+    users,
     worker,
 )
 from lore.errors import LoreError
@@ -45,6 +46,7 @@ app.add_typer(documents.app, name="documents")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tenants.app, name="tenants")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

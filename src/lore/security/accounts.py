@@ -47,6 +47,12 @@ class Accounts:
             raise NotFound("no such user", details={"user_id": user_id})
         return user
 
+    def by_email(self, tenant_id: str, email: str) -> User:
+        user = self.users.by_email(tenant_id, normal_email(email))
+        if user is None:
+            raise NotFound("no user with this email", details={"tenant": tenant_id, "email": email})
+        return user
+
     def list_users(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[User]:
         return self.users.list_users(tenant_id, limit, cursor)
 
