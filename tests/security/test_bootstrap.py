@@ -11,6 +11,7 @@ import pytest
 from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.errors import InvalidInput
+from lore.files import create_private
 from lore.security import bootstrap
 from lore.security.identity import Identity
 from lore.security.principal import operator
@@ -45,13 +46,11 @@ def test_a_server_store_refuses_to_start_without_a_secret(tmp_path: Path) -> Non
     assert not (tmp_path / bootstrap.SECRET_FILE).exists()
 
 
-def test_a_private_file_is_written_whole_and_only_once(tmp_path: Path) -> None:
+def test_a_private_file_is_created_whole_and_only_once(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "file"
-    assert bootstrap.write_private(path, "first", replace=False)
-    assert not bootstrap.write_private(path, "second", replace=False)
-    assert path.read_text() == "first\n" and mode(path) == 0o600
-    assert bootstrap.write_private(path, "third", replace=True)
-    assert path.read_text() == "third\n" and mode(path) == 0o600
+    assert create_private(path, "first")
+    assert not create_private(path, "second")  # a second process starting at the same moment keeps the first
+    assert path.read_text() == "first" and mode(path) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == ["file"]  # no drafts left behind
 
 

@@ -12,14 +12,13 @@ to start, since replicas must share the secret and a default one would let anybo
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import uuid
 from pathlib import Path
 
 from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.errors import Conflict, InvalidInput
+from lore.files import create_private, write_private
 from lore.models import DEFAULT_TENANT
 from lore.security import passwords
 from lore.security.accounts import PasswordChanged
@@ -46,7 +45,7 @@ def signing_secret(settings: Settings) -> str:
             details={"setting": "LORE_SIGNING_SECRET"},
         )
     path = settings.storage.data_dir / SECRET_FILE
-    write_private(path, secrets.token_urlsafe(48), replace=False)
+    create_private(path, secrets.token_urlsafe(48) + "\n")
     return _checked(path.read_text().strip(), str(path))
 
 
@@ -57,27 +56,6 @@ def _checked(secret: str, where: str) -> str:
             details={"min_length": MIN_SECRET_CHARS},
         )
     return secret
-
-
-def write_private(path: Path, text: str, *, replace: bool) -> bool:
-    """Write a file only its owner can read (0600), whole or not at all; with `replace=False`, only if it does
-    not exist yet (False when another process was first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(text + "\n")
-        if replace:
-            draft.replace(path)
-            return True
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        draft.unlink(missing_ok=True)
 
 
 def ensure_owner(db: Database, settings: Settings) -> str | None:
@@ -91,7 +69,7 @@ def ensure_owner(db: Database, settings: Settings) -> str | None:
         db.users.create(DEFAULT_TENANT, email, "owner", passwords.hash_password(password))
     except Conflict:
         return None  # another process started at the same moment and made it
-    write_private(settings.storage.data_dir / PASSWORD_FILE, password, replace=True)
+    write_private(settings.storage.data_dir / PASSWORD_FILE, password + "\n")
     return password
 
 
