@@ -1,6 +1,6 @@
 """`UserCredentials`: the per-request check of a user's access token or session cookie, giving its `Principal`.
 
-Each check re-reads the user, its tenant and its groups (one join by primary key and one indexed read), so a
+Each check re-reads the user, its tenant and its groups (one statement: an indexed join by primary key), so a
 disabled user or tenant, a revoked login, a changed role or group, and a tenant's new MFA rule apply to the very
 next request, not when the token expires.
 """

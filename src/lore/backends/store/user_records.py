@@ -3,8 +3,9 @@ web sessions of their logins.
 
 Every state change that must happen once is one conditional UPDATE (a refresh token is used, a recovery code is
 spent, a TOTP step is taken only if it is newer than the last), so two racing requests cannot both win on SQLite
-or PostgreSQL. The per-request checks (`access`, `session`) are one indexed join by primary key plus the user's
-groups: cheap enough to run on every request, which is what lets a disabled user or tenant stop at once.
+or PostgreSQL. The per-request checks (`access`, `session`) are one statement, an indexed join by primary key
+with the user's groups: cheap enough to run on every request, which is what lets a disabled user or tenant stop
+at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import sqlalchemy as sa
 
 from lore.backends.store import paging
 from lore.backends.store.rows import AnyRow
-from lore.backends.store.schema import group_members, recovery_codes, refresh_tokens, tenants, users
+from lore.backends.store.schema import (
+    UtcDateTime,
+    group_members,
+    recovery_codes,
+    refresh_tokens,
+    tenants,
+    users,
+)
 from lore.backends.store.tenant_records import Tenant
 from lore.errors import Conflict
 from lore.models import Page, utcnow
@@ -33,7 +41,33 @@ _TENANT_FIELDS = (
     tenants.c.disabled_at.label("tenant_disabled_at"),
     tenants.c.settings.label("tenant_settings"),
 )
-_USERS_WITH_TENANTS = sa.join(users, tenants, users.c.tenant_id == tenants.c.id)
+# A user, its tenant and one row per group it is in (one row with no group when it is in none): the whole of a
+# per-request check in one statement, so one round trip to the store.
+_HOLDERS = sa.join(users, tenants, users.c.tenant_id == tenants.c.id).outerjoin(
+    group_members, group_members.c.user_id == users.c.id
+)
+_HOLDER_FIELDS = (*_USER_FIELDS, *_TENANT_FIELDS, group_members.c.group_name)
+# Built once, with bound parameters: building and keying a statement this size costs more than running it.
+_ACCESS = (
+    sa.select(*_HOLDER_FIELDS)
+    .select_from(_HOLDERS)
+    .where(
+        users.c.id == sa.bindparam("user_id"),
+        ~sa.exists().where(
+            refresh_tokens.c.family_id == sa.bindparam("family_id"), refresh_tokens.c.revoked_at.is_not(None)
+        ),
+    )
+)
+_SESSION = (
+    sa.select(*_HOLDER_FIELDS)
+    .select_from(_HOLDERS.join(refresh_tokens, refresh_tokens.c.user_id == users.c.id))
+    .where(
+        refresh_tokens.c.token_hash == sa.bindparam("token_hash"),
+        refresh_tokens.c.kind == "session",
+        refresh_tokens.c.revoked_at.is_(None),
+        refresh_tokens.c.expires_at > sa.bindparam("now", type_=UtcDateTime()),
+    )
+)
 
 
 def _user(row: AnyRow) -> User:
@@ -309,36 +343,16 @@ class UserRecords:
 
     def access(self, user_id: str, family_id: str) -> Holder | None:
         """The holder of an access token: its user, tenant and groups, unless its login was revoked."""
-        revoked = sa.exists().where(
-            refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_not(None)
-        )
-        query = (
-            sa.select(*_USER_FIELDS, *_TENANT_FIELDS)
-            .select_from(_USERS_WITH_TENANTS)
-            .where(users.c.id == user_id, ~revoked)
-        )
-        return self._holder(query)
+        return self._holder(_ACCESS, {"user_id": user_id, "family_id": family_id})
 
     def session(self, token_hash: str) -> Holder | None:
         """The holder of a live web session cookie."""
-        query = (
-            sa.select(*_USER_FIELDS, *_TENANT_FIELDS)
-            .select_from(_USERS_WITH_TENANTS.join(refresh_tokens, refresh_tokens.c.user_id == users.c.id))
-            .where(
-                refresh_tokens.c.token_hash == token_hash,
-                refresh_tokens.c.kind == "session",
-                refresh_tokens.c.revoked_at.is_(None),
-                refresh_tokens.c.expires_at > utcnow(),
-            )
-        )
-        return self._holder(query)
+        return self._holder(_SESSION, {"token_hash": token_hash, "now": utcnow()})
 
-    def _holder(self, query: sa.Select[Any]) -> Holder | None:
+    def _holder(self, query: sa.Select[Any], values: dict[str, Any]) -> Holder | None:
         with self._engine.connect() as conn:
-            row = conn.execute(query).first()
-            if row is None:
-                return None
-            groups = conn.execute(
-                sa.select(group_members.c.group_name).where(group_members.c.user_id == row.id)
-            ).scalars()
-            return Holder(_user(row), _tenant(row), frozenset(groups))
+            found = conn.execute(query, values).all()
+        if not found:
+            return None
+        groups = frozenset(row.group_name for row in found if row.group_name is not None)
+        return Holder(_user(found[0]), _tenant(found[0]), groups)
