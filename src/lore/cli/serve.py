@@ -26,6 +26,7 @@ from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
 DEMO_KEY_FILE = "demo-key"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def serve(
@@ -88,6 +89,9 @@ def run_server(settings: Settings, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        # A worker answers the supervisor's pings from a thread; while it imports and loads its model on a
+        # busy machine that can take longer than uvicorn's 5 s, and a worker killed then is restarted forever.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if workers > 1:
         with suppress(KeyboardInterrupt):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
