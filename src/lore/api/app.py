@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
             Middleware(
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            *request_guards(settings),
         ],
     )
     app.state.settings = settings
