@@ -16,10 +16,16 @@ from uvicorn.supervisors import Multiprocess
 from lore.cli.common import DataDir, err_console, settings_for
 from lore.config import WILDCARD_BINDS, Settings
 from lore.demo import demo_dir
+from lore.errors import Forbidden, Unauthenticated
+from lore.files import write_private
+from lore.models import DEFAULT_TENANT
 from lore.registry import create_store
+from lore.security.keys import KeyRing, KeySpec
+from lore.security.scopes import Scope
 from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
+DEMO_KEY_FILE = "demo-key"
 
 
 def serve(
@@ -55,6 +61,11 @@ def serve(
             err_console.print(
                 f"demo knowledge base: {report.added + report.updated + report.unchanged} articles"
             )
+            key_file = demo_key(lore)
+        err_console.print(
+            f"demo API key in {key_file}: export LORE_KEY=$(cat {key_file}) and send "
+            '-H "Authorization: Bearer $LORE_KEY"'
+        )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
     scheme = "https" if settings.http.ssl_certfile else "http"
@@ -74,6 +85,22 @@ def check_tls_files(settings: Settings) -> None:
         if path is not None and not path.is_file():
             err_console.print(f"TLS file not found: {path}")
             raise typer.Exit(2)
+
+
+def demo_key(lore: Lore) -> Path:
+    """The demo's key (every scope of the default tenant), kept in `<data dir>/demo-key` (mode 0600) and reused
+    while it works, so the README's examples keep working across restarts with one exported variable."""
+    path = lore.settings.storage.data_dir / DEMO_KEY_FILE
+    ring = KeyRing(lore.store.api_keys, lore.store.tenants)
+    if path.exists():
+        with suppress(Unauthenticated, Forbidden):
+            ring.authenticate(path.read_text().strip())
+            return path
+    _, token = ring.create(
+        DEFAULT_TENANT, KeySpec(name="demo", scopes=frozenset(Scope)), created_by="operator"
+    )
+    write_private(path, token + "\n")
+    return path
 
 
 def run_server(settings: Settings, workers: int) -> None:

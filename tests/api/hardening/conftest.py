@@ -12,6 +12,7 @@ import pytest
 from lore.api import create_app
 from lore.config import Settings
 from tests.api.conftest import LiveServer
+from tests.keys import bearer, mint_key
 
 APP_ORIGIN = "https://app.example"  # the one browser origin allowed to call the API (LORE_CORS_ORIGINS)
 EVIL_ORIGIN = "https://evil.example"
@@ -43,7 +44,19 @@ def server(hardened_settings: Settings) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="package")
-def client(server: LiveServer) -> Iterator[httpx.Client]:
-    """A plain HTTP client (no Origin, no Sec-Fetch-* headers): what curl and SDKs send."""
+def operator_token(server: LiveServer) -> str:
+    return mint_key(server.lore.store)
+
+
+@pytest.fixture(scope="package")
+def client(server: LiveServer, operator_token: str) -> Iterator[httpx.Client]:
+    """What curl and SDKs send (no Origin, no Sec-Fetch-* headers), with the operator's key: every scope."""
+    with httpx.Client(base_url=server.url, timeout=60, headers=bearer(operator_token)) as http:
+        yield http
+
+
+@pytest.fixture(scope="package")
+def anonymous(server: LiveServer) -> Iterator[httpx.Client]:
+    """No credentials at all: the public routes answer it."""
     with httpx.Client(base_url=server.url, timeout=60) as http:
         yield http

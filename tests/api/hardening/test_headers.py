@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from lore.api.hardening.headers import API_POLICY, script_hashes
+from lore.api.permissions import PUBLIC, ROUTE_SCOPES
 from tests.api.conftest import LiveServer, assert_error
 from tests.api.hardening.conftest import EVIL_ORIGIN
 
@@ -32,8 +34,8 @@ def assert_secured(response: httpx.Response, *, stored: bool = True) -> None:
         assert response.headers["cache-control"] == "no-store"
 
 
-def test_successes_carry_the_headers(client: httpx.Client) -> None:
-    health = client.get("/healthz")
+def test_successes_carry_the_headers(anonymous: httpx.Client, client: httpx.Client) -> None:
+    health = anonymous.get("/healthz")
     assert_secured(health)
     assert health.headers["content-security-policy"] == API_POLICY
     assert "cache-control" not in health.headers  # no data, no credentials: caching is harmless
@@ -41,11 +43,11 @@ def test_successes_carry_the_headers(client: httpx.Client) -> None:
     assert search.status_code == 200
     assert_secured(search, stored=False)
     assert search.headers["content-security-policy"] == API_POLICY
-    assert_secured(client.get("/openapi.json"))
+    assert_secured(anonymous.get("/openapi.json"))
 
 
-def test_a_request_with_credentials_is_never_stored(client: httpx.Client) -> None:
-    response = client.get("/healthz", headers={"Authorization": "Bearer anything"})
+def test_a_request_with_credentials_is_never_stored(anonymous: httpx.Client) -> None:
+    response = anonymous.get("/healthz", headers={"Authorization": "Bearer anything"})
     assert_secured(response, stored=False)
 
 
@@ -68,14 +70,17 @@ def test_a_stream_is_never_stored_and_still_unbuffered(client: httpx.Client) -> 
 
 
 @pytest.fixture(scope="module")
-def boom(server: LiveServer) -> str:
-    """A route that fails the way a bug does, added to the running app."""
+def boom(server: LiveServer) -> Iterator[str]:
+    """A public route that fails the way a bug does, added to the running app."""
+    path = "/test-hardening-boom"
 
-    @server.app.get("/test-hardening-boom", include_in_schema=False)
+    @server.app.get(path, include_in_schema=False)
     def fail() -> None:
         raise RuntimeError("a bug")
 
-    return "/test-hardening-boom"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(ROUTE_SCOPES, f"GET {path}", PUBLIC)
+        yield path
 
 
 def test_errors_of_every_kind_carry_the_headers(client: httpx.Client, boom: str) -> None:

@@ -4,7 +4,6 @@ pages and allowed origins keep working, and CORS answers allowed origins only.""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +14,11 @@ from starlette.datastructures import Headers
 
 from lore.api.hardening.origins import foreign_origin, own_origin
 from lore.config import Settings
+from lore.models import DEFAULT_COLLECTION
+from lore.security.scopes import Scope
 from tests.api.conftest import LiveServer, assert_error
 from tests.api.hardening.conftest import APP_ORIGIN, EVIL_ORIGIN
+from tests.keys import bearer, mint_key
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 TEXT = {"content-type": "text/plain"}
@@ -124,11 +126,14 @@ def test_a_page_elsewhere_may_read_but_gets_no_cors_headers(client: httpx.Client
     assert not any(name.startswith("access-control-") for name in response.headers)
 
 
-def preflight(client: httpx.Client, origin: str, method: str = "POST") -> httpx.Response:
+def preflight(
+    client: httpx.Client, origin: str, method: str = "POST", asks_for: str = "authorization, content-type"
+) -> httpx.Response:
+    """What a browser sends first, without credentials, to ask whether a page may send such a request."""
     headers = {
         "Origin": origin,
         "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": "authorization, content-type",
+        "Access-Control-Request-Headers": asks_for,
         "Sec-Fetch-Site": "cross-site",
     }
     return client.options("/v1/search", headers=headers)
@@ -145,10 +150,12 @@ def test_a_preflight_from_an_allowed_origin_is_answered(client: httpx.Client) ->
     assert answer.headers["x-content-type-options"] == "nosniff"
 
 
-def test_a_preflight_from_elsewhere_is_refused(client: httpx.Client) -> None:
-    answer = preflight(client, EVIL_ORIGIN)
+def test_a_preflight_from_elsewhere_is_refused_unless_a_token_will_decide(anonymous: httpx.Client) -> None:
+    answer = preflight(anonymous, EVIL_ORIGIN, asks_for="content-type")
     assert_error(answer, 403, "cross_origin")
     assert "access-control-allow-origin" not in answer.headers
+    # A request that will carry a bearer token is judged by it (only publishable keys pass from elsewhere).
+    assert preflight(anonymous, EVIL_ORIGIN).status_code == 204
 
 
 def test_an_origin_setting_is_normalised_as_browsers_send_origins() -> None:
@@ -188,30 +195,41 @@ def test_which_requests_come_from_elsewhere() -> None:
     assert seen(sec_fetch_site="same-origin") is None
 
 
-@pytest.fixture
-def with_key_origins(server: LiveServer, client: httpx.Client) -> Iterator[httpx.Client]:
-    """The server with an origin check such as publishable keys plug in: the key `pk-help` may be used from
-    https://help.example, and so a preflight from there is answered."""
-
-    async def key_origins(origin: str, token: str | None) -> bool:
-        return origin == "https://help.example" and token in (None, "pk-help")
-
-    server.app.state.origin_checks = [key_origins]
-    try:
-        yield client
-    finally:
-        del server.app.state.origin_checks
+@pytest.fixture(scope="module")
+def help_key(server: LiveServer) -> str:
+    """A publishable key for the help centre at https://help.example, as an admin would embed in its pages."""
+    scopes = frozenset({Scope.SEARCH, Scope.ASK})
+    spec = {"kind": "publishable", "collections": frozenset({DEFAULT_COLLECTION})}
+    return mint_key(server.lore.store, scopes=scopes, allowed_origins=("https://help.example",), **spec)
 
 
-def test_an_origin_check_admits_the_origins_of_a_key(with_key_origins: httpx.Client) -> None:
-    help_page = {"Origin": "https://help.example", "Sec-Fetch-Site": "cross-site"}
-    assert preflight(with_key_origins, "https://help.example").status_code == 204
-    asked = with_key_origins.post(
-        "/v1/conversations", json={}, headers={**help_page, "Authorization": "Bearer pk-help"}
+def test_a_publishable_key_works_from_its_own_origins_only(anonymous: httpx.Client, help_key: str) -> None:
+    help_page = {"Origin": "https://help.example", "Sec-Fetch-Site": "cross-site", **bearer(help_key)}
+    assert preflight(anonymous, "https://help.example").status_code == 204
+    searched = anonymous.post("/v1/search", json={"query": "help"}, headers=help_page)
+    assert (
+        searched.status_code == 200
+        and searched.headers["access-control-allow-origin"] == "https://help.example"
     )
+    asked = anonymous.post("/v1/conversations", json={}, headers=help_page)
     assert asked.status_code == 201 and asked.headers["access-control-allow-origin"] == "https://help.example"
-    assert_error(with_key_origins.post("/v1/conversations", headers=help_page), 403, "cross_origin")
-    other_key = {**help_page, "Authorization": "Bearer pk-other"}
-    assert_error(with_key_origins.post("/v1/conversations", headers=other_key), 403, "cross_origin")
-    elsewhere = {"Origin": EVIL_ORIGIN, "Authorization": "Bearer pk-help"}
-    assert_error(with_key_origins.post("/v1/conversations", headers=elsewhere), 403, "cross_origin")
+    elsewhere = {**help_page, "Origin": EVIL_ORIGIN}
+    for refused in (
+        anonymous.post("/v1/conversations", headers=elsewhere),
+        anonymous.get("/v1/models", headers=elsewhere),
+    ):
+        assert "origin" in assert_error(refused, 403, "forbidden")["message"]  # the key's own refusal
+        assert "access-control-allow-origin" not in refused.headers
+    forged = {**help_page, "Authorization": f"Bearer {help_key[:-4]}AAAA"}
+    assert_error(anonymous.post("/v1/conversations", headers=forged), 401, "unauthenticated")
+
+
+def test_a_secret_key_in_a_page_elsewhere_changes_nothing(
+    client: httpx.Client, hardened_settings: Settings
+) -> None:
+    """Secret keys are for servers: a page of an origin LORE_CORS_ORIGINS does not list cannot write with one."""
+    before = stored(client, hardened_settings)
+    page = {"Origin": "https://help.example", "Sec-Fetch-Site": "cross-site"}
+    assert_error(client.post("/v1/conversations", headers=page), 403, "cross_origin")
+    assert_error(client.post("/v1/search", json={"query": "x"}, headers=page), 403, "cross_origin")
+    assert stored(client, hardened_settings) == before

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from lore.config import Settings
 from tests.api.conftest import assert_error
+from tests.keys import bearer, operator_key
 from tests.waiting import wait_for
 
 
@@ -65,11 +67,13 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def tls_server(
     tmp_path_factory: pytest.TempPathFactory, model_cache: Path
-) -> Iterator[tuple[str, ssl.SSLContext]]:
-    """A real `lore serve` subprocess over TLS; its base URL and a context that trusts its certificate."""
+) -> Iterator[tuple[str, ssl.SSLContext, str]]:
+    """A real `lore serve` subprocess over TLS: its base URL, a context that trusts its certificate, and the
+    operator's key."""
     folder = tmp_path_factory.mktemp("tls")
     cert_file, key_file = self_signed(folder)
     port = free_port()
+    token = operator_key(Settings(_env_file=None, data_dir=folder / "data", model_cache_dir=model_cache))
     env = {name: value for name, value in os.environ.items() if not name.startswith("LORE_")} | {
         "LORE_MODEL_CACHE_DIR": str(model_cache),
         "LORE_EMBED_THREADS": "1",
@@ -89,7 +93,7 @@ def tls_server(
 
         try:
             wait_for(up, "lore serve to come up over TLS", poll=0.1)
-            yield url, trusted
+            yield url, trusted, token
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=60)
@@ -97,9 +101,9 @@ def tls_server(
     assert f"Lore on {url}".encode() in stderr
 
 
-def test_lore_serve_speaks_https_with_hsts(tls_server: tuple[str, ssl.SSLContext]) -> None:
-    url, trusted = tls_server
-    with httpx.Client(base_url=url, verify=trusted, timeout=60) as client:
+def test_lore_serve_speaks_https_with_hsts(tls_server: tuple[str, ssl.SSLContext, str]) -> None:
+    url, trusted, token = tls_server
+    with httpx.Client(base_url=url, verify=trusted, timeout=60, headers=bearer(token)) as client:
         health = client.get("/healthz")
         assert health.status_code == 200 and health.http_version == "HTTP/1.1"
         assert health.headers["strict-transport-security"] == "max-age=31536000"
@@ -118,9 +122,9 @@ def test_lore_serve_speaks_https_with_hsts(tls_server: tuple[str, ssl.SSLContext
 
 
 def test_the_certificate_is_checked_and_plain_http_gets_nothing(
-    tls_server: tuple[str, ssl.SSLContext],
+    tls_server: tuple[str, ssl.SSLContext, str],
 ) -> None:
-    url, _ = tls_server
+    url, _, _ = tls_server
     with pytest.raises(httpx.ConnectError):  # an unknown issuer: not trusted by default
         httpx.get(f"{url}/healthz")
     with pytest.raises(httpx.TransportError):

@@ -11,10 +11,10 @@ from starlette.middleware import Middleware
 from lore.api.hardening.headers import SecurityHeaders
 from lore.api.hardening.hosts import AllowedHosts, HostPolicy
 from lore.api.hardening.json_bodies import JsonBodies
-from lore.api.hardening.origins import BrowserOrigins, CrossOrigin, OriginCheck
+from lore.api.hardening.origins import BrowserOrigins, CrossOrigin
 from lore.config import Settings
 
-__all__ = ["CrossOrigin", "OriginCheck", "request_guards", "security_headers"]
+__all__ = ["CrossOrigin", "request_guards", "security_headers"]
 
 
 def security_headers(settings: Settings) -> Middleware:

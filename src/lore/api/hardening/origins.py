@@ -5,24 +5,25 @@ no body at all), so the origin, not the content type, decides: a state-changing 
 HEAD, OPTIONS) from a foreign origin is refused with 403 `cross_origin` unless the origin is allowed. Reads go
 through, but without CORS headers the page cannot see the answer. CORS is off until an origin is allowed.
 
-An origin is allowed when `cors_origins` lists it, or when one of `app.state.origin_checks` says so: async
-callables `(origin, bearer_token) -> bool`, through which authentication admits the origins a publishable key
-names. They are asked about requests that carry a bearer token, and about preflights, which browsers send
-without credentials (`bearer_token` is None: may some key be used from this origin?). Cookies are never credentials across origins here
-(`Access-Control-Allow-Credentials` is not sent), so an allowed page gets only what the token it holds grants."""
+An origin is allowed when `cors_origins` lists it, or, for one request, when the request carries a publishable
+key that may be used from there (the key's `allowed_origins`; one without them may be used from any page: it
+was made to be embedded); a publishable key that may not is answered with the key's own error (401, 403). Browsers ask before sending a bearer token across origins, without the token, so a
+preflight for a request that will carry one is answered for any origin: the token then decides. Cookies are
+never credentials across origins (`Access-Control-Allow-Credentials` is not sent)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 
+import anyio.to_thread
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lore.api.errors import lore_error_response
-from lore.errors import Forbidden
-
-OriginCheck = Callable[[str, str | None], Awaitable[bool]]
+from lore.errors import Forbidden, LoreError
+from lore.security.keys import PREFIXES, KeyRing
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -60,9 +61,10 @@ def foreign_origin(scope: Scope, headers: Headers) -> str | None:
     return None if origin == own_origin(scope["scheme"], headers.get("host", "")) else origin
 
 
-def bearer_token(headers: Headers) -> str | None:
+def publishable_key(headers: Headers) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token.startswith(PREFIXES["publishable"]) else None
 
 
 class BrowserOrigins:
@@ -82,27 +84,36 @@ class BrowserOrigins:
         if origin is None:
             await self.app(scope, receive, send)
             return
-        preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
-        token = None if preflight else bearer_token(headers)
-        allowed = origin in self.origins or (
-            (preflight or token is not None) and await _checked(scope, origin, token)
-        )
-        if preflight:
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            allowed = origin in self.origins or "authorization" in _requested_headers(headers)
             await (_preflight(origin) if allowed else _refusal(origin))(scope, receive, send)
-        elif allowed:
+        elif origin in self.origins:
             await self.app(scope, receive, _with_cors(send, origin))
+        elif (key := publishable_key(headers)) is not None:
+            refusal = await _key_refusal(scope, key, origin)
+            if refusal is None:
+                await self.app(scope, receive, _with_cors(send, origin))
+            else:
+                await lore_error_response(refusal)(scope, receive, send)
         elif scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)  # served, but unreadable to the page without CORS headers
         else:
             await _refusal(origin)(scope, receive, send)
 
 
-async def _checked(scope: Scope, origin: str, token: str | None) -> bool:
-    checks: Sequence[OriginCheck] = getattr(scope["app"].state, "origin_checks", ())
-    for check in checks:
-        if await check(origin, token):
-            return True
-    return False
+def _requested_headers(headers: Headers) -> set[str]:
+    return {name.strip().lower() for name in headers.get("access-control-request-headers", "").split(",")}
+
+
+async def _key_refusal(scope: Scope, key: str, origin: str) -> LoreError | None:
+    """Why the publishable key may not be used from `origin` (not valid, or not from there), or None. The
+    route looks the key up again: a refused request must not reach any route, public ones included."""
+    keys: KeyRing = scope["app"].state.keys
+    try:
+        await anyio.to_thread.run_sync(partial(keys.authenticate, key, origin=origin))
+    except LoreError as error:
+        return error
+    return None
 
 
 def _refusal(origin: str) -> Response:
