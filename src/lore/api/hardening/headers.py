@@ -8,8 +8,10 @@ import base64
 import hashlib
 import re
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lore.api.hardening.request_headers import request_headers
 
 # Data never runs or renders: nothing may load, and no page may frame it.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -21,12 +23,12 @@ PAGE_POLICY = (
     "base-uri 'none'; form-action 'self'"
 )
 FIXED = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Resource-Policy": "same-origin",
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"no-referrer",
+    b"cross-origin-resource-policy": b"same-origin",
 }
-CSP = "Content-Security-Policy"
+CSP = b"content-security-policy"
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
@@ -38,7 +40,7 @@ def script_hashes(page: bytes) -> str:
 
 def private(scope: Scope) -> bool:
     """API data, and anything asked for with credentials: never stored by a browser or a proxy."""
-    headers = Headers(scope=scope)
+    headers = request_headers(scope)
     return scope["path"].startswith("/v1/") or "authorization" in headers or "cookie" in headers
 
 
@@ -47,7 +49,7 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, hsts_max_age: int) -> None:
         self.app = app
-        self.hsts = f"max-age={hsts_max_age}" if hsts_max_age else None
+        self.hsts = f"max-age={hsts_max_age}".encode() if hsts_max_age else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,9 +57,9 @@ class SecurityHeaders:
             return
         extra = dict(FIXED)
         if private(scope):
-            extra["Cache-Control"] = "no-store"
+            extra[b"cache-control"] = b"no-store"
         if self.hsts is not None and scope["scheme"] == "https":
-            extra["Strict-Transport-Security"] = self.hsts
+            extra[b"strict-transport-security"] = self.hsts
         page: list[
             Message
         ] = []  # an HTML page's messages, held until it is whole: its policy names its scripts
@@ -68,7 +70,7 @@ class SecurityHeaders:
                 if _is_html(message):
                     page.append(message)
                     return
-                _set(message, {CSP: API_POLICY})
+                _set(message, {CSP: API_POLICY.encode()})
             elif page:
                 page.append(message)
                 if not message.get("more_body", False):
@@ -82,7 +84,7 @@ class SecurityHeaders:
 async def _send_page(send: Send, messages: list[Message]) -> None:
     start, *parts = messages
     hashes = script_hashes(b"".join(part.get("body", b"") for part in parts))
-    _set(start, {CSP: PAGE_POLICY.format(hashes=hashes)})
+    _set(start, {CSP: PAGE_POLICY.format(hashes=hashes).encode()})
     for message in messages:
         await send(message)
 
@@ -91,8 +93,7 @@ def _is_html(start: Message) -> bool:
     return Headers(raw=start["headers"]).get("content-type", "").startswith("text/html")
 
 
-def _set(start: Message, values: dict[str, str]) -> None:
+def _set(start: Message, values: dict[bytes, bytes]) -> None:
     """Each header set once, replacing what the handler set (`no-cache` on a stream becomes `no-store`)."""
-    headers = MutableHeaders(scope=start)
-    for name, value in values.items():
-        headers[name] = value
+    kept = [(name, value) for name, value in start["headers"] if name.lower() not in values]
+    start["headers"] = [*kept, *values.items()]

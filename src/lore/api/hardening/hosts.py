@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lore.api.errors import ErrorResponse
+from lore.api.hardening.request_headers import request_headers
 from lore.config import WILDCARD_BINDS, Settings
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
@@ -61,7 +61,7 @@ class AllowedHosts:
         if scope["type"] not in ("http", "websocket") or self.policy.any_host:
             await self.app(scope, receive, send)
             return
-        header = Headers(scope=scope).get("host")
+        header = request_headers(scope).get("host")
         host = host_name(header)
         if host is not None and self.policy.allows(host):
             await self.app(scope, receive, send)

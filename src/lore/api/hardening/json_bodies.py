@@ -7,14 +7,15 @@ arrays or ten thousand nested ones is refused before `json.loads` builds it. Any
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lore.api.bodies import is_json
 from lore.api.errors import ErrorResponse, UnsupportedMediaType, lore_error_response
+from lore.api.hardening.request_headers import request_headers
 
 _STEP = np.zeros(256, np.int8)  # what each byte does to the nesting depth
 _STEP[list(b"[{")] = 1
@@ -43,7 +44,7 @@ def surely_within(body: bytes, max_depth: int, max_items: int) -> bool:
     return opened <= max_depth and opened + body.count(b",") <= max_items
 
 
-def has_body(headers: Headers) -> bool:
+def has_body(headers: Mapping[str, str]) -> bool:
     return headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in headers
 
 
@@ -57,7 +58,7 @@ class JsonBodies:
         self.max_items = max_items
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        headers = request_headers(scope) if scope["type"] == "http" else None
         if headers is None or not has_body(headers):
             await self.app(scope, receive, send)
             return

@@ -13,15 +13,16 @@ never credentials across origins (`Access-Control-Allow-Credentials` is not sent
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import anyio.to_thread
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lore.api.errors import lore_error_response
+from lore.api.hardening.request_headers import request_headers
 from lore.errors import Forbidden, LoreError
 from lore.security.keys import PREFIXES, KeyRing
 
@@ -48,7 +49,7 @@ def own_origin(scheme: str, host: str) -> str:
     return f"{scheme}://{name}" if port in ("", str(DEFAULT_PORTS[scheme])) else f"{scheme}://{name}:{port}"
 
 
-def foreign_origin(scope: Scope, headers: Headers) -> str | None:
+def foreign_origin(scope: Scope, headers: Mapping[str, str]) -> str | None:
     """The page's origin when the request comes from another origin than the server's own, else None.
     `Sec-Fetch-Site` is set by browsers, never by pages; its `same-origin` holds behind a TLS proxy too."""
     site = headers.get("sec-fetch-site")
@@ -61,7 +62,7 @@ def foreign_origin(scope: Scope, headers: Headers) -> str | None:
     return None if origin == own_origin(scope["scheme"], headers.get("host", "")) else origin
 
 
-def publishable_key(headers: Headers) -> str | None:
+def publishable_key(headers: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token.startswith(PREFIXES["publishable"]) else None
@@ -79,7 +80,7 @@ class BrowserOrigins:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = request_headers(scope)
         origin = foreign_origin(scope, headers)
         if origin is None:
             await self.app(scope, receive, send)
@@ -101,7 +102,7 @@ class BrowserOrigins:
             await _refusal(origin)(scope, receive, send)
 
 
-def _requested_headers(headers: Headers) -> set[str]:
+def _requested_headers(headers: Mapping[str, str]) -> set[str]:
     return {name.strip().lower() for name in headers.get("access-control-request-headers", "").split(",")}
 
 
