@@ -37,12 +37,12 @@ def assert_secured(response: httpx.Response, *, stored: bool = True) -> None:
 def test_successes_carry_the_headers(anonymous: httpx.Client, client: httpx.Client) -> None:
     health = anonymous.get("/healthz")
     assert_secured(health)
-    assert health.headers["content-security-policy"] == API_POLICY
+    assert health.headers["content-security-policy"] == API_POLICY.decode()
     assert "cache-control" not in health.headers  # no data, no credentials: caching is harmless
     search = client.post("/v1/search", json={"query": "anything"})
     assert search.status_code == 200
     assert_secured(search, stored=False)
-    assert search.headers["content-security-policy"] == API_POLICY
+    assert search.headers["content-security-policy"] == API_POLICY.decode()
     assert_secured(anonymous.get("/openapi.json"))
 
 
@@ -56,7 +56,7 @@ def test_a_backup_download_is_never_stored(client: httpx.Client) -> None:
     download = client.get(f"/v1/admin/backups/{name}")
     assert download.status_code == 200 and download.headers["content-type"] == "application/x-tar"
     assert_secured(download, stored=False)
-    assert download.headers["content-security-policy"] == API_POLICY
+    assert download.headers["content-security-policy"] == API_POLICY.decode()
 
 
 def test_a_stream_is_never_stored_and_still_unbuffered(client: httpx.Client) -> None:
@@ -102,7 +102,7 @@ def test_errors_of_every_kind_carry_the_headers(client: httpx.Client, boom: str)
     for response, status, code in errors:
         assert_error(response, status, code)
         assert_secured(response)
-        assert response.headers["content-security-policy"] == API_POLICY
+        assert response.headers["content-security-policy"] == API_POLICY.decode()
 
 
 JSON = {"content-type": "application/json"}

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lore.api.hardening.request_headers import request_headers
 
 # Data never runs or renders: nothing may load, and no page may frame it.
-API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+API_POLICY = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # The API docs (/docs, /redoc): their vendored scripts and styles, their inline scripts by hash, the spec fetched
 # from here, and the data: images and blob: workers of Swagger UI and ReDoc. The bundles set inline styles.
 PAGE_POLICY = (
@@ -60,9 +60,8 @@ class SecurityHeaders:
             extra[b"cache-control"] = b"no-store"
         if self.hsts is not None and scope["scheme"] == "https":
             extra[b"strict-transport-security"] = self.hsts
-        page: list[
-            Message
-        ] = []  # an HTML page's messages, held until it is whole: its policy names its scripts
+        # An HTML page's messages are held until it is whole: its policy names its inline scripts.
+        page: list[Message] = []
 
         async def secured_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -70,7 +69,7 @@ class SecurityHeaders:
                 if _is_html(message):
                     page.append(message)
                     return
-                _set(message, {CSP: API_POLICY.encode()})
+                _set(message, {CSP: API_POLICY})
             elif page:
                 page.append(message)
                 if not message.get("more_body", False):

@@ -7,9 +7,10 @@ through, but without CORS headers the page cannot see the answer. CORS is off un
 
 An origin is allowed when `cors_origins` lists it, or, for one request, when the request carries a publishable
 key that may be used from there (the key's `allowed_origins`; one without them may be used from any page: it
-was made to be embedded); a publishable key that may not is answered with the key's own error (401, 403). Browsers ask before sending a bearer token across origins, without the token, so a
-preflight for a request that will carry one is answered for any origin: the token then decides. Cookies are
-never credentials across origins (`Access-Control-Allow-Credentials` is not sent)."""
+was made to be embedded); a publishable key that may not is answered with the key's own error (401, 403).
+Browsers ask before sending a bearer token across origins, without the token, so a preflight for a request
+that will carry one is answered for any origin: the token then decides. Cookies are never credentials across
+origins (`Access-Control-Allow-Credentials` is not sent)."""
 
 from __future__ import annotations
 
