@@ -8,15 +8,17 @@ use the name itself (`Settings(hnsw_connectivity=16)`), and so do validation err
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -133,6 +135,85 @@ class ServingSettings(BaseModel):
     max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
     max_k: int = Field(200, description="Largest number of hits one search may ask for.")
+
+
+# A list setting reads one variable, comma-separated: `LORE_ALLOWED_HOSTS=lore.example.com,lore.internal`.
+Names = Annotated[list[str], NoDecode]
+
+
+_HOST = re.compile(r"\*|(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]")
+_ORIGIN = re.compile(r"(https?)://([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})  # bind addresses that stand for every interface
+
+
+def _split(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def _host_names(values: list[str]) -> list[str]:
+    names = [value.lower().rstrip(".") for value in values]
+    wrong = [value for value in names if not _HOST.fullmatch(value)]
+    if wrong:
+        raise ValueError(f"not host names (no scheme, port or path): {', '.join(wrong)}")
+    return names
+
+
+def _origins(values: list[str]) -> list[str]:
+    """Origins as browsers send them: lower case, no path, no default port."""
+    origins = []
+    for value in values:
+        match = _ORIGIN.fullmatch(value.lower().rstrip("/"))
+        if match is None:
+            raise ValueError(f"not an origin (scheme://host[:port]): {value}")
+        scheme, host, port = match.groups()
+        origins.append(f"{scheme}://{host}{'' if port in (None, _DEFAULT_PORTS[scheme]) else port}")
+    return origins
+
+
+class HttpSettings(BaseModel):
+    """Which hosts and browser origins the server answers, TLS, and the shape of JSON bodies (docs/http.md)."""
+
+    allowed_hosts: Names = Field(
+        [],
+        description="Host names clients address the server by (the `Host` header), comma-separated, besides "
+        "`localhost`, `127.0.0.1`, `[::1]` and the bound address (unless a wildcard such as `0.0.0.0`); "
+        "`*.example.com` allows its subdomains, `*` any host. Other hosts get 400 `invalid_host`.",
+    )
+    cors_origins: Names = Field(
+        [],
+        description="Browser origins (`https://app.example.com`), comma-separated, whose pages may call the "
+        "API and change data (CORS); default: none but the server's own.",
+    )
+    ssl_certfile: Path | None = Field(
+        None,
+        description="TLS certificate chain (PEM) `lore serve` presents; with `ssl_keyfile`, it serves HTTPS.",
+    )
+    ssl_keyfile: Path | None = Field(None, description="Private key (PEM) of `ssl_certfile`.")
+    hsts_max_age: int = Field(
+        31_536_000,
+        ge=0,
+        description="`Strict-Transport-Security` max-age sent on HTTPS responses, in seconds (0: not sent).",
+    )
+    max_json_depth: int = Field(
+        32, ge=1, description="Deepest nesting of arrays and objects a JSON body may have."
+    )
+    max_json_items: int = Field(
+        200_000,
+        ge=1,
+        description="Most array elements and object members, all together, in one JSON body (counted before "
+        "parsing: an empty array or object counts as one).",
+    )
+
+    _split_lists = field_validator("allowed_hosts", "cors_origins", mode="before")(_split)
+    _check_hosts = field_validator("allowed_hosts")(_host_names)
+    _check_origins = field_validator("cors_origins")(_origins)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile go together: set both or neither")
+        return self
 
 
 class CachesSettings(BaseModel):
@@ -282,6 +363,7 @@ class Settings(BaseSettings):
         default_factory=EmbeddingSettings, description=EmbeddingSettings.__doc__
     )
     serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
+    http: HttpSettings = Field(default_factory=HttpSettings, description=HttpSettings.__doc__)
     caches: CachesSettings = Field(default_factory=CachesSettings, description=CachesSettings.__doc__)
     answers: AnswersSettings = Field(default_factory=AnswersSettings, description=AnswersSettings.__doc__)
     openai: OpenAISettings = Field(default_factory=OpenAISettings, description=OpenAISettings.__doc__)

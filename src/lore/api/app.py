@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from lore.answers import AnswerMetrics
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies=[Depends(authorize)],  # every route: its row in ROUTE_SCOPES, checked before the handler
         middleware=[
+            security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
             Middleware(
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            *request_guards(settings),
         ],
     )
     app.state.settings = settings
