@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
@@ -18,8 +18,9 @@ from lore.answers import AnswerMetrics
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
-from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
+from lore.api.routes import admin, chat, conversations, documents, health, jobs, search, usage
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttle, Throttling, throttle
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     and closed at shutdown. A Lore passed in stays the caller's to close."""
     settings = settings or (lore.settings if lore else Settings.for_server())
     metrics = ApiMetrics()
+    throttling = Throttling(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,12 +47,16 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
+        throttling.open(
+            service.store.usage, service.store.usage.tenant_settings, runtime.queue.transport.pending
+        )
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:
+            await throttling.close()
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             if lore is None:
@@ -62,9 +68,11 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies=[Depends(throttle)],
         middleware=[
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
+            Middleware(Throttle, throttling=throttling),
             Middleware(
                 BodyLimit,
                 json_limit=settings.serving.max_request_bytes,
@@ -74,6 +82,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (health, documents, search, conversations, chat, jobs, admin):
+    app.state.throttling = throttling
+    for module in (health, documents, search, conversations, chat, jobs, admin, usage):
         app.include_router(module.router)
     return app

@@ -1,5 +1,5 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the tenant, the job queue, the app's metrics,
-answering and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
+answering, the limits on concurrent work and the throttle (rate limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttling
 from lore.conversations import Answering
 from lore.jobs import JobQueue
 from lore.models import DEFAULT_TENANT
@@ -46,6 +47,10 @@ async def get_answer_slots(request: Request) -> AnswerSlots:
     return request.app.state.answer_slots
 
 
+async def get_throttling(request: Request) -> Throttling:
+    return request.app.state.throttling
+
+
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
@@ -53,3 +58,4 @@ MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]
+ThrottlingDep = Annotated[Throttling, Depends(get_throttling)]

@@ -6,7 +6,20 @@ import sys
 
 import typer
 
-from lore.cli import ask, backup, documents, evaluate, index, ingest, jobs, reembed, search, serve, worker
+from lore.cli import (
+    ask,
+    backup,
+    documents,
+    evaluate,
+    index,
+    ingest,
+    jobs,
+    reembed,
+    search,
+    serve,
+    usage,
+    worker,
+)
 from lore.errors import LoreError
 
 app = typer.Typer(
@@ -25,6 +38,7 @@ app.command("migrate")(serve.migrate)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("usage")(usage.usage)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")

@@ -33,6 +33,7 @@ from lore.backends.store.embedding_versions import SqlReembedding
 from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
+from lore.backends.store.usage_records import UsageRecords
 from lore.backends.store.vector_source import SqlVectorSource
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
@@ -41,7 +42,7 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `jobs` and `conversations` are the repositories callers use."""
+    `reembedding`, `jobs`, `conversations` and `usage` are the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -53,6 +54,7 @@ class Database(abc.ABC):
         # Jobs and conversations join no change sequence: their single-statement writes need no writer lock.
         self.jobs = JobRecords(engine)
         self.conversations = ConversationRecords(engine)
+        self.usage = UsageRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 
