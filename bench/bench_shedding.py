@@ -53,10 +53,15 @@ def search_bodies(dataset: Path, count: int) -> Iterator[dict[str, Any]]:
 
 
 def ensure_corpus(dataset: Path, data_dir: Path, docs: int) -> None:
-    """The first `docs` documents of the set (a rerun finds them unchanged)."""
+    """The first `docs` documents of the set, ingested once (a marker says the cached copy is whole)."""
+    marker = data_dir / "bench-corpus.json"
+    if marker.exists():
+        print(f"corpus: {json.loads(marker.read_text())['docs']} docs in {data_dir} (cached)", flush=True)
+        return
     corpus = itertools.islice(load_beir(dataset).corpus(), docs)
     with Lore.open(Settings(data_dir=data_dir)) as lore:
         report = lore.add_corpus(corpus)
+    marker.write_text(json.dumps({"docs": report.files, "dataset": str(dataset)}))
     print(f"corpus: {report.files} docs ({report.added} added) in {data_dir}", flush=True)
 
 
@@ -96,7 +101,7 @@ def search_spec(server: Server, bodies: list[dict[str, Any]], args: argparse.Nam
         "concurrency": args.concurrency,
         "duration": args.duration,
         "warmup": args.warmup,
-        "headers": headers(args),
+        "headers": server.headers,
         "server_time_key": "took_ms",
     }
 
@@ -111,14 +116,10 @@ def flood_spec(
         "concurrency": args.flood,
         "duration": args.warmup + args.duration + 0.5,
         "warmup": 0.0,
-        "headers": headers(args),
+        "headers": server.headers,
         "retry_after_cap": 5.0 if honours else None,
         "max_requests": 1_000_000 if not honours else len(bodies),
     }
-
-
-def headers(args: argparse.Namespace) -> dict[str, str]:
-    return {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
 
 
 def summary(raw: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +164,7 @@ def run_server(
         data_dir = Path(scratch) / "data"
         shutil.copytree(base, data_dir)
         with lore_serve(data_dir, 1, RESULTS / f"serve-shedding-{name}.log", env=env) as server:
-            probe(server, args)
+            probe(server)
             result: dict[str, Any] = {"env": env, "alone": searches(server, bodies, args)}
             print_line(name, "alone", result["alone"], None)
             for flood_name, honours in floods:
@@ -172,9 +173,9 @@ def run_server(
     return result
 
 
-def probe(server: Server, args: argparse.Namespace) -> None:
+def probe(server: Server) -> None:
     response = httpx.post(
-        f"{server.url}/v1/search", json={"query": "cells", "k": 10}, headers=headers(args), timeout=60
+        f"{server.url}/v1/search", json={"query": "cells", "k": 10}, headers=server.headers, timeout=60
     )
     if response.status_code != 200 or not response.json()["hits"]:
         raise SystemExit(f"search probe failed: {response.status_code} {response.text[:300]}")
@@ -239,7 +240,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="cached corpus (default under bench/results)"
     )
-    parser.add_argument("--api-key", default=None, help="sent as a bearer token")
     return parser.parse_args()
 
 
@@ -263,7 +263,7 @@ def main() -> None:
     }
     print("\n" + report(runs))
     print(f"cpu flags: {' '.join(cpu_flags()) or 'unknown'}")
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "api_key"}
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     path = write_result("shedding", {"settings": settings, "runs": runs})
     print(f"results: {path.relative_to(path.parents[2])}")
 

@@ -14,6 +14,7 @@ import pytest
 from lore.api import create_app
 from lore.config import Settings
 from tests.api.conftest import LiveServer, assert_error
+from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 
@@ -44,11 +45,12 @@ def shedder_of(server: LiveServer) -> Any:
 class HeldRequest:
     """A search whose body is sent only in part: the server holds it in flight until `finish`."""
 
-    def __init__(self, server: LiveServer) -> None:
+    def __init__(self, server: LiveServer, token: str) -> None:
         host, port = server.url.removeprefix("http://").split(":")
         self.socket = socket.create_connection((host, int(port)))
         self.body = b'{"query": "refunds", "k": 3}'
         head = f"POST /v1/search HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        head += f"Authorization: Bearer {token}\r\n"
         head += f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"
         self.socket.sendall(head.encode() + self.body[:5])
 
@@ -62,12 +64,13 @@ class HeldRequest:
 
 
 def test_bulk_is_shed_while_interactive_requests_are_served(busy_server: LiveServer) -> None:
-    with httpx.Client(base_url=busy_server.url, timeout=60) as client:
+    token = mint_key(busy_server.lore.store)
+    with httpx.Client(base_url=busy_server.url, timeout=60, headers=bearer(token)) as client:
         assert (
             client.post("/v1/documents", json={"title": "Idle", "text": "Accepted when idle."}).status_code
             == 201
         )
-        held = HeldRequest(busy_server)
+        held = HeldRequest(busy_server, token)
         wait_for(lambda: shedder_of(busy_server).inflight == 1, "the held search to be in flight")
 
         shed = client.post("/v1/documents", json={"title": "Busy", "text": "Refused while busy."})
@@ -97,7 +100,7 @@ def test_bulk_is_shed_while_interactive_requests_are_served(busy_server: LiveSer
 def test_bulk_is_shed_while_the_job_queue_is_deep(tmp_path: Path, model_cache: Path) -> None:
     with (
         serve(tmp_path, model_cache, worker_threads=0, shed_queue_depth=2) as live,
-        httpx.Client(base_url=live.url, timeout=60) as client,
+        httpx.Client(base_url=live.url, timeout=60, headers=bearer(mint_key(live.lore.store))) as client,
     ):
         batch = {"documents": [{"title": "Queued", "text": "Nobody runs this job."}]}
         assert client.post("/v1/ingest", json=batch).status_code == 202

@@ -22,6 +22,7 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 UNREACHABLE = "redis://127.0.0.1:1/14"  # nothing listens on port 1
 
 KEY = Principal("acme", "key", "k1", ROLE_SCOPES["editor"])
+LIMITED_KEY = replace(KEY, rate_limit="3/minute")
 OTHER_KEY = replace(KEY, id="k2")
 USER = Principal("acme", "user", "u1", ROLE_SCOPES["viewer"], role="viewer")
 PUBLISHABLE = Principal("acme", "publishable", "p1", PUBLISHABLE_SCOPES)
@@ -63,8 +64,8 @@ async def hits(limiter: RateLimiter, limits: list[Limit], times: int) -> list[Ve
     return [await limiter.hit(limits) for _ in range(times)]
 
 
-def test_a_key_gets_its_own_limit_and_then_is_refused(limiter_settings: Settings) -> None:
-    limits = limits_for(KEY, policy(), key_limit="3/minute", address=None)
+def test_a_key_gets_its_own_limit_over_the_tenants_key_default(limiter_settings: Settings) -> None:
+    limits = limits_for(LIMITED_KEY, policy(key="100/minute"), address=None)
 
     verdicts = run(limiter_settings, lambda limiter: hits(limiter, limits, 4))
 
@@ -80,8 +81,8 @@ def test_keys_are_counted_apart_and_the_tenant_counts_them_together(limiter_sett
     rules = policy(key="2/minute", tenant="3/minute")
 
     async def scenario(limiter: RateLimiter) -> list[Verdict]:
-        first = limits_for(KEY, rules, key_limit=None, address=None)
-        second = limits_for(OTHER_KEY, rules, key_limit=None, address=None)
+        first = limits_for(KEY, rules, address=None)
+        second = limits_for(OTHER_KEY, rules, address=None)
         return [*await hits(limiter, first, 3), *await hits(limiter, second, 2)]
 
     verdicts = run(limiter_settings, scenario)
@@ -94,7 +95,7 @@ def test_keys_are_counted_apart_and_the_tenant_counts_them_together(limiter_sett
 
 def test_a_user_is_limited_by_the_user_default_not_the_key_one(limiter_settings: Settings) -> None:
     rules = policy(key="1/minute", user="2/minute")
-    limits = limits_for(USER, rules, key_limit=None, address=None)
+    limits = limits_for(USER, rules, address=None)
 
     verdicts = run(limiter_settings, lambda limiter: hits(limiter, limits, 3))
 
@@ -106,8 +107,8 @@ def test_a_publishable_key_is_limited_per_client_address(limiter_settings: Setti
     rules = policy(address="2/minute")
 
     async def scenario(limiter: RateLimiter) -> list[Verdict]:
-        one = limits_for(PUBLISHABLE, rules, key_limit=None, address="203.0.113.7")
-        two = limits_for(PUBLISHABLE, rules, key_limit=None, address="198.51.100.9")
+        one = limits_for(PUBLISHABLE, rules, address="203.0.113.7")
+        two = limits_for(PUBLISHABLE, rules, address="198.51.100.9")
         return [*await hits(limiter, one, 3), *await hits(limiter, two, 1)]
 
     verdicts = run(limiter_settings, scenario)
@@ -117,7 +118,7 @@ def test_a_publishable_key_is_limited_per_client_address(limiter_settings: Setti
 
 
 def test_several_windows_report_the_one_closest_to_running_out(limiter_settings: Settings) -> None:
-    limits = limits_for(KEY, policy(), key_limit="2/second;100/hour", address=None)
+    limits = limits_for(replace(KEY, rate_limit="2/second;100/hour"), policy(), address=None)
 
     verdicts = run(limiter_settings, lambda limiter: hits(limiter, limits, 2))
 
@@ -129,31 +130,24 @@ def test_tenants_never_share_a_counter(limiter_settings: Settings) -> None:
     other_tenant = replace(KEY, tenant_id="globex")
 
     async def scenario(limiter: RateLimiter) -> list[bool]:
-        ours = limits_for(KEY, rules, key_limit=None, address=None)
-        theirs = limits_for(other_tenant, rules, key_limit=None, address=None)
+        ours = limits_for(KEY, rules, address=None)
+        theirs = limits_for(other_tenant, rules, address=None)
         return [(await limiter.hit(ours)).allowed, (await limiter.hit(theirs)).allowed]
 
     assert run(limiter_settings, scenario) == [True, True]
 
 
 def test_no_limit_applies_without_one_configured() -> None:
-    assert limits_for(KEY, policy(), key_limit=None, address="203.0.113.7") == []
-    assert (
-        limits_for(
-            Principal("acme", "operator", "operator", frozenset()),
-            policy(tenant="1/minute"),
-            key_limit=None,
-            address=None,
-        )
-        == []
-    )
+    assert limits_for(KEY, policy(), address="203.0.113.7") == []
+    the_operator = Principal("acme", "operator", "operator", frozenset())
+    assert limits_for(the_operator, policy(tenant="1/minute"), address=None) == []
     verdict = run(Settings(_env_file=None), lambda limiter: limiter.hit([]))
     assert verdict == Verdict(True)
 
 
 def test_an_unreachable_redis_lets_requests_through(caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(_env_file=None, redis_url=UNREACHABLE)
-    limits = limits_for(KEY, policy(), key_limit="1/minute", address=None)
+    limits = limits_for(LIMITED_KEY, policy(), address=None)
 
     verdicts = run(settings, lambda limiter: hits(limiter, limits, 2))
 

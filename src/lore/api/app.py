@@ -15,15 +15,29 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
+from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
-from lore.api.routes import admin, chat, conversations, documents, health, jobs, search, usage
+from lore.api.permissions import unguarded
+from lore.api.routes import (
+    admin,
+    chat,
+    conversations,
+    documents,
+    health,
+    jobs,
+    keys,
+    search,
+    tenants,
+    usage,
+)
 from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttle, Throttling, throttle
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
+from lore.security.keys import KeyRing
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 
@@ -43,13 +57,12 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
         app.state.lore = service
+        app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         app.state.jobs = runtime.queue
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
-        throttling.open(
-            service.store.usage, service.store.usage.tenant_settings, runtime.queue.transport.pending
-        )
+        throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
@@ -68,7 +81,8 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies=[Depends(throttle)],
+        # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
+        dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
@@ -82,7 +96,17 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.credential_checks = []
     app.state.throttling = throttling
-    for module in (health, documents, search, conversations, chat, jobs, admin, usage):
+    for module in (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage):
         app.include_router(module.router)
+    _check_guarded(app)
     return app
+
+
+def _check_guarded(app: FastAPI) -> None:
+    """Refuse to build an app with a route that has no row in ROUTE_SCOPES."""
+    routes = [(method, path) for path, operations in app.openapi()["paths"].items() for method in operations]
+    missing = unguarded(routes)
+    if missing:
+        raise RuntimeError(f"routes without a permission in lore.api.permissions.ROUTE_SCOPES: {missing}")

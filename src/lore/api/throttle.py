@@ -25,7 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lore.answers import Usage
 from lore.api.errors import lore_error_response
 from lore.api.load import LoadShedder, RouteUse, route_use
-from lore.backends.store.usage_records import NO_KEY, UsageRecords
+from lore.backends.store.database import Database
+from lore.backends.store.tenant_records import TenantRecords
+from lore.backends.store.usage_records import NO_KEY
 from lore.config import Settings
 from lore.errors import Overloaded, RateLimited
 from lore.security.addresses import ClientAddresses
@@ -38,7 +40,6 @@ from lore.security.usage import UsageRecorder
 PRINCIPAL = "principal"  # set by authentication
 USE = "lore_route_use"
 WINDOW = "lore_rate_limit_window"
-KeyLimit = Callable[[Principal], str | None]  # a key's own `api_keys.rate_limit`, if it has one
 
 
 def key_id(principal: Principal) -> str:
@@ -49,23 +50,21 @@ def key_id(principal: Principal) -> str:
 class Throttling:
     """The shedder, limiter, policies, quotas and usage recorder of one app."""
 
-    def __init__(self, settings: Settings, key_limit: KeyLimit | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.addresses = ClientAddresses(settings.limits.trusted_proxies)
         self.shedder = LoadShedder(settings.limits)
-        self.key_limit: KeyLimit = key_limit or (lambda _principal: None)
         self._opened: tuple[RateLimiter, Policies, Quotas, UsageRecorder] | None = None
 
-    def open(
-        self, records: UsageRecords, policy_source: PolicySource, queue_depth: Callable[[], int]
-    ) -> None:
-        """Start, inside the app's event loop (the limiter's Redis client belongs to it)."""
-        limits = self.settings.limits
+    def open(self, db: Database, queue_depth: Callable[[], int]) -> None:
+        """Start, inside the app's event loop (the limiter's Redis client belongs to it): usage is counted into
+        `db.usage`, policies read from `db.tenants`."""
+        limits, records = self.settings.limits, db.usage
         recorder = UsageRecorder(
             records, flush_seconds=limits.usage_flush_seconds, flush_increments=limits.usage_flush_increments
         )
         recorder.start()
-        policies = Policies(policy_source, defaults(limits), limits.policy_cache_seconds)
+        policies = Policies(_settings_of(db.tenants), defaults(limits), limits.policy_cache_seconds)
         quotas = Quotas(recorder, records, limits.policy_cache_seconds)
         self._opened = (RateLimiter.from_settings(self.settings), policies, quotas, recorder)
         self.shedder.queue_depth = queue_depth
@@ -114,7 +113,7 @@ class Throttling:
     def _limits(self, request: Request, principal: Principal, policy: TenantPolicy) -> list[Limit]:
         peer = request.client.host if request.client else None
         address = self.addresses.of(peer, request.headers.get("x-forwarded-for"))
-        return limits_for(principal, policy, key_limit=self.key_limit(principal), address=address)
+        return limits_for(principal, policy, address)
 
     # --- the middleware's part ---------------------------------------------------------------------------
 
@@ -134,6 +133,14 @@ class Throttling:
     def answered(self, principal: Principal, usage: Usage) -> None:
         """Count the tokens of an answer: what the answer routes call once an answer is whole."""
         self.recorder.add_answer(principal.tenant_id, key_id(principal), usage)
+
+
+def _settings_of(tenants: TenantRecords) -> PolicySource:
+    def settings_of(tenant_id: str) -> dict[str, Any] | None:
+        tenant = tenants.get(tenant_id)
+        return tenant.settings if tenant is not None else None
+
+    return settings_of
 
 
 async def throttle(request: Request) -> None:

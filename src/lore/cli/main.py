@@ -14,9 +14,11 @@ from lore.cli import (
     index,
     ingest,
     jobs,
+    keys,
     reembed,
     search,
     serve,
+    tenants,
     usage,
     worker,
 )
@@ -43,6 +45,8 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tenants.app, name="tenants")
 
 
 def main() -> None:

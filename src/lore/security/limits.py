@@ -2,7 +2,7 @@
 process memory on the embedded default, in Redis (shared by every replica) when `LORE_REDIS_URL` is set.
 
     >>> limiter = RateLimiter.from_settings(settings)
-    >>> verdict = await limiter.hit(limits_for(principal, policy, key_limit=None, address="203.0.113.7"))
+    >>> verdict = await limiter.hit(limits_for(principal, policy, address="203.0.113.7"))
     >>> verdict.allowed, verdict.window   # the window closest to running out, for the RateLimit-* headers
 
 Counters are named `<scope>/<tenant>/<id>...` (in Redis under `LORE_RATE_LIMIT_PREFIX`): a tenant's counters
@@ -57,12 +57,10 @@ class Verdict:
     limited_by: RateName | None = None  # which limit refused it
 
 
-def limits_for(
-    principal: Principal, policy: TenantPolicy, *, key_limit: str | None, address: str | None
-) -> list[Limit]:
-    """The allowances a request of `principal` counts against, narrowest first. A key's own limit (the
-    `api_keys.rate_limit` column) wins over the tenant's default for keys; publishable keys are also limited
-    per client address, always."""
+def limits_for(principal: Principal, policy: TenantPolicy, address: str | None) -> list[Limit]:
+    """The allowances a request of `principal` counts against, narrowest first. A key's own limit (its
+    `rate_limit`) wins over the tenant's default for keys; publishable keys are also limited per client
+    address, always."""
     tenant, rates = principal.tenant_id, policy.rate_limits
     found: list[Limit] = []
     if principal.kind == "publishable":
@@ -70,7 +68,7 @@ def limits_for(
         if expression:
             found.append(Limit("address", expression, ("address", tenant, principal.id, address or "-")))
     if principal.kind in ("key", "publishable"):
-        own = key_limit or rates["key"]
+        own = principal.rate_limit or rates["key"]
         if own:
             found.append(Limit("key", own, ("key", tenant, principal.id)))
     elif principal.kind == "user" and rates["user"]:

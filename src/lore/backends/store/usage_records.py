@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 
-from lore.backends.store.schema import documents, tenants, usage
+from lore.backends.store.schema import documents, usage
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
@@ -95,13 +95,6 @@ class UsageRecords:
         with self.db.read() as conn:
             count, size = conn.execute(query).one()
         return Stored(int(count), int(size))
-
-    def tenant_settings(self, tenant_id: str) -> dict[str, Any] | None:
-        """The tenant's policy JSON (its rate limits and quotas among it); None for an unknown tenant."""
-        query = sa.select(tenants.c.settings).where(tenants.c.id == tenant_id)
-        with self.db.read() as conn:
-            found = conn.execute(query).scalar()
-        return dict(found) if found is not None else None
 
     def _text_bytes(self) -> sa.ColumnElement[int]:
         """The UTF-8 length of a document's text; PostgreSQL reads it from the value's header, untoasted."""
