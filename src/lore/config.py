@@ -233,12 +233,18 @@ class LimitsSettings(BaseModel):
         "documents and bytes before reading them again.",
     )
 
-    @field_validator("rate_limit_tenant", "rate_limit_user", "rate_limit_key", "rate_limit_address")
+    @field_validator("rate_limit_tenant", "rate_limit_user", "rate_limit_key")
     @classmethod
-    def _a_limits_expression(cls, value: str | None) -> str | None:
+    def _a_limit_or_none(cls, value: str | None) -> str | None:
         if value:
             parse_many(value)  # ValueError names what it could not read
         return value or None
+
+    @field_validator("rate_limit_address")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        parse_many(value)  # publishable keys are always limited: an empty one is an error too
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -7,7 +7,7 @@ A tenant's `settings` JSON may hold, next to its other policy:
                 "requests_per_day": 500000}}
 
 A name missing there takes its default from the `limits` settings; a name set to null lifts that limit for the
-tenant. Exceeding a quota raises `QuotaExceeded` (429 `quota_exceeded`) with `details` {name, limit, used}:
+tenant (all but `address`: publishable keys are always limited per client address). Exceeding a quota raises `QuotaExceeded` (429 `quota_exceeded`) with `details` {name, limit, used}:
 the daily ones ask to retry at the next UTC midnight, the stored ones once the policy may have changed.
 """
 
@@ -68,10 +68,10 @@ def check_policy(tenant_settings: Mapping[str, Any]) -> None:
     if not isinstance(rates, Mapping) or not isinstance(quotas, Mapping):
         raise InvalidInput("rate_limits and quotas must be objects")
     for name, value in rates.items():
-        if name not in RATE_NAMES or not (value is None or _parses(value)):
+        if name not in RATE_NAMES or not (_parses(value) or (value is None and name != "address")):
             raise InvalidInput(
-                f"rate_limits.{name}: a limits expression such as '600/minute', or null, for one of "
-                f"{', '.join(RATE_NAMES)}",
+                f"rate_limits.{name}: a limits expression such as '600/minute' (or null, except for "
+                f"address: publishable keys are always limited per address), for one of {', '.join(RATE_NAMES)}",
                 details={"name": name},
             )
     for name, value in quotas.items():
