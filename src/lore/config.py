@@ -7,11 +7,13 @@ use the name itself (`Settings(hnsw_connectivity=16)`), and so do validation err
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
+from limits import parse_many
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
@@ -44,6 +46,18 @@ class StorageSettings(BaseModel):
         None,
         description="Where `POST /v1/admin/backups` and `backup` jobs write archives; default: `backups` in the "
         "data dir (with several replicas, a folder they share).",
+    )
+    backup_keep: int = Field(
+        10,
+        ge=0,
+        description="Archives the backup folder keeps: after each successful backup there, older ones beyond "
+        "the newest this many are deleted (0: keep every archive).",
+    )
+    backup_max_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Quota of the backup folder, in bytes: while its archives add up to this much, a new backup "
+        "is refused with 429 `quota_exceeded` (default: no quota; `backup_keep` still bounds the folder).",
     )
 
     @property
@@ -216,13 +230,119 @@ class HttpSettings(BaseModel):
         return self
 
 
+class LimitsSettings(BaseModel):
+    """Rate limits, per-tenant quotas and load shedding (docs/limits.md)."""
+
+    rate_limit_tenant: str | None = Field(
+        None,
+        description="Requests one tenant may make, all its keys and users together: a `limits` expression "
+        "(`6000/minute`, several joined by `;`); a tenant's `rate_limits.tenant` policy overrides it "
+        "(default: none).",
+    )
+    rate_limit_user: str | None = Field(
+        None,
+        description="Requests one user may make (policy `rate_limits.user` overrides it; default: none).",
+    )
+    rate_limit_key: str | None = Field(
+        None,
+        description="Requests one API key may make unless the key has a limit of its own (policy "
+        "`rate_limits.key` overrides it; default: none).",
+    )
+    rate_limit_address: str = Field(
+        "60/minute",
+        description="Requests a publishable key accepts from one client address (policy `rate_limits.address` "
+        "overrides it; a publishable key is always limited per address).",
+    )
+    rate_limit_prefix: str = Field(
+        "lore",
+        description="Prefix of the rate-limit counters in Redis (installations sharing one Redis need their own).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose `X-Forwarded-For` names "
+        "the client (default: none; the peer address is the client).",
+    )
+    shed_inflight: int = Field(
+        32,
+        ge=0,
+        description="Requests in flight in one server process above which bulk requests (uploads, ingest, "
+        "backups, job retries) are refused with 503 `overloaded` (0: never).",
+    )
+    shed_queue_depth: int = Field(
+        1000,
+        ge=0,
+        description="Queued jobs above which bulk requests are refused with 503 `overloaded` (0: never).",
+    )
+    shed_retry_after: float = Field(
+        2.0, gt=0, description="Seconds a refused bulk request is told to wait (`Retry-After`)."
+    )
+    quota_documents: int | None = Field(
+        None,
+        ge=0,
+        description="Documents one tenant may store (policy `quotas.documents`; default: no quota).",
+    )
+    quota_stored_bytes: int | None = Field(
+        None,
+        ge=0,
+        description="Bytes of document text (UTF-8) one tenant may store (policy `quotas.stored_bytes`; "
+        "default: no quota).",
+    )
+    quota_tokens_per_day: int | None = Field(
+        None,
+        ge=0,
+        description="LLM tokens (prompt and answer, every provider) one tenant may use per UTC day (policy "
+        "`quotas.tokens_per_day`; default: no quota).",
+    )
+    quota_requests_per_day: int | None = Field(
+        None,
+        ge=0,
+        description="Requests one tenant may make per UTC day (policy `quotas.requests_per_day`; default: no "
+        "quota).",
+    )
+    usage_flush_seconds: float = Field(
+        1.0, gt=0, description="How often a process writes its buffered usage counters to the store."
+    )
+    usage_flush_increments: int = Field(
+        1000,
+        ge=1,
+        description="Buffered usage increments after which a process writes them without waiting for the clock.",
+    )
+    policy_cache_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long a process keeps a tenant's policy (its rate limits and quotas) and its stored "
+        "documents and bytes before reading them again.",
+    )
+
+    @field_validator("rate_limit_tenant", "rate_limit_user", "rate_limit_key")
+    @classmethod
+    def _a_limit_or_none(cls, value: str | None) -> str | None:
+        if value:
+            parse_many(value)  # ValueError names what it could not read
+        return value or None
+
+    @field_validator("rate_limit_address")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        parse_many(value)  # publishable keys are always limited: an empty one is an error too
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad one
+        return value
+
+
 class CachesSettings(BaseModel):
     """Caches of query embeddings, search results and chunks."""
 
     redis_url: str | None = Field(
         None,
         description="Redis URL (`redis://host:6379/0`); when set, the query-embedding and search-result caches "
-        "live there, shared by every replica.",
+        "and the rate-limit counters live there, shared by every replica.",
     )
     query_cache_size: int = Field(4096, description="Query embeddings kept in the in-process LRU.")
     search_cache_size: int = Field(
@@ -365,6 +485,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
     http: HttpSettings = Field(default_factory=HttpSettings, description=HttpSettings.__doc__)
     caches: CachesSettings = Field(default_factory=CachesSettings, description=CachesSettings.__doc__)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description=LimitsSettings.__doc__)
     answers: AnswersSettings = Field(default_factory=AnswersSettings, description=AnswersSettings.__doc__)
     openai: OpenAISettings = Field(default_factory=OpenAISettings, description=OpenAISettings.__doc__)
     anthropic: AnthropicSettings = Field(
