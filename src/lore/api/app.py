@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from lore.answers import AnswerMetrics
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
@@ -31,9 +32,11 @@ from lore.api.routes import (
     keys,
     search,
     tenants,
+    usage,
     users,
 )
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttle, Throttling, throttle
 from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     settings = settings or (lore.settings if lore else Settings.for_server())
     secret = signing_secret(settings)  # refuses to start without one (outside the embedded default)
     metrics = ApiMetrics()
+    throttling = Throttling(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,12 +72,14 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
+        throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:
+            await throttling.close()
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             identity.close()
@@ -86,22 +92,27 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies=[Depends(authorize)],  # every route: its row in ROUTE_SCOPES, checked before the handler
+        # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
+        dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
+            security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
+            Middleware(Throttle, throttling=throttling),
             Middleware(
                 BodyLimit,
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            *request_guards(settings),
         ],
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.credential_checks = []
     app.state.cookie_checks = []
-    for module in (health, documents, search, conversations, chat, jobs, admin, keys, tenants, auth, users):
+    app.state.throttling = throttling
+    for module in (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users):
         app.include_router(module.router)
     _check_guarded(app)
     return app

@@ -19,6 +19,7 @@ from lore.cli import (
     search,
     serve,
     tenants,
+    usage,
     users,
     worker,
 )
@@ -40,6 +41,7 @@ app.command("migrate")(serve.migrate)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("usage")(usage.usage)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")
