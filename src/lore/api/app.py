@@ -112,7 +112,20 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.credential_checks = []
     app.state.cookie_checks = []
     app.state.throttling = throttling
-    for module in (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users):
+    for module in (
+        health,
+        documents,
+        search,
+        conversations,
+        chat,
+        jobs,
+        admin,
+        keys,
+        tenants,
+        usage,
+        auth,
+        users,
+    ):
         app.include_router(module.router)
     _check_guarded(app)
     return app
