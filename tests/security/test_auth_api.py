@@ -94,6 +94,7 @@ def people(operator_client: httpx.Client) -> People:
 def login(client: httpx.Client, email: str, password: str = PASSWORD) -> dict[str, Any]:
     response = client.post("/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
+    assert "no-store" in response.headers["cache-control"]  # tokens are never cached (RFC 6749, 5.1)
     return response.json()
 
 

@@ -82,14 +82,15 @@ class Logins:
         user = self._find(tenant_id, email)
         if user is not None:
             self._check_not_locked(user)
-        if not passwords.verify_password(user.password_hash if user else None, password):
+        stored = user.password_hash if user is not None else None
+        matches = passwords.verify_password(stored, password)  # with no stored hash, against the dummy one
+        if user is None or stored is None or not matches:
             if user is not None:
                 self._count_failure(user)
             raise Unauthenticated(_WRONG, details={"reason": "invalid_credentials"})
-        assert user is not None and user.password_hash is not None
         self._check_enabled(user)
         self.users.clear_failures(user.id)
-        if passwords.needs_rehash(user.password_hash):
+        if passwords.needs_rehash(stored):
             self.users.update(user.tenant_id, user.id, {"password_hash": passwords.hash_password(password)})
         if user.mfa_enabled:
             ttl = self.settings.mfa_challenge_seconds
