@@ -148,6 +148,12 @@ class ServingSettings(BaseModel):
     max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
     max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
+    max_document_chunks: int = Field(
+        5_000,
+        ge=1,
+        description="Most chunks one document may make (5,000: what `max_document_chars` of prose makes; JSON or "
+        "code, denser in tokens, reach it from about 1.6 MB); more is refused as `document_too_large`.",
+    )
     max_k: int = Field(200, description="Largest number of hits one search may ask for.")
 
 

@@ -4,7 +4,9 @@
     ├── InvalidInput                the caller sent something unusable (bad field, bad query, bad cursor)
     │   ├── UnsupportedFormat       a file type Lore cannot parse
     │   ├── CorruptDocument         a file of a known type that could not be read
+    │   ├── DocumentTooComplex      a document whose structure exceeds a parsing limit (nesting, expansion)
     │   └── PayloadTooLarge         a body, upload or document over its size limit
+    │       └── DocumentTooLarge    a document that would exceed a limit once parsed (text, chunks)
     ├── Unauthenticated             no identity proved, or a key, token or password that does not hold
     ├── Forbidden                   the identity may not do this
     │   └── CsrfFailed              a cookie-authenticated change without the session's CSRF token
@@ -46,8 +48,16 @@ class CorruptDocument(InvalidInput):
     code = "corrupt_document"
 
 
+class DocumentTooComplex(InvalidInput):
+    code = "document_too_complex"
+
+
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
+
+
+class DocumentTooLarge(PayloadTooLarge):
+    code = "document_too_large"
 
 
 class Unauthenticated(LoreError):
