@@ -259,6 +259,12 @@ class LimitsSettings(BaseModel):
         description="Requests a publishable key accepts from one client address (policy `rate_limits.address` "
         "overrides it; a publishable key is always limited per address).",
     )
+    rate_limit_sign_in: str = Field(
+        "20/minute",
+        description="Sign-in requests (`/v1/auth/...`: logins, MFA codes, refreshes, sessions, single sign-on) "
+        "one client address may make: account lockout bounds guesses per account, this bounds guesses "
+        "across accounts and the password hashing they cost.",
+    )
     rate_limit_prefix: str = Field(
         "lore",
         description="Prefix of the rate-limit counters in Redis (installations sharing one Redis need their own).",
@@ -327,7 +333,7 @@ class LimitsSettings(BaseModel):
             parse_many(value)  # ValueError names what it could not read
         return value or None
 
-    @field_validator("rate_limit_address")
+    @field_validator("rate_limit_address", "rate_limit_sign_in")
     @classmethod
     def _a_limit(cls, value: str) -> str:
         parse_many(value)  # publishable keys are always limited: an empty one is an error too
