@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.framing import BodyTimeout
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
+        service.index_sync.follow()  # writes and searches never wait for a long catch-up
         saver = IndexSaver(service.index_sync)
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         finally:
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
+            await run_in_threadpool(service.index_sync.stop_following)
             if lore is None:
                 await run_in_threadpool(service.close)
 
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            Middleware(BodyTimeout, seconds=settings.serving.body_timeout_seconds),
         ],
     )
     app.state.settings = settings

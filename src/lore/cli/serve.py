@@ -41,16 +41,19 @@ def serve(
             )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
-    address = f"http://{settings.serving.host}:{settings.serving.port}"
-    err_console.print(f"Lore on {address} · API docs at {address}/docs")
     run_server(settings, workers)
 
 
 def run_server(settings: Settings, workers: int) -> None:
     """uvicorn serving the app built from `settings` in each of `workers` processes. The factory goes to every
     worker with its settings, pickled with uvicorn's config, so nothing is read back from the environment (for
-    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here)."""
+    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here).
+
+    The port is bound before the address is printed, so a busy port fails first. Requests are read through
+    `lore.api.framing`'s guarded protocol, and a shutdown waits `graceful_shutdown_seconds` for requests under
+    way before cancelling them."""
     from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
+    from lore.api.framing import http_protocol
 
     config = uvicorn.Config(
         partial(create_app, settings),
@@ -60,14 +63,22 @@ def run_server(settings: Settings, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        http=http_protocol(settings.serving),
+        timeout_graceful_shutdown=settings.serving.graceful_shutdown_seconds,
     )
-    if workers > 1:
-        with suppress(KeyboardInterrupt):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return
-    server = uvicorn.Server(config)
-    with suppress(KeyboardInterrupt):
-        server.run()
+    with config.bind_socket() as sock:
+        host, port = sock.getsockname()[:2]
+        address = f"http://{host}:{port}"
+        err_console.print(f"Lore on {address} · API docs at {address}/docs")
+        if workers > 1:
+            with suppress(
+                KeyboardInterrupt
+            ):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
+                Multiprocess(config, sockets=[sock]).run()
+            return
+        server = uvicorn.Server(config)
+        with suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
