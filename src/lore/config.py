@@ -28,6 +28,7 @@ from pydantic_settings import (
 # Where a long-lived server (`lore serve`, `uvicorn lore.api.app:create_app --factory`) defaults otherwise than a
 # one-shot command: it amortises building the in-memory keyword index over its whole life.
 SERVING_DEFAULTS: dict[str, Any] = {"keyword_index": "memory"}
+MIB = 1024 * 1024
 
 
 class StorageSettings(BaseModel):
@@ -142,15 +143,57 @@ class EmbeddingSettings(BaseModel):
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lore",
         description="Where model variants derived once from the packaged model (int8 graphs) are kept.",
     )
-    parse_workers: int = Field(
-        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
-        description="Processes that parse files in parallel during ingestion.",
-    )
     embed_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         description="ONNX Runtime threads for bulk embedding (queries always use one).",
     )
     embed_batch_size: int = Field(32, description="Texts per embedding batch (batched by similar length).")
+
+
+class ParsingSettings(BaseModel):
+    """The worker processes that parse and chunk documents, and the bounds each document is held to."""
+
+    parse_workers: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        ge=1,
+        description="Worker processes that parse and chunk documents (files, uploads and text), in parallel "
+        "during an ingest.",
+    )
+    parse_cpu_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="CPU time one document may take to parse and chunk; past it the document fails with "
+        "`document_too_complex` and its worker is replaced.",
+    )
+    parse_memory_bytes: int = Field(
+        1024 * MIB,
+        gt=0,
+        description="Memory one document may take to parse and chunk, beyond what a worker holds idle; past it "
+        "the document fails with `document_too_large` and its worker is replaced.",
+    )
+    max_unzipped_bytes: int = Field(
+        128 * MIB,
+        gt=0,
+        description="Largest total size the parts of a zip-based document (DOCX) may unpack to; checked before "
+        "they are unpacked.",
+    )
+    max_zip_ratio: float = Field(
+        200.0,
+        gt=1,
+        description="Largest compression ratio of a part of a zip-based document (parts under 1 MiB excepted).",
+    )
+    max_document_pages: int = Field(2_000, gt=0, description="Most pages a PDF may have.")
+    max_page_points: float = Field(
+        5_184.0,
+        gt=0,
+        description="Longest side a PDF page may have, in points (72 to the inch; the default, 72 inches, fits A0 "
+        "and ARCH E sheets).",
+    )
+    max_stream_bytes: int = Field(
+        16 * MIB,
+        gt=0,
+        description="Largest size a compressed stream of a PDF (a page's content) may inflate to.",
+    )
 
 
 class ServingSettings(BaseModel):
@@ -603,6 +646,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(
         default_factory=EmbeddingSettings, description=EmbeddingSettings.__doc__
     )
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings, description=ParsingSettings.__doc__)
     serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
     http: HttpSettings = Field(default_factory=HttpSettings, description=HttpSettings.__doc__)
     caches: CachesSettings = Field(default_factory=CachesSettings, description=CachesSettings.__doc__)

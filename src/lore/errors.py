@@ -3,6 +3,7 @@
     LoreError                       base: every error Lore raises on purpose
     ├── InvalidInput                the caller sent something unusable (bad field, bad query, bad cursor)
     │   ├── UnsupportedFormat       a file type Lore cannot parse
+    │   │   └── FormatMismatch      a file whose bytes are another format than its name says
     │   ├── CorruptDocument         a file of a known type that could not be read
     │   ├── DocumentTooComplex      a document whose structure exceeds a parsing limit (nesting, expansion)
     │   └── PayloadTooLarge         a body, upload or document over its size limit
@@ -42,6 +43,10 @@ class InvalidInput(LoreError):
 
 class UnsupportedFormat(InvalidInput):
     code = "unsupported_format"
+
+
+class FormatMismatch(UnsupportedFormat):
+    code = "format_mismatch"
 
 
 class CorruptDocument(InvalidInput):

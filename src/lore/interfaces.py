@@ -159,8 +159,11 @@ class Documents(ChunkSource, Protocol):
         """Newest first; `cursor` is the opaque `next_cursor` of the previous page."""
         ...
 
-    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, KnownDocument]:
-        """source -> what is stored of it, to skip unchanged files and find deleted ones."""
+    def document_hashes(
+        self, tenant_id: str, collection: str, sources: Sequence[str] | None = None
+    ) -> dict[str, KnownDocument]:
+        """source -> what is stored of it (of every source, or of `sources`), to skip unchanged files and find
+        deleted ones."""
         ...
 
     def filter_chunk_ids(

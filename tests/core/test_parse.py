@@ -15,7 +15,7 @@ import pytest
 
 from lore.core.parse import SUPPORTED_EXTENSIONS, detect_format, parse_bytes, parse_file
 from lore.demo import demo_dir
-from lore.errors import CorruptDocument, DocumentTooComplex, LoreError, UnsupportedFormat
+from lore.errors import CorruptDocument, DocumentTooComplex, FormatMismatch, LoreError, UnsupportedFormat
 from lore.models import Block, ParsedDocument
 
 
@@ -441,8 +441,8 @@ def test_docx_title_from_core_properties_then_file_stem() -> None:
     assert parse_bytes(make_docx(body), "team-handbook.docx").title == "Team handbook"
 
 
-def test_docx_that_is_not_a_zip_is_a_corrupt_document() -> None:
-    with pytest.raises(CorruptDocument, match=r"old\.docx: BadZipFile"):
+def test_docx_that_is_not_a_zip_is_a_format_mismatch() -> None:
+    with pytest.raises(FormatMismatch, match=r"old\.docx: declared as a Word document \(\.docx\), but its"):
         parse_bytes(b"\xd0\xcf\x11\xe0 an old binary Word file", "old.docx")
 
 

@@ -1,4 +1,5 @@
-"""Ingestion: discover files, parse and chunk them in worker processes, embed what is new, write atomically.
+"""Ingestion: discover files, parse and chunk them in the parsing sandbox's worker processes, embed what is new,
+write atomically. Files, uploads and text documents alike are parsed there, each under the sandbox's limits.
 
 Unchanged documents are recognised by a hash of their bytes (salted with the pipeline version, the embedding
 model and the document's tags), so re-running an ingest does no parsing and no embedding for them; chunks whose
@@ -10,26 +11,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from lore.core.chunk import TokenCounter, chunk_document
-from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
+from lore.core.parse import SUPPORTED_EXTENSIONS, parse_bytes, parse_file
+from lore.core.parsers import ParseLimits
+from lore.core.sandbox import Sandbox
 from lore.errors import Conflict, LoreError, PayloadTooLarge
 from lore.interfaces import Documents, Embedder, Reembedding, VectorSource
 from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument, ServingModels
 
 PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
-POOL_THRESHOLD = 8  # fewer files than this are parsed in-process (a pool costs more than it saves)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +78,30 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
-class FileJob:
-    path: Path
+class ParseJob:
+    """One document for a worker to parse and chunk: the file at `source` (when `data` is None) or the bytes
+    given, named `filename`; `title`, when set, replaces the parsed one."""
+
+    source: str
+    filename: str
     tenant_id: str
     collection: str
-    tags: tuple[str, ...]
     fingerprint: str
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    data: bytes | None = None
+    content_type: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSetup:
+    """What each parsing worker builds its state from, once."""
+
+    token_counter: Callable[[], TokenCounter]
+    max_tokens: int
+    max_chars: int | None
+    limits: ParseLimits
 
 
 def fingerprint(data: bytes, salt: str) -> str:
@@ -134,7 +151,11 @@ def prepare(
 ) -> Prepared:
     text = parsed.text
     if max_chars is not None and len(text) > max_chars:
-        raise PayloadTooLarge(f"{source}: extracted text has {len(text)} characters, limit {max_chars}")
+        raise PayloadTooLarge(
+            f"{source}: extracted text has {len(text):,} characters, over the limit of {max_chars:,} "
+            "(LORE_MAX_DOCUMENT_CHARS)",
+            details={"limit": max_chars, "setting": "LORE_MAX_DOCUMENT_CHARS"},
+        )
     draft = DocumentDraft(
         tenant_id,
         collection,
@@ -148,61 +169,55 @@ def prepare(
     return Prepared(draft, chunk_document(parsed, count_tokens, max_tokens=max_tokens))
 
 
-# -- worker processes -------------------------------------------------------------------------------------------
-
-_worker_counter: TokenCounter | None = None
-_worker_limits: tuple[int, int | None] = (256, None)
+# -- in the sandbox's workers ----------------------------------------------------------------------------------
 
 
-def _init_worker(counter_factory: Callable[[], TokenCounter], max_tokens: int, max_chars: int | None) -> None:
-    global _worker_counter, _worker_limits
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _worker_counter = counter_factory()
-    _worker_limits = (max_tokens, max_chars)
+@dataclass(frozen=True, slots=True)
+class _WorkerState:
+    setup: WorkerSetup
+    count_tokens: TokenCounter
 
 
-def _prepare_file_job(job: FileJob) -> Prepared | Failure:
-    """Parse and chunk one file; a LoreError becomes a Failure so one bad file never stops the others."""
-    assert _worker_counter is not None
-    try:
-        parsed = parse_file(job.path)
-        return prepare(
-            parsed,
-            source=str(job.path),
-            tenant_id=job.tenant_id,
-            collection=job.collection,
-            fingerprint_=job.fingerprint,
-            count_tokens=_worker_counter,
-            max_tokens=_worker_limits[0],
-            tags=job.tags,
-            max_chars=_worker_limits[1],
+_worker: _WorkerState | None = None
+
+
+def init_worker(setup: WorkerSetup) -> None:
+    """Build a worker's token counter, once (the sandbox runs this in each worker it starts)."""
+    global _worker
+    _worker = _WorkerState(setup, setup.token_counter())
+
+
+def prepare_job(job: ParseJob) -> Prepared:
+    """Parse and chunk one document in a worker; its failures are LoreErrors, which the sandbox passes on."""
+    assert _worker is not None, "init_worker runs first"
+    setup = _worker.setup
+    if job.data is None:
+        parsed = parse_file(Path(job.source), setup.limits)
+    else:
+        parsed = parse_bytes(job.data, job.filename, job.content_type, setup.limits)
+    parsed.title = job.title or parsed.title
+    return prepare(
+        parsed,
+        source=job.source,
+        tenant_id=job.tenant_id,
+        collection=job.collection,
+        fingerprint_=job.fingerprint,
+        count_tokens=_worker.count_tokens,
+        max_tokens=setup.max_tokens,
+        tags=job.tags,
+        metadata=job.metadata,
+        max_chars=setup.max_chars,
+    )
+
+
+def prepare_jobs(sandbox: Sandbox, jobs: list[ParseJob]) -> Iterator[Prepared | Failure]:
+    """Results in job order, parsed in the sandbox's workers; a document that fails, at a limit or otherwise,
+    becomes a Failure and the others go on."""
+    outcomes = sandbox.map(prepare_job, jobs, lambda job: job.filename)
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        yield (
+            Failure(job.source, outcome.code, outcome.message) if isinstance(outcome, LoreError) else outcome
         )
-    except LoreError as error:
-        return Failure(str(job.path), error.code, error.message)
-    except Exception as error:  # a parser bug must not end the whole ingest
-        return Failure(str(job.path), "corrupt_document", f"{type(error).__name__}: {error}")
-
-
-def prepare_files(
-    jobs: list[FileJob],
-    counter_factory: Callable[[], TokenCounter],
-    max_tokens: int,
-    max_chars: int | None,
-    workers: int,
-) -> Iterator[Prepared | Failure]:
-    """Results in job order; parsed in `workers` processes when there are enough files to pay for them."""
-    if len(jobs) < POOL_THRESHOLD or workers <= 1:
-        _init_worker(counter_factory, max_tokens, max_chars)
-        yield from map(_prepare_file_job, jobs)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(counter_factory, max_tokens, max_chars),
-    ) as pool:
-        yield from pool.map(_prepare_file_job, jobs, chunksize=4)
 
 
 # -- embedding and writing --------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Turn files into `ParsedDocument`s: choose a parser by format and translate its failures.
 
-Parsers run in worker processes, so the entry points are plain top-level functions. Whatever goes wrong
-inside a parsing library surfaces as `CorruptDocument` naming the file, never as the library's exception:
+A file's format comes from its name (or its content type) and must agree with its bytes: a PDF renamed `.txt`
+is refused, not indexed as text. Whatever goes wrong inside a parsing library surfaces as `CorruptDocument`
+naming the file in plain words, never as the library's exception. These functions run in the parsing sandbox's
+worker processes (`lore.core.sandbox`), which bound their time and memory:
 
     >>> parse_bytes(b"Hello, world.", "hello.txt").title
     'Hello'
@@ -9,24 +11,25 @@ inside a parsing library surfaces as `CorruptDocument` naming the file, never as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path, PurePath
 
-from lore.core.parsers import html, markdown, pdf, plain, word
-from lore.errors import CorruptDocument, LoreError, UnsupportedFormat
+from lore.core.parsers import ParseLimits
+from lore.errors import CorruptDocument, DocumentTooComplex, FormatMismatch, LoreError, UnsupportedFormat
 from lore.models import ParsedDocument
 
-Parser = Callable[[bytes, str], ParsedDocument]
-
-_PARSERS: dict[str, Parser] = {
-    ".txt": plain.parse,
-    ".md": markdown.parse,
-    ".markdown": markdown.parse,
-    ".html": html.parse,
-    ".htm": html.parse,
-    ".pdf": pdf.parse,
-    ".docx": word.parse,
+# Extension -> parser module, imported on first use: a worker that only ever sees text loads no PDF or Word
+# library. Formats that can expand far beyond their file size take the limits as a third argument.
+_PARSERS: dict[str, str] = {
+    ".txt": "plain",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "word",
 }
+_BOUNDED = frozenset({"pdf", "word"})
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_PARSERS)
 
 _CONTENT_TYPES = {
@@ -44,25 +47,31 @@ _MAGIC = (  # lower-cased, as the sniffed bytes are
     (b"<!doctype html", ".html"),
     (b"<html", ".html"),
 )
+# What each format is called in messages, and the binary formats whose bytes say what they are.
+_KINDS = {".pdf": "a PDF", ".docx": "a Word document", ".html": "a web page", ".htm": "a web page"}
+_BINARY_MAGIC = ((b"%PDF-", "a PDF"), (b"PK\x03\x04", "a zip archive (such as a Word document)"))
+_PDF_HEADER_WINDOW = 1024  # readers accept the %PDF- header anywhere in the first kilobyte
 _REASON_CHARS = 200
 
 
-def parse_file(path: Path) -> ParsedDocument:
-    """Parse a file on disk; its extension decides the format."""
+def parse_file(path: Path, limits: ParseLimits = ParseLimits()) -> ParsedDocument:
+    """Parse a file on disk; its extension decides the format, which its bytes must agree with."""
     path = Path(path)
     extension = detect_format(path.name)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _corrupt(path.name, f"cannot be read ({exc.strerror or exc})") from exc
-    return _run(_PARSERS[extension], data, path.name)
+    return _run(extension, data, path.name, limits)
 
 
-def parse_bytes(data: bytes, filename: str, content_type: str | None = None) -> ParsedDocument:
+def parse_bytes(
+    data: bytes, filename: str, content_type: str | None = None, limits: ParseLimits = ParseLimits()
+) -> ParsedDocument:
     """Parse an upload; the content type (or the bytes themselves) decide when the name has no extension."""
     name = PurePath(filename).name if filename else ""
     extension = detect_format(name, content_type, data)
-    return _run(_PARSERS[extension], data, name or "upload")
+    return _run(extension, data, name or "upload", limits)
 
 
 def detect_format(filename: str, content_type: str | None = None, data: bytes = b"") -> str:
@@ -91,17 +100,55 @@ def _sniff(data: bytes) -> str | None:
     return next((extension for magic, extension in _MAGIC if head.startswith(magic)), None)
 
 
-def _run(parser: Parser, data: bytes, name: str) -> ParsedDocument:
+def check_content(extension: str, data: bytes, name: str) -> None:
+    """`FormatMismatch` when the bytes are plainly another format than `extension` says."""
+    actual = next((kind for magic, kind in _BINARY_MAGIC if data.startswith(magic)), None)
+    if extension == ".pdf":
+        wrong = bool(data) and b"%PDF-" not in data[:_PDF_HEADER_WINDOW]
+    elif extension == ".docx":
+        wrong = bool(data) and not data.startswith(b"PK\x03\x04")
+    else:
+        wrong = actual is not None
+    if wrong:
+        expected = _KINDS.get(extension, "text")
+        found = f"it is {actual}" if actual else f"its content is not {expected}"
+        raise FormatMismatch(
+            f"{name}: declared as {expected} ({extension}), but {found}",
+            details={"filename": name, "extension": extension},
+        )
+
+
+def _run(extension: str, data: bytes, name: str, limits: ParseLimits) -> ParsedDocument:
+    check_content(extension, data, name)
     try:
-        return parser(data, name)
-    except CorruptDocument as exc:
-        raise _corrupt(name, exc.message) from exc
-    except LoreError:
-        raise
-    except Exception as exc:  # any library failure on a bad file becomes one domain error
-        raise _corrupt(name, f"{type(exc).__name__}: {exc}") from exc
+        return _parse_as(_PARSERS[extension], data, name, limits)
+    except LoreError as exc:
+        raise _named(name, exc) from exc
+    except MemoryError:
+        raise  # the sandbox reports it against its memory limit
+    except RecursionError as exc:
+        raise DocumentTooComplex(
+            f"{name}: its structure is nested too deeply to read", details={"filename": name}
+        ) from exc
+    except Exception as exc:  # any library failure on a bad file becomes one plain domain error
+        kind = _KINDS.get(extension, "a text file")
+        raise _corrupt(name, f"cannot be read as {kind}: the file is damaged or incomplete") from exc
+
+
+def _parse_as(module_name: str, data: bytes, name: str, limits: ParseLimits) -> ParsedDocument:
+    module = importlib.import_module(f"lore.core.parsers.{module_name}")
+    parsed: ParsedDocument = (
+        module.parse(data, name, limits) if module_name in _BOUNDED else module.parse(data, name)
+    )
+    return parsed
+
+
+def _named(name: str, error: LoreError) -> LoreError:
+    """The parser's error again, with the file's name in front of its message and in its details."""
+    reason = error.message
+    reason = reason if len(reason) <= _REASON_CHARS else reason[: _REASON_CHARS - 1] + "…"
+    return type(error)(f"{name}: {reason}", details={"filename": name, "reason": reason, **error.details})
 
 
 def _corrupt(name: str, reason: str) -> CorruptDocument:
-    reason = reason if len(reason) <= _REASON_CHARS else reason[: _REASON_CHARS - 1] + "…"
     return CorruptDocument(f"{name}: {reason}", details={"filename": name, "reason": reason})

@@ -1,18 +1,23 @@
 """Ingest orchestration: files, uploads, text and data-set records turned into prepared documents, written in
-batches with their collections' current models, and the indexes brought up to date after each batch."""
+batches with their collections' current models, and the indexes brought up to date after each batch.
+
+Files, uploads and text are parsed and chunked in the parsing sandbox (`lore.core.sandbox`), whose workers this
+owns: started when first needed, stopped by `close`. Data-set records need no parsing and are chunked here."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lore.config import Settings
 from lore.core import ingest
 from lore.core.ingest import CorpusDoc
-from lore.core.parse import parse_bytes
+from lore.core.parsers import ParseLimits
+from lore.core.sandbox import Sandbox, SandboxLimits
 from lore.errors import Conflict, PayloadTooLarge
 from lore.interfaces import Documents
 from lore.models import Block, Document, KnownDocument, ParsedDocument
@@ -33,6 +38,13 @@ class Destination:
     metadata: dict[str, Any] | None = None
 
 
+class Added(NamedTuple):
+    """A document added, or found stored already with the same content and metadata (`unchanged`)."""
+
+    document: Document
+    unchanged: bool
+
+
 class Ingestion:
     """Writes documents through `writer`; unchanged sources are recognised by their fingerprint and skipped."""
 
@@ -50,7 +62,35 @@ class Ingestion:
         self.writer = writer
         self.models = models
         self.sync = sync
-        self.token_counter = token_counter  # picklable: files are chunked in worker processes
+        self.token_counter = token_counter  # picklable: documents are chunked in worker processes
+        self._sandbox: Sandbox | None = None
+        self._sandbox_lock = threading.Lock()
+
+    def sandbox(self) -> Sandbox:
+        """The parsing sandbox, its workers set up to chunk for the default embedder."""
+        with self._sandbox_lock:
+            if self._sandbox is None:
+                self._sandbox = Sandbox(
+                    self.settings.parsing.parse_workers,
+                    sandbox_limits(self.settings),
+                    ingest.init_worker,
+                    self._setup(),
+                )
+            return self._sandbox
+
+    def close(self) -> None:
+        with self._sandbox_lock:
+            sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            sandbox.close()
+
+    def _setup(self) -> ingest.WorkerSetup:
+        return ingest.WorkerSetup(
+            self.token_counter,
+            self.models.default.max_tokens,
+            self.settings.serving.max_document_chars,
+            parse_limits(self.settings),
+        )
 
     def paths(
         self,
@@ -69,14 +109,7 @@ class Ingestion:
         report = ingest.IngestReport(files=len(files), failures=failures)
         known = self.documents.document_hashes(tenant_id, collection)
         jobs = self._file_jobs(files, known, report, tenant_id, collection, tuple(tags))
-        embedder = self.models.default
-        prepared = ingest.prepare_files(
-            jobs,
-            self.token_counter,
-            embedder.max_tokens,
-            self.settings.serving.max_document_chars,
-            self.settings.embedding.parse_workers,
-        )
+        prepared = ingest.prepare_jobs(self.sandbox(), jobs) if jobs else iter(())
         done = report.unchanged
         for batch, batch_failures in ingest.batched(prepared):
             report.failures.extend(batch_failures)
@@ -99,7 +132,7 @@ class Ingestion:
         tenant_id: str,
         collection: str,
         tags: tuple[str, ...],
-    ) -> list[ingest.FileJob]:
+    ) -> list[ingest.ParseJob]:
         salt = ingest.salt_for(self.models.default.model_id, tags)
         jobs = []
         for path in files:
@@ -108,11 +141,10 @@ class Ingestion:
             except OSError as error:
                 report.failures.append(ingest.Failure(str(path), "unreadable", error.strerror or str(error)))
                 continue
-            stored = known.get(str(path))
-            if stored is not None and stored.content_hash == digest:
+            if unchanged(known, str(path), digest):
                 report.unchanged += 1
             else:
-                jobs.append(ingest.FileJob(path, tenant_id, collection, tags, digest))
+                jobs.append(ingest.ParseJob(str(path), path.name, tenant_id, collection, digest, tags))
         return jobs
 
     def _write_batch(self, batch: list[ingest.Prepared], known: Known, report: ingest.IngestReport) -> None:
@@ -149,39 +181,36 @@ class Ingestion:
         return removed
 
     def text(self, title: str, text: str, source: str | None, to: Destination) -> Document:
-        parsed = parse_bytes(text.encode("utf-8"), "document.md", "text/markdown")
-        parsed.title = title or parsed.title
-        return self._add_parsed(parsed, f"{title}\0{text}".encode(), source, to)
+        digest = self._fingerprint(f"{title}\0{text}".encode(), to)
+        source = source or f"text:{digest[:16]}"
+        return self._add(_job(source, "document.md", digest, to, text.encode(), "text/markdown", title))
 
     def upload(
         self, data: bytes, filename: str, content_type: str | None, source: str | None, to: Destination
-    ) -> Document:
+    ) -> Added:
+        """Parse and add an uploaded file, unless the same content with the same metadata is stored already."""
         if len(data) > self.settings.serving.max_upload_bytes:
             raise PayloadTooLarge(
                 f"upload of {len(data)} bytes exceeds {self.settings.serving.max_upload_bytes}"
             )
-        parsed = parse_bytes(data, filename, content_type)
-        return self._add_parsed(parsed, data, source or f"upload:{filename}", to)
+        source = source or f"upload:{filename}"
+        digest = self._fingerprint(data, to)
+        stored = unchanged(
+            self.documents.document_hashes(to.tenant_id, to.collection, [source]), source, digest
+        )
+        document = self.documents.get_document(to.tenant_id, stored.document_id) if stored else None
+        if document is not None:
+            return Added(document, unchanged=True)
+        return Added(self._add(_job(source, filename, digest, to, data, content_type)), unchanged=False)
 
-    def _add_parsed(
-        self, parsed: ParsedDocument, data: bytes, source: str | None, to: Destination
-    ) -> Document:
+    def _fingerprint(self, data: bytes, to: Destination) -> str:
         check_name("tenant", to.tenant_id)
         check_name("collection", to.collection)
-        embedder = self.models.default
-        digest = ingest.fingerprint(data, ingest.salt_for(embedder.model_id, to.tags, to.metadata))
-        prepared = ingest.prepare(
-            parsed,
-            source=source or f"text:{digest[:16]}",
-            tenant_id=to.tenant_id,
-            collection=to.collection,
-            fingerprint_=digest,
-            count_tokens=embedder.count_tokens,
-            max_tokens=embedder.max_tokens,
-            tags=to.tags,
-            metadata=to.metadata,
-            max_chars=self.settings.serving.max_document_chars,
-        )
+        return ingest.fingerprint(data, ingest.salt_for(self.models.default.model_id, to.tags, to.metadata))
+
+    def _add(self, job: ingest.ParseJob) -> Document:
+        """Parse and chunk `job` in the sandbox, then write it."""
+        prepared = self.sandbox().run(job.filename, ingest.prepare_job, job)
         (document,), _ = self._write([prepared])
         self.sync.after_write(save=False)
         return document
@@ -238,3 +267,39 @@ class Ingestion:
             count_tokens=embedder.count_tokens,
             max_tokens=embedder.max_tokens,
         )
+
+
+def _job(
+    source: str,
+    filename: str,
+    digest: str,
+    to: Destination,
+    data: bytes,
+    content_type: str | None,
+    title: str = "",
+) -> ingest.ParseJob:
+    tags = tuple(to.tags)
+    return ingest.ParseJob(
+        source, filename, to.tenant_id, to.collection, digest, tags, to.metadata, data, content_type, title
+    )
+
+
+def unchanged(known: Known, source: str, digest: str) -> KnownDocument | None:
+    """What the store holds of `source`, if it holds exactly this content (same fingerprint)."""
+    stored = known.get(source)
+    return stored if stored is not None and stored.content_hash == digest else None
+
+
+def sandbox_limits(settings: Settings) -> SandboxLimits:
+    return SandboxLimits(settings.parsing.parse_cpu_seconds, settings.parsing.parse_memory_bytes)
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    parsing = settings.parsing
+    return ParseLimits(
+        max_unzipped_bytes=parsing.max_unzipped_bytes,
+        max_zip_ratio=parsing.max_zip_ratio,
+        max_document_pages=parsing.max_document_pages,
+        max_page_points=parsing.max_page_points,
+        max_stream_bytes=parsing.max_stream_bytes,
+    )

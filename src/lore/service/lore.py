@@ -29,7 +29,7 @@ from lore.registry import (
 )
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
-from lore.service.ingestion import Destination, Ingestion
+from lore.service.ingestion import Added, Destination, Ingestion
 from lore.service.search_cache import SearchCache
 
 
@@ -89,6 +89,7 @@ class Lore:
         return lore
 
     def close(self) -> None:
+        self.ingestion.close()
         self.index_sync.close()
         self.index.save()
         self.index.close()
@@ -148,8 +149,9 @@ class Lore:
         tags: Sequence[str] = (),
         metadata: dict[str, Any] | None = None,
         source: str | None = None,
-    ) -> Document:
-        """Index an uploaded file of any supported format (`source` defaults to `upload:<filename>`)."""
+    ) -> Added:
+        """Index an uploaded file of any supported format (`source` defaults to `upload:<filename>`); the same
+        content with the same metadata as the stored document of that source is not written again."""
         to = Destination(tenant_id, collection, tags, metadata)
         return self.ingestion.upload(data, filename, content_type, source, to)
 

@@ -107,6 +107,18 @@ class DocumentOut(BaseModel):
         return cls.model_validate(document, from_attributes=True)
 
 
+class DocumentAdded(DocumentOut):
+    unchanged: bool = Field(
+        False,
+        description="True when the upload matched the stored document of its source (same content and metadata): "
+        "nothing was parsed or written, and the status is 200 instead of 201.",
+    )
+
+    @classmethod
+    def added(cls, document: Document, *, unchanged: bool) -> DocumentAdded:
+        return cls.model_validate(document, from_attributes=True).model_copy(update={"unchanged": unchanged})
+
+
 class DocumentDetail(DocumentOut):
     text: str
 

@@ -12,7 +12,9 @@ from lore.api.deps import LoreDep, MetricsDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES, UnsupportedMediaType
 from lore.models import Document
 from lore.service import Lore
+from lore.service.ingestion import Added
 from lore.wire.schemas import (
+    DocumentAdded,
     DocumentDetail,
     DocumentIn,
     DocumentOut,
@@ -36,27 +38,31 @@ _ADD_BODIES = {
 
 @router.post("", status_code=201, openapi_extra=_ADD_BODIES)
 async def add_document(
-    request: Request, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep
-) -> DocumentOut:
+    request: Request, response: Response, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep
+) -> DocumentAdded:
     """One endpoint, two bodies: a file (multipart `file` plus optional fields) or a text document (JSON).
-    The content type decides how the body is read; the blocking service call runs in the threadpool."""
+    The content type decides how the body is read; the blocking service call runs in the threadpool, and the
+    parsing in the parsing sandbox. An upload identical to what its source holds is not written again (200)."""
     media = media_type(request)
     if media == "multipart/form-data":
         upload = await read_upload(request, lore.settings.serving.max_upload_bytes)
-        document, kind = await run_in_threadpool(_add_upload, lore, tenant, upload), "upload"
+        added, kind = await run_in_threadpool(_add_upload, lore, tenant, upload), "upload"
     elif is_json(media):
         body = await read_json(request, DocumentIn)
-        document, kind = await run_in_threadpool(_add_text, lore, tenant, body), "text"
+        added, kind = Added(await run_in_threadpool(_add_text, lore, tenant, body), False), "text"
     else:
         raise UnsupportedMediaType(
             f"send application/json or multipart/form-data, not {media or 'no content type'!r}",
             details={"content_type": media},
         )
-    metrics.documents_ingested.labels(kind).inc()
-    return DocumentOut.of(document)
+    if added.unchanged:
+        response.status_code = 200
+    else:
+        metrics.documents_ingested.labels(kind).inc()
+    return DocumentAdded.added(added.document, unchanged=added.unchanged)
 
 
-def _add_upload(lore: Lore, tenant: str, upload: Upload) -> Document:
+def _add_upload(lore: Lore, tenant: str, upload: Upload) -> Added:
     fields = upload.fields
     return lore.add_upload(
         upload.data,

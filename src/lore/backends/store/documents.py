@@ -98,10 +98,14 @@ class SqlDocuments:
         with self._db.read() as conn:
             return paging.page([rows.document(row) for row in conn.execute(query)], limit)
 
-    def document_hashes(self, tenant_id: str, collection: str) -> dict[str, KnownDocument]:
+    def document_hashes(
+        self, tenant_id: str, collection: str, sources: Sequence[str] | None = None
+    ) -> dict[str, KnownDocument]:
         query = sa.select(documents.c.source, documents.c.id, documents.c.content_hash).where(
             documents.c.tenant_id == tenant_id, documents.c.collection == collection
         )
+        if sources is not None:
+            query = query.where(documents.c.source.in_(sources))
         with self._db.read() as conn:
             return {source: KnownDocument(doc_id, digest) for source, doc_id, digest in conn.execute(query)}
 

@@ -1,4 +1,7 @@
-"""DOCX: paragraphs and tables in body order; Word styles tell headings and list items apart."""
+"""DOCX: paragraphs and tables in body order; Word styles tell headings and list items apart.
+
+python-docx reads every part of the package into memory, so the zip guard checks the package first; and it looks
+a paragraph's style up among all the styles each time, so style names are read once, into a table."""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ from collections.abc import Iterator
 
 import docx
 from docx.document import Document as WordDocument
+from docx.enum.style import WD_STYLE_TYPE
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from lore.core.parsers import ParseLimits, zipguard
 from lore.core.parsers._text import block, document, first_heading, humanise, squash
 from lore.models import Block, BlockKind, ParsedDocument
 
@@ -19,18 +24,33 @@ _LIST_STYLE = re.compile(r"^list\b.*?(\d)?$")
 _LIST_ITEM: BlockKind = "list"
 
 
-def parse(data: bytes, filename: str) -> ParsedDocument:
+def parse(data: bytes, filename: str, limits: ParseLimits = ParseLimits()) -> ParsedDocument:
+    zipguard.check(data, limits)
     word = docx.Document(io.BytesIO(data))
-    blocks = list(_blocks(word))
+    blocks = list(_blocks(word, _StyleNames(word)))
     title = squash(word.core_properties.title or "") or first_heading(blocks) or humanise(filename)
     return document(title, blocks, {"format": "docx"})
 
 
-def _blocks(word: WordDocument) -> Iterator[Block | None]:
+class _StyleNames:
+    """Paragraph style names by style id, case-folded; paragraphs without a known style have the default's."""
+
+    def __init__(self, word: WordDocument) -> None:
+        styles = [style for style in word.styles if style.type == WD_STYLE_TYPE.PARAGRAPH]
+        self.names = {style.style_id: (style.name or "").casefold() for style in styles}
+        default = word.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+        self.default = (default.name or "").casefold() if default is not None else ""
+
+    def of(self, paragraph: Paragraph) -> str:
+        style_id = paragraph._p.style
+        return self.names.get(style_id, self.default) if style_id is not None else self.default
+
+
+def _blocks(word: WordDocument, styles: _StyleNames) -> Iterator[Block | None]:
     """Walk the body in order, gathering runs of consecutive list paragraphs into one list block."""
     items: list[str] = []
     for part in word.iter_inner_content():
-        kind, text, level = _classify(part)
+        kind, text, level = _classify(part, styles)
         if kind == _LIST_ITEM:
             items.append(text)
             continue
@@ -42,11 +62,11 @@ def _blocks(word: WordDocument) -> Iterator[Block | None]:
         yield block("list", "\n".join(items))
 
 
-def _classify(part: Paragraph | Table) -> tuple[BlockKind, str, int]:
+def _classify(part: Paragraph | Table, styles: _StyleNames) -> tuple[BlockKind, str, int]:
     """(block kind, text, heading level) of one body element; 'list' means one item of a list."""
     if isinstance(part, Table):
         return "table", "\n".join(_table_rows(part)), 0
-    style = _style_name(part)
+    style = styles.of(part)
     text = squash(part.text)
     if style == "title":
         return "heading", text, 1
@@ -57,11 +77,6 @@ def _classify(part: Paragraph | Table) -> tuple[BlockKind, str, int]:
     if depth is not None:
         return _LIST_ITEM, f"{'  ' * depth}- {text}", 0
     return "paragraph", text, 0
-
-
-def _style_name(paragraph: Paragraph) -> str:
-    style = paragraph.style
-    return (style.name or "").casefold() if style is not None else ""
 
 
 def _list_depth(paragraph: Paragraph, style: str) -> int | None:
