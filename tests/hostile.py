@@ -64,7 +64,10 @@ def understate_size(data: bytes, member: str, declared: int) -> bytes:
     """The zip with `member`'s recorded uncompressed size replaced by `declared` (a lie its bytes contradict)."""
     out = bytearray(data)
     name = member.encode()
-    for signature, size_at, name_length_at, header in ((b"PK\x01\x02", 24, 28, 46), (b"PK\x03\x04", 22, 26, 30)):
+    for signature, size_at, name_length_at, header in (
+        (b"PK\x01\x02", 24, 28, 46),
+        (b"PK\x03\x04", 22, 26, 30),
+    ):
         start = out.find(signature)
         while start != -1:
             (length,) = struct.unpack_from("<H", out, start + name_length_at)
@@ -77,7 +80,10 @@ def understate_size(data: bytes, member: str, declared: int) -> bytes:
 def deflated_member_zip(size: int, name: str = "word/document.xml") -> bytes:
     """A bare zip with one deflated member of `size` zero bytes (a classic bomb: ratio about 1000)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive, archive.open(name, "w", force_zip64=True) as part:
+    with (
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w", force_zip64=True) as part,
+    ):
         for _ in range(size // MIB):
             part.write(bytes(MIB))
     return out.getvalue()
@@ -133,7 +139,10 @@ def _pdf_file(objects: list[bytes]) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -147,3 +156,9 @@ def flate_bomb(pages: int, inflated: int) -> bytes:
 def wall_page(points: float = 14_400, lines: int = 100) -> bytes:
     """One page `points` on a side, covered in tiny text."""
     return pdf(1, text_ops(["tiny text " * 40] * lines, size=1), mediabox=(points, points))
+
+
+def busy_pdf(operations: int) -> bytes:
+    """One page whose small compressed content stream shows `operations` one-letter strings: little to store,
+    much to interpret."""
+    return pdf(1, b"BT /F1 1 Tf 10 10 Td " + b"(x) Tj " * operations + b"ET", flate=True)

@@ -48,7 +48,7 @@ def test_upload_each_format(
     response = upload(client, name, content, content_type)
     assert response.status_code == 201, response.text
     document = response.json()
-    assert set(document) == DOCUMENT_FIELDS
+    assert set(document) == DOCUMENT_FIELDS | {"unchanged"} and document["unchanged"] is False
     assert document["title"] == title
     assert document["collection"] == "default"
     assert document["source"] == f"upload:{name}"
@@ -93,7 +93,7 @@ def test_add_json_text_and_get_it_back(client: httpx.Client) -> None:
     created = client.post("/v1/documents", json=body)
     assert created.status_code == 201, created.text
     document = created.json()
-    assert set(document) == DOCUMENT_FIELDS
+    assert set(document) == DOCUMENT_FIELDS | {"unchanged"} and document["unchanged"] is False
     assert (document["title"], document["source"], document["collection"]) == (
         "Holiday closures",
         "kb/holidays",

@@ -15,7 +15,7 @@ import importlib
 from pathlib import Path, PurePath
 
 from lore.core.parsers import ParseLimits
-from lore.errors import CorruptDocument, DocumentTooComplex, FormatMismatch, LoreError, UnsupportedFormat
+from lore.errors import CorruptDocument, FormatMismatch, LoreError, UnsupportedFormat
 from lore.models import ParsedDocument
 
 # Extension -> parser module, imported on first use: a worker that only ever sees text loads no PDF or Word
@@ -126,10 +126,6 @@ def _run(extension: str, data: bytes, name: str, limits: ParseLimits) -> ParsedD
         raise _named(name, exc) from exc
     except MemoryError:
         raise  # the sandbox reports it against its memory limit
-    except RecursionError as exc:
-        raise DocumentTooComplex(
-            f"{name}: its structure is nested too deeply to read", details={"filename": name}
-        ) from exc
     except Exception as exc:  # any library failure on a bad file becomes one plain domain error
         kind = _KINDS.get(extension, "a text file")
         raise _corrupt(name, f"cannot be read as {kind}: the file is damaged or incomplete") from exc

@@ -45,8 +45,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 S = TypeVar("S")
 
-WALL_FACTOR = 3.0  # a worker may take this many times its CPU limit in wall-clock time (the cores are shared)
-WALL_GRACE = 10.0
+WALL_FACTOR = 5.0  # a worker may take this many times its CPU limit in wall-clock time (the cores are shared)
+WALL_GRACE = 30.0
 START_SECONDS = 120.0  # a worker that has not finished starting by then is not coming
 _WATCH_SECONDS = 0.5
 _STOP_SECONDS = 5.0

@@ -14,6 +14,7 @@ from docx.document import Document as WordDocument
 from docx.enum.style import WD_STYLE_TYPE
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from lore.core.parsers import ParseLimits, zipguard
 from lore.core.parsers._text import block, document, first_heading, humanise, squash
@@ -22,11 +23,17 @@ from lore.models import Block, BlockKind, ParsedDocument
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 _LIST_STYLE = re.compile(r"^list\b.*?(\d)?$")
 _LIST_ITEM: BlockKind = "list"
+_XML_ERR_NO_MEMORY = 2  # libxml2's code for a failed allocation, which lxml reports as a syntax error
 
 
 def parse(data: bytes, filename: str, limits: ParseLimits = ParseLimits()) -> ParsedDocument:
     zipguard.check(data, limits)
-    word = docx.Document(io.BytesIO(data))
+    try:
+        word = docx.Document(io.BytesIO(data))
+    except etree.XMLSyntaxError as exc:
+        if exc.code == _XML_ERR_NO_MEMORY:
+            raise MemoryError("the document's XML does not fit in memory") from exc
+        raise
     blocks = list(_blocks(word, _StyleNames(word)))
     title = squash(word.core_properties.title or "") or first_heading(blocks) or humanise(filename)
     return document(title, blocks, {"format": "docx"})
