@@ -249,10 +249,12 @@ class _Worker:
         return reply
 
     def stop(self, *, kill: bool = False) -> None:
-        """Close the pipe (an idle worker exits on it); one still busy after a moment, or told to, is killed."""
+        """End the worker: it holds nothing worth waiting for (SIGTERM lets a coverage run save its data)."""
         self.conn.close()
         if kill:
             self.process.kill()
+        elif self.alive:
+            self.process.terminate()
         try:
             self.process.wait(_STOP_SECONDS)
         except subprocess.TimeoutExpired:
