@@ -154,8 +154,8 @@ def flate_bomb(pages: int, inflated: int) -> bytes:
 
 
 def wall_page(points: float = 14_400, lines: int = 100) -> bytes:
-    """One page `points` on a side, covered in tiny text."""
-    return pdf(1, text_ops(["tiny text " * 40] * lines, size=1), mediabox=(points, points))
+    """One page `points` on a side, covered in `lines` lines of tiny text (400 characters each)."""
+    return pdf(1, text_ops(["tiny text " * 40] * lines, size=1), mediabox=(points, points), flate=True)
 
 
 def busy_pdf(operations: int) -> bytes:

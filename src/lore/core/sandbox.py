@@ -215,8 +215,12 @@ class _Worker:
     def launch(cls, setup: _Setup[Any]) -> _Worker:
         ours, theirs = Pipe()
         command = [sys.executable, "-c", _WORKER, str(theirs.fileno()), str(os.getpid())]
-        process = subprocess.Popen(
-            command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env={**os.environ, **_WORKER_ENV}
+        process = subprocess.Popen(  # stdout is the parent's to print results on; stderr is shared
+            command,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, **_WORKER_ENV},
         )
         theirs.close()
         ours.send(sys.path)
