@@ -40,7 +40,8 @@ def test_the_limits_are_the_settings_of_the_same_names_with_the_same_defaults() 
 def test_streams_that_inflate_past_the_limit_are_refused_at_the_first() -> None:
     error = too_large(hostile.flate_bomb(20, 20 * MIB), "streams.pdf")
     assert error.message == (
-        "streams.pdf: page 1 has content that inflates too far; the limit is 16 MiB (LORE_MAX_STREAM_BYTES)"
+        "streams.pdf: page 1 has more content than the stream limit allows; the limit is 16 MiB "
+        "(LORE_MAX_STREAM_BYTES)"
     )
     assert error.details["setting"] == "LORE_MAX_STREAM_BYTES"
 

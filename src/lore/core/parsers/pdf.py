@@ -34,7 +34,8 @@ def parse(data: bytes, filename: str, limits: ParseLimits = ParseLimits()) -> Pa
 
 
 def _pypdf_limits(limits: ParseLimits) -> dict[str, Any]:
-    """pypdf's own bounds, tied to Lore's: streams inflate to at most the stream limit, and the page tree
+    """pypdf's own bounds, tied to Lore's: a stream inflates to at most the stream limit and is parsed into at
+    most as many operands and operators as that many bytes can hold (three bytes the shortest), and the page tree
     may hold little more than the page limit (its inner nodes included)."""
     stream = limits.max_stream_bytes
     return {
@@ -44,6 +45,7 @@ def _pypdf_limits(limits: ParseLimits) -> dict[str, Any]:
         "array_based_stream_maximum_output_length": stream,
         "maximum_declared_stream_length": stream,
         "stream_decoding_work_maximum_length": 4 * stream,
+        "stream_parsing_work_maximum_count": stream // 3,
         "page_tree_maximum_entries": 2 * limits.max_document_pages + 64,
     }
 
@@ -79,7 +81,7 @@ def _page_text(page: PageObject, number: int, limits: ParseLimits) -> str:
     try:
         return clean(page.extract_text() or "")
     except LimitReachedError as exc:
-        what = f"page {number} has content that inflates too far"
+        what = f"page {number} has more content than the stream limit allows"
         raise over_limit(what, limits, "max_stream_bytes") from exc
 
 
