@@ -317,6 +317,10 @@ def test_document_hashes_map_sources(db: Database) -> None:
         "1.md": KnownDocument(first.id, first.content_hash),
         "2.md": KnownDocument(second.id, second.content_hash),
     }
+    assert db.documents.document_hashes(T1, C1, ["2.md", "3.md", "missing.md"]) == {
+        "2.md": KnownDocument(second.id, second.content_hash)
+    }
+    assert db.documents.document_hashes(T1, C1, []) == {}
 
 
 # -- keyword search ------------------------------------------------------------------------------------------
