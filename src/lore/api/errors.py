@@ -2,7 +2,7 @@
 
     LoreError subclass           status   code
     InvalidMultipart              400     invalid_multipart       (body cannot be parsed at all)
-    UnsupportedFormat             415     unsupported_format / unsupported_media_type
+    UnsupportedFormat             415     unsupported_format / unsupported_media_type / format_mismatch
     PayloadTooLarge               413     payload_too_large
     DocumentTooLarge              413     document_too_large      (its text or chunks exceed a limit)
     CorruptDocument               422     corrupt_document
