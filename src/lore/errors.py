@@ -7,6 +7,7 @@
     │   └── PayloadTooLarge         a body, upload or document over its size limit
     ├── Unauthenticated             no identity proved, or a key, token or password that does not hold
     ├── Forbidden                   the identity may not do this
+    │   └── SourceTaken             a write names the source of another owner's document
     ├── RateLimited                 too many requests for a key, user, tenant or the server right now
     │   └── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
     ├── NotFound                    the named record does not exist for this tenant
@@ -53,6 +54,13 @@ class Unauthenticated(LoreError):
 
 class Forbidden(LoreError):
     code = "forbidden"
+
+
+class SourceTaken(Forbidden):
+    """Writing over a stored document by its source needs its owner or an admin: a source is an identity,
+    never a way to put one's text under another owner's document."""
+
+    code = "source_taken"
 
 
 class RateLimited(LoreError):

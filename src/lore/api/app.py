@@ -18,7 +18,18 @@ from lore.answers import AnswerMetrics
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
-from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
+from lore.api.routes import (
+    access,
+    admin,
+    chat,
+    conversations,
+    documents,
+    end_users,
+    groups,
+    health,
+    jobs,
+    search,
+)
 from lore.api.streaming import AnswerSlots
 from lore.config import Settings
 from lore.conversations import open_answering
@@ -74,6 +85,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (health, documents, search, conversations, chat, jobs, admin):
+    routers = (health, documents, search, conversations, chat, jobs, admin, groups, access, end_users)
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -13,6 +13,7 @@ from lore.api.streaming import AnswerSlots
 from lore.conversations import Answering
 from lore.jobs import JobQueue
 from lore.models import DEFAULT_TENANT
+from lore.security.principal import Principal, operator
 from lore.service import Lore
 
 
@@ -23,6 +24,11 @@ async def get_lore(request: Request) -> Lore:
 async def get_tenant() -> str:
     """The tenant every handler scopes its work to. Until API keys land, everyone is the default tenant."""
     return DEFAULT_TENANT
+
+
+async def get_principal() -> Principal:
+    """Who makes the request. Until API keys land, everyone is the default tenant's operator."""
+    return operator(DEFAULT_TENANT)
 
 
 async def get_jobs(request: Request) -> JobQueue:
@@ -48,6 +54,7 @@ async def get_answer_slots(request: Request) -> AnswerSlots:
 
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]

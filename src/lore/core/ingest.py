@@ -25,7 +25,16 @@ from lore.core.chunk import TokenCounter, chunk_document
 from lore.core.parse import SUPPORTED_EXTENSIONS, parse_file
 from lore.errors import Conflict, LoreError, PayloadTooLarge
 from lore.interfaces import Documents, Embedder, Reembedding, VectorSource
-from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument, ServingModels
+from lore.models import (
+    OPERATOR,
+    Access,
+    Author,
+    ChunkDraft,
+    Document,
+    DocumentDraft,
+    ParsedDocument,
+    ServingModels,
+)
 
 PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
@@ -131,6 +140,8 @@ def prepare(
     tags: Sequence[str] = (),
     metadata: dict[str, object] | None = None,
     max_chars: int | None = None,
+    author: Author = OPERATOR,
+    access: Access | None = None,
 ) -> Prepared:
     text = parsed.text
     if max_chars is not None and len(text) > max_chars:
@@ -144,6 +155,8 @@ def prepare(
         fingerprint_,
         list(tags),
         {**parsed.metadata, **(metadata or {})},
+        author,
+        access,
     )
     return Prepared(draft, chunk_document(parsed, count_tokens, max_tokens=max_tokens))
 

@@ -15,7 +15,7 @@ from lore.core.ingest import CorpusDoc
 from lore.core.parse import parse_bytes
 from lore.errors import Conflict, PayloadTooLarge
 from lore.interfaces import Documents
-from lore.models import Block, Document, KnownDocument, ParsedDocument
+from lore.models import OPERATOR, Access, Author, Block, Document, KnownDocument, ParsedDocument
 from lore.names import check_name
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
@@ -25,12 +25,15 @@ Known = dict[str, KnownDocument]  # source -> what the store holds of it
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where a document is written, and the labels it carries."""
+    """Where a document is written, the labels it carries, who writes it and who may read it (None: a stored
+    document's readers stay, a new one is unrestricted)."""
 
     tenant_id: str
     collection: str
     tags: Sequence[str] = ()
     metadata: dict[str, Any] | None = None
+    author: Author = OPERATOR
+    access: Access | None = None
 
 
 class Ingestion:
@@ -181,6 +184,8 @@ class Ingestion:
             tags=to.tags,
             metadata=to.metadata,
             max_chars=self.settings.serving.max_document_chars,
+            author=to.author,
+            access=to.access,
         )
         (document,), _ = self._write([prepared])
         self.sync.after_write(save=False)

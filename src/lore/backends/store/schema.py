@@ -91,6 +91,7 @@ documents = sa.Table(
     sa.UniqueConstraint("tenant_id", "collection", "source", name="uq_documents_source"),
     sa.Index("ix_documents_tenant_newest", "tenant_id", "created_at", "id"),
     sa.Index("ix_documents_collection_newest", "tenant_id", "collection", "created_at", "id"),
+    sa.Index("ix_documents_restricted", "tenant_id", "restricted"),  # a search's hidden documents, or none
 )
 
 document_tags = sa.Table(

@@ -43,6 +43,7 @@ def _owners() -> None:
     with op.batch_alter_table("documents") as table:
         table.add_column(sa.Column("owner", sa.Text(), nullable=True))
         table.add_column(sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_index("ix_documents_restricted", "documents", ["tenant_id", "restricted"])
     with op.batch_alter_table("conversations") as table:
         table.add_column(sa.Column("owner", sa.Text(), nullable=True))
         table.add_column(sa.Column("end_user", sa.Text(), nullable=True))
@@ -179,7 +180,7 @@ def _keys_and_records() -> None:
 
 
 def downgrade() -> None:
-    for table in (
+    for name in (
         "tenant_secrets",
         "usage",
         "audit_log",
@@ -191,11 +192,12 @@ def downgrade() -> None:
         "recovery_codes",
         "users",
     ):
-        op.drop_table(table)
+        op.drop_table(name)
     op.drop_index("ix_conversations_end_user", "conversations")
     with op.batch_alter_table("conversations") as table:
         table.drop_column("end_user")
         table.drop_column("owner")
+    op.drop_index("ix_documents_restricted", "documents")
     with op.batch_alter_table("documents") as table:
         table.drop_column("restricted")
         table.drop_column("owner")
