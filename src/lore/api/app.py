@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
+from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
+from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
     admin,
@@ -28,12 +30,15 @@ from lore.api.routes import (
     groups,
     health,
     jobs,
+    keys,
     search,
+    tenants,
 )
 from lore.api.streaming import AnswerSlots
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
+from lore.security.keys import KeyRing
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
         app.state.lore = service
+        app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         app.state.jobs = runtime.queue
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies=[Depends(authorize)],  # every route: its row in ROUTE_SCOPES, checked before the handler
         middleware=[
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
@@ -85,7 +92,17 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    routers = (health, documents, search, conversations, chat, jobs, admin, groups, access, end_users)
-    for module in routers:
+    app.state.credential_checks = []
+    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, groups, access)
+    for module in (*routers, end_users):
         app.include_router(module.router)
+    _check_guarded(app)
     return app
+
+
+def _check_guarded(app: FastAPI) -> None:
+    """Refuse to build an app with a route that has no row in ROUTE_SCOPES."""
+    routes = [(method, path) for path, operations in app.openapi()["paths"].items() for method in operations]
+    missing = unguarded(routes)
+    if missing:
+        raise RuntimeError(f"routes without a permission in lore.api.permissions.ROUTE_SCOPES: {missing}")

@@ -1,5 +1,5 @@
-"""What handlers ask for, as `Annotated` dependencies: the service, the tenant, the job queue, the app's metrics,
-answering and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
+"""What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, the job
+queue, the app's metrics, answering and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, Request
 
+from lore.api.auth import PrincipalDep
 from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
 from lore.conversations import Answering
 from lore.jobs import JobQueue
-from lore.models import DEFAULT_TENANT
-from lore.security.principal import Principal, operator
+from lore.security.keys import KeyRing
 from lore.service import Lore
 
 
@@ -21,14 +21,13 @@ async def get_lore(request: Request) -> Lore:
     return request.app.state.lore
 
 
-async def get_tenant() -> str:
-    """The tenant every handler scopes its work to. Until API keys land, everyone is the default tenant."""
-    return DEFAULT_TENANT
+async def get_tenant(principal: PrincipalDep) -> str:
+    """The tenant every handler scopes its work to: the caller's."""
+    return principal.tenant_id
 
 
-async def get_principal() -> Principal:
-    """Who makes the request. Until API keys land, everyone is the default tenant's operator."""
-    return operator(DEFAULT_TENANT)
+async def get_keys(request: Request) -> KeyRing:
+    return request.app.state.keys
 
 
 async def get_jobs(request: Request) -> JobQueue:
@@ -54,7 +53,7 @@ async def get_answer_slots(request: Request) -> AnswerSlots:
 
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+KeysDep = Annotated[KeyRing, Depends(get_keys)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]

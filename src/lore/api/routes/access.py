@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lore.api.deps import LoreDep, PrincipalDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import LoreDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.errors import NotFound
 from lore.security.access import explain, visible

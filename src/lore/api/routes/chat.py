@@ -12,7 +12,8 @@ import anyio.to_thread
 from fastapi import APIRouter
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
-from lore.api.deps import AnsweringDep, AnswerSlotsDep, PrincipalDep, SearchLimiterDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
 from lore.conversations import Answering, Grounding, Question

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from lore.api.auth import PrincipalDep
 from lore.api.bodies import Upload, is_json, media_type, read_json, read_upload
-from lore.api.deps import LoreDep, MetricsDep, PrincipalDep
+from lore.api.deps import LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES, UnsupportedMediaType
 from lore.models import Document
 from lore.security.access import (

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from lore.api.deps import AnsweringDep, PrincipalDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import AnsweringDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.models import utcnow
 from lore.wire.conversations import EndUserErased, EndUserExport

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from lore.api.deps import LoreDep, PrincipalDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import LoreDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.wire.access import GroupIn, GroupList, GroupOut
 

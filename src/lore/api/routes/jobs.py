@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from lore.api.deps import JobsDep, PrincipalDep, TenantDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import JobsDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.jobs import JobState
 from lore.jobs.kinds.ingest import author_params

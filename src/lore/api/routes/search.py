@@ -7,7 +7,8 @@ import time
 import anyio.to_thread
 from fastapi import APIRouter
 
-from lore.api.deps import LoreDep, MetricsDep, PrincipalDep, SearchLimiterDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.models import Hit
 from lore.security.access import act_as, search_as
