@@ -102,6 +102,21 @@ NOTHING_HIDDEN = Hidden()
 
 
 @dataclass(frozen=True, slots=True)
+class RestrictedDocument:
+    """A restricted document as searches filter by it: who reads it besides admins, and its chunks."""
+
+    id: str
+    collection: str
+    owner: str | None
+    grants: frozenset[str]  # "group:<name>", "user:<id>"
+    chunks: tuple[int, ...]
+
+    def readable_by(self, readers: frozenset[str]) -> bool:
+        """The rule `queries.readable` applies in SQL, for a restricted document."""
+        return (self.owner is not None and self.owner in readers) or not self.grants.isdisjoint(readers)
+
+
+@dataclass(frozen=True, slots=True)
 class Author:
     """Who writes a document: `name` becomes a new document's owner; replacing or re-permissioning a stored
     document needs its owner or an admin (`readers` None), and a restricted one must be readable by `readers`."""

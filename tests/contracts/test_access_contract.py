@@ -3,6 +3,7 @@ of readers may list, fetch, search and delete, the hidden set a search resolves,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from lore.backends.store.group_records import GroupExists
 from lore.backends.store.schema import tenants, users
 from lore.errors import InvalidInput, NotFound, SourceTaken
 from lore.models import Access, Author, Document, Hidden, Member, SearchFilters, utcnow
+from lore.service.visibility import Visibility
 from tests.contracts.test_database_contract import T1, T2, draft, vectors_of
 
 ALICE = Author("user:alice", frozenset({"user:alice", "group:legal"}))
@@ -161,21 +163,62 @@ def test_deleting_needs_to_read_the_document(people: Database) -> None:
 
 def test_hidden_names_the_documents_and_chunks_a_reader_may_not_see(people: Database) -> None:
     db = people
+    visibility = Visibility(db.access)
     open_doc = write_as(db, BOB, "public one", source="open.md")
     secret = write_as(db, BOB, "secret one", "secret two", source="secret.md", access=LEGAL)
     empty = write_as(db, BOB, source="empty.md", access=LEGAL)
     mine = write_as(db, ALICE, "alice's own", source="mine.md", access=Access(True))
-    dave = db.access.hidden(T1, readers("user:dave"))
+    dave = visibility.hidden(T1, readers("user:dave"), None)
     assert dave.documents == {secret.id, empty.id, mine.id}
     secret_chunks = db.documents.filter_chunk_ids(T1, None, SearchFilters(document_ids=(secret.id,)))
     mine_chunks = db.documents.filter_chunk_ids(T1, None, SearchFilters(document_ids=(mine.id,)))
     assert dave.chunks == secret_chunks | mine_chunks and len(dave.chunks) == 3
-    assert db.access.hidden(T1, readers("user:alice", "group:legal")).documents == set()
-    assert db.access.hidden(T1, readers("user:carol", "group:legal")).documents == {mine.id}
-    assert db.access.hidden(T1, None) == Hidden()
-    assert db.access.hidden(T1, readers("user:dave"), ["faq"]) == Hidden()
-    assert db.access.hidden(T2, readers("user:dave")) == Hidden()
+    assert visibility.hidden(T1, readers("user:alice", "group:legal"), None).documents == set()
+    assert visibility.hidden(T1, readers("user:carol", "group:legal"), None).documents == {mine.id}
+    assert visibility.hidden(T1, None, None) == Hidden()
+    assert visibility.hidden(T1, readers("user:dave"), ["faq"]) == Hidden()
+    assert visibility.hidden(T2, readers("user:dave"), None) == Hidden()
     assert open_doc.id not in dave.documents
+    for outsider in (readers("user:dave"), readers("user:carol", "group:legal"), readers("key:k")):
+        in_sql = db.documents.filter_chunk_ids(T1, None, SearchFilters(), outsider)
+        everything = db.documents.filter_chunk_ids(T1, None, SearchFilters())
+        assert in_sql == everything - visibility.hidden(T1, outsider, None).chunks  # one rule, two places
+
+
+def test_every_change_to_what_is_hidden_moves_the_access_version(people: Database) -> None:
+    """A process keeps a tenant's restricted documents until the version moves: each of these must move it."""
+    db = people
+    visibility = Visibility(db.access)
+    dave = readers("user:carol")  # carol, as a key without her groups would be
+    steps: list[tuple[str, Callable[[], object]]] = []
+    secret = write_as(db, BOB, "merger plans", source="secret.md", access=LEGAL)
+    assert visibility.hidden(T1, dave, None).documents == {secret.id}
+    opened = Access(False)
+    steps.append(("open it", lambda: db.access.set_access(T1, secret.id, opened, ADMIN)))
+    steps.append(
+        ("restrict it on a rewrite", lambda: write_as(db, BOB, "v2", source="secret.md", access=LEGAL))
+    )
+    steps.append(("rewrite it with new chunks", lambda: write_as(db, BOB, "v3", "more", source="secret.md")))
+    steps.append(
+        ("grant carol", lambda: db.access.set_access(T1, secret.id, Access(True, (), ("carol",)), ADMIN))
+    )
+    steps.append(("withdraw it", lambda: db.access.set_access(T1, secret.id, LEGAL, ADMIN)))
+    steps.append(("delete the group", lambda: db.groups.delete(T1, "legal")))
+    steps.append(("delete it", lambda: db.documents.delete_document(T1, secret.id)))
+    for name, step in steps:
+        before = db.access.version(T1)
+        step()
+        assert db.access.version(T1) > before, name
+        expected = db.documents.filter_chunk_ids(T1, None, SearchFilters())
+        expected -= db.documents.filter_chunk_ids(T1, None, SearchFilters(), dave)
+        assert visibility.hidden(T1, dave, None).chunks == expected, name
+    assert db.access.version(T2) == 0
+
+
+def test_an_unrestricted_rewrite_leaves_the_access_version(db: Database) -> None:
+    write_as(db, BOB, "alpha", source="a.md")
+    write_as(db, BOB, "beta", source="a.md")
+    assert db.access.version(T1) == 0
 
 
 def test_listing_a_page_of_readable_documents_skips_the_rest(people: Database) -> None:

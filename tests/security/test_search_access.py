@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from lore.config import Settings
 from lore.conversations import Question, open_answering
-from lore.core import retrieve
+from lore.core import ingest, retrieve
+from lore.core.parse import parse_bytes
 from lore.core.retrieve import SearchRequest
 from lore.errors import NotFound, SourceTaken
 from lore.models import DEFAULT_TENANT, Access, Author, ConversationOwner, Readers, SearchFilters, SearchMode
@@ -149,3 +151,31 @@ def test_an_editor_cannot_take_over_a_source_by_writing_to_it(shop: Lore) -> Non
     answering = open_answering(shop)
     grounding = answering.ground(DEFAULT_TENANT, Question("how do refunds work", readers=OUTSIDER))
     assert all("mallory" not in hit.chunk.text for hit in grounding.retrieved)
+
+
+def test_a_rewritten_secret_stays_hidden_while_the_index_still_holds_its_old_chunks(
+    settings: Settings,
+) -> None:
+    """A rewrite gives a restricted document new chunk ids in the store at once, while a process's index (and
+    chunk cache) hold the old ones until it catches up: the old chunks are left out by their document."""
+    with Lore.open(settings.updated(index_sync_seconds=3600.0)) as lore:
+        add_group(lore)
+        secret = add_secret(lore)
+        assert "Refund fast lane" in titles(lore, INSIDER)  # the old chunks are in the chunk cache now
+        parsed = parse_bytes(
+            b"Executives get refunds at once, by the refund fast lane.", "s.md", "text/markdown"
+        )
+        prepared = ingest.prepare(
+            parsed,
+            source="secret.md",
+            tenant_id=DEFAULT_TENANT,
+            collection="default",
+            fingerprint_="rewritten",
+            count_tokens=lore.embedder.count_tokens,
+            max_tokens=lore.embedder.max_tokens,
+        )
+        (rewritten,), _ = lore.ingestion.writer.write([prepared])  # written, not yet applied to the index
+        assert rewritten.id == secret and rewritten.restricted
+        assert lore.index_sync.applied_seq < lore.store.changes.last_seq()
+        for mode in MODES:
+            assert "Refund fast lane" not in titles(lore, OUTSIDER, mode=mode), mode

@@ -33,8 +33,8 @@ from lore.models import (
 )
 
 MIN_DEPTH = 50  # candidates each retriever contributes to hybrid fusion
-# Up to this many hidden chunks, the vector index is asked for that many more neighbours and they are passed
-# over; beyond it, the readable chunks are listed and the index searches only those.
+# The most neighbours the vector index is asked for to pass over hidden chunks; beyond, the readable chunks are
+# listed and the index searches only those.
 MAX_PASSED_OVER = 1000
 
 
@@ -104,8 +104,8 @@ class Retriever:
     def search(self, request: SearchRequest, hidden: Hidden | None = None) -> list[Hit]:
         """`hidden`, when the caller resolved it already (to key a cache with it), is what the search leaves
         out; otherwise it is resolved here."""
-        scored = self.rank(request, request.k, self.hidden(request) if hidden is None else hidden)
-        return self.hydrate(request, scored)
+        hidden = self.hidden(request) if hidden is None else hidden
+        return self.hydrate(request, self.rank(request, request.k, hidden), hidden)
 
     def rank(self, request: SearchRequest, k: int, hidden: Hidden = NOTHING_HIDDEN) -> Ranked:
         """(chunk id, score, vector score, keyword score), best first, none of them `hidden`. Collections
@@ -156,20 +156,43 @@ class Retriever:
     def _vector(
         self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
     ) -> list[ScoredChunk]:
-        """The k nearest readable chunks. With few hidden chunks, the k + |hidden| nearest of all hold them
-        (at most |hidden| of those can be hidden), so passing over the hidden ones leaves exactly the k nearest
-        readable: the same answer as searching the readable chunks alone, at the cost of a slightly deeper
-        search. With filters or many hidden chunks, the index searches only the allowed ids."""
-        if request.filters or len(hidden.chunks) > MAX_PASSED_OVER:
-            allowed = self.documents.filter_chunk_ids(
-                request.tenant_id, request.collections, request.filters, request.readers if hidden else None
-            )
-            allowed -= hidden.chunks
-            return self.index.search(target.partitions, query, k, allowed) if allowed else []
+        """The k nearest readable chunks: with filters, the index searches the allowed ids; else hidden
+        chunks are passed over (`_passing_over`)."""
+        if request.filters:
+            return self._allowed(request, target, query, k, hidden)
         if not hidden.chunks:
             return self.index.search(target.partitions, query, k)
-        found = self.index.search(target.partitions, query, k + len(hidden.chunks))
-        return [hit for hit in found if hit.chunk_id not in hidden.chunks][:k]
+        return self._passing_over(request, target, query, k, hidden)
+
+    def _passing_over(
+        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
+    ) -> list[ScoredChunk]:
+        """Ask the index for more neighbours than k and pass over the hidden ones. If k readable ones remain,
+        they are the k nearest readable chunks (whatever lies further cannot be nearer): the same answer as
+        searching the readable chunks alone. The first ask expects hidden chunks as often as they are in the
+        index, the second allows for every hidden chunk; past `MAX_PASSED_OVER`, the readable ids are listed
+        and searched instead."""
+        size = sum(self.index.count(partition) for partition in target.partitions)
+        expected = k * len(hidden.chunks) // max(size - len(hidden.chunks), 1)
+        for fetch in sorted({k + 2 * expected + 8, k + len(hidden.chunks)}):
+            if fetch > MAX_PASSED_OVER:
+                break
+            found = self.index.search(target.partitions, query, fetch)
+            kept = [hit for hit in found if hit.chunk_id not in hidden.chunks]
+            if len(kept) >= k or len(found) < fetch:
+                return kept[:k]
+        return self._allowed(request, target, query, k, hidden)
+
+    def _allowed(
+        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
+    ) -> list[ScoredChunk]:
+        """The index searches only the ids that pass the filters and that the readers may read."""
+        readers = request.readers if hidden else None
+        allowed = self.documents.filter_chunk_ids(
+            request.tenant_id, request.collections, request.filters, readers
+        )
+        allowed -= hidden.chunks
+        return self.index.search(target.partitions, query, k, allowed) if allowed else []
 
     def _hybrid(self, request: SearchRequest, target: _Target, k: int, hidden: Hidden) -> Ranked:
         candidates = self.candidates(request, target, max(k, MIN_DEPTH), hidden)
@@ -213,13 +236,14 @@ class Retriever:
         for cid, score in zip(found.ids.tolist(), ((found.vectors @ query) / norms).tolist(), strict=True):
             vector[cid] = score
 
-    def hydrate(self, request: SearchRequest, ranked: Ranked) -> list[Hit]:
-        """Attach chunk and document fields; ids deleted since the index saw them drop out here."""
+    def hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden = NOTHING_HIDDEN) -> list[Hit]:
+        """Attach chunk and document fields; ids deleted since the index saw them drop out here, and so do
+        chunks of hidden documents that the index had not replaced yet when a rewrite gave them new ids."""
         chunks = self._chunks(request.tenant_id, [item.chunk_id for item in ranked])
         hits = []
         for item in ranked:
             chunk = chunks.get(item.chunk_id)
-            if chunk is None:
+            if chunk is None or chunk.document_id in hidden.documents:
                 continue
             snippet = make_snippet(chunk.text, request.query)
             hits.append(

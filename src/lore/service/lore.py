@@ -42,6 +42,7 @@ from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Destination, Ingestion
 from lore.service.search_cache import SearchCache
+from lore.service.visibility import Visibility
 
 
 class Lore:
@@ -80,7 +81,13 @@ class Lore:
             check_seconds=settings.index.index_sync_seconds,
         )
         self.retriever = Retriever(
-            store.documents, store.keywords, index, self.models, store.access, keywords, self.cache.chunks
+            store.documents,
+            store.keywords,
+            index,
+            self.models,
+            Visibility(store.access),
+            keywords,
+            self.cache.chunks,
         )
         writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(

@@ -2,22 +2,22 @@
 may not see.
 
 A document is restricted by its `restricted` flag; its `document_access` rows then name the groups and users it
-grants ("group:<name>", "user:<id>"). Its owner and the tenant's admins read it whatever the rows say. A
-search resolves its readers into the `Hidden` documents and chunks once, and filters every retriever with that
-one answer; listings and SQL searches use the same condition (`queries.hidden_documents`) inside their query.
+grants ("group:<name>", "user:<id>"). Its owner and the tenant's admins read it whatever the rows say. Listings
+and SQL searches apply that rule inside their query (`queries.readable`, `queries.hidden_documents`); searches
+resolve it once per search from the tenant's `restricted` documents, which a process keeps until the tenant's
+access version moves: every change to what a reader may not see raises it in its own transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from lore.backends.store import queries
-from lore.backends.store.schema import chunks, document_access, documents, groups, users
+from lore.backends.store.schema import access_versions, chunks, document_access, documents, groups, users
 from lore.errors import InvalidInput, NotFound
-from lore.models import Access, Author, Hidden, Readers, utcnow
+from lore.models import Access, Author, Readers, RestrictedDocument, utcnow
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 def no_document(document_id: str) -> NotFound:
     """Also what a document the caller may not read is: its existence is not theirs to learn."""
     return NotFound(f"no document {document_id!r}", details={"document_id": document_id})
+
+
+def raise_version(db: Database, conn: sa.Connection, tenant_id: str) -> None:
+    """What the tenant's readers may not see changes in this transaction."""
+    first = db._insert(access_versions).values(tenant_id=tenant_id, version=1)
+    bumped = first.on_conflict_do_update(
+        index_elements=["tenant_id"], set_={"version": access_versions.c.version + 1}
+    )
+    conn.execute(bumped)
 
 
 def replace_grants(conn: sa.Connection, tenant_id: str, document_id: str, access: Access) -> None:
@@ -80,23 +89,39 @@ class AccessRecords:
             values = {"restricted": access.restricted, "updated_at": utcnow()}
             conn.execute(sa.update(documents).where(where).values(values))
             replace_grants(conn, tenant_id, document_id, access)
+            raise_version(self._db, conn, tenant_id)
             return self._current(conn, tenant_id, document_id, None)
 
-    def hidden(self, tenant_id: str, readers: Readers, collections: Sequence[str] | None = None) -> Hidden:
-        """The restricted documents of the tenant (in `collections`) that `readers` may not read, with their
-        chunks: nothing for admins (None), and one index probe in a tenant without restricted documents."""
-        if readers is None:
-            return Hidden()
-        ids = queries.hidden_documents(tenant_id, readers, collections).subquery()
-        query = sa.select(ids.c.id, chunks.c.id).select_from(
-            ids.outerjoin(chunks, chunks.c.document_id == ids.c.id)
-        )
+    def version(self, tenant_id: str) -> int:
+        """The tenant's access version: one primary-key lookup (0 until anything was ever restricted)."""
+        query = sa.select(access_versions.c.version).where(access_versions.c.tenant_id == tenant_id)
         with self._db.read() as conn:
-            found = conn.execute(query).all()
-        return Hidden(
-            frozenset(document for document, _ in found),
-            frozenset(int(chunk) for _, chunk in found if chunk is not None),
-        )
+            return int(conn.execute(query).scalar() or 0)
+
+    def restricted(self, tenant_id: str) -> list[RestrictedDocument]:
+        """Every restricted document of the tenant, with its grants and chunks (`ix_documents_restricted`)."""
+        mine = sa.and_(documents.c.tenant_id == tenant_id, documents.c.restricted.is_(True))
+        fields = (documents.c.id, documents.c.collection, documents.c.owner)
+        grants: dict[str, set[str]] = {}
+        parts: dict[str, list[int]] = {}
+        with self._db.read() as conn:
+            found = conn.execute(sa.select(*fields).where(mine)).all()
+            granted = sa.select(document_access.c.document_id, document_access.c.principal).join(
+                documents, documents.c.id == document_access.c.document_id
+            )
+            for document_id, principal in conn.execute(granted.where(mine)):
+                grants.setdefault(document_id, set()).add(principal)
+            owned = sa.select(chunks.c.document_id, chunks.c.id).join(
+                documents, documents.c.id == chunks.c.document_id
+            )
+            for document_id, chunk_id in conn.execute(owned.where(mine)):
+                parts.setdefault(document_id, []).append(int(chunk_id))
+        return [
+            RestrictedDocument(
+                doc_id, collection, owner, frozenset(grants.get(doc_id, ())), tuple(parts.get(doc_id, ()))
+            )
+            for doc_id, collection, owner in found
+        ]
 
     def _current(self, conn: sa.Connection, tenant_id: str, document_id: str, readers: Readers) -> Access:
         where = [documents.c.id == document_id, documents.c.tenant_id == tenant_id, queries.readable(readers)]

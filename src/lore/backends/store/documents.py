@@ -78,15 +78,20 @@ class SqlDocuments:
             self._replace_tags(conn, draft.tenant_id, document.id, draft.tags)
             if draft.access is not None:
                 access_records.replace_grants(conn, draft.tenant_id, document.id, draft.access)
+            if draft.access is not None or document.restricted:  # new permissions, or new hidden chunks
+                access_records.raise_version(self._db, conn, draft.tenant_id)
         return document
 
     def delete_document(self, tenant_id: str, document_id: str, readers: Readers = None) -> bool:
         with self._db.write() as conn:
-            mine = sa.select(documents.c.id).where(
+            mine = sa.select(documents.c.restricted).where(
                 documents.c.id == document_id, documents.c.tenant_id == tenant_id, queries.readable(readers)
             )
-            if conn.execute(mine).first() is None:
+            restricted = conn.execute(mine).scalar()
+            if restricted is None:
                 return False
+            if restricted:
+                access_records.raise_version(self._db, conn, tenant_id)
             self._remove_chunks(conn, tenant_id, chunks_of_document=document_id)
             tags = sa.and_(document_tags.c.document_id == document_id, document_tags.c.tenant_id == tenant_id)
             conn.execute(sa.delete(document_tags).where(tags))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from lore.backends.store import access_records
 from lore.backends.store.schema import document_access, group_members, groups, tenants, users
 from lore.errors import Conflict, NotFound
 from lore.models import Group, Member, utcnow
@@ -70,7 +71,8 @@ class GroupRecords:
             grants = sa.and_(
                 document_access.c.tenant_id == tenant_id, document_access.c.principal == f"group:{name}"
             )
-            conn.execute(sa.delete(document_access).where(grants))
+            if conn.execute(sa.delete(document_access).where(grants)).rowcount:
+                access_records.raise_version(self._db, conn, tenant_id)
             members = sa.and_(group_members.c.tenant_id == tenant_id, group_members.c.group_name == name)
             conn.execute(sa.delete(group_members).where(members))
             if not conn.execute(sa.delete(groups).where(*_named(tenant_id, name))).rowcount:

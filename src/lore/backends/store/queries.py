@@ -78,21 +78,16 @@ def readable(readers: Readers) -> Condition:
     return sa.or_(documents.c.restricted.is_(False), owned, granted(readers))
 
 
-def hidden_documents(
-    tenant_id: str, readers: frozenset[str], collections: Sequence[str] | None = None
-) -> sa.Select[Any]:
+def hidden_documents(tenant_id: str, readers: frozenset[str]) -> sa.Select[Any]:
     """Ids of the tenant's restricted documents that `readers` may not read. `ix_documents_restricted` finds a
     tenant's restricted documents directly, so where there are none this costs one index probe."""
     owned_by_other = sa.or_(documents.c.owner.is_(None), documents.c.owner.not_in(sorted(readers)))
-    query = sa.select(documents.c.id).where(
+    return sa.select(documents.c.id).where(
         documents.c.tenant_id == tenant_id,
         documents.c.restricted.is_(True),
         owned_by_other,
         ~granted(readers),
     )
-    if collections is not None:
-        query = query.where(documents.c.collection.in_(list(collections)))
-    return query
 
 
 def tagged(tenant_id: str, tags: Sequence[str]) -> sa.Select[Any]:

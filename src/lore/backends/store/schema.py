@@ -279,6 +279,15 @@ document_access = sa.Table(
     sa.Index("ix_document_access_principal", "tenant_id", "principal", "document_id"),
 )
 
+access_versions = sa.Table(
+    "access_versions",
+    metadata,
+    # Raised in the transaction of every change to what a tenant's readers may not see (a restricted document
+    # written or deleted, permissions or grants changed): processes keep what they resolved until it moves.
+    sa.Column("tenant_id", sa.Text(), primary_key=True),
+    sa.Column("version", sa.BigInteger(), nullable=False),
+)
+
 api_keys = sa.Table(
     "api_keys",
     metadata,

@@ -116,6 +116,11 @@ def _identities() -> None:
     op.create_index(
         "ix_document_access_principal", "document_access", ["tenant_id", "principal", "document_id"]
     )
+    op.create_table(
+        "access_versions",
+        sa.Column("tenant_id", sa.Text(), primary_key=True),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+    )
 
 
 def _keys_and_records() -> None:
@@ -185,6 +190,7 @@ def downgrade() -> None:
         "usage",
         "audit_log",
         "api_keys",
+        "access_versions",
         "document_access",
         "group_members",
         "groups",
