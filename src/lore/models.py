@@ -391,13 +391,3 @@ class Group:
     name: str
     created_at: datetime
     members: tuple[str, ...] = ()  # user ids, sorted
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A tenant's user as document permissions see them: their role and their groups."""
-
-    id: str
-    role: str
-    groups: frozenset[str]
-    disabled: bool = False

@@ -20,6 +20,7 @@ from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 JSON_LIMIT = 64 * 1024
+TEST_SIGNING_SECRET = "test-signing-secret-for-servers-on-postgresql"
 UPLOAD_LIMIT = 256 * 1024
 
 
@@ -31,7 +32,9 @@ class LiveServer:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            app, lifespan="on", ws="none", log_level="warning", access_log=False, server_header=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
@@ -84,10 +87,12 @@ def api_database_url(api_backend: str, request: pytest.FixtureRequest) -> Iterat
 def api_settings(
     tmp_path_factory: pytest.TempPathFactory, model_cache: Path, api_database_url: str | None
 ) -> Settings:
-    """Small body limits, so the size checks are exercised with small bodies."""
+    """Small body limits, so the size checks are exercised with small bodies. A PostgreSQL store needs a
+    signing secret given; SQLite makes its own."""
     return Settings(
         _env_file=None,
         database_url=api_database_url,
+        signing_secret=TEST_SIGNING_SECRET if api_database_url else None,
         data_dir=tmp_path_factory.mktemp("api-data"),
         model_cache_dir=model_cache,
         max_request_bytes=JSON_LIMIT,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,71 @@ def test_the_options_of_lore_serve_reach_every_worker_without_the_environment(
     )
     assert dict(os.environ) == before
     assert (other / "lore.db").exists()  # migrated before the workers start
+
+
+def test_lore_serve_hands_tls_to_uvicorn_and_names_no_server(
+    environment: Path, captured: list[uvicorn.Config], tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("certificate")
+    key.write_text("key")
+
+    result = CliRunner().invoke(cli, ["serve", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)])
+
+    assert result.exit_code == 0, result.output
+    (config,) = captured
+    assert (config.ssl_certfile, config.ssl_keyfile, config.server_header) == (cert, key, False)
+    assert served_settings(config).http.ssl_certfile == cert
+    assert "Lore on https://127.0.0.1:8000" in result.output
+
+
+def test_lore_serve_refuses_a_missing_tls_file_or_half_a_pair(
+    environment: Path, captured: list[uvicorn.Config], tmp_path: Path
+) -> None:
+    missing = CliRunner().invoke(
+        cli, ["serve", "--ssl-certfile", str(tmp_path / "no.pem"), "--ssl-keyfile", str(tmp_path / "no.key")]
+    )
+    assert missing.exit_code == 2 and "TLS file not found" in missing.output
+    half = CliRunner().invoke(cli, ["serve", "--ssl-certfile", str(tmp_path / "no.pem")])
+    assert half.exit_code != 0 and "ssl_certfile and ssl_keyfile go together" in str(half.exception)
+    assert captured == []
+
+
+def test_lore_serve_on_every_interface_says_how_to_allow_hosts(
+    environment: Path, captured: list[uvicorn.Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warned = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert warned.exit_code == 0 and "LORE_ALLOWED_HOSTS" in warned.output
+    monkeypatch.setenv("LORE_ALLOWED_HOSTS", "lore.example.com")
+    configured = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert configured.exit_code == 0 and "LORE_ALLOWED_HOSTS" not in configured.output
+    assert served_settings(captured[-1]).http.allowed_hosts == ["lore.example.com"]
+
+
+def test_lore_serve_prints_its_address_once_the_port_is_bound(
+    environment: Path, captured: list[uvicorn.Config]
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+
+    assert result.exit_code == 0, result.output
+    (config,) = captured
+    assert config.timeout_graceful_shutdown == Settings().serving.graceful_shutdown_seconds
+    printed = re.search(r"Lore on http://127\.0\.0\.1:(\d+)", result.output)
+    assert printed and int(printed.group(1)) > 0  # the port the socket got, not the 0 asked for
+
+
+def test_lore_serve_on_a_busy_port_fails_without_printing_an_address(environment: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "lore", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert "Lore on" not in result.stdout + result.stderr
+    assert "address already in use" in result.stderr.lower()

@@ -1,5 +1,6 @@
-"""The world the leak suite probes, built through a real server: two tenants, users and keys of several
-roles, groups and collections, documents open and restricted, conversations, jobs and a backup.
+"""The world the leak suite probes, built through a real server: two tenants, users (signed in with their
+passwords) and keys of several roles, groups and collections, documents open and restricted, conversations,
+jobs and a backup.
 
 Every secret carries a marker: a code word no query, title or path of a probe ever spells, plus the ids of the
 records that hold it. `World.sees` says which markers each caller may receive; every other marker in a response
@@ -7,6 +8,7 @@ is a leak.
 
     tenant default (A)                                   tenant acme (B)
     users  root (admin), alice (editor, legal),          user   zed (viewer)
+           (signed in with passwords)
            bob (viewer), carol (viewer, support)
     keys   admin, viewer, legal (groups legal),          keys   admin, viewer, editor,
            help (collection help), editor,                      legal (groups legal: B's, not A's)
@@ -15,29 +17,21 @@ is a leak.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
-from starlette.requests import Request
 
 from lore.backends.store.database import Database
-from lore.backends.store.schema import tenants, users
-from lore.models import DEFAULT_TENANT, utcnow
-from lore.security.access import user_principal
-from lore.security.principal import Principal
+from lore.models import DEFAULT_TENANT
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
 from tests.api.conftest import LiveServer
 from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 A, B = DEFAULT_TENANT, "acme"
-USER_TOKEN = (
-    "test-user"  # "test-user:<tenant>:<user id>": a signed-in user, as the user-token check resolves it
-)
+PASSWORD = "leak suite password"
 
 # marker name -> the code word its texts carry (the records' ids join its strings once they exist)
 CODES = {
@@ -67,8 +61,8 @@ QUERIES = {  # what a prober asks to find each secret (never its code word)
     "b_zed_chat": "tapir ticket",
 }
 A_DOCS = {"a_legal", "a_alice", "a_nobody", "a_internal", "a_job_legal"}
-A_EVERYTHING = {name for name in CODES if name.startswith("a_")}
-B_EVERYTHING = {name for name in CODES if name.startswith("b_")}
+A_EVERYTHING = {name for name in CODES if name.startswith("a_")} | {"a_ids"}
+B_EVERYTHING = {name for name in CODES if name.startswith("b_")} | {"b_ids"}
 B_DOCS = {"b_open", "b_quokka", "b_job"}
 
 
@@ -90,6 +84,7 @@ class World:
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     own_conversations: dict[str, str] = field(default_factory=dict)  # caller -> a conversation of its own
+    user_ids: dict[str, str] = field(default_factory=dict)  # user name -> id
     backup: str = ""
     installation: dict[str, str] = field(default_factory=dict)
 
@@ -101,42 +96,31 @@ class World:
         return self.markers[name]
 
     def mark(self, name: str, *ids: str) -> None:
-        self.markers.setdefault(name, {CODES[name]}).update(ids)
+        self.markers.setdefault(name, {CODES[name]} if name in CODES else set()).update(ids)
 
 
-def add_user(db: Database, tenant: str, user_id: str, role: str) -> None:
-    now = utcnow()
-    row = {"id": user_id, "tenant_id": tenant, "email": f"{user_id}@{tenant}.example", "role": role}
-    with db.engine.begin() as conn:
-        conn.execute(db._insert(tenants).values(id=tenant, created_at=now).on_conflict_do_nothing())
-        conn.execute(sa.insert(users).values(**row, created_at=now, updated_at=now))
+class People:
+    """The tenants' users, made through `POST /v1/users` and signed in through `POST /v1/auth/login`."""
 
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.ids: dict[str, str] = {}  # name -> user id
 
-def user_tokens(db: Database) -> Callable[[str, Request], Principal | None]:
-    """The app's credential check for signed-in users in this suite: a token names a user, whose role and
-    groups come from the store, as the user-token check resolves a verified token's user."""
-
-    def check(token: str, _request: Request) -> Principal | None:
-        kind, _, rest = token.partition(":")
-        tenant, _, user_id = rest.partition(":")
-        member = db.groups.member(tenant, user_id) if kind == USER_TOKEN else None
-        return user_principal(tenant, member) if member is not None else None
-
-    return check
-
-
-def user(tenant: str, user_id: str) -> dict[str, str]:
-    return bearer(f"{USER_TOKEN}:{tenant}:{user_id}")
+    def add(self, tenant: str, name: str, role: str, by: dict[str, str]) -> dict[str, str]:
+        email = f"{name}@{tenant}.example"
+        body = {"email": email, "role": role, "password": PASSWORD}
+        self.ids[name] = ok(self.http.post("/v1/users", json=body, headers=by))["id"]
+        login = {"tenant": tenant, "email": email, "password": PASSWORD}
+        return bearer(ok(self.http.post("/v1/auth/login", json=login))["access_token"])
 
 
 def build(server: LiveServer) -> World:
     db = server.lore.store
-    server.app.state.credential_checks.append(user_tokens(db))
     world = World(server.url)
     world.installation = bearer(mint_key(db, scopes=frozenset({Scope.INSTALLATION})))
     with httpx.Client(base_url=server.url, timeout=120) as http:
         ok(http.post("/v1/tenants", json={"id": B}, headers=world.installation))
-        _people(db, world, http)
+        _people(db, world, People(http))
         _documents(server, world, http)
         _conversations(world, http)
         _jobs(world, http)
@@ -144,43 +128,62 @@ def build(server: LiveServer) -> World:
     return world
 
 
-def _people(db: Database, world: World, http: httpx.Client) -> None:
-    for tenant, user_id, role in [
-        (A, "root", "admin"),
-        (A, "alice", "editor"),
-        (A, "bob", "viewer"),
-        (A, "carol", "viewer"),
-        (B, "zed", "viewer"),
-    ]:
-        add_user(db, tenant, user_id, role)
+def _people(db: Database, world: World, people: People) -> None:
+    owner_a = bearer(mint_key(db, scopes=ROLE_SCOPES["owner"]))
+    owner_b = bearer(mint_key(db, tenant=B, scopes=ROLE_SCOPES["owner"]))
+    signed_in = {
+        name: people.add(tenant, name, role, owner_a if tenant == A else owner_b)
+        for tenant, name, role in [
+            (A, "root", "admin"),
+            (A, "alice", "editor"),
+            (A, "bob", "viewer"),
+            (A, "carol", "viewer"),
+            (B, "zed", "viewer"),
+        ]
+    }
+    world.user_ids = people.ids
     admin_a = bearer(mint_key(db, scopes=ROLE_SCOPES["admin"]))
+    http = people.http
     for group, member in [("legal", "alice"), ("support", "carol")]:
         ok(http.post("/v1/groups", json={"name": group}, headers=admin_a))
-        ok(http.put(f"/v1/groups/{group}/members/{member}", headers=admin_a))
+        ok(http.put(f"/v1/groups/{group}/members/{people.ids[member]}", headers=admin_a))
     viewer, editor, publishable = ROLE_SCOPES["viewer"], ROLE_SCOPES["editor"], PUBLISHABLE_SCOPES
     help_only = frozenset({"help"})
-    a_docs_open = {"a_internal"}
+    a_docs_open = {"a_internal", "a_ids"}
     callers = [
         Caller("a_admin", A, admin_a, set(A_EVERYTHING), admin=True),
-        Caller("a_root", A, user(A, "root"), set(A_EVERYTHING), admin=True),
-        Caller("a_alice", A, user(A, "alice"), {"a_legal", "a_alice", "a_job_legal"} | a_docs_open),
-        Caller("a_bob", A, user(A, "bob"), {"a_bob_chat"} | a_docs_open),
-        Caller("a_carol", A, user(A, "carol"), set(a_docs_open)),
+        Caller("a_root", A, signed_in["root"], set(A_EVERYTHING), admin=True),
+        Caller("a_alice", A, signed_in["alice"], {"a_legal", "a_alice", "a_job_legal"} | a_docs_open),
+        Caller("a_bob", A, signed_in["bob"], {"a_bob_chat"} | a_docs_open),
+        Caller("a_carol", A, signed_in["carol"], set(a_docs_open)),
         Caller("a_viewer", A, bearer(mint_key(db, scopes=viewer)), set(a_docs_open)),
         Caller("a_legal", A, _key(db, viewer, groups={"legal"}), {"a_legal", "a_job_legal"} | a_docs_open),
-        Caller("a_help", A, _key(db, viewer, collections=help_only), set()),
+        Caller("a_help", A, _key(db, viewer, collections=help_only), {"a_ids"}),
         Caller("a_editor", A, _key(db, editor), {"a_nobody", "a_job_legal"} | a_docs_open),
         Caller("b_admin", B, _key(db, ROLE_SCOPES["admin"], tenant=B), set(B_EVERYTHING), admin=True),
-        Caller("b_viewer", B, _key(db, viewer, tenant=B), set(B_DOCS)),
-        Caller("b_editor", B, _key(db, editor, tenant=B), set(B_DOCS)),
-        Caller("b_legal", B, _key(db, viewer, tenant=B, groups={"legal"}), set(B_DOCS)),
-        Caller("b_zed", B, user(B, "zed"), {"b_zed_chat"} | B_DOCS),
+        Caller("b_viewer", B, _key(db, viewer, tenant=B), B_DOCS | {"b_ids"}),
+        Caller("b_editor", B, _key(db, editor, tenant=B), B_DOCS | {"b_ids"}),
+        Caller("b_legal", B, _key(db, viewer, tenant=B, groups={"legal"}), B_DOCS | {"b_ids"}),
+        Caller("b_zed", B, signed_in["zed"], {"b_zed_chat", "b_ids"} | B_DOCS),
     ]
     pk = mint_key(db, scopes=publishable, kind="publishable", collections=help_only)
-    for end_user, sees in [("e1", {"a_e1_chat"}), ("e2", set())]:
+    for end_user, sees in [("e1", {"a_e1_chat", "a_ids"}), ("e2", {"a_ids"})]:
         headers = {**bearer(pk), "X-Lore-End-User": end_user}
         callers.append(Caller(f"a_pk_{end_user}", A, headers, sees))
     world.callers = {caller.name: caller for caller in callers}
+    world.mark("a_ids", key_id(owner_a), key_id(world.installation))
+    world.mark("b_ids", key_id(owner_b))
+    for caller in callers:
+        if key_id(caller.headers):
+            world.mark("a_ids" if caller.tenant == A else "b_ids", key_id(caller.headers))
+    for name, user_id in people.ids.items():
+        world.mark("b_ids" if name == "zed" else "a_ids", user_id)
+
+
+def key_id(headers: dict[str, str]) -> str:
+    """The public id of the API key in `headers` ("" for a user's token)."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return token.split("_")[2] if token.startswith("lore_") else ""
 
 
 def _key(db: Database, scopes: frozenset[Scope], tenant: str = A, **spec: Any) -> dict[str, str]:
@@ -227,7 +230,8 @@ def _documents(server: LiveServer, world: World, http: httpx.Client) -> None:
         "a_alice",
         {**legal, "source": "policies/quokka.md", "access": {"groups": ["legal"]}},
     )
-    _document(world, http, "a_alice", "a_admin", {**legal, "access": {"users": ["alice"]}})
+    alice_only = {"access": {"users": [world.user_ids["alice"]]}}
+    _document(world, http, "a_alice", "a_admin", {**legal, **alice_only})
     _document(world, http, "a_nobody", "a_editor", {**legal, "access": {"restricted": True}})
     _document(world, http, "a_internal", "a_admin", {"collection": "internal"})
     _document(

@@ -73,6 +73,8 @@ def world(
         parse_workers=1,
         embed_threads=1,
         keyword_index=keyword_index,
+        rate_limit_address="1000000/minute",  # the publishable key's probes all come from one address
+        signing_secret="leak-suite-signing-secret-" + "s" * 32,  # users sign in on PostgreSQL too
     )
     try:
         with LiveServer(create_app(settings)) as live:
@@ -212,7 +214,7 @@ def by_id(world: World, caller: Caller, hidden: list[str]) -> list[Probe]:
                     caller.name,
                     "GET",
                     "/v1/access/explain",
-                    params={"document_id": document["id"], "as_user": "alice"},
+                    params={"document_id": document["id"], "as_user": world.user_ids["alice"]},
                     statuses=NOT_THERE | REFUSED,
                 ),
             ]
@@ -279,10 +281,22 @@ def refused_routes(world: World, caller: Caller) -> list[Probe]:
             caller.name,
             "POST",
             "/v1/search",
-            {"query": "quokka protocol", "as_user": "alice"},
+            {"query": "quokka protocol", "as_user": world.user_ids["alice"]},
             statuses=(NOT_THERE | REFUSED) if not (caller.admin and caller.tenant == "default") else ANY,
         ),
     ]
+    others = world.markers["b_ids" if caller.tenant == "default" else "a_ids"]
+    found.append(Probe("usage", caller.name, "GET", "/v1/usage", statuses=ANY if caller.admin else REFUSED))
+    for other in sorted(others)[:3]:
+        usage = Probe(
+            "usage",
+            caller.name,
+            "GET",
+            "/v1/usage",
+            params={"key_id": other},
+            statuses=ANY if caller.admin else REFUSED,
+        )
+        found.append(usage)
     for end_user in ("e1", "e2"):
         found.append(
             Probe(
@@ -337,7 +351,13 @@ def across_tenants(world: World) -> list[Probe]:
     """B's admin reaching for A's groups, users and end users, which share names with B's."""
     return [
         Probe("across tenants", "b_admin", "GET", "/v1/groups/legal", statuses=NOT_THERE),
-        Probe("across tenants", "b_admin", "PUT", "/v1/groups/legal/members/alice", statuses=NOT_THERE),
+        Probe(
+            "across tenants",
+            "b_admin",
+            "PUT",
+            f"/v1/groups/legal/members/{world.user_ids['alice']}",
+            statuses=NOT_THERE,
+        ),
         Probe("across tenants", "b_admin", "DELETE", "/v1/groups/legal", statuses=NOT_THERE),
         Probe("across tenants", "b_admin", "GET", "/v1/end-users/e1/export"),
         Probe("across tenants", "b_admin", "DELETE", "/v1/end-users/e1"),
@@ -346,7 +366,7 @@ def across_tenants(world: World) -> list[Probe]:
             "b_admin",
             "POST",
             "/v1/search",
-            {"query": "quokka protocol", "as_user": "alice"},
+            {"query": "quokka protocol", "as_user": world.user_ids["alice"]},
             statuses=NOT_THERE,
         ),
     ]

@@ -17,12 +17,15 @@ from starlette.middleware import Middleware
 from lore.answers import AnswerMetrics
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.framing import BodyTimeout
+from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
     admin,
+    auth,
     chat,
     conversations,
     documents,
@@ -33,11 +36,16 @@ from lore.api.routes import (
     keys,
     search,
     tenants,
+    usage,
+    users,
 )
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttle, Throttling, throttle
+from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
+from lore.security.bootstrap import signing_secret
 from lore.security.keys import KeyRing
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
@@ -47,29 +55,40 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.for_server()`) at start-up
     and closed at shutdown. A Lore passed in stays the caller's to close."""
     settings = settings or (lore.settings if lore else Settings.for_server())
+    secret = signing_secret(settings)  # refuses to start without one (outside the embedded default)
     metrics = ApiMetrics()
+    throttling = Throttling(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
+        service.index_sync.follow()  # writes and searches never wait for a long catch-up
         saver = IndexSaver(service.index_sync)
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
+        identity = await run_in_threadpool(open_identity, service.store, settings, secret)
+        app.state.identity = identity
+        app.state.credential_checks.append(access_token_check(identity))
+        app.state.cookie_checks.append(session_cookie_check(identity))
         app.state.jobs = runtime.queue
         app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
+        throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:
+            await throttling.close()
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
+            identity.close()
+            await run_in_threadpool(service.index_sync.stop_following)
             if lore is None:
                 await run_in_threadpool(service.close)
 
@@ -79,22 +98,44 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies=[Depends(authorize)],  # every route: its row in ROUTE_SCOPES, checked before the handler
+        # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
+        dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
+            security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
+            Middleware(Throttle, throttling=throttling),
             Middleware(
                 BodyLimit,
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            Middleware(BodyTimeout, seconds=settings.serving.body_timeout_seconds),
+            *request_guards(settings),
         ],
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.credential_checks = []
-    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, groups, access)
-    for module in (*routers, end_users):
+    app.state.cookie_checks = []
+    app.state.throttling = throttling
+    for module in (
+        health,
+        documents,
+        search,
+        conversations,
+        chat,
+        jobs,
+        admin,
+        keys,
+        tenants,
+        usage,
+        auth,
+        users,
+        groups,
+        access,
+        end_users,
+    ):
         app.include_router(module.router)
     _check_guarded(app)
     return app

@@ -1,5 +1,6 @@
-"""What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, the job
-queue, the app's metrics, answering and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
+"""What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
+identities, the job queue, the app's metrics, answering, the limits on concurrent work and the throttle (rate
+limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from fastapi import Depends, Request
 from lore.api.auth import PrincipalDep
 from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttling
 from lore.conversations import Answering
 from lore.jobs import JobQueue
+from lore.security.identity import Identity
 from lore.security.keys import KeyRing
 from lore.service import Lore
 
@@ -28,6 +31,10 @@ async def get_tenant(principal: PrincipalDep) -> str:
 
 async def get_keys(request: Request) -> KeyRing:
     return request.app.state.keys
+
+
+async def get_identity(request: Request) -> Identity:
+    return request.app.state.identity
 
 
 async def get_jobs(request: Request) -> JobQueue:
@@ -51,11 +58,17 @@ async def get_answer_slots(request: Request) -> AnswerSlots:
     return request.app.state.answer_slots
 
 
+async def get_throttling(request: Request) -> Throttling:
+    return request.app.state.throttling
+
+
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 KeysDep = Annotated[KeyRing, Depends(get_keys)]
+IdentityDep = Annotated[Identity, Depends(get_identity)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]
+ThrottlingDep = Annotated[Throttling, Depends(get_throttling)]

@@ -19,6 +19,8 @@ from lore.cli import (
     search,
     serve,
     tenants,
+    usage,
+    users,
     worker,
 )
 from lore.errors import LoreError
@@ -39,12 +41,14 @@ app.command("migrate")(serve.migrate)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("usage")(usage.usage)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tenants.app, name="tenants")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

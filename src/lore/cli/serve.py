@@ -14,7 +14,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from lore.cli.common import DataDir, err_console, settings_for
-from lore.config import Settings
+from lore.config import WILDCARD_BINDS, Settings
 from lore.demo import demo_dir
 from lore.errors import Forbidden, Unauthenticated
 from lore.files import write_private
@@ -26,6 +26,7 @@ from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
 DEMO_KEY_FILE = "demo-key"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def serve(
@@ -35,11 +36,26 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default $LORE_PORT or 8000).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="Load the bundled demo knowledge base first.")] = False,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="TLS certificate chain, PEM (default $LORE_SSL_CERTFILE): serve HTTPS."),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="Private key of the certificate, PEM (default $LORE_SSL_KEYFILE).")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the REST API (docs at /docs)."""
-    given = {"data_dir": data_dir, "host": host, "port": port, "demo": demo or None}
+    given = {
+        "data_dir": data_dir,
+        "host": host,
+        "port": port,
+        "demo": demo or None,
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
+    }
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
+    check_tls_files(settings)
     if settings.serving.demo:
         with Lore.open(settings) as lore:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)
@@ -53,9 +69,20 @@ def serve(
         )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
-    address = f"http://{settings.serving.host}:{settings.serving.port}"
-    err_console.print(f"Lore on {address} · API docs at {address}/docs")
+    if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
+        err_console.print(
+            "Only requests addressed to localhost, 127.0.0.1 or [::1] are answered: set LORE_ALLOWED_HOSTS "
+            "to the host names clients use (docs/http.md)."
+        )
     run_server(settings, workers)
+
+
+def check_tls_files(settings: Settings) -> None:
+    """A missing certificate or key is a usage error, said plainly, not a traceback from a worker."""
+    for path in (settings.http.ssl_certfile, settings.http.ssl_keyfile):
+        if path is not None and not path.is_file():
+            err_console.print(f"TLS file not found: {path}")
+            raise typer.Exit(2)
 
 
 def demo_key(lore: Lore) -> Path:
@@ -77,8 +104,13 @@ def demo_key(lore: Lore) -> Path:
 def run_server(settings: Settings, workers: int) -> None:
     """uvicorn serving the app built from `settings` in each of `workers` processes. The factory goes to every
     worker with its settings, pickled with uvicorn's config, so nothing is read back from the environment (for
-    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here)."""
+    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here).
+
+    The port is bound before the address is printed, so a busy port fails first. Requests are read through
+    `lore.api.framing`'s guarded protocol, and a shutdown waits `graceful_shutdown_seconds` for requests under
+    way before cancelling them."""
     from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
+    from lore.api.framing import http_protocol
 
     config = uvicorn.Config(
         partial(create_app, settings),
@@ -88,14 +120,29 @@ def run_server(settings: Settings, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        server_header=False,  # what serves Lore is nobody's business
+        ssl_certfile=settings.http.ssl_certfile,
+        ssl_keyfile=settings.http.ssl_keyfile,
+        # A worker answers the supervisor's pings from a thread; while it imports and loads its model on a
+        # busy machine that can take longer than uvicorn's 5 s, and a worker killed then is restarted forever.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        http=http_protocol(settings.serving),
+        timeout_graceful_shutdown=settings.serving.graceful_shutdown_seconds,
     )
-    if workers > 1:
-        with suppress(KeyboardInterrupt):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return
-    server = uvicorn.Server(config)
-    with suppress(KeyboardInterrupt):
-        server.run()
+    with config.bind_socket() as sock:
+        host, port = sock.getsockname()[:2]
+        scheme = "https" if settings.http.ssl_certfile else "http"
+        address = f"{scheme}://{host}:{port}"
+        err_console.print(f"Lore on {address} · API docs at {address}/docs")
+        if workers > 1:
+            with suppress(
+                KeyboardInterrupt
+            ):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
+                Multiprocess(config, sockets=[sock]).run()
+            return
+        server = uvicorn.Server(config)
+        with suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 

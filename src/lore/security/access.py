@@ -19,14 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lore.conversations import Question
 from lore.core.retrieve import SearchRequest
 from lore.errors import Forbidden, InvalidInput, NotFound
-from lore.models import Access, Author, ConversationOwner, Document, Member, Readers
+from lore.models import Access, Author, ConversationOwner, Document, Readers
+from lore.security.credentials import principal_of
 from lore.security.principal import Principal
-from lore.security.scopes import ROLE_SCOPES, Scope
+from lore.security.scopes import Scope
+from lore.security.users import Holder
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
 
 Reason = Literal[
     "admin", "unrestricted", "owner", "granted_user", "granted_group", "not_granted", "user_disabled"
@@ -86,18 +91,26 @@ def ask_as(principal: Principal, question: Question) -> Question:
     return replace(question, collections=collections, readers=readers_of(principal))
 
 
-def act_as(principal: Principal, user_id: str, member: Member | None) -> Principal:
-    """An admin acting as one of the tenant's users (`member`, looked up by `user_id`), within the admin's
-    own collections: what "search as user" runs with."""
+def holder_of(db: Database, tenant_id: str, user_id: str) -> Holder | None:
+    """One of the tenant's users with its tenant and groups, as a signed-in user's principal is made of."""
+    user, tenant = db.users.get(tenant_id, user_id), db.tenants.get(tenant_id)
+    if user is None or tenant is None:
+        return None
+    return Holder(user, tenant, db.groups.groups_of(tenant_id, user_id))
+
+
+def act_as(principal: Principal, user_id: str, holder: Holder | None) -> Principal:
+    """An admin acting as one of the tenant's users (`holder`, looked up by `user_id`), within the admin's own
+    collections: what "search as user" runs with."""
     if not principal.allows(Scope.ADMIN):
         raise Forbidden("only admins may act as another user", details={"as_user": user_id})
-    if member is None:
+    if holder is None:
         raise NotFound(f"no user {user_id!r}", details={"user_id": user_id})
-    if member.disabled:
+    if holder.user.disabled_at is not None:
         raise InvalidInput(
             f"user {user_id!r} is disabled: they can read nothing", details={"user_id": user_id}
         )
-    return replace(user_principal(principal.tenant_id, member), collections=principal.collections)
+    return replace(principal_of(holder), collections=principal.collections)
 
 
 def visible(principal: Principal, document: Document) -> Document:
@@ -105,19 +118,6 @@ def visible(principal: Principal, document: Document) -> Document:
     if not principal.can_use_collection(document.collection):
         raise NotFound(f"no document {document.id!r}", details={"document_id": document.id})
     return document
-
-
-def user_principal(tenant_id: str, member: Member) -> Principal:
-    """The principal a signed-in user is: their role's scopes and their groups."""
-    scopes = next((scopes for role, scopes in ROLE_SCOPES.items() if role == member.role), frozenset())
-    return Principal(
-        tenant_id=tenant_id,
-        kind="user",
-        id=member.id,
-        scopes=scopes,
-        role=member.role,
-        groups=member.groups,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +129,21 @@ class Explanation:
     groups: tuple[str, ...] = ()
 
 
-def explain(member: Member, document: Document, access: Access) -> Explanation:
-    """The first rule that decides, in the order the rules are checked."""
-    if member.disabled:
+def explain(holder: Holder, document: Document, access: Access) -> Explanation:
+    """The first rule that decides, in the order the rules are checked, for the user as their requests are
+    made (an admin who must enrol in MFA first reads as a viewer)."""
+    if holder.user.disabled_at is not None:
         return Explanation(False, "user_disabled")
-    principal = user_principal(document.tenant_id, member)
+    principal = principal_of(holder)
     if principal.reads_everything:
         return Explanation(True, "admin")
     if not access.restricted:
         return Explanation(True, "unrestricted")
     if document.owner == principal.actor:
         return Explanation(True, "owner")
-    if member.id in access.users:
+    if principal.id in access.users:
         return Explanation(True, "granted_user")
-    granting = tuple(sorted(member.groups & set(access.groups)))
+    granting = tuple(sorted(principal.groups & set(access.groups)))
     if granting:
         return Explanation(True, "granted_group", granting)
     return Explanation(False, "not_granted")

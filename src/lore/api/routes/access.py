@@ -10,7 +10,7 @@ from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.errors import NotFound
-from lore.security.access import explain, visible
+from lore.security.access import explain, holder_of, visible
 from lore.wire.access import Explained
 
 router = APIRouter(prefix="/v1/access", tags=["access"], responses=ERROR_RESPONSES)
@@ -28,8 +28,8 @@ def explain_access(
     document = visible(
         principal, lore.get_document(document_id, tenant_id=principal.tenant_id, with_text=False)
     )
-    member = lore.store.groups.member(principal.tenant_id, as_user)
-    if member is None:
+    holder = holder_of(lore.store, principal.tenant_id, as_user)
+    if holder is None:
         raise NotFound(f"no user {as_user!r}", details={"user_id": as_user})
     access = lore.document_access(document_id, tenant_id=principal.tenant_id)
-    return Explained.of(document_id, as_user, document.owner, access, explain(member, document, access))
+    return Explained.of(document_id, as_user, document.owner, access, explain(holder, document, access))

@@ -11,7 +11,7 @@ from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.models import Hit
-from lore.security.access import act_as, search_as
+from lore.security.access import act_as, holder_of, search_as
 from lore.security.principal import Principal
 from lore.service import Lore
 from lore.wire.schemas import HitOut, SearchIn, SearchOut
@@ -41,6 +41,6 @@ async def search(
 
 def _search(lore: Lore, principal: Principal, body: SearchIn) -> list[Hit]:
     if body.as_user is not None:
-        member = lore.store.groups.member(principal.tenant_id, body.as_user)
-        principal = act_as(principal, body.as_user, member)
+        holder = holder_of(lore.store, principal.tenant_id, body.as_user)
+        principal = act_as(principal, body.as_user, holder)
     return lore.search(search_as(principal, body.to_domain(principal.tenant_id)))

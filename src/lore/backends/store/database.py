@@ -37,6 +37,8 @@ from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
 from lore.backends.store.tenant_records import TenantRecords
+from lore.backends.store.usage_records import UsageRecords
+from lore.backends.store.user_records import UserRecords
 from lore.backends.store.vector_source import SqlVectorSource
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
@@ -45,8 +47,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants` and `api_keys` are the repositories
-    callers use."""
+    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage` and `users` are
+    the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -62,6 +64,8 @@ class Database(abc.ABC):
         self.conversations = ConversationRecords(engine)
         self.tenants = TenantRecords(engine)
         self.api_keys = ApiKeyRecords(engine)
+        self.usage = UsageRecords(self)
+        self.users = UserRecords(engine)
 
     # --- transactions ------------------------------------------------------------------------------------
 

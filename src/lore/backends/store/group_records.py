@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from lore.backends.store import access_records
 from lore.backends.store.schema import document_access, group_members, groups, tenants, users
 from lore.errors import Conflict, NotFound
-from lore.models import Group, Member, utcnow
+from lore.models import Group, utcnow
 from lore.names import check_name
 
 if TYPE_CHECKING:
@@ -108,17 +108,6 @@ class GroupRecords:
         )
         with self._db.read() as conn:
             return frozenset(conn.execute(query).scalars())
-
-    def member(self, tenant_id: str, user_id: str) -> Member | None:
-        """The tenant's user of that id with their role and groups (None: no such user in the tenant)."""
-        query = sa.select(users.c.role, users.c.disabled_at).where(
-            users.c.id == user_id, users.c.tenant_id == tenant_id
-        )
-        with self._db.read() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            return None
-        return Member(user_id, row.role, self.groups_of(tenant_id, user_id), row.disabled_at is not None)
 
     def _get(self, conn: sa.Connection, tenant_id: str, name: str) -> Group:
         created = conn.execute(sa.select(groups.c.created_at).where(*_named(tenant_id, name))).scalar()

@@ -36,17 +36,18 @@ def upgrade() -> None:
 
 
 def _owners() -> None:
-    with op.batch_alter_table("tenants") as table:
-        table.add_column(sa.Column("name", sa.Text(), nullable=True))
-        table.add_column(sa.Column("disabled_at", Timestamp, nullable=True))
-        table.add_column(sa.Column("settings", Json, nullable=False, server_default="{}"))
-    with op.batch_alter_table("documents") as table:
-        table.add_column(sa.Column("owner", sa.Text(), nullable=True))
-        table.add_column(sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMN, never a batch copy: on SQLite, recreating `documents` would drop the old table, and its
+    # chunks with it (ON DELETE CASCADE).
+    op.add_column("tenants", sa.Column("name", sa.Text(), nullable=True))
+    op.add_column("tenants", sa.Column("disabled_at", Timestamp, nullable=True))
+    op.add_column("tenants", sa.Column("settings", Json, nullable=False, server_default="{}"))
+    op.add_column("documents", sa.Column("owner", sa.Text(), nullable=True))
+    op.add_column(
+        "documents", sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     op.create_index("ix_documents_restricted", "documents", ["tenant_id", "restricted"])
-    with op.batch_alter_table("conversations") as table:
-        table.add_column(sa.Column("owner", sa.Text(), nullable=True))
-        table.add_column(sa.Column("end_user", sa.Text(), nullable=True))
+    op.add_column("conversations", sa.Column("owner", sa.Text(), nullable=True))
+    op.add_column("conversations", sa.Column("end_user", sa.Text(), nullable=True))
     op.create_index("ix_conversations_end_user", "conversations", ["tenant_id", "end_user"])
 
 
@@ -62,12 +63,15 @@ def _identities() -> None:
         sa.Column("locked_until", Timestamp, nullable=True),
         sa.Column("mfa_secret", sa.Text(), nullable=True),
         sa.Column("mfa_enabled_at", Timestamp, nullable=True),
+        sa.Column("mfa_last_step", sa.BigInteger(), nullable=True),
         sa.Column("oidc_subject", sa.Text(), nullable=True),
         sa.Column("disabled_at", Timestamp, nullable=True),
         _created_at(),
         sa.Column("updated_at", Timestamp, nullable=False),
         sa.UniqueConstraint("tenant_id", "email", name="uq_users_email"),
+        sa.UniqueConstraint("tenant_id", "oidc_subject", name="uq_users_oidc_subject"),
     )
+    op.create_index("ix_users_tenant_newest", "users", ["tenant_id", "created_at", "id"])
     op.create_table(
         "recovery_codes",
         sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
@@ -78,6 +82,7 @@ def _identities() -> None:
         "refresh_tokens",
         sa.Column("token_hash", sa.Text(), primary_key=True),
         sa.Column("family_id", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False, server_default="refresh"),
         sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
         sa.Column("tenant_id", sa.Text(), nullable=False),
         _created_at(),
@@ -86,6 +91,7 @@ def _identities() -> None:
         sa.Column("revoked_at", Timestamp, nullable=True),
     )
     op.create_index("ix_refresh_tokens_family", "refresh_tokens", ["family_id"])
+    op.create_index("ix_refresh_tokens_user", "refresh_tokens", ["user_id"])
     op.create_table(
         "groups",
         sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), primary_key=True),
@@ -200,14 +206,17 @@ def downgrade() -> None:
     ):
         op.drop_table(name)
     op.drop_index("ix_conversations_end_user", "conversations")
-    with op.batch_alter_table("conversations") as table:
-        table.drop_column("end_user")
-        table.drop_column("owner")
     op.drop_index("ix_documents_restricted", "documents")
-    with op.batch_alter_table("documents") as table:
-        table.drop_column("restricted")
-        table.drop_column("owner")
-    with op.batch_alter_table("tenants") as table:
-        table.drop_column("settings")
-        table.drop_column("disabled_at")
-        table.drop_column("name")
+    for table, column in ADDED_COLUMNS:  # ALTER TABLE ... DROP COLUMN, for the same reason as above
+        op.drop_column(table, column)
+
+
+ADDED_COLUMNS = (
+    ("conversations", "end_user"),
+    ("conversations", "owner"),
+    ("documents", "restricted"),
+    ("documents", "owner"),
+    ("tenants", "settings"),
+    ("tenants", "disabled_at"),
+    ("tenants", "name"),
+)
