@@ -10,6 +10,7 @@
     │       └── DocumentTooLarge    a document that would exceed a limit once parsed (text, chunks)
     ├── Unauthenticated             no identity proved, or a key, token or password that does not hold
     ├── Forbidden                   the identity may not do this
+    │   ├── SourceTaken             a write names the source of another owner's document
     │   └── CsrfFailed              a cookie-authenticated change without the session's CSRF token
     ├── RateLimited                 too many requests for a key, user, tenant or the server right now
     │   ├── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
@@ -71,6 +72,13 @@ class Unauthenticated(LoreError):
 
 class Forbidden(LoreError):
     code = "forbidden"
+
+
+class SourceTaken(Forbidden):
+    """Writing over a stored document by its source needs its owner or an admin: a source is an identity,
+    never a way to put one's text under another owner's document."""
+
+    code = "source_taken"
 
 
 class CsrfFailed(Forbidden):

@@ -24,6 +24,7 @@ from lore.models import (
     IdVectors,
     KnownDocument,
     Page,
+    Readers,
     ScoredChunk,
     SearchFilters,
 )
@@ -113,8 +114,9 @@ class KeywordSearch(Protocol):
         k: int,
         collections: Sequence[str] | None = None,
         filters: SearchFilters | None = None,
+        readers: Readers = None,
     ) -> list[ScoredChunk]:
-        """Best first."""
+        """Best first, among the chunks `readers` may read (None: every chunk)."""
         ...
 
     def keyword_scores(self, tenant_id: str, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
@@ -124,6 +126,7 @@ class KeywordSearch(Protocol):
 
 class Documents(ChunkSource, Protocol):
     """Collections, documents and their chunks. Every method is tenant-scoped; every write is one transaction.
+    Reads take the `readers` they serve (None: every document) and leave out what those may not read.
 
     Chunk ids are integers assigned by the store and never reused: they are the labels of the vector index.
     """
@@ -143,18 +146,26 @@ class Documents(ChunkSource, Protocol):
 
         `vectors` maps chunk content hashes to embeddings of `model_id`; hashes already cached may be missing.
         Readers see the old version or the new one, never a mix. `Conflict` if the collection's recorded
-        model is another one (a re-embedding switched it).
+        model is another one (a re-embedding switched it); `SourceTaken` if the stored document is neither
+        the draft's author's nor the author an admin. The draft's access, if any, replaces the stored one.
         """
         ...
 
-    def delete_document(self, tenant_id: str, document_id: str) -> bool: ...
+    def delete_document(self, tenant_id: str, document_id: str, readers: Readers = None) -> bool:
+        """False if there is no such document, or `readers` may not read it."""
+        ...
 
     def get_document(
-        self, tenant_id: str, document_id: str, *, with_text: bool = False
+        self, tenant_id: str, document_id: str, *, with_text: bool = False, readers: Readers = None
     ) -> Document | None: ...
 
     def list_documents(
-        self, tenant_id: str, collection: str | None, limit: int, cursor: str | None
+        self,
+        tenant_id: str,
+        collections: Sequence[str] | None,
+        limit: int,
+        cursor: str | None,
+        readers: Readers = None,
     ) -> Page[Document]:
         """Newest first; `cursor` is the opaque `next_cursor` of the previous page."""
         ...
@@ -167,9 +178,13 @@ class Documents(ChunkSource, Protocol):
         ...
 
     def filter_chunk_ids(
-        self, tenant_id: str, collections: Sequence[str] | None, filters: SearchFilters
+        self,
+        tenant_id: str,
+        collections: Sequence[str] | None,
+        filters: SearchFilters,
+        readers: Readers = None,
     ) -> set[int]:
-        """Ids of the chunks that pass a filter, for filtered vector search."""
+        """Ids of the chunks that pass a filter and `readers` may read, for filtered vector search."""
         ...
 
 

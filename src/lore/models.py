@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,6 +80,77 @@ class ChunkDraft:
         return content_hash(self.embed_text)
 
 
+Readers: TypeAlias = frozenset[str] | None
+"""Whom a read serves, as `document_access` names them ("user:<id>", "key:<id>", "group:<name>"): a restricted
+document is theirs to read when it grants one of them or one of them owns it. None: every document (admins and
+the operator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hidden:
+    """What one set of readers may not see in a tenant: the restricted documents that grant none of them, and
+    those documents' chunks. Empty (false) for admins and in tenants without restricted documents."""
+
+    documents: frozenset[str] = frozenset()
+    chunks: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.documents)
+
+
+NOTHING_HIDDEN = Hidden()
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictedDocument:
+    """A restricted document as searches filter by it: who reads it besides admins, and its chunks."""
+
+    id: str
+    collection: str
+    owner: str | None
+    grants: frozenset[str]  # "group:<name>", "user:<id>"
+    chunks: tuple[int, ...]
+
+    def readable_by(self, readers: frozenset[str]) -> bool:
+        """The rule `queries.readable` applies in SQL, for a restricted document."""
+        return (self.owner is not None and self.owner in readers) or not self.grants.isdisjoint(readers)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who writes a document: `name` becomes a new document's owner; replacing or re-permissioning a stored
+    document needs its owner or an admin (`readers` None), and a restricted one must be readable by `readers`."""
+
+    name: str
+    readers: Readers
+
+    @property
+    def admin(self) -> bool:
+        return self.readers is None
+
+
+OPERATOR = Author("operator", None)  # the CLI and library callers on the machine
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may read a document besides its owner and admins: nobody else (`restricted` with no grants), the
+    granted `groups` and `users` (by id), or, not `restricted`, everyone in its tenant."""
+
+    restricted: bool
+    groups: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+
+    @property
+    def principals(self) -> list[str]:
+        """The `document_access` rows: "group:<name>" and "user:<id>"."""
+        names = [f"group:{group}" for group in self.groups] + [f"user:{user}" for user in self.users]
+        return list(dict.fromkeys(names))
+
+
+UNRESTRICTED = Access(restricted=False)
+
+
 @dataclass(slots=True)
 class DocumentDraft:
     """A document to write: everything but the identifiers and timestamps the store assigns."""
@@ -92,6 +163,8 @@ class DocumentDraft:
     content_hash: str
     tags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    author: Author = OPERATOR
+    access: Access | None = None  # None: a stored document keeps its access, a new one is unrestricted
 
 
 @dataclass(slots=True)
@@ -107,6 +180,8 @@ class Document:
     chunk_count: int
     created_at: datetime
     updated_at: datetime
+    owner: str | None = None  # who wrote it first: "user:<id>", "key:<id>", "operator" (None: before owners)
+    restricted: bool = False  # readable only by its owner, admins and the readers its access grants
     text: str | None = None  # loaded only when asked for
 
 
@@ -253,6 +328,9 @@ Order = Literal["newest", "oldest"]
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
+    """`owner` started it ("user:<id>" or "key:<id>"); `end_user` is the opaque id of the person on the page
+    that embeds a publishable key, when it sent one."""
+
     id: str
     tenant_id: str
     title: str | None
@@ -260,8 +338,16 @@ class Conversation:
     message_count: int
     created_at: datetime
     updated_at: datetime
-    owner: str | None = None  # "user:<id>" or "key:<id>" of whoever started it
-    end_user: str | None = None  # the opaque end-user id a page embedding a key supplied
+    owner: str | None = None
+    end_user: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationOwner:
+    """Whose conversations a caller sees: those `actor` started, for the same `end_user` (None: none given)."""
+
+    actor: str
+    end_user: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +366,14 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class EndUserData:
+    """Everything Lore keeps of one end user: their conversations, each with its messages in order."""
+
+    end_user: str
+    conversations: list[tuple[Conversation, list[Message]]]
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     role: Role
     content: str
@@ -287,3 +381,13 @@ class NewMessage:
     citations: Sequence[Mapping[str, Any]] = ()
     usage: Mapping[str, Any] | None = None
     metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A tenant's named set of users; documents restricted to it are readable by its members and by the API
+    keys that carry it."""
+
+    name: str
+    created_at: datetime
+    members: tuple[str, ...] = ()  # user ids, sorted

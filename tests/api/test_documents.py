@@ -20,6 +20,8 @@ DOCUMENT_FIELDS = {
     "content_hash",
     "created_at",
     "updated_at",
+    "owner",
+    "restricted",
 }
 MARKDOWN = """# Printer setup guide
 

@@ -25,7 +25,7 @@ def test_restore_into_an_empty_installation_gives_identical_search_results(
     with Lore.open(make_settings(backend)) as source:
         fill(source)
         expected = results(source)
-        documents = source.list_documents(collection="help", limit=50).items
+        documents = source.list_documents(collections=["help"], limit=50).items
         report = create_backup(source.store, archive)
     assert report.tables["documents"] == 8 and report.tables["chunks"] == 8
     target = make_settings(backend)

@@ -279,7 +279,7 @@ def test_documents_are_listed_newest_first_in_pages(db: Database) -> None:
         if cursor is None:
             break
     assert seen == [document.id for document in reversed(written)]
-    only_c1 = db.documents.list_documents(T1, C1, 10, None)
+    only_c1 = db.documents.list_documents(T1, [C1], 10, None)
     assert [item.id for item in only_c1.items] == [written[3].id, written[1].id]
     assert only_c1.next_cursor is None
 
@@ -563,7 +563,7 @@ def test_tenants_see_nothing_of_each_other(db: Database) -> None:
     db.documents.ensure_collection(T2, C2)
     assert db.documents.get_document(T2, document.id) is None
     assert db.documents.list_documents(T2, None, 10, None).items == []
-    assert db.documents.list_documents(T2, C1, 10, None).items == []
+    assert db.documents.list_documents(T2, [C1], 10, None).items == []
     assert db.documents.document_hashes(T2, C1) == {}
     assert db.documents.list_collections(T2) == [CollectionInfo(C2, 0, 0)]
     assert db.keywords.keyword_search(T2, "secret plans", 10) == []

@@ -277,3 +277,16 @@ def test_scores_for_given_ids(store: SqliteDatabase) -> None:
     }
     assert index.keyword_scores(T1, "refund", []) == {}
     assert index.keyword_scores(T1, "", [refund_id]) == {}
+
+
+def test_excluded_chunks_are_passed_over_before_the_top_k(store: SqliteDatabase) -> None:
+    """Excluding the best matches leaves the next ones, k of them, with the scores they had: the exclusion is
+    a filter on the candidates, not a cut of the results."""
+    for i in range(6):
+        write(store, "refund " * (6 - i) + "order", source=f"{i}.md", title=f"Doc {i}")
+    index = loaded(store)
+    everything = index.search(T1, "refund", 6)
+    excluded = {chunk_id for chunk_id, _ in everything[:2]}
+    found = index.search(T1, "refund", 3, excluded=excluded)
+    assert_same_hits(found, everything[2:5])
+    assert index.search(T1, "refund", 6, excluded={cid for cid, _ in everything}) == []

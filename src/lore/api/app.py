@@ -23,11 +23,14 @@ from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
 from lore.api.routes import (
+    access,
     admin,
     auth,
     chat,
     conversations,
     documents,
+    end_users,
+    groups,
     health,
     jobs,
     keys,
@@ -129,6 +132,9 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         usage,
         auth,
         users,
+        groups,
+        access,
+        end_users,
     ):
         app.include_router(module.router)
     _check_guarded(app)

@@ -23,7 +23,8 @@ def list_documents(
 ) -> None:
     """Newest first."""
     with open_lore(data_dir) as lore:
-        page = lore.list_documents(collection=collection, limit=limit, cursor=cursor)
+        collections = [collection] if collection else None
+        page = lore.list_documents(collections=collections, limit=limit, cursor=cursor)
     if as_json:
         listed = DocumentPage(items=[DocumentOut.of(d) for d in page.items], next_cursor=page.next_cursor)
         print_json(listed.model_dump(mode="json"))

@@ -19,7 +19,17 @@ from typing import Any
 from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, standalone_query
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.core.retrieve import SearchRequest
-from lore.models import Conversation, Hit, Message, NewMessage, SearchFilters, SearchMode, utcnow
+from lore.models import (
+    Conversation,
+    ConversationOwner,
+    Hit,
+    Message,
+    NewMessage,
+    Readers,
+    SearchFilters,
+    SearchMode,
+    utcnow,
+)
 from lore.service import Lore
 
 TITLE_CHARS = 80
@@ -27,13 +37,15 @@ TITLE_CHARS = 80
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """What is asked, where and how to look, and which providers may answer (None: the configured chain)."""
+    """What is asked, where and how to look, which providers may answer (None: the configured chain), and
+    whose reading the answer serves: it is grounded only in passages `readers` may read."""
 
     text: str
     collections: Sequence[str] | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
     providers: Sequence[str] | None = None
     mode: SearchMode = "hybrid"
+    readers: Readers = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +120,13 @@ class Answering:
             self.chain.check(question.providers)
         query = standalone_query(question.text, history)
         search = SearchRequest(
-            tenant_id, query, self.passages, question.mode, question.collections, question.filters
+            tenant_id,
+            query,
+            self.passages,
+            question.mode,
+            question.collections,
+            question.filters,
+            question.readers,
         )
         retrieved = tuple(self.lore.search(search))
         # Nothing the question is about: every provider is asked with no passages, and abstains.
@@ -129,10 +147,17 @@ class Answering:
             return False
         return max(score for score in scores if score is not None) < floor
 
-    def prepare(self, tenant_id: str, conversation_id: str, question: Question) -> Grounding:
-        """`ground`, with the conversation's recent messages as the history."""
-        conversation = self.records.get(tenant_id, conversation_id)
-        recent = self.records.recent(tenant_id, conversation_id, self.history_messages)
+    def prepare(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        question: Question,
+        viewer: ConversationOwner | None = None,
+    ) -> Grounding:
+        """`ground`, with the conversation's recent messages as the history; `viewer` (None: an admin) must
+        own the conversation."""
+        conversation = self.records.get(tenant_id, conversation_id, viewer)
+        recent = self.records.recent(tenant_id, conversation_id, self.history_messages, viewer)
         history = [Turn(message.role, message.content) for message in recent]
         return replace(self.ground(tenant_id, question, history), conversation=conversation)
 

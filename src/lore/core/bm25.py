@@ -15,7 +15,7 @@ import functools
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -335,9 +335,16 @@ class KeywordIndex:
             return len(tenant.slot_of) if tenant else 0
 
     def search(
-        self, tenant_id: str, query: str, k: int, collections: Sequence[str] | None = None
+        self,
+        tenant_id: str,
+        query: str,
+        k: int,
+        collections: Sequence[str] | None = None,
+        excluded: Collection[int] = (),
     ) -> list[ScoredChunk]:
-        """The k best (chunk id, score) pairs, best first; only chunks matching some query term."""
+        """The k best (chunk id, score) pairs, best first; only chunks matching some query term, and none of
+        the `excluded` ids (passed over before the top k is taken, so k still come back when k others match).
+        """
         terms = query_stems(query)
         if not terms or k < 1:
             return []
@@ -349,6 +356,9 @@ class KeywordIndex:
         candidates = np.flatnonzero(scores > 0)
         if allowed is not None:
             candidates = candidates[np.isin(snapshot.collections[candidates], allowed)]
+        if excluded:
+            passed_over = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
+            candidates = candidates[~np.isin(snapshot.ids[candidates], passed_over)]
         best = _top_k(scores, candidates, k)
         return [
             ScoredChunk(int(chunk_id), float(score))

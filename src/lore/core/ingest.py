@@ -25,7 +25,16 @@ from lore.core.parsers import ParseLimits
 from lore.core.sandbox import Sandbox
 from lore.errors import Conflict, LoreError, PayloadTooLarge
 from lore.interfaces import Documents, Embedder, Reembedding, VectorSource
-from lore.models import ChunkDraft, Document, DocumentDraft, ParsedDocument, ServingModels
+from lore.models import (
+    OPERATOR,
+    Access,
+    Author,
+    ChunkDraft,
+    Document,
+    DocumentDraft,
+    ParsedDocument,
+    ServingModels,
+)
 
 PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
@@ -92,6 +101,8 @@ class ParseJob:
     data: bytes | None = None
     content_type: str | None = None
     title: str = ""
+    author: Author = OPERATOR
+    access: Access | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,8 @@ def prepare(
     tags: Sequence[str] = (),
     metadata: dict[str, object] | None = None,
     max_chars: int | None = None,
+    author: Author = OPERATOR,
+    access: Access | None = None,
 ) -> Prepared:
     text = parsed.text
     if max_chars is not None and len(text) > max_chars:
@@ -165,6 +178,8 @@ def prepare(
         fingerprint_,
         list(tags),
         {**parsed.metadata, **(metadata or {})},
+        author,
+        access,
     )
     return Prepared(draft, chunk_document(parsed, count_tokens, max_tokens=max_tokens))
 
@@ -207,6 +222,8 @@ def prepare_job(job: ParseJob) -> Prepared:
         tags=job.tags,
         metadata=job.metadata,
         max_chars=setup.max_chars,
+        author=job.author,
+        access=job.access,
     )
 
 

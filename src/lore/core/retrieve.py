@@ -1,4 +1,11 @@
-"""Search: keyword, vector and hybrid retrieval over one tenant's collections, hydrated into hits."""
+"""Search: keyword, vector and hybrid retrieval over one tenant's collections, hydrated into hits.
+
+A search serves its `readers`: the restricted documents they may not read are resolved once (`Hidden`) and
+kept out of every retriever's candidates before anything is ranked, so the k best readable chunks come back
+and what one reader may not see never takes the place of what they may. Where nothing is hidden (admins, and
+tenants without restricted documents) the search runs exactly as without permissions: the in-memory BM25 and
+the unfiltered vector index.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +20,35 @@ from lore.core import fusion
 from lore.core.bm25 import KeywordIndex
 from lore.core.highlight import make_snippet
 from lore.interfaces import Documents, KeywordSearch, VectorIndex
-from lore.models import Chunk, Hit, ScoredChunk, SearchFilters, SearchMode, partition_key
+from lore.models import (
+    NOTHING_HIDDEN,
+    Chunk,
+    Hidden,
+    Hit,
+    Readers,
+    ScoredChunk,
+    SearchFilters,
+    SearchMode,
+    partition_key,
+)
 
 MIN_DEPTH = 50  # candidates each retriever contributes to hybrid fusion
+# The most neighbours the vector index is asked for to pass over hidden chunks; beyond, the readable chunks are
+# listed and the index searches only those.
+MAX_PASSED_OVER = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class SearchRequest:
+    """`readers`: whom the search serves (None: every document, as for admins and the operator)."""
+
     tenant_id: str
     query: str
     k: int = 10
     mode: SearchMode = "hybrid"
     collections: Sequence[str] | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
+    readers: Readers = None
 
 
 class RankedChunk(NamedTuple):
@@ -56,6 +79,12 @@ class QueryModels(Protocol):
         ...
 
 
+class Visibility(Protocol):
+    """What a search's readers may not see: the store's answer, resolved once per search."""
+
+    def hidden(self, tenant_id: str, readers: Readers, collections: Sequence[str] | None) -> Hidden: ...
+
+
 @dataclass
 class Retriever:
     """Searches one tenant's collections, each with the query embedded by that collection's active model."""
@@ -64,45 +93,60 @@ class Retriever:
     keywords: KeywordSearch
     index: VectorIndex
     models: QueryModels
+    access: Visibility
     keyword_index: KeywordIndex | None = None  # in-memory BM25 for unfiltered queries; else the store's index
     chunk_cache: LRU[int, Chunk] = field(default_factory=lambda: LRU(0))
 
-    def search(self, request: SearchRequest) -> list[Hit]:
-        scored = self.rank(request, request.k)
-        return self.hydrate(request, scored)
+    def hidden(self, request: SearchRequest) -> Hidden:
+        """The documents and chunks of the searched collections that the request's readers may not read."""
+        return self.access.hidden(request.tenant_id, request.readers, request.collections)
 
-    def rank(self, request: SearchRequest, k: int) -> Ranked:
-        """(chunk id, score, vector score, keyword score), best first. Collections embedded by different models
-        are ranked apart and interleaved by rank: cosines of two models are not on one scale."""
+    def search(self, request: SearchRequest, hidden: Hidden | None = None) -> list[Hit]:
+        """`hidden`, when the caller resolved it already (to key a cache with it), is what the search leaves
+        out; otherwise it is resolved here."""
+        hidden = self.hidden(request) if hidden is None else hidden
+        return self.hydrate(request, self.rank(request, request.k, hidden), hidden)
+
+    def rank(self, request: SearchRequest, k: int, hidden: Hidden = NOTHING_HIDDEN) -> Ranked:
+        """(chunk id, score, vector score, keyword score), best first, none of them `hidden`. Collections
+        embedded by different models are ranked apart and interleaved by rank: cosines of two models are not
+        on one scale."""
         groups = self.models.plan(request.tenant_id, request.collections)
         if len(groups) <= 1:
             model = next(iter(groups), None)
-            return self._rank(request, model, groups.get(model or "", []), k)
+            return self._rank(request, model, groups.get(model or "", []), k, hidden)
         ranked = [
-            self._rank(replace(request, collections=collections), model, collections, k)
+            self._rank(replace(request, collections=collections), model, collections, k, hidden)
             for model, collections in sorted(groups.items())
         ]
         return interleave(ranked, k)
 
-    def _rank(self, request: SearchRequest, model: str | None, collections: list[str], k: int) -> Ranked:
+    def _rank(
+        self, request: SearchRequest, model: str | None, collections: list[str], k: int, hidden: Hidden
+    ) -> Ranked:
         if request.mode == "keyword":
-            return self._keyword_only(request, k)
+            return self._keyword_only(request, k, hidden)
         if model is None:  # no vectors in these collections yet
-            return [] if request.mode == "vector" else self._keyword_only(request, k)
+            return [] if request.mode == "vector" else self._keyword_only(request, k, hidden)
         target = _Target(model, [partition_key(request.tenant_id, c, model) for c in collections])
         if request.mode == "vector":
             query = self.models.embed_query(model, request.query)
-            return [RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k)]
-        return self._hybrid(request, target, k)
+            return [
+                RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k, hidden)
+            ]
+        return self._hybrid(request, target, k, hidden)
 
-    def _keyword_only(self, request: SearchRequest, k: int) -> Ranked:
-        return [RankedChunk(cid, score, None, score) for cid, score in self._keyword(request, k)]
+    def _keyword_only(self, request: SearchRequest, k: int, hidden: Hidden) -> Ranked:
+        return [RankedChunk(cid, score, None, score) for cid, score in self._keyword(request, k, hidden)]
 
-    def _keyword(self, request: SearchRequest, k: int) -> list[ScoredChunk]:
+    def _keyword(self, request: SearchRequest, k: int, hidden: Hidden) -> list[ScoredChunk]:
+        """The in-memory BM25 passes over the hidden chunks before taking its top k; the store's SQL leaves
+        the hidden documents out in its WHERE clause (only when there are any: else the query is unchanged)."""
         if (memory := self._memory_keywords(request)) is not None:
-            return memory.search(request.tenant_id, request.query, k, request.collections)
+            return memory.search(request.tenant_id, request.query, k, request.collections, hidden.chunks)
+        readers = request.readers if hidden else None
         return self.keywords.keyword_search(
-            request.tenant_id, request.query, k, request.collections, request.filters or None
+            request.tenant_id, request.query, k, request.collections, request.filters or None, readers
         )
 
     def _memory_keywords(self, request: SearchRequest) -> KeywordIndex | None:
@@ -110,17 +154,48 @@ class Retriever:
         return None if request.filters else self.keyword_index
 
     def _vector(
-        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int
+        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
     ) -> list[ScoredChunk]:
-        allowed = None
+        """The k nearest readable chunks: with filters, the index searches the allowed ids; else hidden
+        chunks are passed over (`_passing_over`)."""
         if request.filters:
-            allowed = self.documents.filter_chunk_ids(request.tenant_id, request.collections, request.filters)
-            if not allowed:
-                return []
-        return self.index.search(target.partitions, query, k, allowed)
+            return self._allowed(request, target, query, k, hidden)
+        if not hidden.chunks:
+            return self.index.search(target.partitions, query, k)
+        return self._passing_over(request, target, query, k, hidden)
 
-    def _hybrid(self, request: SearchRequest, target: _Target, k: int) -> Ranked:
-        candidates = self.candidates(request, target, max(k, MIN_DEPTH))
+    def _passing_over(
+        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
+    ) -> list[ScoredChunk]:
+        """Ask the index for more neighbours than k and pass over the hidden ones. If k readable ones remain,
+        they are the k nearest readable chunks (whatever lies further cannot be nearer): the same answer as
+        searching the readable chunks alone. The first ask expects hidden chunks as often as they are in the
+        index, the second allows for every hidden chunk; past `MAX_PASSED_OVER`, the readable ids are listed
+        and searched instead."""
+        size = sum(self.index.count(partition) for partition in target.partitions)
+        expected = k * len(hidden.chunks) // max(size - len(hidden.chunks), 1)
+        for fetch in sorted({k + 2 * expected + 8, k + len(hidden.chunks)}):
+            if fetch > MAX_PASSED_OVER:
+                break
+            found = self.index.search(target.partitions, query, fetch)
+            kept = [hit for hit in found if hit.chunk_id not in hidden.chunks]
+            if len(kept) >= k or len(found) < fetch:
+                return kept[:k]
+        return self._allowed(request, target, query, k, hidden)
+
+    def _allowed(
+        self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
+    ) -> list[ScoredChunk]:
+        """The index searches only the ids that pass the filters and that the readers may read."""
+        readers = request.readers if hidden else None
+        allowed = self.documents.filter_chunk_ids(
+            request.tenant_id, request.collections, request.filters, readers
+        )
+        allowed -= hidden.chunks
+        return self.index.search(target.partitions, query, k, allowed) if allowed else []
+
+    def _hybrid(self, request: SearchRequest, target: _Target, k: int, hidden: Hidden) -> Ranked:
+        candidates = self.candidates(request, target, max(k, MIN_DEPTH), hidden)
         if not candidates:
             return []
         scores = fusion.fuse(candidates, self.models.coverage(target.model, request.query))
@@ -130,11 +205,13 @@ class Retriever:
             for i in order
         ]
 
-    def candidates(self, request: SearchRequest, target: _Target, depth: int) -> list[fusion.Candidate]:
-        """The union of both retrievers' top `depth`, each candidate with both scores."""
+    def candidates(
+        self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden = NOTHING_HIDDEN
+    ) -> list[fusion.Candidate]:
+        """The union of both retrievers' top `depth` readable chunks, each candidate with both scores."""
         query = self.models.embed_query(target.model, request.query)
-        vector = dict(self._vector(request, target, query, depth))
-        keyword = dict(self._keyword(request, depth))
+        vector = dict(self._vector(request, target, query, depth, hidden))
+        keyword = dict(self._keyword(request, depth, hidden))
         self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
         memory = self._memory_keywords(request)
@@ -159,13 +236,14 @@ class Retriever:
         for cid, score in zip(found.ids.tolist(), ((found.vectors @ query) / norms).tolist(), strict=True):
             vector[cid] = score
 
-    def hydrate(self, request: SearchRequest, ranked: Ranked) -> list[Hit]:
-        """Attach chunk and document fields; ids deleted since the index saw them drop out here."""
+    def hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden = NOTHING_HIDDEN) -> list[Hit]:
+        """Attach chunk and document fields; ids deleted since the index saw them drop out here, and so do
+        chunks of hidden documents that the index had not replaced yet when a rewrite gave them new ids."""
         chunks = self._chunks(request.tenant_id, [item.chunk_id for item in ranked])
         hits = []
         for item in ranked:
             chunk = chunks.get(item.chunk_id)
-            if chunk is None:
+            if chunk is None or chunk.document_id in hidden.documents:
                 continue
             snippet = make_snippet(chunk.text, request.query)
             hits.append(

@@ -16,7 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from lore.backends.store.job_records import JobRecords
-from lore.errors import InvalidInput, LoreError, NotFound
+from lore.errors import Forbidden, InvalidInput, LoreError, NotFound
 from lore.jobs.registry import kind
 from lore.jobs.transport import Transport
 from lore.models import Job
@@ -29,7 +29,7 @@ logger = logging.getLogger("lore.jobs")
 RETRY_BASE_SECONDS = 2.0
 MAX_RETRY_SECONDS = 300.0
 PROGRESS_EVERY_SECONDS = 0.2
-PERMANENT = (InvalidInput, NotFound)  # the same input fails the same way: retrying only delays the answer
+PERMANENT = (InvalidInput, NotFound, Forbidden)  # the same input fails the same way: retrying only delays it
 
 
 class LeaseLost(Exception):

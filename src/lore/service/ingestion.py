@@ -20,7 +20,7 @@ from lore.core.parsers import ParseLimits
 from lore.core.sandbox import Sandbox, SandboxLimits
 from lore.errors import Conflict, PayloadTooLarge
 from lore.interfaces import Documents
-from lore.models import Block, Document, KnownDocument, ParsedDocument
+from lore.models import OPERATOR, Access, Author, Block, Document, KnownDocument, ParsedDocument
 from lore.names import check_name
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
@@ -30,12 +30,15 @@ Known = dict[str, KnownDocument]  # source -> what the store holds of it
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where a document is written, and the labels it carries."""
+    """Where a document is written, the labels it carries, who writes it and who may read it (None: a stored
+    document's readers stay, a new one is unrestricted)."""
 
     tenant_id: str
     collection: str
     tags: Sequence[str] = ()
     metadata: dict[str, Any] | None = None
+    author: Author = OPERATOR
+    access: Access | None = None
 
 
 class Added(NamedTuple):
@@ -199,7 +202,7 @@ class Ingestion:
             self.documents.document_hashes(to.tenant_id, to.collection, [source]), source, digest
         )
         document = self.documents.get_document(to.tenant_id, stored.document_id) if stored else None
-        if document is not None:
+        if document is not None and may_skip(document, to.author):
             return Added(document, unchanged=True)
         return Added(self._add(_job(source, filename, digest, to, data, content_type)), unchanged=False)
 
@@ -280,8 +283,25 @@ def _job(
 ) -> ingest.ParseJob:
     tags = tuple(to.tags)
     return ingest.ParseJob(
-        source, filename, to.tenant_id, to.collection, digest, tags, to.metadata, data, content_type, title
+        source,
+        filename,
+        to.tenant_id,
+        to.collection,
+        digest,
+        tags,
+        to.metadata,
+        data,
+        content_type,
+        title,
+        to.author,
+        to.access,
     )
+
+
+def may_skip(stored: Document, author: Author) -> bool:
+    """Whether an unchanged upload may answer with the stored document instead of writing: only for whoever
+    may write it (the owner, or an admin or the operator); anyone else goes through the write's own checks."""
+    return author.readers is None or stored.owner == author.name
 
 
 def unchanged(known: Known, source: str, digest: str) -> KnownDocument | None:

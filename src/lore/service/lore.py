@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lore.backends.cache import Caches, open_caches
+from lore.backends.store.access_records import no_document
 from lore.backends.store.database import Database
 from lore.caching import CacheStats
 from lore.config import Settings
@@ -18,7 +19,17 @@ from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
 from lore.interfaces import Embedder, VectorIndex
-from lore.models import DEFAULT_COLLECTION, DEFAULT_TENANT, Document, Hit, Page
+from lore.models import (
+    DEFAULT_COLLECTION,
+    DEFAULT_TENANT,
+    OPERATOR,
+    Access,
+    Author,
+    Document,
+    Hit,
+    Page,
+    Readers,
+)
 from lore.names import check_name
 from lore.registry import (
     create_embedder,
@@ -31,6 +42,7 @@ from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Added, Destination, Ingestion
 from lore.service.search_cache import SearchCache
+from lore.service.visibility import Visibility
 
 
 class Lore:
@@ -70,7 +82,13 @@ class Lore:
             inline_changes=settings.index.inline_catch_up_changes,
         )
         self.retriever = Retriever(
-            store.documents, store.keywords, index, self.models, keywords, self.cache.chunks
+            store.documents,
+            store.keywords,
+            index,
+            self.models,
+            Visibility(store.access),
+            keywords,
+            self.cache.chunks,
         )
         writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(
@@ -134,9 +152,13 @@ class Lore:
         collection: str = DEFAULT_COLLECTION,
         tags: Sequence[str] = (),
         metadata: dict[str, Any] | None = None,
+        author: Author = OPERATOR,
+        access: Access | None = None,
     ) -> Document:
-        """Index a document given as text (Markdown structure is honoured). Same source: replaced."""
-        return self.ingestion.text(title, text, source, Destination(tenant_id, collection, tags, metadata))
+        """Index a document given as text (Markdown structure is honoured). Same source: replaced, if `author`
+        owns the stored document or is an admin (else `SourceTaken`); `access` None keeps its readers."""
+        to = Destination(tenant_id, collection, tags, metadata, author, access)
+        return self.ingestion.text(title, text, source, to)
 
     def add_upload(
         self,
@@ -149,10 +171,13 @@ class Lore:
         tags: Sequence[str] = (),
         metadata: dict[str, Any] | None = None,
         source: str | None = None,
+        author: Author = OPERATOR,
+        access: Access | None = None,
     ) -> Added:
         """Index an uploaded file of any supported format (`source` defaults to `upload:<filename>`); the same
-        content with the same metadata as the stored document of that source is not written again."""
-        to = Destination(tenant_id, collection, tags, metadata)
+        content with the same metadata as the stored document of that source is not written again, and
+        otherwise an existing source is replaced as by `add_text`."""
+        to = Destination(tenant_id, collection, tags, metadata, author, access)
         return self.ingestion.upload(data, filename, content_type, source, to)
 
     def add_corpus(
@@ -169,27 +194,52 @@ class Lore:
         )
 
     def get_document(
-        self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, with_text: bool = True
+        self,
+        document_id: str,
+        *,
+        tenant_id: str = DEFAULT_TENANT,
+        with_text: bool = True,
+        readers: Readers = None,
     ) -> Document:
-        document = self.store.documents.get_document(tenant_id, document_id, with_text=with_text)
-        if document is None:
-            raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
-        return document
+        """`NotFound` also when `readers` may not read it."""
+        found = self.store.documents.get_document(
+            tenant_id, document_id, with_text=with_text, readers=readers
+        )
+        if found is None:
+            raise no_document(document_id)
+        return found
 
     def list_documents(
         self,
         *,
         tenant_id: str = DEFAULT_TENANT,
-        collection: str | None = None,
+        collections: Sequence[str] | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        readers: Readers = None,
     ) -> Page[Document]:
-        return self.store.documents.list_documents(tenant_id, collection, limit, cursor)
+        """Newest first, of `collections` (None: all), only those `readers` may read."""
+        return self.store.documents.list_documents(tenant_id, collections, limit, cursor, readers)
 
-    def delete_document(self, document_id: str, *, tenant_id: str = DEFAULT_TENANT) -> None:
-        if not self.store.documents.delete_document(tenant_id, document_id):
-            raise NotFound(f"no document {document_id!r}", details={"document_id": document_id})
+    def delete_document(
+        self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, readers: Readers = None
+    ) -> None:
+        """`NotFound` also when `readers` may not read it."""
+        if not self.store.documents.delete_document(tenant_id, document_id, readers):
+            raise no_document(document_id)
         self.index_sync.after_write(save=False)
+
+    def document_access(
+        self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, readers: Readers = None
+    ) -> Access:
+        return self.store.access.access_of(tenant_id, document_id, readers)
+
+    def set_document_access(
+        self, document_id: str, access: Access, *, tenant_id: str = DEFAULT_TENANT, author: Author = OPERATOR
+    ) -> Access:
+        """Who may read the document from now on, for every search at once (their cache keys change with
+        it); `author` must be able to read it."""
+        return self.store.access.set_access(tenant_id, document_id, access, author)
 
     # -- search -----------------------------------------------------------------------------------------------
 
@@ -209,12 +259,13 @@ class Lore:
             # Another replica wrote: catch up before answering, whatever the throttle says (in a server only
             # when that is cheap; otherwise the answer comes from what is applied, and is not cached).
             self.index_sync.catch_up_to(max(versions))
-        key = self.cache.key(request, versions)
+        hidden = self.retriever.hidden(request)
+        key = self.cache.key(request, versions, hidden)
         hits = self.cache.get(key)
         if hits is None:
-            hits = self.retriever.search(request)
+            hits = self.retriever.search(request, hidden)
             if self.index_sync.applied_seq >= max(versions):
-                self.cache.put(key, hits)
+                self.cache.put(key, hits, hidden)
         return hits
 
     def cache_stats(self) -> dict[str, CacheStats]:

@@ -4,17 +4,23 @@ A version is the change number of the newest change the index applied to a scope
 whole content). Result keys include the versions, so a write makes older results unreachable in every replica at
 once instead of clearing anything; the chunks hits are built from never change, so their cache only forgets
 removed ones.
+
+Result keys also include the caller's permission set as it bears on the results: the documents it may not
+read, resolved for each search. Callers who may read the same documents share entries (in a tenant without
+restricted documents, everyone does), and a change of permissions gives everyone it touches new keys at once,
+in every replica, without a version to raise.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 
 from lore.backends.cache import Caches
 from lore.caching import LRU, CacheStats, collection_scope, tenant_scope
 from lore.core.retrieve import SearchRequest
-from lore.models import Change, Chunk, Hit, split_partition
+from lore.models import NOTHING_HIDDEN, Change, Chunk, Hidden, Hit, split_partition
 from lore.service.embedding_models import ModelDirectory
 
 
@@ -35,10 +41,23 @@ def search_key(request: SearchRequest) -> tuple[object, ...]:
     )
 
 
-def result_key(request: SearchRequest, models: Sequence[str], versions: Sequence[int]) -> str:
-    """The cache key of a search: its inputs, the models that embed the searched collections and the content
-    versions of those collections."""
-    return json.dumps([*search_key(request), list(models), list(versions)], ensure_ascii=False)
+def hidden_key(hidden: Hidden) -> str | None:
+    """The documents a search may not show, as one short string (None: nothing hidden)."""
+    if not hidden:
+        return None
+    return hashlib.sha256("\n".join(sorted(hidden.documents)).encode()).hexdigest()
+
+
+def result_key(
+    request: SearchRequest,
+    models: Sequence[str],
+    versions: Sequence[int],
+    hidden: Hidden = NOTHING_HIDDEN,
+) -> str:
+    """The cache key of a search: its inputs, the models that embed the searched collections, the content
+    versions of those collections, and what its readers may not see there."""
+    parts = [*search_key(request), list(models), list(versions), hidden_key(hidden)]
+    return json.dumps(parts, ensure_ascii=False)
 
 
 class SearchCache:
@@ -62,13 +81,18 @@ class SearchCache:
             return local
         return [max(a, b) for a, b in zip(local, self.caches.shared.read(scopes), strict=True)]
 
-    def key(self, request: SearchRequest, versions: Sequence[int]) -> str:
-        return result_key(request, sorted(self.models.plan(request.tenant_id, request.collections)), versions)
+    def key(self, request: SearchRequest, versions: Sequence[int], hidden: Hidden = NOTHING_HIDDEN) -> str:
+        models = sorted(self.models.plan(request.tenant_id, request.collections))
+        return result_key(request, models, versions, hidden)
 
     def get(self, key: str) -> list[Hit] | None:
         return self.caches.search_results.get(key)
 
-    def put(self, key: str, hits: list[Hit]) -> None:
+    def put(self, key: str, hits: list[Hit], hidden: Hidden = NOTHING_HIDDEN) -> None:
+        """Hits showing a document the key hides were filtered by a grant newer than the key (the store's
+        queries read permissions as they are when they run): they are answered, never stored under it."""
+        if any(hit.chunk.document_id in hidden.documents for hit in hits):
+            return
         self.caches.search_results.put(key, hits)
 
     def record(self, changes: Sequence[Change]) -> None:

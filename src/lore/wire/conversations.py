@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from lore.answers import provider_names
 from lore.conversations import Conversation, Message, Question
-from lore.models import SearchFilters
+from lore.models import EndUserData, SearchFilters
 from lore.wire.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
 
 MAX_QUESTION_CHARS = 4000
@@ -44,6 +44,8 @@ class ConversationOut(BaseModel):
     message_count: int
     created_at: datetime
     updated_at: datetime
+    owner: str | None = Field(description='Who started it: "user:<id>" or "key:<id>".')
+    end_user: str | None = Field(description="The end user of a publishable key's page, if it named one.")
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationOut:
@@ -139,3 +141,32 @@ def provider_list(value: str | list[str] | None) -> list[str] | None:
         return None
     names = provider_names(",".join(value) if isinstance(value, list) else value)
     return names or None
+
+
+class ConversationExport(ConversationOut):
+    messages: list[MessageOut] = Field(description="Every message, oldest first.")
+
+
+class EndUserExport(BaseModel):
+    """Everything Lore keeps of one end user."""
+
+    end_user: str
+    exported_at: datetime
+    conversations: list[ConversationExport] = Field(description="Oldest first.")
+
+    @classmethod
+    def of(cls, data: EndUserData, exported_at: datetime) -> EndUserExport:
+        conversations = [
+            ConversationExport(
+                **ConversationOut.of(conversation).model_dump(),
+                messages=[MessageOut.of(message) for message in messages],
+            )
+            for conversation, messages in data.conversations
+        ]
+        return cls(end_user=data.end_user, exported_at=exported_at, conversations=conversations)
+
+
+class EndUserErased(BaseModel):
+    end_user: str
+    conversations: int = Field(description="Conversations deleted.")
+    messages: int = Field(description="Messages deleted with them.")

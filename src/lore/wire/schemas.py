@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
 
 from lore.core.retrieve import SearchRequest
 from lore.models import DEFAULT_COLLECTION, Document, Hit, Job, JobState, SearchFilters, SearchMode
+from lore.wire.access import AccessIn, UserId
 
 if TYPE_CHECKING:
     from lore.backup import BackupReport
@@ -59,6 +60,12 @@ class ErrorOut(BaseModel):
 # -- documents -----------------------------------------------------------------------------------------------
 
 
+ACCESS_FIELD = (
+    "Restrict who may read it (its owner and the tenant's admins always may). Absent: a new document is "
+    "readable by the whole tenant, a replaced one keeps its permissions."
+)
+
+
 class DocumentIn(Input):
     """A document given as text; Markdown structure (headings) is honoured when chunking."""
 
@@ -70,6 +77,7 @@ class DocumentIn(Input):
     collection: Name = DEFAULT_COLLECTION
     tags: Tags = Field(default_factory=list)
     metadata: Metadata = Field(default_factory=dict)
+    access: AccessIn | None = Field(None, description=ACCESS_FIELD)
 
 
 class UploadFields(Input):
@@ -79,12 +87,17 @@ class UploadFields(Input):
     tags: Tags = Field(default_factory=list, description="Repeat the field or separate tags with commas.")
     metadata: Json[Metadata] = Field(default_factory=dict, description="A JSON object of scalar values.")
     source: Source | None = None
+    access: Json[AccessIn] | None = Field(None, description=ACCESS_FIELD)
 
 
 def upload_schema() -> dict[str, Any]:
     """OpenAPI schema of the multipart body: the form fields plus the binary `file`."""
     schema = UploadFields.model_json_schema()
     schema["properties"]["metadata"] = {"type": "string", "description": "A JSON object of scalar values."}
+    schema["properties"]["access"] = {
+        "type": "string",
+        "description": 'A JSON object like {"groups": ["legal"], "users": []}. ' + ACCESS_FIELD,
+    }
     schema["properties"]["file"] = {"type": "string", "format": "binary"}
     schema["required"] = ["file"]
     return schema
@@ -101,6 +114,8 @@ class DocumentOut(BaseModel):
     content_hash: str
     created_at: datetime
     updated_at: datetime
+    owner: str | None = Field(description='Who wrote it first: "user:<id>", "key:<id>" or "operator".')
+    restricted: bool = Field(description="Readable only by its owner, admins and the readers it grants.")
 
     @classmethod
     def of(cls, document: Document) -> DocumentOut:
@@ -152,6 +167,9 @@ class SearchIn(Input):
         None, description="One collection or several; default: every collection of the tenant."
     )
     filters: FiltersIn | None = None
+    as_user: UserId | None = Field(
+        None, description="Admins only: search as this user of the tenant would, with their permissions."
+    )
 
     def to_domain(self, tenant_id: str) -> SearchRequest:
         collections = [self.collection] if isinstance(self.collection, str) else self.collection

@@ -12,7 +12,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
-from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import (
     error_data,
@@ -28,6 +29,7 @@ from lore.conversations import Answering, Grounding, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
 from lore.models import SearchFilters
+from lore.security.access import ask_as
 from lore.wire.conversations import CitationOut
 from lore.wire.openai import (
     AssistantMessage,
@@ -105,11 +107,12 @@ async def chat_completions(
     body: ChatCompletionIn,
     request: Request,
     answering: AnsweringDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     limiter: SearchLimiterDep,
     slots: AnswerSlotsDep,
 ) -> Any:
-    """Answer the last user message from the knowledge base, citing passages as [n]."""
+    """Answer the last user message from the knowledge base, citing passages as [n], grounded only in what
+    the caller may read."""
     options = body.lore
     collection = options.collection if options else None
     question = Question(
@@ -118,8 +121,11 @@ async def chat_completions(
         filters=options.filters.to_domain() if options and options.filters else SearchFilters(),
         providers=providers_of(body.model, answering),
     )
+    question = ask_as(principal, question)
     history = [Turn(m.role, m.text) for m in body.messages[:-1] if m.role in ("user", "assistant") and m.text]
-    prepared = await anyio.to_thread.run_sync(answering.ground, tenant, question, history, limiter=limiter)
+    prepared = await anyio.to_thread.run_sync(
+        answering.ground, principal.tenant_id, question, history, limiter=limiter
+    )
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
         answer = await whole_answer(slots, answering.stream(prepared), Answer, request.receive)

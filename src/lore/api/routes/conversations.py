@@ -1,4 +1,8 @@
-"""Conversations: create, list, read and delete them, and ask questions in them (answers streamed as SSE)."""
+"""Conversations: create, list, read and delete them, and ask questions in them (answers streamed as SSE).
+
+A conversation is its starter's: the same user or key (and, for a publishable key, the same end user of the
+page) sees it, and so do the tenant's admins; to anyone else it does not exist (404). Answers are grounded only
+in what the asker may read."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from lore.answers import TextDelta
-from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import (
     error_data,
@@ -22,6 +27,7 @@ from lore.api.streaming import (
 )
 from lore.conversations import Order, StoredTurn
 from lore.errors import LoreError
+from lore.security.access import ask_as, conversation_owner, conversation_viewer
 from lore.wire.conversations import (
     ConversationIn,
     ConversationOut,
@@ -55,47 +61,55 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 @router.post("/conversations", status_code=201)
 def create_conversation(
     answering: AnsweringDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     response: Response,
     body: Annotated[ConversationIn | None, Body()] = None,
 ) -> ConversationOut:
-    """Start a conversation (the body is optional)."""
+    """Start a conversation (the body is optional); it belongs to the caller."""
     body = body or ConversationIn()
-    conversation = answering.records.create(tenant, body.title, body.metadata)
+    owner = conversation_owner(principal)
+    conversation = answering.records.create(principal.tenant_id, body.title, body.metadata, owner)
     response.headers["Location"] = f"/v1/conversations/{conversation.id}"
     return ConversationOut.of(conversation)
 
 
 @router.get("/conversations")
 def list_conversations(
-    answering: AnsweringDep, tenant: TenantDep, limit: Limit = 50, cursor: Cursor = None
+    answering: AnsweringDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> ConversationPage:
-    """Newest first; follow `next_cursor` until it is null."""
-    page = answering.records.list_conversations(tenant, limit, cursor)
+    """The caller's conversations (an admin's: all of the tenant's), newest first; follow `next_cursor`."""
+    viewer = conversation_viewer(principal)
+    page = answering.records.list_conversations(principal.tenant_id, limit, cursor, viewer)
     return ConversationPage(items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/conversations/{conversation_id}")
 def get_conversation(
-    conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep
+    conversation_id: ConversationId, answering: AnsweringDep, principal: PrincipalDep
 ) -> ConversationOut:
-    return ConversationOut.of(answering.records.get(tenant, conversation_id))
+    viewer = conversation_viewer(principal)
+    return ConversationOut.of(answering.records.get(principal.tenant_id, conversation_id, viewer))
 
 
 @router.patch("/conversations/{conversation_id}")
 def update_conversation(
-    conversation_id: ConversationId, body: ConversationPatch, answering: AnsweringDep, tenant: TenantDep
+    conversation_id: ConversationId,
+    body: ConversationPatch,
+    answering: AnsweringDep,
+    principal: PrincipalDep,
 ) -> ConversationOut:
     """Rename it, or replace its metadata (`null` clears it)."""
-    return ConversationOut.of(answering.records.update(tenant, conversation_id, body.changes()))
+    viewer = conversation_viewer(principal)
+    changed = answering.records.update(principal.tenant_id, conversation_id, body.changes(), viewer)
+    return ConversationOut.of(changed)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
 def delete_conversation(
-    conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep
+    conversation_id: ConversationId, answering: AnsweringDep, principal: PrincipalDep
 ) -> Response:
     """The conversation and all its messages."""
-    answering.records.delete(tenant, conversation_id)
+    answering.records.delete(principal.tenant_id, conversation_id, conversation_viewer(principal))
     return Response(status_code=204)
 
 
@@ -103,13 +117,14 @@ def delete_conversation(
 def list_messages(
     conversation_id: ConversationId,
     answering: AnsweringDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     limit: Limit = 50,
     cursor: Cursor = None,
     order: Order = "newest",
 ) -> MessagePage:
     """Newest first (or `order=oldest`); follow `next_cursor` until it is null."""
-    page = answering.records.messages(tenant, conversation_id, limit, cursor, order)
+    viewer = conversation_viewer(principal)
+    page = answering.records.messages(principal.tenant_id, conversation_id, limit, cursor, order, viewer)
     return MessagePage(items=[MessageOut.of(m) for m in page.items], next_cursor=page.next_cursor)
 
 
@@ -124,14 +139,15 @@ async def post_message(
     body: MessageIn,
     request: Request,
     answering: AnsweringDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     limiter: SearchLimiterDep,  # retrieval embeds the question: admitted like a search
     slots: AnswerSlotsDep,
 ) -> Any:
     """Ask a question: Lore retrieves passages (reading a follow-up in the light of the conversation), answers
     from them citing each as [n], and stores the question and the answer together once the answer is whole."""
+    question, viewer = ask_as(principal, body.to_domain()), conversation_viewer(principal)
     prepared = await anyio.to_thread.run_sync(
-        answering.prepare, tenant, conversation_id, body.to_domain(), limiter=limiter
+        answering.prepare, principal.tenant_id, conversation_id, question, viewer, limiter=limiter
     )
     events = answering.answer(prepared)
     if body.stream:

@@ -6,9 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from lore.api.auth import PrincipalDep
 from lore.api.deps import JobsDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.jobs import JobState
+from lore.jobs.kinds.ingest import author_params
+from lore.security.access import author_of, check_collection
 from lore.wire.schemas import IngestIn, JobOut, JobPage
 
 router = APIRouter(prefix="/v1", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -22,10 +25,14 @@ def _accepted(response: Response, job: JobOut) -> JobOut:
 
 
 @router.post("/ingest", status_code=202)
-def ingest(body: IngestIn, jobs: JobsDep, tenant: TenantDep, response: Response) -> JobOut:
-    """Queue a batch of text documents for indexing; follow the job at its `Location`."""
-    documents = [document.model_dump() for document in body.documents]
-    job = jobs.submit("ingest", {"documents": documents}, tenant_id=tenant)
+def ingest(body: IngestIn, jobs: JobsDep, principal: PrincipalDep, response: Response) -> JobOut:
+    """Queue a batch of text documents for indexing, written as the caller (owner, permissions) would write
+    them one by one; follow the job at its `Location`."""
+    for document in body.documents:
+        check_collection(principal, document.collection)
+    documents = [document.model_dump(exclude_none=True) for document in body.documents]
+    params = {"documents": documents, "author": author_params(author_of(principal))}
+    job = jobs.submit("ingest", params, tenant_id=principal.tenant_id)
     return _accepted(response, JobOut.of(job))
 
 

@@ -1,4 +1,4 @@
-"""Search: hybrid, vector or keyword retrieval over the tenant's collections."""
+"""Search: hybrid, vector or keyword retrieval over the collections and documents the caller may read."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import time
 import anyio.to_thread
 from fastapi import APIRouter
 
-from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep, TenantDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
+from lore.models import Hit
+from lore.security.access import act_as, holder_of, search_as
+from lore.security.principal import Principal
+from lore.service import Lore
 from lore.wire.schemas import HitOut, SearchIn, SearchOut
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
@@ -16,15 +21,14 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
 @router.post("/search")
 async def search(
-    body: SearchIn, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep, limiter: SearchLimiterDep
+    body: SearchIn, lore: LoreDep, principal: PrincipalDep, metrics: MetricsDep, limiter: SearchLimiterDep
 ) -> SearchOut:
     """The search itself blocks (embedding, index, store), so it runs on a worker thread; the app's search
     limiter admits `LORE_SEARCH_THREADS` at a time per process, and the rest wait on the event loop. Sixteen
     searches on sixteen threads of one process only fight over the GIL and the cores (measured: half the
-    throughput, ten times the in-service latency)."""
-    domain = body.to_domain(tenant)
+    throughput, ten times the in-service latency). With `as_user`, an admin sees what that user would."""
     start = time.perf_counter()
-    hits = await anyio.to_thread.run_sync(lore.search, domain, limiter=limiter)
+    hits = await anyio.to_thread.run_sync(_search, lore, principal, body, limiter=limiter)
     seconds = time.perf_counter() - start
     metrics.search_seconds.labels(body.mode).observe(seconds)
     return SearchOut(
@@ -33,3 +37,10 @@ async def search(
         took_ms=round(seconds * 1000, 3),
         hits=[HitOut.of(hit) for hit in hits],
     )
+
+
+def _search(lore: Lore, principal: Principal, body: SearchIn) -> list[Hit]:
+    if body.as_user is not None:
+        holder = holder_of(lore.store, principal.tenant_id, body.as_user)
+        principal = act_as(principal, body.as_user, holder)
+    return lore.search(search_as(principal, body.to_domain(principal.tenant_id)))

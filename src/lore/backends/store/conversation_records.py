@@ -1,7 +1,9 @@
 """`ConversationRecords`, the database's `conversations` repository: conversations and their messages.
 
 A question and its answer are written together, in one transaction, once the answer is complete: the history
-never holds a question without its answer, nor half an answer. Pages are cursor-based and each one is a range
+never holds a question without its answer, nor half an answer. A conversation belongs to whoever started it
+(`ConversationOwner`: a user or key, and the end user of a publishable key's page); reads given an owner see
+only that owner's conversations, and another's is not found, as another tenant's is not. Pages are cursor-based and each one is a range
 scan of an index: conversations by (tenant, created_at, id), messages by (conversation, id), so the first and
 the thousandth page cost the same at any number of messages.
 """
@@ -22,7 +24,16 @@ from lore.backends.store import paging, refusing_unstorable
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
-from lore.models import Conversation, Message, NewMessage, Order, Page, utcnow
+from lore.models import (
+    Conversation,
+    ConversationOwner,
+    EndUserData,
+    Message,
+    NewMessage,
+    Order,
+    Page,
+    utcnow,
+)
 
 
 def _conversation(row: AnyRow) -> Conversation:
@@ -54,8 +65,22 @@ def not_found(conversation_id: str) -> NotFound:
     )
 
 
-def _owned(tenant_id: str, conversation_id: str) -> sa.ColumnElement[bool]:
-    return sa.and_(conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id)
+def _owned(
+    tenant_id: str, conversation_id: str, viewer: ConversationOwner | None = None
+) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        conversations.c.id == conversation_id, conversations.c.tenant_id == tenant_id, _seen_by(viewer)
+    )
+
+
+def _seen_by(viewer: ConversationOwner | None) -> sa.ColumnElement[bool]:
+    """Conversations `viewer` started (None: any of the tenant's, for admins)."""
+    if viewer is None:
+        return sa.true()
+    return sa.and_(
+        conversations.c.owner == viewer.actor,
+        conversations.c.end_user.is_not_distinct_from(viewer.end_user),
+    )
 
 
 class ConversationRecords:
@@ -65,38 +90,66 @@ class ConversationRecords:
         self.engine = engine
 
     def create(
-        self, tenant_id: str, title: str | None = None, metadata: Mapping[str, Any] | None = None
+        self,
+        tenant_id: str,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        owner: ConversationOwner | None = None,
     ) -> Conversation:
         now = utcnow()
-        conversation = Conversation(uuid.uuid4().hex, tenant_id, title, dict(metadata or {}), 0, now, now)
+        conversation = Conversation(
+            uuid.uuid4().hex,
+            tenant_id,
+            title,
+            dict(metadata or {}),
+            0,
+            now,
+            now,
+            owner.actor if owner else None,
+            owner.end_user if owner else None,
+        )
         with refusing_unstorable(), self.engine.begin() as conn:
             conn.execute(sa.insert(conversations).values(dataclasses.asdict(conversation)))
         return conversation
 
-    def get(self, tenant_id: str, conversation_id: str) -> Conversation:
-        """The conversation, or `NotFound` (also when it belongs to another tenant)."""
-        query = sa.select(conversations).where(_owned(tenant_id, conversation_id))
+    def get(
+        self, tenant_id: str, conversation_id: str, viewer: ConversationOwner | None = None
+    ) -> Conversation:
+        """The conversation, or `NotFound` (also when it belongs to another tenant, or not to `viewer`)."""
+        query = sa.select(conversations).where(_owned(tenant_id, conversation_id, viewer))
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None:
             raise not_found(conversation_id)
         return _conversation(row)
 
-    def list_conversations(self, tenant_id: str, limit: int, cursor: str | None = None) -> Page[Conversation]:
+    def list_conversations(
+        self,
+        tenant_id: str,
+        limit: int,
+        cursor: str | None = None,
+        viewer: ConversationOwner | None = None,
+    ) -> Page[Conversation]:
         """Newest first; `cursor` is the `next_cursor` of the previous page."""
-        query = sa.select(conversations).where(conversations.c.tenant_id == tenant_id)
+        query = sa.select(conversations).where(conversations.c.tenant_id == tenant_id, _seen_by(viewer))
         query = paging.newest_first(query, conversations, limit, cursor)
         with self.engine.connect() as conn:
             return paging.page([_conversation(row) for row in conn.execute(query)], limit)
 
-    def update(self, tenant_id: str, conversation_id: str, changes: Mapping[str, Any]) -> Conversation:
+    def update(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        changes: Mapping[str, Any],
+        viewer: ConversationOwner | None = None,
+    ) -> Conversation:
         """Replace the given fields (`title`, `metadata`); `NotFound` if there is no such conversation."""
         unknown = set(changes) - {"title", "metadata"}
         if unknown:
             raise InvalidInput(
                 "only a conversation's title and metadata can change", details={"fields": sorted(unknown)}
             )
-        owned = _owned(tenant_id, conversation_id)
+        owned = _owned(tenant_id, conversation_id, viewer)
         values = {**changes, "updated_at": utcnow()}
         with refusing_unstorable(), self.engine.begin() as conn:
             row = conn.execute(
@@ -106,9 +159,9 @@ class ConversationRecords:
             raise not_found(conversation_id)
         return _conversation(row)
 
-    def delete(self, tenant_id: str, conversation_id: str) -> None:
+    def delete(self, tenant_id: str, conversation_id: str, viewer: ConversationOwner | None = None) -> None:
         """The conversation and all its messages, in one transaction; `NotFound` if there is none."""
-        owned = _owned(tenant_id, conversation_id)
+        owned = _owned(tenant_id, conversation_id, viewer)
         with self.engine.begin() as conn:
             mine = sa.select(conversations.c.id).where(owned).scalar_subquery()
             conn.execute(sa.delete(messages).where(messages.c.conversation_id == mine))
@@ -123,10 +176,11 @@ class ConversationRecords:
         limit: int,
         cursor: str | None = None,
         order: Order = "newest",
+        viewer: ConversationOwner | None = None,
     ) -> Page[Message]:
         """One page of a conversation's messages, newest or oldest first."""
         paging.check_limit(limit)
-        self.get(tenant_id, conversation_id)
+        self.get(tenant_id, conversation_id, viewer)
         query = sa.select(messages).where(messages.c.conversation_id == conversation_id)
         newest = order == "newest"
         if cursor is not None:
@@ -139,9 +193,46 @@ class ConversationRecords:
             items = [_message(row) for row in conn.execute(query)]
         return paging.page(items, limit, lambda last: encode_message_cursor(last.id))
 
-    def recent(self, tenant_id: str, conversation_id: str, count: int) -> list[Message]:
+    def recent(
+        self, tenant_id: str, conversation_id: str, count: int, viewer: ConversationOwner | None = None
+    ) -> list[Message]:
         """The last `count` messages, oldest first: the history a new question is answered with."""
-        return list(reversed(self.messages(tenant_id, conversation_id, count).items))
+        page = self.messages(tenant_id, conversation_id, count, viewer=viewer)
+        return list(reversed(page.items))
+
+    # --- one end user's data -----------------------------------------------------------------------------
+
+    def end_user_data(self, tenant_id: str, end_user: str) -> EndUserData:
+        """Every conversation of one end user, oldest first, each with all its messages in order."""
+        mine = sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.end_user == end_user)
+        with self.engine.connect() as conn:
+            found = [
+                _conversation(row)
+                for row in conn.execute(
+                    sa.select(conversations)
+                    .where(mine)
+                    .order_by(conversations.c.created_at, conversations.c.id)
+                )
+            ]
+            ids = [conversation.id for conversation in found]
+            listed = conn.execute(
+                sa.select(messages)
+                .where(messages.c.conversation_id.in_(ids))
+                .order_by(messages.c.conversation_id, messages.c.id)
+            )
+            by_conversation: dict[str, list[Message]] = {}
+            for row in listed:
+                by_conversation.setdefault(row.conversation_id, []).append(_message(row))
+        return EndUserData(end_user, [(c, by_conversation.get(c.id, [])) for c in found])
+
+    def erase_end_user(self, tenant_id: str, end_user: str) -> tuple[int, int]:
+        """Delete every conversation of one end user and their messages in one transaction; returns how many
+        (conversations, messages) were deleted."""
+        mine = sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.end_user == end_user)
+        with self.engine.begin() as conn:
+            theirs = sa.select(conversations.c.id).where(mine)
+            deleted = conn.execute(sa.delete(messages).where(messages.c.conversation_id.in_(theirs))).rowcount
+            return conn.execute(sa.delete(conversations).where(mine)).rowcount, deleted
 
     def append_turn(
         self,

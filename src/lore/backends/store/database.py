@@ -26,11 +26,13 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lore.backends.store import codec, queries, rows
+from lore.backends.store.access_records import AccessRecords
 from lore.backends.store.api_keys import ApiKeyRecords
 from lore.backends.store.change_feed import SqlChangeFeed
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.backends.store.documents import SqlDocuments
 from lore.backends.store.embedding_versions import SqlReembedding
+from lore.backends.store.group_records import GroupRecords
 from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
@@ -45,8 +47,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage` and `users` are the repositories callers
-    use."""
+    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage` and `users` are
+    the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -55,6 +57,8 @@ class Database(abc.ABC):
         self.vectors: VectorSource = SqlVectorSource(self)
         self.keywords: KeywordSearch = SqlKeywordSearch(self)
         self.reembedding: Reembedding = SqlReembedding(self)
+        self.access = AccessRecords(self)
+        self.groups = GroupRecords(self)
         # Jobs and conversations join no change sequence: their single-statement writes need no writer lock.
         self.jobs = JobRecords(engine)
         self.conversations = ConversationRecords(engine)

@@ -2,7 +2,11 @@
 
 A document write is one transaction over several tables, in this order: the collection, a check of its
 recorded model, the document row, the old chunks out (keyword rows, `remove` changes), the new vectors into the
-cache, the new chunks in (keyword rows, `add` changes), the tags.
+cache, the new chunks in (keyword rows, `add` changes), the tags, the access grants.
+
+The document row is written by one INSERT ... ON CONFLICT DO UPDATE whose update is conditional on the writer
+owning the stored document (or being an admin), so two writers racing for one source cannot slip past the
+check: the loser's statement updates nothing, and its write fails with `SourceTaken`.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sqlalchemy as sa
 
-from lore.backends.store import codec, paging, queries, rows
+from lore.backends.store import access_records, codec, paging, queries, rows
 from lore.backends.store.schema import changes, chunks, document_tags, documents, embeddings
-from lore.errors import Conflict, InvalidInput
+from lore.errors import Conflict, InvalidInput, SourceTaken
 from lore.models import (
     Chunk,
     ChunkDraft,
@@ -26,6 +30,7 @@ from lore.models import (
     DocumentDraft,
     KnownDocument,
     Page,
+    Readers,
     SearchFilters,
     partition_key,
     utcnow,
@@ -71,29 +76,52 @@ class SqlDocuments:
             self._check_vectors(conn, model_id, needed)
             self._add_chunks(conn, document.id, draft, chunks, model_id)
             self._replace_tags(conn, draft.tenant_id, document.id, draft.tags)
+            if draft.access is not None:
+                access_records.replace_grants(conn, draft.tenant_id, document.id, draft.access)
+            if draft.access is not None or document.restricted:  # new permissions, or new hidden chunks
+                access_records.raise_version(self._db, conn, draft.tenant_id)
         return document
 
-    def delete_document(self, tenant_id: str, document_id: str) -> bool:
+    def delete_document(self, tenant_id: str, document_id: str, readers: Readers = None) -> bool:
         with self._db.write() as conn:
+            mine = sa.select(documents.c.restricted).where(
+                documents.c.id == document_id, documents.c.tenant_id == tenant_id, queries.readable(readers)
+            )
+            restricted = conn.execute(mine).scalar()
+            if restricted is None:
+                return False
+            if restricted:
+                access_records.raise_version(self._db, conn, tenant_id)
             self._remove_chunks(conn, tenant_id, chunks_of_document=document_id)
             tags = sa.and_(document_tags.c.document_id == document_id, document_tags.c.tenant_id == tenant_id)
             conn.execute(sa.delete(document_tags).where(tags))
             where = sa.and_(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
             return conn.execute(sa.delete(documents).where(where)).rowcount > 0
 
-    def get_document(self, tenant_id: str, document_id: str, *, with_text: bool = False) -> Document | None:
+    def get_document(
+        self, tenant_id: str, document_id: str, *, with_text: bool = False, readers: Readers = None
+    ) -> Document | None:
         fields = [*queries.DOCUMENT_FIELDS, documents.c.text] if with_text else queries.DOCUMENT_FIELDS
-        query = sa.select(*fields).where(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
+        query = sa.select(*fields).where(
+            documents.c.id == document_id, documents.c.tenant_id == tenant_id, queries.readable(readers)
+        )
         with self._db.read() as conn:
             row = conn.execute(query).first()
         return rows.document(row) if row is not None else None
 
     def list_documents(
-        self, tenant_id: str, collection: str | None, limit: int, cursor: str | None
+        self,
+        tenant_id: str,
+        collections: Sequence[str] | None,
+        limit: int,
+        cursor: str | None,
+        readers: Readers = None,
     ) -> Page[Document]:
-        query = sa.select(*queries.DOCUMENT_FIELDS).where(documents.c.tenant_id == tenant_id)
-        if collection is not None:
-            query = query.where(documents.c.collection == collection)
+        query = sa.select(*queries.DOCUMENT_FIELDS).where(
+            documents.c.tenant_id == tenant_id, queries.readable(readers)
+        )
+        if collections is not None:
+            query = query.where(documents.c.collection.in_(list(collections)))
         query = paging.newest_first(query, documents, limit, cursor)
         with self._db.read() as conn:
             return paging.page([rows.document(row) for row in conn.execute(query)], limit)
@@ -121,9 +149,15 @@ class SqlDocuments:
         return found
 
     def filter_chunk_ids(
-        self, tenant_id: str, collections: Sequence[str] | None, filters: SearchFilters
+        self,
+        tenant_id: str,
+        collections: Sequence[str] | None,
+        filters: SearchFilters,
+        readers: Readers = None,
     ) -> set[int]:
-        conditions = queries.chunk_conditions(tenant_id, collections, filters, self._db._metadata_equals)
+        conditions = queries.chunk_conditions(
+            tenant_id, collections, filters, self._db._metadata_equals, readers
+        )
         with self._db.read() as conn:
             return set(conn.execute(sa.select(chunks.c.id).where(*conditions)).scalars())
 
@@ -141,8 +175,9 @@ class SqlDocuments:
     def _upsert_document(
         self, conn: sa.Connection, draft: DocumentDraft, chunk_count: int, now: datetime
     ) -> Document:
-        """Insert, or update in place keeping the id and created_at of the stored version."""
-        changed = {
+        """Insert, or update in place keeping the id, created_at and owner of the stored version, if the
+        author may replace it: its owner or an admin. Access given is written; none keeps the stored one."""
+        changed: dict[str, object] = {
             "title": draft.title,
             "text": draft.text,
             "content_hash": draft.content_hash,
@@ -151,10 +186,21 @@ class SqlDocuments:
             "chunk_count": chunk_count,
             "updated_at": now,
         }
+        if draft.access is not None:
+            changed["restricted"] = draft.access.restricted
         key = {"tenant_id": draft.tenant_id, "collection": draft.collection, "source": draft.source}
-        insert = self._db._insert(documents).values(id=uuid.uuid4().hex, created_at=now, **key, **changed)
-        upsert = insert.on_conflict_do_update(index_elements=list(key), set_=changed)
-        return rows.document(conn.execute(upsert.returning(*queries.DOCUMENT_FIELDS)).one())
+        new = {"id": uuid.uuid4().hex, "created_at": now, "owner": draft.author.name, "restricted": False}
+        insert = self._db._insert(documents).values({**new, **key, **changed})
+        mine = None if draft.author.admin else documents.c.owner == draft.author.name
+        upsert = insert.on_conflict_do_update(index_elements=list(key), set_=changed, where=mine)
+        row = conn.execute(upsert.returning(*queries.DOCUMENT_FIELDS)).first()
+        if row is None:
+            raise SourceTaken(
+                f"source {draft.source!r} names a document of another owner: writing over it needs its "
+                "owner or an admin",
+                details={"source": draft.source, "collection": draft.collection},
+            )
+        return rows.document(row)
 
     def _remove_chunks(self, conn: sa.Connection, tenant_id: str, *, chunks_of_document: str) -> None:
         where = sa.and_(chunks.c.document_id == chunks_of_document, chunks.c.tenant_id == tenant_id)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from lore.backends.store import codec, queries
 from lore.backends.store.schema import chunks
 from lore.core import keywords
-from lore.models import ScoredChunk, SearchFilters
+from lore.models import Readers, ScoredChunk, SearchFilters
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
@@ -26,11 +26,14 @@ class SqlKeywordSearch:
         k: int,
         collections: Sequence[str] | None = None,
         filters: SearchFilters | None = None,
+        readers: Readers = None,
     ) -> list[ScoredChunk]:
         terms = keywords.query_terms(query)
         if not terms or k < 1:
             return []
-        conditions = queries.chunk_conditions(tenant_id, collections, filters, self._db._metadata_equals)
+        conditions = queries.chunk_conditions(
+            tenant_id, collections, filters, self._db._metadata_equals, readers
+        )
         with self._db.read() as conn:
             found = conn.execute(self._db._keyword_select(conn, terms, conditions).limit(k))
             return [ScoredChunk(int(chunk_id), float(score)) for chunk_id, score in found]

@@ -8,8 +8,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lore.backends.store.schema import changes, chunks, collections, document_tags, documents, embeddings
-from lore.models import MetadataValue, SearchFilters
+from lore.backends.store.schema import (
+    changes,
+    chunks,
+    collections,
+    document_access,
+    document_tags,
+    documents,
+    embeddings,
+)
+from lore.models import MetadataValue, Readers, SearchFilters
 
 Condition = sa.ColumnElement[bool]
 MetadataEquals = Callable[[str, MetadataValue], Condition]  # the dialect's typed JSON comparison
@@ -32,11 +40,15 @@ def chunk_conditions(
     collections: Sequence[str] | None,
     filters: SearchFilters | None,
     metadata_equals: MetadataEquals,
+    readers: Readers = None,
 ) -> list[Condition]:
-    """Conditions on `chunks` for a tenant, its collections and a filter; sub-selects run once, not per row."""
+    """Conditions on `chunks` for a tenant, its collections, what `readers` may read and a filter; sub-selects
+    run once, not per row."""
     conditions: list[Condition] = [chunks.c.tenant_id == tenant_id]
     if collections is not None:
         conditions.append(chunks.c.collection.in_(list(collections)))
+    if readers is not None:
+        conditions.append(chunks.c.document_id.not_in(hidden_documents(tenant_id, readers)))
     if filters is None:
         return conditions
     if filters.document_ids:
@@ -48,6 +60,34 @@ def chunk_conditions(
         query = sa.select(documents.c.id).where(documents.c.tenant_id == tenant_id, *matching)
         conditions.append(chunks.c.document_id.in_(query))
     return conditions
+
+
+def granted(readers: frozenset[str]) -> sa.Exists:
+    """The document of the enclosing query grants one of `readers` (correlated with `documents`)."""
+    rows = sa.select(document_access.c.document_id).where(
+        document_access.c.document_id == documents.c.id, document_access.c.principal.in_(sorted(readers))
+    )
+    return sa.exists(rows.correlate(documents))
+
+
+def readable(readers: Readers) -> Condition:
+    """A document `readers` may read: unrestricted, owned by one of them, or granting one of them."""
+    if readers is None:
+        return sa.true()
+    owned = documents.c.owner.in_(sorted(readers))
+    return sa.or_(documents.c.restricted.is_(False), owned, granted(readers))
+
+
+def hidden_documents(tenant_id: str, readers: frozenset[str]) -> sa.Select[Any]:
+    """Ids of the tenant's restricted documents that `readers` may not read. `ix_documents_restricted` finds a
+    tenant's restricted documents directly, so where there are none this costs one index probe."""
+    owned_by_other = sa.or_(documents.c.owner.is_(None), documents.c.owner.not_in(sorted(readers)))
+    return sa.select(documents.c.id).where(
+        documents.c.tenant_id == tenant_id,
+        documents.c.restricted.is_(True),
+        owned_by_other,
+        ~granted(readers),
+    )
 
 
 def tagged(tenant_id: str, tags: Sequence[str]) -> sa.Select[Any]:

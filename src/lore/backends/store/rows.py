@@ -30,6 +30,8 @@ def document(row: AnyRow) -> Document:
         chunk_count=fields["chunk_count"],
         created_at=fields["created_at"],
         updated_at=fields["updated_at"],
+        owner=fields["owner"],
+        restricted=bool(fields["restricted"]),
         text=fields.get("text"),
     )
 

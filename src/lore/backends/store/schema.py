@@ -91,6 +91,7 @@ documents = sa.Table(
     sa.UniqueConstraint("tenant_id", "collection", "source", name="uq_documents_source"),
     sa.Index("ix_documents_tenant_newest", "tenant_id", "created_at", "id"),
     sa.Index("ix_documents_collection_newest", "tenant_id", "collection", "created_at", "id"),
+    sa.Index("ix_documents_restricted", "tenant_id", "restricted"),  # a search's hidden documents, or none
 )
 
 document_tags = sa.Table(
@@ -282,6 +283,15 @@ document_access = sa.Table(
     sa.Column("principal", sa.Text(), primary_key=True),  # "group:<name>" or "user:<id>"
     sa.Column("tenant_id", sa.Text(), nullable=False),
     sa.Index("ix_document_access_principal", "tenant_id", "principal", "document_id"),
+)
+
+access_versions = sa.Table(
+    "access_versions",
+    metadata,
+    # Raised in the transaction of every change to what a tenant's readers may not see (a restricted document
+    # written or deleted, permissions or grants changed): processes keep what they resolved until it moves.
+    sa.Column("tenant_id", sa.Text(), primary_key=True),
+    sa.Column("version", sa.BigInteger(), nullable=False),
 )
 
 api_keys = sa.Table(

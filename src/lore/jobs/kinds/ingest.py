@@ -2,7 +2,8 @@
 
 Idempotent: each document is written by source (one given, or one derived from its content), replacing the
 stored version atomically, and vectors come from the embedding cache; a rerun after a crash converges on the
-same documents and chunks.
+same documents and chunks. The job carries its submitter as `author` (`author_params`): its documents are
+owned by it, and a source of another owner's document fails the job as that write would fail (403).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lore.errors import InvalidInput
 from lore.jobs.registry import ReportProgress, handler
-from lore.models import DEFAULT_COLLECTION
+from lore.models import DEFAULT_COLLECTION, OPERATOR, Access, Author
 from lore.names import check_name
 
 if TYPE_CHECKING:
@@ -25,7 +26,32 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "collection": str,
     "tags": list,
     "metadata": dict,
+    "access": dict,
 }
+
+
+def author_params(author: Author) -> dict[str, Any]:
+    """How a job's params record who submitted it (JSON: the readers as a sorted list, None for admins)."""
+    readers = None if author.readers is None else sorted(author.readers)
+    return {"name": author.name, "readers": readers}
+
+
+def _author(params: dict[str, Any]) -> Author:
+    """The submitter; a job queued without one was queued on the machine, by the operator."""
+    given = params.get("author")
+    if given is None:
+        return OPERATOR
+    readers = given["readers"]
+    return Author(given["name"], None if readers is None else frozenset(readers))
+
+
+def _access(document: dict[str, Any]) -> Access | None:
+    given = document.get("access")
+    if given is None:
+        return None
+    if not given.get("restricted", True):
+        return Access(restricted=False)
+    return Access(True, tuple(given.get("groups", ())), tuple(given.get("users", ())))
 
 
 def check(params: dict[str, Any]) -> None:
@@ -33,8 +59,34 @@ def check(params: dict[str, Any]) -> None:
     documents = params.get("documents")
     if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_DOCUMENTS:
         raise InvalidInput(f"`documents` must be a list of 1 to {MAX_DOCUMENTS} documents")
+    _check_author(params.get("author"))
     for position, document in enumerate(documents):
         _check_document(position, document)
+
+
+def _check_author(author: object) -> None:
+    if author is None:
+        return
+    readers = author.get("readers") if isinstance(author, dict) else None
+    if (
+        not isinstance(author, dict)
+        or set(author) != {"name", "readers"}
+        or not isinstance(author["name"], str)
+        or not (readers is None or (isinstance(readers, list) and all(isinstance(r, str) for r in readers)))
+    ):
+        raise InvalidInput("`author` must be {name: str, readers: [str] | null}")
+
+
+def _check_access(position: int, access: dict[str, Any]) -> None:
+    where = {"document": position, "field": "access"}
+    if set(access) - {"restricted", "groups", "users"} or not isinstance(
+        access.get("restricted", True), bool
+    ):
+        raise InvalidInput("`access` takes `restricted`, `groups` and `users`", details=where)
+    for name in ("groups", "users"):
+        names = access.get(name, [])
+        if not isinstance(names, list) or not all(isinstance(item, str) for item in names):
+            raise InvalidInput(f"`access.{name}` must be a list of strings", details=where)
 
 
 def _check_document(position: int, document: object) -> None:
@@ -52,11 +104,14 @@ def _check_document(position: int, document: object) -> None:
         raise InvalidInput("a document needs a non-empty `text`", details=where)
     if "collection" in document:
         check_name("collection", document["collection"])
+    if "access" in document:
+        _check_access(position, document["access"])
 
 
 @handler("ingest", validate=check)
 def ingest(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
     documents = params["documents"]
+    author = _author(params)
     ids = []
     for done, document in enumerate(documents):
         progress(done, len(documents))
@@ -68,6 +123,8 @@ def ingest(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict
             collection=document.get("collection", DEFAULT_COLLECTION),
             tags=document.get("tags", []),
             metadata=document.get("metadata"),
+            author=author,
+            access=_access(document),
         )
         ids.append(written.id)
     progress(len(documents), len(documents))

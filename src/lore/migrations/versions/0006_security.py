@@ -45,6 +45,7 @@ def _owners() -> None:
     op.add_column(
         "documents", sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    op.create_index("ix_documents_restricted", "documents", ["tenant_id", "restricted"])
     op.add_column("conversations", sa.Column("owner", sa.Text(), nullable=True))
     op.add_column("conversations", sa.Column("end_user", sa.Text(), nullable=True))
     op.create_index("ix_conversations_end_user", "conversations", ["tenant_id", "end_user"])
@@ -121,6 +122,11 @@ def _identities() -> None:
     op.create_index(
         "ix_document_access_principal", "document_access", ["tenant_id", "principal", "document_id"]
     )
+    op.create_table(
+        "access_versions",
+        sa.Column("tenant_id", sa.Text(), primary_key=True),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+    )
 
 
 def _keys_and_records() -> None:
@@ -190,6 +196,7 @@ def downgrade() -> None:
         "usage",
         "audit_log",
         "api_keys",
+        "access_versions",
         "document_access",
         "group_members",
         "groups",
@@ -199,6 +206,7 @@ def downgrade() -> None:
     ):
         op.drop_table(name)
     op.drop_index("ix_conversations_end_user", "conversations")
+    op.drop_index("ix_documents_restricted", "documents")
     for table, column in ADDED_COLUMNS:  # ALTER TABLE ... DROP COLUMN, for the same reason as above
         op.drop_column(table, column)
 
