@@ -18,11 +18,24 @@ from lore.answers import AnswerMetrics
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
-from lore.api.routes import admin, chat, conversations, documents, health, jobs, search
+from lore.api.routes import (
+    admin,
+    audit,
+    chat,
+    conversations,
+    documents,
+    health,
+    jobs,
+    search,
+    secrets,
+    tenant_settings,
+)
 from lore.api.streaming import AnswerSlots
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
+from lore.security.audit import AuditLog
+from lore.security.secrets import SecretBox, TenantSecrets
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 
@@ -35,6 +48,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        box = SecretBox.from_settings(settings)  # no keys outside the embedded default: refuse to start
         service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
         saver = IndexSaver(service.index_sync)
         saver.start()
@@ -42,7 +56,13 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime.start()
         app.state.lore = service
         app.state.jobs = runtime.queue
-        app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
+        app.state.secrets = TenantSecrets(service.store.secrets, box)
+        app.state.answering = open_answering(
+            service,
+            AnswerMetrics(metrics.registry),
+            secrets=app.state.secrets,
+            audit=AuditLog(service.store.audit),
+        )
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         metrics.watch_caches(service.cache_stats)
@@ -74,6 +94,17 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (health, documents, search, conversations, chat, jobs, admin):
+    for module in (
+        health,
+        documents,
+        search,
+        conversations,
+        chat,
+        jobs,
+        admin,
+        audit,
+        secrets,
+        tenant_settings,
+    ):
         app.include_router(module.router)
     return app

@@ -1,5 +1,5 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the tenant, the job queue, the app's metrics,
-answering and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
+answering, the tenants' secrets and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from lore.api.streaming import AnswerSlots
 from lore.conversations import Answering
 from lore.jobs import JobQueue
 from lore.models import DEFAULT_TENANT
+from lore.security.secrets import TenantSecrets
 from lore.service import Lore
 
 
@@ -37,6 +38,10 @@ async def get_answering(request: Request) -> Answering:
     return request.app.state.answering
 
 
+async def get_secrets(request: Request) -> TenantSecrets:
+    return request.app.state.secrets
+
+
 async def get_search_limiter(request: Request) -> anyio.CapacityLimiter:
     """Admits `LORE_SEARCH_THREADS` searches (and answer retrievals) of this process at a time."""
     return request.app.state.search_limiter
@@ -51,5 +56,6 @@ TenantDep = Annotated[str, Depends(get_tenant)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
+SecretsDep = Annotated[TenantSecrets, Depends(get_secrets)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from lore.backends.store.database import Database
 from lore.config import Settings
+from lore.registry import create_store
 from lore.service import Lore
 
 DataDir = Annotated[
@@ -44,3 +46,14 @@ def open_lore(data_dir: Path | None) -> Iterator[Lore]:
 def print_json(value: Any) -> None:
     """JSON-ready values only: objects the API also serves are dumped through their wire model first."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def open_store(data_dir: Path | None) -> Iterator[Database]:
+    """The configured store alone, migrated: for commands that need no model or index."""
+    db = create_store(settings_for(data_dir))
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.close()

@@ -6,7 +6,21 @@ import sys
 
 import typer
 
-from lore.cli import ask, backup, documents, evaluate, index, ingest, jobs, reembed, search, serve, worker
+from lore.cli import (
+    ask,
+    audit,
+    backup,
+    documents,
+    evaluate,
+    index,
+    ingest,
+    jobs,
+    reembed,
+    search,
+    secrets,
+    serve,
+    worker,
+)
 from lore.errors import LoreError
 
 app = typer.Typer(
@@ -29,6 +43,8 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(audit.app, name="audit")
+app.add_typer(secrets.app, name="secrets")
 
 
 def main() -> None:

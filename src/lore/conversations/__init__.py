@@ -10,16 +10,28 @@
 from __future__ import annotations
 
 from lore.answers import AnswerMetrics, build_chain
+from lore.answers.tenants import TenantProviders, policy_of
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.conversations.answering import Answering, Grounding, Question, StoredTurn
 from lore.models import Conversation, Message, Order
+from lore.security.audit import AuditLog
+from lore.security.secrets import TenantSecrets
 from lore.service import Lore
 
 
-def open_answering(lore: Lore, metrics: AnswerMetrics | None = None) -> Answering:
-    """Answering over `lore`'s database, with the provider chain its settings configure."""
+def open_answering(
+    lore: Lore,
+    metrics: AnswerMetrics | None = None,
+    *,
+    secrets: TenantSecrets | None = None,
+    audit: AuditLog | None = None,
+) -> Answering:
+    """Answering over `lore`'s database, with the provider chain its settings configure, narrowed by each
+    tenant's policy; with `secrets`, a tenant's own provider keys answer its questions (and `audit` records
+    when one is refused)."""
     chain = build_chain(lore.settings, metrics)
-    return Answering(lore, chain, lore.store.conversations)
+    providers = TenantProviders(chain, lore.settings, policy_of(lore.store), secrets, audit)
+    return Answering(lore, chain, lore.store.conversations, providers=providers)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from lore.answers import TextDelta
+from lore.api.audit import AuditDep
 from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
@@ -78,10 +79,13 @@ def update_conversation(
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
 def delete_conversation(
-    conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep
+    conversation_id: ConversationId, answering: AnsweringDep, tenant: TenantDep, audit: AuditDep
 ) -> Response:
     """The conversation and all its messages."""
+    conversation = answering.records.get(tenant, conversation_id)
     answering.records.delete(tenant, conversation_id)
+    summary = {"title": conversation.title, "messages": conversation.message_count}
+    audit.record("conversation.deleted", target=conversation_id, summary=summary)
     return Response(status_code=204)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from lore.api.audit import AuditDep
 from lore.api.bodies import Upload, is_json, media_type, read_json, read_upload
 from lore.api.deps import LoreDep, MetricsDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES, UnsupportedMediaType
@@ -36,7 +37,7 @@ _ADD_BODIES = {
 
 @router.post("", status_code=201, openapi_extra=_ADD_BODIES)
 async def add_document(
-    request: Request, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep
+    request: Request, lore: LoreDep, tenant: TenantDep, metrics: MetricsDep, audit: AuditDep
 ) -> DocumentOut:
     """One endpoint, two bodies: a file (multipart `file` plus optional fields) or a text document (JSON).
     The content type decides how the body is read; the blocking service call runs in the threadpool."""
@@ -53,7 +54,20 @@ async def add_document(
             details={"content_type": media},
         )
     metrics.documents_ingested.labels(kind).inc()
+    await run_in_threadpool(audit.record, "document.added", document.id, _summary(document, via=kind))
     return DocumentOut.of(document)
+
+
+def _summary(document: Document, **more: object) -> dict[str, object]:
+    """What the audit log says of a document: where it is and came from, never its text."""
+    return {
+        "collection": document.collection,
+        "source": document.source,
+        "title": document.title,
+        "chunks": document.chunk_count,
+        "content_hash": document.content_hash,
+        **more,
+    }
 
 
 def _add_upload(lore: Lore, tenant: str, upload: Upload) -> Document:
@@ -101,6 +115,8 @@ def get_document(document_id: DocumentId, lore: LoreDep, tenant: TenantDep) -> D
 
 
 @router.delete("/{document_id}", status_code=204)
-def delete_document(document_id: DocumentId, lore: LoreDep, tenant: TenantDep) -> Response:
+def delete_document(document_id: DocumentId, lore: LoreDep, tenant: TenantDep, audit: AuditDep) -> Response:
+    document = lore.get_document(document_id, tenant_id=tenant, with_text=False)
     lore.delete_document(document_id, tenant_id=tenant)
+    audit.record("document.deleted", target=document_id, summary=_summary(document))
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lore.api.deps import JobsDep, LoreDep, MetricsDep
+from lore.api.deps import AnsweringDep, JobsDep, LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.errors import LoreError, Unavailable
 from lore.wire.schemas import Health
@@ -25,11 +25,16 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz")
-def readyz(lore: LoreDep, jobs: JobsDep) -> dict[str, Any]:
+def readyz(lore: LoreDep, jobs: JobsDep, answering: AnsweringDep) -> dict[str, Any]:
     """Ready to take traffic: the store and the job queue answer. A failure is a 503, so balancers route
-    elsewhere."""
+    elsewhere. `provider_keys` counts the tenants' provider keys their providers refuse and names the server's
+    own that are refused (a refused key takes no replica out of service)."""
     try:
-        return {**lore.readiness(), "queue": jobs.readiness()}
+        return {
+            **lore.readiness(),
+            "queue": jobs.readiness(),
+            "provider_keys": answering.providers.readiness(),
+        }
     except LoreError:
         raise
     except Exception as exc:  # whatever the driver raises, the answer is "not ready", not a 500
