@@ -159,7 +159,7 @@ def load(
         "concurrency": args.concurrency,
         "duration": duration,
         "warmup": warmup,
-        "headers": headers(args),
+        "headers": server.headers,
         "server_time_key": "took_ms" if workload.method == "POST" else None,
     }
     done = subprocess.run(
@@ -188,17 +188,13 @@ def load(
     }
 
 
-def headers(args: argparse.Namespace) -> dict[str, str]:
-    return {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-
-
 def probe(server: Server, queries: list[str], args: argparse.Namespace) -> None:
     """One search per mode before any load: fail fast, and show that the searches find something."""
     for mode in args.modes:
         response = httpx.post(
             f"{server.url}{SEARCH}",
             json=search_body(queries[0], mode, args.k),
-            headers=headers(args),
+            headers=server.headers,
             timeout=30,
         )
         if response.status_code != 200:
@@ -305,7 +301,6 @@ def parse_args() -> argparse.Namespace:
         default=RESULTS / "cache" / "scifact",
         help="Lore data dir holding the ingested corpus (reused across runs)",
     )
-    parser.add_argument("--api-key", default=None, help="sent as a bearer token, if the API asks for one")
     parser.add_argument("--profile", default="", help="workloads to sample with py-spy, e.g. hybrid,keyword")
     args = parser.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -329,7 +324,7 @@ def main() -> None:
         runs[workers] = run_server(args.data_dir, workers, queries, args)
     for workers, results in runs.items():
         print("\n" + report(workers, results, args.concurrency))
-    settings = {k: v for k, v in vars(args).items() if k != "api_key"}
+    settings = dict(vars(args))
     path = write_result(
         "search",
         {"settings": settings, "corpus": corpus, "runs": {f"workers={w}": r for w, r in runs.items()}},

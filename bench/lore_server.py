@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -25,6 +26,21 @@ class Server:
     pid: int
     workers: int
     log: Path
+    key: str  # an operator key of the default tenant, minted into the data dir before the server starts
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def mint_key(data_dir: Path) -> str:
+    """`lore keys create` with every scope the benchmarks use, against the data dir's store."""
+    scopes = ["search", "ask", "documents:read", "documents:write", "admin", "installation"]
+    command = [str(LORE), "keys", "create", "--data-dir", str(data_dir), "--name", "bench", "--json"]
+    done = subprocess.run(
+        [*command, *(f"--scope={scope}" for scope in scopes)], capture_output=True, text=True, check=True
+    )
+    return str(json.loads(done.stdout)["key"])
 
 
 def free_port() -> int:
@@ -37,6 +53,7 @@ def free_port() -> int:
 def lore_serve(data_dir: Path, workers: int, log: Path, ready_timeout: float = 180.0) -> Iterator[Server]:
     """`lore serve --data-dir D --workers W` in its own process group, stopped (and reaped) on exit."""
     port = free_port()
+    key = mint_key(data_dir)
     command = [str(LORE), "serve", "--data-dir", str(data_dir), "--host", HOST, "--port", str(port)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:
@@ -46,7 +63,7 @@ def lore_serve(data_dir: Path, workers: int, log: Path, ready_timeout: float = 1
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(f"http://{HOST}:{port}", process.pid, workers, log)
+    server = Server(f"http://{HOST}:{port}", process.pid, workers, log, key)
     try:
         wait_ready(server, process, ready_timeout)
         yield server

@@ -260,6 +260,8 @@ class Conversation:
     message_count: int
     created_at: datetime
     updated_at: datetime
+    owner: str | None = None  # "user:<id>" or "key:<id>" of whoever started it
+    end_user: str | None = None  # the opaque end-user id a page embedding a key supplied
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from lore.api import create_app
 from lore.config import Settings
 from lore.service import Lore
+from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 JSON_LIMIT = 64 * 1024
@@ -104,7 +105,9 @@ def server(api_settings: Settings) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=60) as http:
+    """Authenticated as the operator: every scope of the default tenant."""
+    headers = bearer(mint_key(server.lore.store))
+    with httpx.Client(base_url=server.url, timeout=60, headers=headers) as http:
         yield http
 
 

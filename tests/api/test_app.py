@@ -18,10 +18,12 @@ import httpx
 import pytest
 
 from lore.api import create_app
+from lore.api.permissions import PUBLIC, ROUTE_SCOPES
 from lore.config import Settings
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 from tests.api.conftest import LiveServer, assert_error
+from tests.keys import bearer, mint_key, operator_key
 from tests.waiting import wait_for
 
 
@@ -79,14 +81,15 @@ def test_uvicorn_factory_reads_settings_from_the_environment(tmp_path: Path, mod
         "warning",
     ]
     url = f"http://127.0.0.1:{port}"
+    auth = bearer(operator_key(Settings(_env_file=None, data_dir=data_dir)))
     with subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE) as process:
         try:
             wait_until_up(url, process)
             created = httpx.post(
-                f"{url}/v1/documents", json={"title": "Env", "text": "From the environment."}
+                f"{url}/v1/documents", json={"title": "Env", "text": "From the environment."}, headers=auth
             )
             assert created.status_code == 201, created.text
-            too_big = httpx.post(f"{url}/v1/search", json={"query": "x" * 1000})
+            too_big = httpx.post(f"{url}/v1/search", json={"query": "x" * 1000}, headers=auth)
             assert assert_error(too_big, 413, "payload_too_large")["details"]["limit_bytes"] == 1000
             assert "keyword_index" in httpx.get(f"{url}/readyz").json()  # the serving default: in memory
         finally:
@@ -106,6 +109,7 @@ def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cach
     }
     command = [sys.executable, "-m", "lore", "serve", "--data-dir", str(data_dir), "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
+    auth = bearer(operator_key(Settings(_env_file=None, data_dir=data_dir)))
     with subprocess.Popen(
         [*command, "--workers", "2"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
     ) as process:
@@ -115,7 +119,9 @@ def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cach
                 4
             ):  # the two workers take turns: each serves the data dir and the serving defaults
                 created = httpx.post(
-                    f"{url}/v1/documents", json={"title": "Option", "text": "From --data-dir."}
+                    f"{url}/v1/documents",
+                    json={"title": "Option", "text": "From --data-dir."},
+                    headers=auth,
                 )
                 assert created.status_code == 201, created.text
                 assert "keyword_index" in httpx.get(f"{url}/readyz").json()
@@ -132,16 +138,20 @@ def test_lore_serve_hands_its_options_to_every_worker(tmp_path: Path, model_cach
 def test_a_lore_passed_in_is_served_and_left_open(lore: Lore) -> None:
     first, second = create_app(lore=lore), create_app(lore=lore)
     assert first.state.metrics.registry is not second.state.metrics.registry
-    with LiveServer(first) as live, httpx.Client(base_url=live.url) as client:
+    with (
+        LiveServer(first) as live,
+        httpx.Client(base_url=live.url, headers=bearer(mint_key(lore.store))) as client,
+    ):
         created = client.post("/v1/documents", json={"title": "Shared", "text": "Served from a passed Lore."})
         assert created.status_code == 201
     assert lore.get_document(created.json()["id"]).title == "Shared"  # still open after the server stopped
 
 
 def test_an_unexpected_error_is_a_logged_500_without_details(
-    lore: Lore, caplog: pytest.LogCaptureFixture
+    lore: Lore, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(lore=lore)
+    monkeypatch.setitem(ROUTE_SCOPES, "GET /boom", PUBLIC)
 
     @app.get("/boom")
     def boom() -> None:
@@ -149,7 +159,7 @@ def test_an_unexpected_error_is_a_logged_500_without_details(
 
     with LiveServer(app) as live, caplog.at_level(logging.ERROR, logger="lore.api"):
         response = httpx.get(f"{live.url}/boom")
-        metrics = httpx.get(f"{live.url}/metrics").text
+        metrics = httpx.get(f"{live.url}/metrics", headers=bearer(mint_key(lore.store))).text
     error = assert_error(response, 500, "internal_error")
     assert "secret" not in response.text and error["details"] == {}
     assert any(record.exc_info and "secret internals" in str(record.exc_info[1]) for record in caplog.records)

@@ -16,6 +16,7 @@ from lore.config import Settings
 from lore.service import Lore
 from tests.api.conftest import LiveServer, assert_error
 from tests.backup.conftest import Results, fill, results
+from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 NAME = re.compile(r"^lore-\d{8}T\d{12}Z-[0-9a-f]{8}\.tar$")
@@ -39,7 +40,8 @@ def served(
 
 @pytest.fixture(scope="module")
 def client(served: tuple[LiveServer, Results]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served[0].url, timeout=120) as http:
+    headers = bearer(mint_key(served[0].lore.store))
+    with httpx.Client(base_url=served[0].url, timeout=120, headers=headers) as http:
         yield http
 
 

@@ -12,6 +12,7 @@ import pytest
 from lore.api import create_app
 from tests.api.conftest import LiveServer, assert_error
 from tests.jobs.conftest import make_settings
+from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 MAX_DOCUMENT_CHARS = 2000
@@ -22,8 +23,10 @@ def client(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Itera
     settings = make_settings(
         tmp_path_factory.mktemp("jobs-api"), model_cache, None, max_document_chars=MAX_DOCUMENT_CHARS
     )
-    with LiveServer(create_app(settings)) as live, httpx.Client(base_url=live.url, timeout=60) as http:
-        yield http
+    with LiveServer(create_app(settings)) as live:
+        headers = bearer(mint_key(live.lore.store))
+        with httpx.Client(base_url=live.url, timeout=60, headers=headers) as http:
+            yield http
 
 
 def finished(client: httpx.Client, job_id: str) -> dict[str, Any]:

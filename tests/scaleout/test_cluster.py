@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.registry import create_store, create_vector_index
+from tests.keys import bearer, operator_key
 from tests.pgserver import free_port
 from tests.waiting import wait_for
 
@@ -169,7 +170,8 @@ def cluster(tmp_path: Path, settings: Settings) -> Iterator[Cluster]:
 def test_a_worker_killed_mid_ingestion_loses_nothing_and_duplicates_nothing(
     cluster: Cluster, settings: Settings
 ) -> None:
-    clients = [httpx.Client(base_url=url, timeout=30) for _, url in cluster.servers]
+    auth = bearer(operator_key(settings))
+    clients = [httpx.Client(base_url=url, timeout=30, headers=auth) for _, url in cluster.servers]
     try:
         job_ids = _submit_corpus(clients)
         victim = _kill_a_worker_mid_batch(cluster, clients[0], job_ids)

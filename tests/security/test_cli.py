@@ -28,7 +28,10 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     for name in ("LORE_DATABASE_URL", "LORE_SECRET_KEYS"):
         env.pop(name, None)
     if request.param == "postgres":
-        env |= {"LORE_DATABASE_URL": request.getfixturevalue("database_url"), "LORE_SECRET_KEYS": generate_key()}
+        env |= {
+            "LORE_DATABASE_URL": request.getfixturevalue("database_url"),
+            "LORE_SECRET_KEYS": generate_key(),
+        }
     return env
 
 
@@ -68,7 +71,9 @@ def test_verify_passes_an_intact_log_and_names_the_seq_of_a_changed_record(
     assert broken.returncode == 1 and "default: seq 2 edited" in broken.stderr
     report = json.loads(run("audit", "verify", "--tenant", "default", "--json", env=env, check=False).stdout)
     assert report["ok"] is False and [tenant["tenant_id"] for tenant in report["tenants"]] == ["default"]
-    assert report["tenants"][0]["breaks"] == [{"seq": 2, "reason": "edited", "message": "record 2 was changed"}]
+    assert report["tenants"][0]["breaks"] == [
+        {"seq": 2, "reason": "edited", "message": "record 2 was changed"}
+    ]
 
 
 def test_rotate_re_encrypts_every_secret_under_a_new_key(env: dict[str, str], db: Database) -> None:
@@ -103,7 +108,9 @@ def test_rotate_takes_the_key_it_is_given(env: dict[str, str], db: Database) -> 
 
 def test_rotate_refuses_a_bad_key_and_a_store_without_keys(env: dict[str, str], db: Database) -> None:
     bad = run("secrets", "rotate", "--new-key", "nope", env=env, check=False)
-    assert bad.returncode == 2 and "error [invalid_secret_keys]" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        bad.returncode == 2 and "error [invalid_secret_keys]" in bad.stderr and "Traceback" not in bad.stderr
+    )
     if "LORE_DATABASE_URL" in env:
         keyless = {name: value for name, value in env.items() if name != "LORE_SECRET_KEYS"}
         missing = run("secrets", "rotate", env=keyless, check=False)

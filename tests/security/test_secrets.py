@@ -4,7 +4,6 @@ default's key file, rotation that keeps every secret readable, and clear errors 
 from __future__ import annotations
 
 import json
-import os
 import stat
 import threading
 from pathlib import Path
@@ -49,7 +48,9 @@ def enrol_user(db: Database, box: SecretBox, totp: str) -> None:
     now = utcnow()
     row = {"id": "u1", "tenant_id": "acme", "email": "a@acme.test", "role": "owner"}
     with db.engine.begin() as conn:
-        conn.execute(sa.insert(users).values(**row, mfa_secret=box.encrypt(totp), created_at=now, updated_at=now))
+        conn.execute(
+            sa.insert(users).values(**row, mfa_secret=box.encrypt(totp), created_at=now, updated_at=now)
+        )
 
 
 def test_a_secret_round_trips_encrypted_and_is_only_shown_masked(db: Database) -> None:
@@ -62,7 +63,9 @@ def test_a_secret_round_trips_encrypted_and_is_only_shown_masked(db: Database) -
     assert secrets.reveal(listed) == OPENAI_KEY
     assert secrets.list("default") == []  # another tenant's are not listed
     replaced = secrets.set("acme", "openai_api_key", "sk-other-9876543210zyxwvu")
-    assert replaced.ciphertext != record.ciphertext and secrets.reveal(replaced) == "sk-other-9876543210zyxwvu"
+    assert (
+        replaced.ciphertext != record.ciphertext and secrets.reveal(replaced) == "sk-other-9876543210zyxwvu"
+    )
     secrets.delete("acme", "openai_api_key")
     assert secrets.list("acme") == []
     with pytest.raises(NotFound):
@@ -121,7 +124,11 @@ def test_a_rotation_that_fails_changes_nothing(db: Database) -> None:
     secrets.set("default", "openai_api_key", OPENAI_KEY)
     foreign = box_of(generate_key()).encrypt("undecryptable")
     with db.engine.begin() as conn:
-        conn.execute(sa.update(tenant_secrets).where(tenant_secrets.c.tenant_id == "default").values(ciphertext=foreign))
+        conn.execute(
+            sa.update(tenant_secrets)
+            .where(tenant_secrets.c.tenant_id == "default")
+            .values(ciphertext=foreign)
+        )
     before = raw_rows(db)
     with pytest.raises(SecretUndecryptable, match="openai_api_key of tenant 'default'"):
         rotate(db.secrets, box.with_first(generate_key()))
@@ -155,7 +162,7 @@ def test_processes_starting_together_share_one_key_file(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert len({tuple(box.keys) for box in boxes}) == 1 and len(boxes[0].keys) == 1
-    assert os.listdir(tmp_path) == [KEY_FILE]  # no drafts left behind
+    assert [path.name for path in tmp_path.iterdir()] == [KEY_FILE]  # no drafts left behind
 
 
 def test_a_server_reads_the_key_file_again_after_a_rotation(tmp_path: Path) -> None:
@@ -169,7 +176,9 @@ def test_a_server_reads_the_key_file_again_after_a_rotation(tmp_path: Path) -> N
 
 def test_keys_come_from_the_setting_newest_first() -> None:
     new, old = generate_key(), generate_key()
-    settings = Settings(_env_file=None, database_url="postgresql://x/y", secret_keys=SecretStr(f"{new}, {old}"))
+    settings = Settings(
+        _env_file=None, database_url="postgresql://x/y", secret_keys=SecretStr(f"{new}, {old}")
+    )
     box = SecretBox.from_settings(settings)
     assert box.keys == [new, old]
     token = box.encrypt("x")

@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
+from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
+from lore.api.permissions import unguarded
 from lore.api.routes import (
     admin,
     audit,
@@ -26,15 +28,18 @@ from lore.api.routes import (
     documents,
     health,
     jobs,
+    keys,
     search,
     secrets,
     tenant_settings,
+    tenants,
 )
 from lore.api.streaming import AnswerSlots
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
+from lore.security.keys import KeyRing
 from lore.security.secrets import SecretBox, TenantSecrets
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
@@ -55,6 +60,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
         app.state.lore = service
+        app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         app.state.jobs = runtime.queue
         app.state.secrets = TenantSecrets(service.store.secrets, box)
         app.state.answering = open_answering(
@@ -82,6 +88,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies=[Depends(authorize)],  # every route: its row in ROUTE_SCOPES, checked before the handler
         middleware=[
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
@@ -94,17 +101,17 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (
-        health,
-        documents,
-        search,
-        conversations,
-        chat,
-        jobs,
-        admin,
-        audit,
-        secrets,
-        tenant_settings,
-    ):
+    app.state.credential_checks = []
+    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants)
+    for module in (*routers, audit, secrets, tenant_settings):
         app.include_router(module.router)
+    _check_guarded(app)
     return app
+
+
+def _check_guarded(app: FastAPI) -> None:
+    """Refuse to build an app with a route that has no row in ROUTE_SCOPES."""
+    routes = [(method, path) for path, operations in app.openapi()["paths"].items() for method in operations]
+    missing = unguarded(routes)
+    if missing:
+        raise RuntimeError(f"routes without a permission in lore.api.permissions.ROUTE_SCOPES: {missing}")

@@ -6,9 +6,10 @@ client address, so a handler names only the action, the target and what changed.
         ...
         audit.record("document.deleted", target=document_id, summary={"title": document.title})
 
-The actor is the authenticated principal's (`request.state.principal.actor`), else "anonymous"; the request id
-is the caller's `X-Request-ID` when it is a plain token of at most 128 characters, else one made here, the same
-for every record of the request. `record` writes to the store: async handlers call it in the threadpool.
+The tenant and the actor are the authenticated principal's (`RequestAudit.of` binds a route without one, a
+login, to the tenant and actor it knows of, "anonymous" by default); the request id is the caller's
+`X-Request-ID` when it is a plain token of at most 128 characters, else one made here, the same for every record
+of the request. `record` writes to the store: async handlers call it in the threadpool.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from lore.api.deps import LoreDep, TenantDep
+from lore.api.auth import PrincipalDep
+from lore.api.deps import LoreDep
 from lore.backends.store.audit_records import AuditRecord
 from lore.security.audit import ANONYMOUS, AuditLog
 
@@ -36,11 +38,6 @@ def request_id(request: Request) -> str:
     return known
 
 
-def actor(request: Request) -> str:
-    principal = getattr(request.state, "principal", None)
-    return principal.actor if principal is not None else ANONYMOUS
-
-
 @dataclass(frozen=True, slots=True)
 class RequestAudit:
     """The audit log, bound to one request's tenant, actor, request id and client address."""
@@ -51,6 +48,12 @@ class RequestAudit:
     request_id: str
     client: str | None
 
+    @classmethod
+    def of(cls, request: Request, log: AuditLog, tenant_id: str, actor: str = ANONYMOUS) -> RequestAudit:
+        """For a route without a principal (a login): the tenant and actor it knows of."""
+        client = request.client.host if request.client is not None else None
+        return cls(log, tenant_id, actor, request_id(request), client)
+
     def record(
         self, action: str, target: str | None = None, summary: dict[str, Any] | None = None
     ) -> AuditRecord:
@@ -59,9 +62,8 @@ class RequestAudit:
         )
 
 
-async def get_request_audit(request: Request, lore: LoreDep, tenant: TenantDep) -> RequestAudit:
-    client = request.client.host if request.client is not None else None
-    return RequestAudit(AuditLog(lore.store.audit), tenant, actor(request), request_id(request), client)
+async def get_request_audit(request: Request, lore: LoreDep, principal: PrincipalDep) -> RequestAudit:
+    return RequestAudit.of(request, AuditLog(lore.store.audit), principal.tenant_id, principal.actor)
 
 
 AuditDep = Annotated[RequestAudit, Depends(get_request_audit)]

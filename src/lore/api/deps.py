@@ -1,5 +1,6 @@
-"""What handlers ask for, as `Annotated` dependencies: the service, the tenant, the job queue, the app's metrics,
-answering, the tenants' secrets and the limits on concurrent work. Only this module reads `app.state`, where the lifespan put them."""
+"""What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, the job
+queue, the app's metrics, answering, the tenants' secrets and the limits on concurrent work. Only this module
+reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, Request
 
+from lore.api.auth import PrincipalDep
 from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
 from lore.conversations import Answering
 from lore.jobs import JobQueue
-from lore.models import DEFAULT_TENANT
+from lore.security.keys import KeyRing
 from lore.security.secrets import TenantSecrets
 from lore.service import Lore
 
@@ -21,9 +23,13 @@ async def get_lore(request: Request) -> Lore:
     return request.app.state.lore
 
 
-async def get_tenant() -> str:
-    """The tenant every handler scopes its work to. Until API keys land, everyone is the default tenant."""
-    return DEFAULT_TENANT
+async def get_tenant(principal: PrincipalDep) -> str:
+    """The tenant every handler scopes its work to: the caller's."""
+    return principal.tenant_id
+
+
+async def get_keys(request: Request) -> KeyRing:
+    return request.app.state.keys
 
 
 async def get_jobs(request: Request) -> JobQueue:
@@ -53,6 +59,7 @@ async def get_answer_slots(request: Request) -> AnswerSlots:
 
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
+KeysDep = Annotated[KeyRing, Depends(get_keys)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]

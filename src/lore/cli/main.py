@@ -15,10 +15,12 @@ from lore.cli import (
     index,
     ingest,
     jobs,
+    keys,
     reembed,
     search,
     secrets,
     serve,
+    tenants,
     worker,
 )
 from lore.errors import LoreError
@@ -43,6 +45,8 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tenants.app, name="tenants")
 app.add_typer(audit.app, name="audit")
 app.add_typer(secrets.app, name="secrets")
 

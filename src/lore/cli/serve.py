@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import suppress
 from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,10 +16,16 @@ from uvicorn.supervisors import Multiprocess
 from lore.cli.common import DataDir, err_console, settings_for
 from lore.config import Settings
 from lore.demo import demo_dir
+from lore.errors import Forbidden, Unauthenticated
+from lore.files import write_private
+from lore.models import DEFAULT_TENANT
 from lore.registry import create_store
+from lore.security.keys import KeyRing, KeySpec
+from lore.security.scopes import Scope
 from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
+DEMO_KEY_FILE = "demo-key"
 
 
 def serve(
@@ -39,11 +46,32 @@ def serve(
             err_console.print(
                 f"demo knowledge base: {report.added + report.updated + report.unchanged} articles"
             )
+            key_file = demo_key(lore)
+        err_console.print(
+            f"demo API key in {key_file}: export LORE_KEY=$(cat {key_file}) and send "
+            '-H "Authorization: Bearer $LORE_KEY"'
+        )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
     address = f"http://{settings.serving.host}:{settings.serving.port}"
     err_console.print(f"Lore on {address} · API docs at {address}/docs")
     run_server(settings, workers)
+
+
+def demo_key(lore: Lore) -> Path:
+    """The demo's key (every scope of the default tenant), kept in `<data dir>/demo-key` (mode 0600) and reused
+    while it works, so the README's examples keep working across restarts with one exported variable."""
+    path = lore.settings.storage.data_dir / DEMO_KEY_FILE
+    ring = KeyRing(lore.store.api_keys, lore.store.tenants)
+    if path.exists():
+        with suppress(Unauthenticated, Forbidden):
+            ring.authenticate(path.read_text().strip())
+            return path
+    _, token = ring.create(
+        DEFAULT_TENANT, KeySpec(name="demo", scopes=frozenset(Scope)), created_by="operator"
+    )
+    write_private(path, token + "\n")
+    return path
 
 
 def run_server(settings: Settings, workers: int) -> None:

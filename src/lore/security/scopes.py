@@ -5,8 +5,9 @@
     admin   editor + admin
     owner   admin + owner (manages owners and admins, the tenant's policy and secrets)
 
-`tenants` (create, list and disable tenants) is the installation operator's: only keys the operator creates on
-the machine carry it. A publishable key carries at most `search` and `ask`.
+Two scopes belong to the installation, not to a tenant, so no role holds them: `installation` (create, list and
+disable tenants; back up the whole store) and `metrics` (scrape /metrics). Only keys the operator creates on the
+machine carry them. A publishable key carries at most `search` and `ask`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class Scope(StrEnum):
     DOCUMENTS_WRITE = "documents:write"
     ADMIN = "admin"
     OWNER = "owner"
-    TENANTS = "tenants"
+    INSTALLATION = "installation"
+    METRICS = "metrics"
 
 
 RoleName = Literal["owner", "admin", "editor", "viewer"]

@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from lore.backends.store.secret_records import SecretRecord, SecretRecords
 from lore.config import Settings
 from lore.errors import InvalidInput, LoreError, NotFound, Unavailable
+from lore.files import write_private
 
 KEY_FILE = "secret-keys"
 SecretName = Literal["openai_api_key", "anthropic_api_key", "oidc_client_secret"]
@@ -151,38 +152,21 @@ class SecretBox:
         the keys come from one (so a failure later loses nothing: the file still holds every key)."""
         keys = [*parse_keys(key, "the new key"), *(k for k in self.keys if k != key)]
         if self.source.key_file is not None:
-            _replace_key_file(self.source.key_file, keys)
+            write_private(self.source.key_file, "".join(f"{k}\n" for k in keys))
         return SecretBox(keys, self.source)
 
 
 def _create_key_file(path: Path, key: str) -> None:
-    """Written whole under another name, then linked into place: a concurrent start reads a complete file
-    (its own or the other's), never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = _write_private(_draft(path), [key])
+    """Written whole under another name, then linked into place: of processes starting together, one makes the
+    file and every one reads that same complete file."""
+    draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}.new")
+    write_private(draft, f"{key}\n")
     try:
         os.link(draft, path)
     except FileExistsError:
         pass  # another process made it first: its key is the one
     finally:
         draft.unlink()
-
-
-def _replace_key_file(path: Path, keys: Sequence[str]) -> None:
-    _write_private(_draft(path), keys).replace(path)
-
-
-def _draft(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-
-
-def _write_private(path: Path, keys: Sequence[str]) -> Path:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write("".join(f"{key}\n" for key in keys))
-        file.flush()
-        os.fsync(file.fileno())
-    return path
 
 
 def _read_key_file(path: Path) -> list[str]:

@@ -16,11 +16,13 @@ from tests.api.answers.helpers import (
     json_events,
 )
 from tests.api.conftest import LiveServer, assert_error
+from tests.keys import mint_key
 
 
 @pytest.fixture(scope="module")
 def sdk(server: LiveServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0) as client:
+    key = mint_key(server.lore.store)
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0) as client:
         yield client
 
 

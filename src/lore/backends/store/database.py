@@ -26,6 +26,7 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lore.backends.store import codec, queries, rows
+from lore.backends.store.api_keys import ApiKeyRecords
 from lore.backends.store.audit_records import AuditRecords
 from lore.backends.store.change_feed import SqlChangeFeed
 from lore.backends.store.conversation_records import ConversationRecords
@@ -35,6 +36,7 @@ from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
 from lore.backends.store.secret_records import SecretRecords
+from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.vector_source import SqlVectorSource
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
@@ -43,7 +45,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `jobs`, `conversations`, `audit` and `secrets` are the repositories callers use."""
+    `reembedding`, `jobs`, `conversations`, `tenants`, `api_keys`, `audit` and `secrets` are the repositories
+    callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -55,6 +58,8 @@ class Database(abc.ABC):
         # Jobs and conversations join no change sequence: their single-statement writes need no writer lock.
         self.jobs = JobRecords(engine)
         self.conversations = ConversationRecords(engine)
+        self.tenants = TenantRecords(engine)
+        self.api_keys = ApiKeyRecords(engine)
         self.audit = AuditRecords(self)
         self.secrets = SecretRecords(self)
 

@@ -179,7 +179,7 @@ def _keys_and_records() -> None:
 
 
 def downgrade() -> None:
-    for table in (
+    for name in (
         "tenant_secrets",
         "usage",
         "audit_log",
@@ -191,7 +191,7 @@ def downgrade() -> None:
         "recovery_codes",
         "users",
     ):
-        op.drop_table(table)
+        op.drop_table(name)
     op.drop_index("ix_conversations_end_user", "conversations")
     with op.batch_alter_table("conversations") as table:
         table.drop_column("end_user")

@@ -1,0 +1,92 @@
+"""Authentication and the route table's check, as one app-wide dependency.
+
+Every request to a non-public route must carry `Authorization: Bearer <token>`. A token that starts with `lore_`
+is an API key (`KeyRing`); any other is offered to the app's credential checks in turn (user access tokens).
+The `Principal` found is checked against the route's row in `ROUTE_SCOPES` and kept for the handler, which
+asks for it as `PrincipalDep`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+
+from lore.api.permissions import PUBLIC, ROUTE_SCOPES, route_key
+from lore.errors import Forbidden, InvalidInput, Unauthenticated
+from lore.security.keys import KeyRing, looks_like_key
+from lore.security.principal import Principal
+from lore.security.scopes import Scope
+
+CredentialCheck = Callable[[str, Request], Principal | None]
+END_USER_HEADER = "X-Lore-End-User"
+MAX_END_USER = 128
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <API key or access token>'")
+    return token.strip()
+
+
+def end_user_of(request: Request) -> str | None:
+    """The opaque end-user id a page embedding a key supplies: tenant-scoped, never interpreted."""
+    value = request.headers.get(END_USER_HEADER)
+    if value is None:
+        return None
+    if not 0 < len(value) <= MAX_END_USER or not value.isprintable():
+        raise InvalidInput(
+            f"{END_USER_HEADER} must be 1 to {MAX_END_USER} printable characters",
+            details={"header": END_USER_HEADER},
+        )
+    return value
+
+
+def authenticate(request: Request) -> Principal:
+    """The principal the request's credentials prove, or Unauthenticated."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "authentication required: send 'Authorization: Bearer <API key or access token>'"
+        )
+    if looks_like_key(token):
+        keys: KeyRing = request.app.state.keys
+        return keys.authenticate(token, origin=request.headers.get("origin"), end_user=end_user_of(request))
+    checks: list[CredentialCheck] = request.app.state.credential_checks
+    for check in checks:
+        if (principal := check(token, request)) is not None:
+            return principal
+    raise Unauthenticated("the access token is not valid")
+
+
+def authorize(request: Request) -> Principal | None:
+    """Run for every route (sync: the key lookup reads the store, so FastAPI runs it in a worker thread)."""
+    route = request.scope.get("route")
+    assert isinstance(route, APIRoute)
+    requirement = ROUTE_SCOPES.get(route_key(request.method, route.path))
+    if requirement is None:  # create_app checks the table: only a route added around it gets here
+        raise Forbidden("this route has no permission declared", details={"path": route.path})
+    if requirement == PUBLIC:
+        return None
+    principal = authenticate(request)
+    assert isinstance(requirement, Scope)
+    if not principal.allows(requirement):
+        raise Forbidden(
+            f"this route needs the {requirement!s} scope",
+            details={"required": str(requirement), "scopes": sorted(principal.scopes)},
+        )
+    request.state.principal = principal
+    return principal
+
+
+def current_principal(principal: Annotated[Principal | None, Depends(authorize)]) -> Principal:
+    assert principal is not None, "a public route asked for a principal"
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,89 @@
+"""The one table of what every route needs: a scope, or PUBLIC. `create_app` refuses to start when a route has
+no row (so a new route cannot ship unguarded), and docs/security.md's matrix is printed from this table.
+
+A row's scope is checked against the caller's scopes before the handler runs; what the handler then reads or
+writes is scoped further by the caller's tenant, collections and document permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
+
+PUBLIC: Final = "public"
+Requirement = Scope | str
+
+ROUTE_SCOPES: dict[str, Requirement] = {
+    "GET /healthz": PUBLIC,
+    "GET /docs": PUBLIC,
+    "GET /docs/oauth2-redirect": PUBLIC,
+    "GET /redoc": PUBLIC,
+    "GET /readyz": PUBLIC,
+    "GET /metrics": Scope.METRICS,
+    "POST /v1/search": Scope.SEARCH,
+    "POST /v1/documents": Scope.DOCUMENTS_WRITE,
+    "GET /v1/documents": Scope.DOCUMENTS_READ,
+    "GET /v1/documents/{document_id}": Scope.DOCUMENTS_READ,
+    "DELETE /v1/documents/{document_id}": Scope.DOCUMENTS_WRITE,
+    "POST /v1/conversations": Scope.ASK,
+    "GET /v1/conversations": Scope.ASK,
+    "GET /v1/conversations/{conversation_id}": Scope.ASK,
+    "PATCH /v1/conversations/{conversation_id}": Scope.ASK,
+    "DELETE /v1/conversations/{conversation_id}": Scope.ASK,
+    "GET /v1/conversations/{conversation_id}/messages": Scope.ASK,
+    "POST /v1/conversations/{conversation_id}/messages": Scope.ASK,
+    "GET /v1/models": Scope.ASK,
+    "POST /v1/chat/completions": Scope.ASK,
+    "POST /v1/ingest": Scope.DOCUMENTS_WRITE,
+    "GET /v1/jobs": Scope.DOCUMENTS_WRITE,
+    "GET /v1/jobs/{job_id}": Scope.DOCUMENTS_WRITE,
+    "POST /v1/jobs/{job_id}/retry": Scope.DOCUMENTS_WRITE,
+    "POST /v1/admin/backups": Scope.INSTALLATION,
+    "GET /v1/admin/backups": Scope.INSTALLATION,
+    "GET /v1/admin/backups/{name}": Scope.INSTALLATION,
+    "GET /v1/keys": Scope.ADMIN,
+    "POST /v1/keys": Scope.ADMIN,
+    "GET /v1/keys/{key_id}": Scope.ADMIN,
+    "DELETE /v1/keys/{key_id}": Scope.ADMIN,
+    "POST /v1/keys/{key_id}/rotate": Scope.ADMIN,
+    "GET /v1/tenants": Scope.INSTALLATION,
+    "POST /v1/tenants": Scope.INSTALLATION,
+    "GET /v1/tenants/{tenant_id}": Scope.INSTALLATION,
+    "PATCH /v1/tenants/{tenant_id}": Scope.INSTALLATION,
+    "GET /v1/audit": Scope.ADMIN,
+    "GET /v1/audit/export": Scope.ADMIN,
+    "GET /v1/secrets": Scope.OWNER,
+    "PUT /v1/secrets/{name}": Scope.OWNER,
+    "DELETE /v1/secrets/{name}": Scope.OWNER,
+    "GET /v1/tenant/settings": Scope.OWNER,
+    "PATCH /v1/tenant/settings": Scope.OWNER,
+}
+
+
+def route_key(method: str, path: str) -> str:
+    return f"{method.upper()} {path}"
+
+
+def unguarded(routes: Iterable[tuple[str, str]]) -> list[str]:
+    """The (method, path) routes with no row in the table."""
+    return sorted(key for key in (route_key(m, p) for m, p in routes) if key not in ROUTE_SCOPES)
+
+
+def roles_allowed(requirement: Requirement) -> list[str]:
+    """The roles whose users pass a requirement (every role for a public route)."""
+    if requirement == PUBLIC:
+        return list(ROLE_SCOPES)
+    return [role for role, scopes in ROLE_SCOPES.items() if requirement in scopes]
+
+
+def matrix() -> str:
+    """docs/security.md's permission matrix, as Markdown: who passes each route's check."""
+    columns = [*ROLE_SCOPES, "publishable"]
+    lines = [f"| route | scope | {' | '.join(columns)} |", f"|---|---|{'---|' * len(columns)}"]
+    for route, requirement in ROUTE_SCOPES.items():
+        allowed = roles_allowed(requirement)
+        publishable = requirement == PUBLIC or requirement in PUBLISHABLE_SCOPES
+        marks = ["yes" if role in allowed else "-" for role in ROLE_SCOPES] + ["yes" if publishable else "-"]
+        lines.append(f"| `{route}` | {requirement} | {' | '.join(marks)} |")
+    return "\n".join(lines)
