@@ -1,7 +1,7 @@
 """Each tenant's answer providers: the ones its policy allows, holding its own provider keys where it set them,
 and a record of how those keys fare.
 
-    >>> providers = TenantProviders(chain, settings, policy_of, secrets, audit)
+    >>> providers = TenantProviders(chain, settings, stored_policies(db), secrets, audit)
     >>> order = providers.resolve("acme", ["anthropic"])  # 403 provider_not_allowed unless acme allows it
     >>> for event in providers.stream("acme", request, order): ...
 
@@ -42,7 +42,7 @@ PolicyOf = Callable[[str], TenantSettings]
 _Fingerprint = tuple[tuple[str, datetime], ...]
 
 
-def policy_of(db: Database) -> PolicyOf:
+def stored_policies(db: Database) -> PolicyOf:
     """Each tenant's stored policy, read for every answer: an owner's change holds from the next request on,
     on every replica."""
 
@@ -64,10 +64,12 @@ class TenantProviders:
         self,
         chain: ProviderChain,
         settings: Settings,
-        policy_of: PolicyOf,
+        policy_of: PolicyOf | None = None,
         secrets: TenantSecrets | None = None,
         audit: AuditLog | None = None,
     ) -> None:
+        """`policy_of` None: the operator's own use on the machine (the CLI, evaluations), where every
+        provider of the chain may answer."""
         self.chain = chain
         self.settings = settings
         self.policy_of = policy_of
@@ -82,6 +84,8 @@ class TenantProviders:
 
     def allowed(self, tenant_id: str) -> list[str]:
         """The providers the tenant may use, the server's configured chain unless its policy says otherwise."""
+        if self.policy_of is None:
+            return sorted(self.chain.providers)
         return self.policy_of(tenant_id).allowed(self.chain.order)
 
     def resolve(self, tenant_id: str, requested: Sequence[str] | None) -> list[str]:

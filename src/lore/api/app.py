@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
+from lore.answers.tenants import stored_policies
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.limits import BodyLimit
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         app.state.answering = open_answering(
             service,
             AnswerMetrics(metrics.registry),
+            policy_of=stored_policies(service.store),
             secrets=app.state.secrets,
             audit=AuditLog(service.store.audit),
         )

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, standalone_query
-from lore.answers.tenants import TenantProviders, policy_of
+from lore.answers.tenants import TenantProviders
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.core.retrieve import SearchRequest
 from lore.models import Conversation, Hit, Message, NewMessage, SearchFilters, SearchMode, utcnow
@@ -106,7 +106,7 @@ class Answering:
     ) -> None:
         self.lore = lore
         self.chain = chain
-        self.providers = providers or TenantProviders(chain, lore.settings, policy_of(lore.store))
+        self.providers = providers or TenantProviders(chain, lore.settings)
         self.records = records
         self.passages = passages or lore.settings.answers.answer_passages
         self.history_messages = lore.settings.answers.answer_history_messages
