@@ -248,3 +248,27 @@ def test_only_owners_manage_settings_and_secrets(callers: dict[str, Caller]) -> 
     assert_error(admin.get("/v1/secrets"), 403, "forbidden")
     assert_error(admin.delete("/v1/secrets/openai_api_key"), 403, "forbidden")
     assert_error(callers["owner"].patch("/v1/tenant/settings", json=[1]), 422, "invalid_request")
+
+
+def test_keys_and_tenants_are_recorded_without_secrets(
+    callers: dict[str, Caller], server: LiveServer
+) -> None:
+    operator, admin = callers["operator"], callers["admin"]
+    created = admin.post("/v1/keys", json={"name": "widget", "scopes": ["search"]}).json()
+    rotated = admin.post(f"/v1/keys/{created['id']}/rotate", json={"overlap_hours": 1}).json()
+    assert admin.delete(f"/v1/keys/{rotated['id']}").status_code == 200
+    recorded = {r["action"]: r for r in records(admin) if r["action"].startswith("key.")}
+    assert recorded["key.created"]["summary"]["scopes"] == ["search"]
+    assert recorded["key.created"]["actor"] == f"key:{admin.key_id}"
+    assert recorded["key.rotated"]["target"] == created["id"]
+    assert recorded["key.rotated"]["summary"] == {"replaced_by": rotated["id"], "overlap_hours": 1}
+    assert recorded["key.revoked"]["target"] == rotated["id"]
+    exported = admin.get("/v1/audit/export").text
+    assert created["key"] not in exported and rotated["key"] not in exported
+    assert operator.post("/v1/tenants", json={"id": "globex", "name": "Globex"}).status_code == 201
+    assert operator.patch("/v1/tenants/globex", json={"disabled": True}).status_code == 200
+    log = server.lore.store.audit.page("globex", 10).items
+    assert [(r.action, r.actor) for r in log] == [
+        ("tenant.disabled", f"key:{operator.key_id}"),
+        ("tenant.created", f"key:{operator.key_id}"),
+    ]

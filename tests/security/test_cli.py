@@ -121,3 +121,16 @@ def test_generate_key_prints_a_fernet_key() -> None:
     key = run("secrets", "generate-key", env=dict(os.environ)).stdout.strip()
     token = Fernet(key).encrypt(b"x")
     assert Fernet(key).decrypt(token) == b"x"
+
+
+def test_the_operators_key_and_tenant_commands_are_recorded(tmp_path: Path) -> None:
+    env = {**os.environ, "LORE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("LORE_DATABASE_URL", None)
+    run("tenants", "create", "acme", env=env)
+    key = json.loads(run("keys", "create", "--tenant", "acme", "--scope", "ask", "--json", env=env).stdout)
+    store = create_store(settings_of(env))
+    try:
+        log = [(r.action, r.actor, r.target) for r in store.audit.chain("acme")]
+    finally:
+        store.close()
+    assert log == [("tenant.created", "operator", "acme"), ("key.created", "operator", key["id"])]

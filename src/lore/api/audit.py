@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -53,6 +53,10 @@ class RequestAudit:
         """For a route without a principal (a login): the tenant and actor it knows of."""
         client = request.client.host if request.client is not None else None
         return cls(log, tenant_id, actor, request_id(request), client)
+
+    def in_tenant(self, tenant_id: str) -> RequestAudit:
+        """Bound to another tenant: what an installation operator does to a tenant goes to that tenant's log."""
+        return replace(self, tenant_id=tenant_id)
 
     def record(
         self, action: str, target: str | None = None, summary: dict[str, Any] | None = None
