@@ -134,3 +134,11 @@ def test_the_operators_key_and_tenant_commands_are_recorded(tmp_path: Path) -> N
     finally:
         store.close()
     assert log == [("tenant.created", "operator", "acme"), ("key.created", "operator", key["id"])]
+
+
+def test_serve_refuses_to_start_on_postgresql_without_secret_keys(database_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "LORE_DATA_DIR": str(tmp_path / "data"), "LORE_DATABASE_URL": database_url}
+    env.pop("LORE_SECRET_KEYS", None)
+    refused = run("serve", "--port", "0", env=env, check=False)
+    assert refused.returncode == 2 and "error [secret_keys_missing]" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "data" / KEY_FILE).exists()

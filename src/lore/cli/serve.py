@@ -22,6 +22,7 @@ from lore.models import DEFAULT_TENANT
 from lore.registry import create_store
 from lore.security.keys import KeyRing, KeySpec
 from lore.security.scopes import Scope
+from lore.security.secrets import SecretBox
 from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
@@ -40,6 +41,7 @@ def serve(
     """Serve the REST API (docs at /docs)."""
     given = {"data_dir": data_dir, "host": host, "port": port, "demo": demo or None}
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
+    SecretBox.from_settings(settings)  # no secret keys outside the embedded default: one line, no server
     if settings.serving.demo:
         with Lore.open(settings) as lore:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)
