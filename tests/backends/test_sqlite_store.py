@@ -72,6 +72,19 @@ def test_migrations_are_idempotent_and_reach_head(db: SqliteDatabase) -> None:
     assert scalar(db, "SELECT count(*) FROM documents") == 1
 
 
+def test_the_security_migration_keeps_the_chunks_of_a_store_that_holds_some(db: SqliteDatabase) -> None:
+    """A migration that copies a table SQLite cannot alter in place drops the old one, and ON DELETE CASCADE
+    takes the chunks with it: 0006 adds columns to `documents` in place, down and up."""
+    write(db, "a.md", "kept across every migration")
+    chunks = scalar(db, "SELECT count(*) FROM chunks")
+    config = alembic_config()
+    for step in (command.downgrade, command.upgrade):
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            step(config, "0005" if step is command.downgrade else "head")
+        assert scalar(db, "SELECT count(*) FROM chunks") == chunks > 0
+
+
 def test_migrated_schema_matches_the_core_tables(db: SqliteDatabase) -> None:
     def include_name(name: str | None, type_: str, _parents: object) -> bool:
         return not (type_ == "table" and name is not None and name.startswith("chunks_fts"))

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,29 +19,41 @@ from lore.service import Lore
 from tests.backup.conftest import Results, fill, rankings, results
 from tests.backup.test_archive_errors import members, write_tar
 
-FIRST_COLLECTION_COLUMNS = ["tenant_id", "name", "created_at"]  # `collections` as revision 0001 made it
+FIRST_TABLES = {"tenants", "collections", "documents", "document_tags", "chunks", "embeddings", "changes"}
+LATER_COLUMNS = {  # columns later revisions added to the tables revision 0001 made
+    "collections": {"model_id", "pending_model_id", "pending_since", "model_seq"},
+    "tenants": {"name", "disabled_at", "settings"},
+    "documents": {"owner", "restricted"},
+}
 
 
 def as_first_revision(archive: Path, out: Path) -> Path:
-    """The archive as a Lore at revision 0001 would have written it: no jobs, collections without models."""
+    """The archive as a Lore at revision 0001 would have written it: only that revision's tables and columns."""
     content = members(archive)
     manifest = json.loads(content[MANIFEST])
     manifest["revision"] = "0001"
-    manifest["tables"] = [table for table in manifest["tables"] if table["name"] != "jobs"]
-    content.pop("tables/jobs.jsonl.gz")
-    entry = next(table for table in manifest["tables"] if table["name"] == "collections")
-    keep = [entry["columns"].index(name) for name in FIRST_COLLECTION_COLUMNS]
+    for table in manifest["tables"]:
+        if table["name"] not in FIRST_TABLES:
+            content.pop(table["member"])
+    manifest["tables"] = [table for table in manifest["tables"] if table["name"] in FIRST_TABLES]
+    for entry in manifest["tables"]:
+        if entry["name"] in LATER_COLUMNS:
+            _drop_columns(content, entry, LATER_COLUMNS[entry["name"]])
+    content[MANIFEST] = json.dumps(manifest).encode()
+    return write_tar(out, {MANIFEST: content[MANIFEST], **content})
+
+
+def _drop_columns(content: dict[str, bytes], entry: dict[str, Any], later: set[str]) -> None:
+    keep = [i for i, name in enumerate(entry["columns"]) if name not in later]
     rows = [json.loads(line) for line in gzip.decompress(content[entry["member"]]).splitlines()]
     data = gzip.compress("".join(json.dumps([row[i] for i in keep]) + "\n" for row in rows).encode())
     content[entry["member"]] = data
     entry.update(
-        columns=FIRST_COLLECTION_COLUMNS,
+        columns=[entry["columns"][i] for i in keep],
         kinds=[entry["kinds"][i] for i in keep],
         bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    content[MANIFEST] = json.dumps(manifest).encode()
-    return write_tar(out, {MANIFEST: content[MANIFEST], **content})
 
 
 @pytest.fixture(scope="module")

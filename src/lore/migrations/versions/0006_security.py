@@ -36,16 +36,17 @@ def upgrade() -> None:
 
 
 def _owners() -> None:
-    with op.batch_alter_table("tenants") as table:
-        table.add_column(sa.Column("name", sa.Text(), nullable=True))
-        table.add_column(sa.Column("disabled_at", Timestamp, nullable=True))
-        table.add_column(sa.Column("settings", Json, nullable=False, server_default="{}"))
-    with op.batch_alter_table("documents") as table:
-        table.add_column(sa.Column("owner", sa.Text(), nullable=True))
-        table.add_column(sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("conversations") as table:
-        table.add_column(sa.Column("owner", sa.Text(), nullable=True))
-        table.add_column(sa.Column("end_user", sa.Text(), nullable=True))
+    # Plain ADD COLUMN, never a batch copy: on SQLite, recreating `documents` would drop the old table, and its
+    # chunks with it (ON DELETE CASCADE).
+    op.add_column("tenants", sa.Column("name", sa.Text(), nullable=True))
+    op.add_column("tenants", sa.Column("disabled_at", Timestamp, nullable=True))
+    op.add_column("tenants", sa.Column("settings", Json, nullable=False, server_default="{}"))
+    op.add_column("documents", sa.Column("owner", sa.Text(), nullable=True))
+    op.add_column(
+        "documents", sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("conversations", sa.Column("owner", sa.Text(), nullable=True))
+    op.add_column("conversations", sa.Column("end_user", sa.Text(), nullable=True))
     op.create_index("ix_conversations_end_user", "conversations", ["tenant_id", "end_user"])
 
 
@@ -193,13 +194,16 @@ def downgrade() -> None:
     ):
         op.drop_table(name)
     op.drop_index("ix_conversations_end_user", "conversations")
-    with op.batch_alter_table("conversations") as table:
-        table.drop_column("end_user")
-        table.drop_column("owner")
-    with op.batch_alter_table("documents") as table:
-        table.drop_column("restricted")
-        table.drop_column("owner")
-    with op.batch_alter_table("tenants") as table:
-        table.drop_column("settings")
-        table.drop_column("disabled_at")
-        table.drop_column("name")
+    for table, column in ADDED_COLUMNS:  # ALTER TABLE ... DROP COLUMN, for the same reason as above
+        op.drop_column(table, column)
+
+
+ADDED_COLUMNS = (
+    ("conversations", "end_user"),
+    ("conversations", "owner"),
+    ("documents", "restricted"),
+    ("documents", "owner"),
+    ("tenants", "settings"),
+    ("tenants", "disabled_at"),
+    ("tenants", "name"),
+)
