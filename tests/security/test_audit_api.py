@@ -128,6 +128,8 @@ def test_pages_walk_back_in_time_with_filters_and_refuse_forged_cursors(callers:
     assert sorted(item["at"] for item in window) == last_five[1:4]
     naive = datetime.fromisoformat(last_five[1]).replace(tzinfo=None).isoformat()  # read as UTC
     assert len(records(admin, action="document.added", since=naive)) == 4
+    for where in ("/v1/audit", "/v1/audit/export"):
+        assert_error(admin.get(where, params={"actor": "a\x00b"}), 422, "invalid_request")
     for forged in ("garbage!", "W3RydWVd", "eyJzZXEiOjF9", "WyJhIl0"):
         assert_error(admin.get("/v1/audit", params={"cursor": forged}), 422, "invalid_input")
 
@@ -183,6 +185,9 @@ def test_a_secret_goes_in_once_and_only_its_masked_form_comes_out(callers: dict[
     assert_error(owner.put("/v1/secrets/aws_key", json={"value": SECRET}), 422, "invalid_request")
     assert_error(owner.put("/v1/secrets/openai_api_key", json={"value": ""}), 422, "invalid_request")
     assert_error(owner.put("/v1/secrets/openai_api_key", json={"value": "x" * 5000}), 422, "invalid_request")
+    assert_error(
+        owner.put("/v1/secrets/openai_api_key", json={"value": "sk-\u0000-abc"}), 422, "invalid_input"
+    )
     assert owner.delete("/v1/secrets/openai_api_key").status_code == 204
     assert_error(owner.delete("/v1/secrets/openai_api_key"), 404, "not_found")
     assert [r["action"] for r in records(admin) if r["action"].startswith("secret.")][:2] == [

@@ -201,9 +201,10 @@ class TenantSecrets:
 
     def set(self, tenant_id: str, name: str, value: str) -> SecretRecord:
         check_name(name)
-        if not value.strip() or len(value) > MAX_SECRET_CHARS:
+        if not value.strip() or len(value) > MAX_SECRET_CHARS or "\x00" in value:
             raise InvalidInput(
-                f"a secret is 1 to {MAX_SECRET_CHARS} characters, not only spaces", details={"name": name}
+                f"a secret is 1 to {MAX_SECRET_CHARS} characters, not only spaces and no NUL",
+                details={"name": name},
             )
         return self.records.put(tenant_id, name, self.box.encrypt(value), masked(value))
 

@@ -19,7 +19,7 @@ from lore.wire.audit import AuditPage, AuditRecordOut, ExportFormat, csv_lines, 
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
 
-Text = Annotated[str | None, Query(min_length=1, max_length=500)]
+Text = Annotated[str | None, Query(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl"}
 EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
