@@ -64,6 +64,22 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# The instruction sets that change Lore's speed (DESIGN.md §5: machines of this kind differ in them).
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    """Which of `CPU_FLAGS` this CPU has (empty where /proc/cpuinfo is not there)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next(
+        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
+    )
+    return [flag for flag in CPU_FLAGS if flag in flags]
+
+
 def context() -> dict[str, Any]:
     """Enough about the run to compare result files later."""
     return {
@@ -72,6 +88,7 @@ def context() -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "cpu_flags": cpu_flags(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 

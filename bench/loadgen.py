@@ -5,7 +5,8 @@
 Reads one JSON spec on stdin, keeps `concurrency` requests in flight (one keep-alive connection each) for
 `warmup` seconds (discarded) and then for `duration` seconds or `max_requests` requests, whichever ends first,
 and prints one JSON object: each measured request's latency in seconds, status counts, a few error samples and
-the measured wall time. Only loopback addresses are accepted.
+the measured wall time. Only loopback addresses are accepted. With `retry_after_cap`, a client told 429 or 503
+waits its `Retry-After` (at most the cap) before its next request, as a well-behaved client does.
 
 The client speaks just enough HTTP/1.1 (Content-Length bodies, keep-alive) on asyncio streams: httpx spent
 about 2 ms of CPU per request, so on this 2-core machine it took most of a core from the server and set the
@@ -42,6 +43,7 @@ class Spec:
     timeout: float = 30.0
     headers: dict[str, str] = field(default_factory=dict)
     server_time_key: str | None = None  # a response field holding the server's own time, in ms
+    retry_after_cap: float | None = None  # set: after a 429/503 a client waits its Retry-After (at most this)
 
 
 @dataclass
@@ -80,7 +82,7 @@ class Connection:
         self.host, self.port = host, port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+    async def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
@@ -92,7 +94,7 @@ class Connection:
         body = await reader.readexactly(int(headers["content-length"]))
         if headers.get("connection", "").lower() == "close":
             self.close()
-        return status, body
+        return status, headers, body
 
     def close(self) -> None:
         if self._streams is not None:
@@ -123,7 +125,7 @@ def encode(spec: Spec, host: str, body: Any) -> bytes:
 async def one_request(connection: Connection, spec: Spec, request: bytes, tally: Tally) -> None:
     start = time.perf_counter()
     try:
-        status, body = await asyncio.wait_for(connection.exchange(request), spec.timeout)
+        status, headers, body = await asyncio.wait_for(connection.exchange(request), spec.timeout)
     except (
         OSError,
         ValueError,
@@ -137,6 +139,8 @@ async def one_request(connection: Connection, spec: Spec, request: bytes, tally:
     seconds = time.perf_counter() - start
     if not 200 <= status < 300:
         tally.record(seconds, str(status), body.decode(errors="replace"))
+        if status in (429, 503) and spec.retry_after_cap is not None:
+            await asyncio.sleep(min(float(headers.get("retry-after", "1")), spec.retry_after_cap))
         return
     tally.record(seconds, str(status))
     if spec.server_time_key:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +50,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def lore_serve(data_dir: Path, workers: int, log: Path, ready_timeout: float = 180.0) -> Iterator[Server]:
-    """`lore serve --data-dir D --workers W` in its own process group, stopped (and reaped) on exit."""
+def lore_serve(
+    data_dir: Path,
+    workers: int,
+    log: Path,
+    ready_timeout: float = 180.0,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """`lore serve --data-dir D --workers W` in its own process group, stopped (and reaped) on exit; `env`
+    adds variables (`LORE_*` settings) to this process's environment for it."""
     port = free_port()
     key = mint_key(data_dir)
     command = [str(LORE), "serve", "--data-dir", str(data_dir), "--host", HOST, "--port", str(port)]
@@ -62,6 +69,7 @@ def lore_serve(data_dir: Path, workers: int, log: Path, ready_timeout: float = 1
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
     server = Server(f"http://{HOST}:{port}", process.pid, workers, log, key)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 import yaml
 
+from lore.api.hardening.hosts import HostPolicy
 from lore.cli.main import app
 from lore.config import Settings
 
@@ -57,3 +58,28 @@ def test_kustomization_lists_every_manifest() -> None:
     folder = ROOT / "deploy" / "kubernetes"
     listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
     assert listed == {path.name for path in folder.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_the_kubernetes_api_answers_the_names_it_is_reached_by() -> None:
+    """Bound to every interface, the API still refuses unknown hosts: the ConfigMap names the Service's
+    hosts, and the probes, whose Host would be the pod's IP, say one the API answers."""
+    folder = ROOT / "deploy" / "kubernetes"
+    config = yaml.safe_load((folder / "config.yaml").read_text())["data"]
+    names = {name.removeprefix("LORE_").lower(): value for name, value in config.items()}
+    settings = Settings(_env_file=None, **{name: names[name] for name in ("host", "allowed_hosts")})
+    policy = HostPolicy.of(settings)
+    assert settings.serving.host == "0.0.0.0" and settings.http.allowed_hosts
+    api, service = yaml.safe_load_all((folder / "api.yaml").read_text())
+    namespace = yaml.safe_load((folder / "kustomization.yaml").read_text())["namespace"]
+    service_name = service["metadata"]["name"]
+    for host in (
+        service_name,
+        f"{service_name}.{namespace}.svc",
+        f"{service_name}.{namespace}.svc.cluster.local",
+    ):
+        assert policy.allows(host)
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        headers = {item["name"]: item["value"] for item in container[probe]["httpGet"]["httpHeaders"]}
+        assert policy.allows(headers["Host"])
+    assert not policy.allows("10.0.0.7")  # a pod IP: what the kubelet would otherwise send

@@ -7,16 +7,20 @@ use the name itself (`Settings(hnsw_connectivity=16)`), and so do validation err
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from limits import parse_many
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -42,6 +46,18 @@ class StorageSettings(BaseModel):
         None,
         description="Where `POST /v1/admin/backups` and `backup` jobs write archives; default: `backups` in the "
         "data dir (with several replicas, a folder they share).",
+    )
+    backup_keep: int = Field(
+        10,
+        ge=0,
+        description="Archives the backup folder keeps: after each successful backup there, older ones beyond "
+        "the newest this many are deleted (0: keep every archive).",
+    )
+    backup_max_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Quota of the backup folder, in bytes: while its archives add up to this much, a new backup "
+        "is refused with 429 `quota_exceeded` (default: no quota; `backup_keep` still bounds the folder).",
     )
 
     @property
@@ -135,13 +151,198 @@ class ServingSettings(BaseModel):
     max_k: int = Field(200, description="Largest number of hits one search may ask for.")
 
 
+# A list setting reads one variable, comma-separated: `LORE_ALLOWED_HOSTS=lore.example.com,lore.internal`.
+Names = Annotated[list[str], NoDecode]
+
+
+_HOST = re.compile(r"\*|(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]")
+_ORIGIN = re.compile(r"(https?)://([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})  # bind addresses that stand for every interface
+
+
+def _split(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def _host_names(values: list[str]) -> list[str]:
+    names = [value.lower().rstrip(".") for value in values]
+    wrong = [value for value in names if not _HOST.fullmatch(value)]
+    if wrong:
+        raise ValueError(f"not host names (no scheme, port or path): {', '.join(wrong)}")
+    return names
+
+
+def _origins(values: list[str]) -> list[str]:
+    """Origins as browsers send them: lower case, no path, no default port."""
+    origins = []
+    for value in values:
+        match = _ORIGIN.fullmatch(value.lower().rstrip("/"))
+        if match is None:
+            raise ValueError(f"not an origin (scheme://host[:port]): {value}")
+        scheme, host, port = match.groups()
+        origins.append(f"{scheme}://{host}{'' if port in (None, _DEFAULT_PORTS[scheme]) else port}")
+    return origins
+
+
+class HttpSettings(BaseModel):
+    """Which hosts and browser origins the server answers, TLS, and the shape of JSON bodies (docs/http.md)."""
+
+    allowed_hosts: Names = Field(
+        [],
+        description="Host names clients address the server by (the `Host` header), comma-separated, besides "
+        "`localhost`, `127.0.0.1`, `[::1]` and the bound address (unless a wildcard such as `0.0.0.0`); "
+        "`*.example.com` allows its subdomains, `*` any host. Other hosts get 400 `invalid_host`.",
+    )
+    cors_origins: Names = Field(
+        [],
+        description="Browser origins (`https://app.example.com`), comma-separated, whose pages may call the "
+        "API and change data (CORS); default: none but the server's own.",
+    )
+    ssl_certfile: Path | None = Field(
+        None,
+        description="TLS certificate chain (PEM) `lore serve` presents; with `ssl_keyfile`, it serves HTTPS.",
+    )
+    ssl_keyfile: Path | None = Field(None, description="Private key (PEM) of `ssl_certfile`.")
+    hsts_max_age: int = Field(
+        31_536_000,
+        ge=0,
+        description="`Strict-Transport-Security` max-age sent on HTTPS responses, in seconds (0: not sent).",
+    )
+    max_json_depth: int = Field(
+        32, ge=1, description="Deepest nesting of arrays and objects a JSON body may have."
+    )
+    max_json_items: int = Field(
+        200_000,
+        ge=1,
+        description="Most array elements and object members, all together, in one JSON body (counted before "
+        "parsing: an empty array or object counts as one).",
+    )
+
+    _split_lists = field_validator("allowed_hosts", "cors_origins", mode="before")(_split)
+    _check_hosts = field_validator("allowed_hosts")(_host_names)
+    _check_origins = field_validator("cors_origins")(_origins)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile go together: set both or neither")
+        return self
+
+
+class LimitsSettings(BaseModel):
+    """Rate limits, per-tenant quotas and load shedding (docs/limits.md)."""
+
+    rate_limit_tenant: str | None = Field(
+        None,
+        description="Requests one tenant may make, all its keys and users together: a `limits` expression "
+        "(`6000/minute`, several joined by `;`); a tenant's `rate_limits.tenant` policy overrides it "
+        "(default: none).",
+    )
+    rate_limit_user: str | None = Field(
+        None,
+        description="Requests one user may make (policy `rate_limits.user` overrides it; default: none).",
+    )
+    rate_limit_key: str | None = Field(
+        None,
+        description="Requests one API key may make unless the key has a limit of its own (policy "
+        "`rate_limits.key` overrides it; default: none).",
+    )
+    rate_limit_address: str = Field(
+        "60/minute",
+        description="Requests a publishable key accepts from one client address (policy `rate_limits.address` "
+        "overrides it; a publishable key is always limited per address).",
+    )
+    rate_limit_prefix: str = Field(
+        "lore",
+        description="Prefix of the rate-limit counters in Redis (installations sharing one Redis need their own).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose `X-Forwarded-For` names "
+        "the client (default: none; the peer address is the client).",
+    )
+    shed_inflight: int = Field(
+        32,
+        ge=0,
+        description="Requests in flight in one server process above which bulk requests (uploads, ingest, "
+        "backups, job retries) are refused with 503 `overloaded` (0: never).",
+    )
+    shed_queue_depth: int = Field(
+        1000,
+        ge=0,
+        description="Queued jobs above which bulk requests are refused with 503 `overloaded` (0: never).",
+    )
+    shed_retry_after: float = Field(
+        2.0, gt=0, description="Seconds a refused bulk request is told to wait (`Retry-After`)."
+    )
+    quota_documents: int | None = Field(
+        None,
+        ge=0,
+        description="Documents one tenant may store (policy `quotas.documents`; default: no quota).",
+    )
+    quota_stored_bytes: int | None = Field(
+        None,
+        ge=0,
+        description="Bytes of document text (UTF-8) one tenant may store (policy `quotas.stored_bytes`; "
+        "default: no quota).",
+    )
+    quota_tokens_per_day: int | None = Field(
+        None,
+        ge=0,
+        description="LLM tokens (prompt and answer, every provider) one tenant may use per UTC day (policy "
+        "`quotas.tokens_per_day`; default: no quota).",
+    )
+    quota_requests_per_day: int | None = Field(
+        None,
+        ge=0,
+        description="Requests one tenant may make per UTC day (policy `quotas.requests_per_day`; default: no "
+        "quota).",
+    )
+    usage_flush_seconds: float = Field(
+        1.0, gt=0, description="How often a process writes its buffered usage counters to the store."
+    )
+    usage_flush_increments: int = Field(
+        1000,
+        ge=1,
+        description="Buffered usage increments after which a process writes them without waiting for the clock.",
+    )
+    policy_cache_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long a process keeps a tenant's policy (its rate limits and quotas) and its stored "
+        "documents and bytes before reading them again.",
+    )
+
+    @field_validator("rate_limit_tenant", "rate_limit_user", "rate_limit_key")
+    @classmethod
+    def _a_limit_or_none(cls, value: str | None) -> str | None:
+        if value:
+            parse_many(value)  # ValueError names what it could not read
+        return value or None
+
+    @field_validator("rate_limit_address")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        parse_many(value)  # publishable keys are always limited: an empty one is an error too
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad one
+        return value
+
+
 class CachesSettings(BaseModel):
     """Caches of query embeddings, search results and chunks."""
 
     redis_url: str | None = Field(
         None,
         description="Redis URL (`redis://host:6379/0`); when set, the query-embedding and search-result caches "
-        "live there, shared by every replica.",
+        "and the rate-limit counters live there, shared by every replica.",
     )
     query_cache_size: int = Field(4096, description="Query embeddings kept in the in-process LRU.")
     search_cache_size: int = Field(
@@ -294,7 +495,9 @@ class Settings(BaseSettings):
         default_factory=EmbeddingSettings, description=EmbeddingSettings.__doc__
     )
     serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
+    http: HttpSettings = Field(default_factory=HttpSettings, description=HttpSettings.__doc__)
     caches: CachesSettings = Field(default_factory=CachesSettings, description=CachesSettings.__doc__)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description=LimitsSettings.__doc__)
     answers: AnswersSettings = Field(default_factory=AnswersSettings, description=AnswersSettings.__doc__)
     openai: OpenAISettings = Field(default_factory=OpenAISettings, description=OpenAISettings.__doc__)
     anthropic: AnthropicSettings = Field(

@@ -12,6 +12,7 @@
     ├── NotFound                    the named record does not exist for this tenant
     ├── Conflict                    the request clashes with the current state
     └── Unavailable                 a dependency (store, index, model) is not ready
+        └── Overloaded              the server sheds this kind of request (bulk work) until its load falls
 
 Each class carries a stable snake_case `code` that API clients can rely on; the HTTP status is chosen by the
 API's error table, never here.
@@ -81,3 +82,15 @@ class Conflict(LoreError):
 
 class Unavailable(LoreError):
     code = "unavailable"
+
+
+class Overloaded(Unavailable):
+    """`retry_after`: seconds until the load may have fallen, sent as the `Retry-After` header."""
+
+    code = "overloaded"
+
+    def __init__(
+        self, message: str, *, retry_after: float = 1.0, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after

@@ -77,10 +77,11 @@ def test_bad_search_requests(
 @pytest.mark.parametrize("path", ["/v1/search", "/v1/documents"])
 @pytest.mark.parametrize(
     "body",
-    [b"{", b'{"query": "caf\xe9"}', b"\xff\xfe\x00", b"[" * 50_000, b'{"query": "x"} trailing'],
-    ids=["truncated", "latin-1", "binary", "deep", "trailing"],
+    [b"{", b'{"query": "caf\xe9"}', b"\xff\xfe\x00", b'{"query": "x"} trailing'],
+    ids=["truncated", "latin-1", "binary", "trailing"],
 )
 def test_undecodable_json_bodies(client: httpx.Client, path: str, body: bytes) -> None:
+    """(Absurdly deep JSON is refused before it is decoded: tests/api/test_hardening.py.)"""
     assert_error(client.post(path, content=body, headers=JSON), 400, "invalid_json")
 
 

@@ -96,3 +96,42 @@ def test_the_options_of_lore_serve_reach_every_worker_without_the_environment(
     )
     assert dict(os.environ) == before
     assert (other / "lore.db").exists()  # migrated before the workers start
+
+
+def test_lore_serve_hands_tls_to_uvicorn_and_names_no_server(
+    environment: Path, captured: list[uvicorn.Config], tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("certificate")
+    key.write_text("key")
+
+    result = CliRunner().invoke(cli, ["serve", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)])
+
+    assert result.exit_code == 0, result.output
+    (config,) = captured
+    assert (config.ssl_certfile, config.ssl_keyfile, config.server_header) == (cert, key, False)
+    assert served_settings(config).http.ssl_certfile == cert
+    assert "Lore on https://127.0.0.1:8000" in result.output
+
+
+def test_lore_serve_refuses_a_missing_tls_file_or_half_a_pair(
+    environment: Path, captured: list[uvicorn.Config], tmp_path: Path
+) -> None:
+    missing = CliRunner().invoke(
+        cli, ["serve", "--ssl-certfile", str(tmp_path / "no.pem"), "--ssl-keyfile", str(tmp_path / "no.key")]
+    )
+    assert missing.exit_code == 2 and "TLS file not found" in missing.output
+    half = CliRunner().invoke(cli, ["serve", "--ssl-certfile", str(tmp_path / "no.pem")])
+    assert half.exit_code != 0 and "ssl_certfile and ssl_keyfile go together" in str(half.exception)
+    assert captured == []
+
+
+def test_lore_serve_on_every_interface_says_how_to_allow_hosts(
+    environment: Path, captured: list[uvicorn.Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warned = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert warned.exit_code == 0 and "LORE_ALLOWED_HOSTS" in warned.output
+    monkeypatch.setenv("LORE_ALLOWED_HOSTS", "lore.example.com")
+    configured = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert configured.exit_code == 0 and "LORE_ALLOWED_HOSTS" not in configured.output
+    assert served_settings(captured[-1]).http.allowed_hosts == ["lore.example.com"]

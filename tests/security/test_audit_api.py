@@ -31,6 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Itera
         _env_file=None,
         data_dir=tmp_path_factory.mktemp("audit-api"),
         model_cache_dir=model_cache,
+        policy_cache_seconds=0,  # a tenant's quotas apply from the next request
         parse_workers=1,
         embed_threads=1,
     )
@@ -201,27 +202,49 @@ def test_a_secret_goes_in_once_and_only_its_masked_form_comes_out(callers: dict[
 def test_owners_read_and_patch_their_tenant_settings(callers: dict[str, Caller]) -> None:
     owner, admin = callers["owner"], callers["admin"]
     defaults = owner.get("/v1/tenant/settings").json()
-    assert defaults["allowed_providers"] is None and defaults["require_mfa"] is False
-    assert defaults["quotas"] == {
-        "documents": None,
-        "stored_bytes": None,
-        "llm_tokens_per_day": None,
-        "requests_per_day": None,
-    }
-    patched = owner.patch("/v1/tenant/settings", json={"require_mfa": True, "quotas": {"documents": 100}})
-    assert patched.status_code == 200 and patched.json()["quotas"]["documents"] == 100
-    again = owner.patch("/v1/tenant/settings", json={"quotas": {"requests_per_day": 5000}})
-    assert again.json()["quotas"] == {**defaults["quotas"], "documents": 100, "requests_per_day": 5000}
-    assert again.json()["require_mfa"] is True  # what a patch leaves out stays
-    reset = owner.patch("/v1/tenant/settings", json={"require_mfa": None, "quotas": None})
-    assert reset.json() == defaults
+    assert defaults == {"allowed_providers": None, "require_mfa": False, "quotas": {}, "rate_limits": {}}
+    patched = owner.patch(
+        "/v1/tenant/settings", json={"require_mfa": True, "allowed_providers": ["extractive"]}
+    )
+    assert patched.status_code == 200 and patched.json()["require_mfa"] is True
+    again = owner.patch("/v1/tenant/settings", json={"allowed_providers": None})
+    assert again.json() == {**defaults, "require_mfa": True}  # what a patch leaves out stays
+    assert owner.patch("/v1/tenant/settings", json={"require_mfa": None}).json() == defaults
     changed = newest(admin, "tenant.settings_changed")
     assert changed["target"] == "default" and changed["actor"] == f"key:{owner.key_id}"
-    assert (
-        changed["summary"]["before"]["require_mfa"] is True
-        and changed["summary"]["after"]["require_mfa"] is False
+    assert changed["summary"] == {"before": {"require_mfa": True}, "after": {"require_mfa": False}}
+
+
+def test_quotas_and_rate_limits_are_the_operators_and_the_limits_apply_them(
+    callers: dict[str, Caller], server: LiveServer
+) -> None:
+    owner, operator = callers["owner"], callers["operator"]
+    error = assert_error(
+        owner.patch("/v1/tenant/settings", json={"quotas": {"documents": 10**9}}), 403, "forbidden"
     )
-    assert changed["summary"]["before"]["quotas"]["llm_tokens_per_day"] is None  # kept: not a secret
+    assert error["details"] == {"fields": ["quotas"], "required": "installation"}
+    assert_error(owner.patch("/v1/tenant/settings", json={"rate_limits": {"key": None}}), 403, "forbidden")
+    try:
+        limited = operator.patch(
+            "/v1/tenant/settings", json={"quotas": {"documents": 0, "requests_per_day": None}}
+        )
+        assert limited.json()["quotas"] == {"documents": 0, "requests_per_day": None}
+        stored = server.lore.store.tenants.require("default").settings
+        assert stored["quotas"] == {"documents": 0, "requests_per_day": None}  # null kept: no limit
+        assert "require_mfa" not in stored  # a default is left out, not written
+        refused = owner.post("/v1/documents", json={"title": "Q", "text": "Over quota.", "source": "q.md"})
+        error = assert_error(refused, 429, "quota_exceeded")
+        assert error["details"]["name"] == "documents" and error["details"]["limit"] == 0
+        merged = operator.patch("/v1/tenant/settings", json={"quotas": {"documents": 10**6}})
+        assert merged.json()["quotas"] == {"documents": 10**6, "requests_per_day": None}  # name by name
+        unchanged = owner.patch("/v1/tenant/settings", json={**merged.json(), "require_mfa": False})
+        assert unchanged.status_code == 200  # an owner may send the operator's values back as they are
+    finally:
+        reset = operator.patch("/v1/tenant/settings", json={"quotas": None, "rate_limits": None})
+        assert reset.json()["quotas"] == {} and reset.json()["rate_limits"] == {}
+    assert (
+        owner.post("/v1/documents", json={"title": "Q", "text": "Fine.", "source": "q.md"}).status_code == 201
+    )
 
 
 @pytest.mark.parametrize(
@@ -229,21 +252,23 @@ def test_owners_read_and_patch_their_tenant_settings(callers: dict[str, Caller])
     [
         {"colour": "blue"},
         {"require_mfa": "maybe"},
-        {"quotas": {"documents": -1}},
-        {"quotas": {"minutes": 1}},
         {"allowed_providers": []},
         {"allowed_providers": ["oracle"]},
         {"allowed_providers": "openai"},
+        {"quotas": {"documents": -1}},
+        {"quotas": {"minutes": 1}},
+        {"rate_limits": {"key": "lots"}},
+        {"rate_limits": {"address": None}},
     ],
 )
 def test_invalid_settings_are_refused_and_change_nothing(
     callers: dict[str, Caller], patch: dict[str, Any]
 ) -> None:
-    owner = callers["owner"]
-    before = owner.get("/v1/tenant/settings").json()
-    error = assert_error(owner.patch("/v1/tenant/settings", json=patch), 422, "invalid_input")
-    assert error["details"]
-    assert owner.get("/v1/tenant/settings").json() == before
+    operator = callers["operator"]
+    before = operator.get("/v1/tenant/settings").json()
+    error = assert_error(operator.patch("/v1/tenant/settings", json=patch), 422, "invalid_input")
+    assert error["details"] and error["message"]
+    assert operator.get("/v1/tenant/settings").json() == before
 
 
 def test_only_owners_manage_settings_and_secrets(callers: dict[str, Caller]) -> None:

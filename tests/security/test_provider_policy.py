@@ -1,5 +1,6 @@
 """Which provider answers, through the real HTTP server and local servers speaking the OpenAI and Anthropic
-protocols: only what the tenant allows, with the tenant's own key when it set one, and a refused key flagged."""
+protocols: only what the tenant allows of the server's chain, another provider only with the tenant's own key,
+and a refused key flagged."""
 
 from __future__ import annotations
 
@@ -41,14 +42,14 @@ def model_server(script: Script) -> Iterator[ProtocolServer]:
 def server(
     tmp_path_factory: pytest.TempPathFactory, model_cache: Path, model_server: ProtocolServer
 ) -> Iterator[LiveServer]:
-    """The operator configured only `extractive`, yet holds keys of both model providers."""
+    """The operator configured `extractive` and then `anthropic`, and holds an OpenAI key it did not configure."""
     settings = Settings(
         _env_file=None,
         data_dir=tmp_path_factory.mktemp("policy"),
         model_cache_dir=model_cache,
         parse_workers=1,
         embed_threads=1,
-        llm_providers="extractive",
+        llm_providers="extractive,anthropic",
         llm_retries=0,
         llm_breaker_failures=1000,
         openai_base_url=f"{model_server.url}/v1",
@@ -125,65 +126,72 @@ def test_a_provider_the_operator_did_not_configure_is_refused_without_calling_it
     default_owner: httpx.Client, script: Script
 ) -> None:
     before = len(script.requests)
-    for provider in ("openai", "anthropic", "extractive,openai"):
+    for provider in ("openai", "extractive,openai", "local"):
         error = assert_error(ask(default_owner, provider), 403, "provider_not_allowed")
-        assert error["details"]["allowed"] == ["extractive"]
+        assert error["details"]["allowed"] == ["extractive", "anthropic"]
         assert "extractive" not in error["details"]["providers"]
     chat = {"model": "lore/openai", "messages": [{"role": "user", "content": "Refund?"}]}
     assert_error(default_owner.post("/v1/chat/completions", json=chat), 403, "provider_not_allowed")
     assert len(script.requests) == before  # no model server was asked: no key was spent
-    assert ask(default_owner, "extractive").status_code == 201
-    assert ask(default_owner).json()["usage"]["provider"] == "extractive"
+    assert ask(default_owner).json()["usage"]["provider"] == "extractive"  # the configured chain
+    answer = ask(default_owner, "anthropic")
+    assert answer.status_code == 201 and answer.json()["usage"]["provider"] == "anthropic"
+    assert keys_sent(script, before) == [SERVER_ANTHROPIC_KEY]
     models = {model["id"] for model in default_owner.get("/v1/models").json()["data"]}
-    assert models == {"lore", "lore/extractive"}
+    assert models == {"lore", "lore/anthropic", "lore/extractive"}
     assert_error(ask(default_owner, "oracle"), 422, "invalid_input")  # unknown is still a bad request
 
 
-def test_an_owner_allows_a_provider_for_their_tenant_only(
-    default_owner: httpx.Client, acme_owner: httpx.Client, script: Script
+def test_an_owner_cannot_allow_the_servers_key_for_a_provider_the_operator_did_not_configure(
+    acme_owner: httpx.Client, script: Script
 ) -> None:
-    allow(default_owner, "extractive", "openai")
+    allow(acme_owner, "extractive", "openai")
     try:
         before = len(script.requests)
-        answer = ask(default_owner, "openai")
-        assert answer.status_code == 201, answer.text
-        assert answer.json()["usage"]["provider"] == "openai"
-        assert keys_sent(script, before) == [SERVER_OPENAI_KEY]  # the server's own key
-        assert ask(default_owner).json()["usage"]["provider"] == "extractive"  # the configured chain first
-        assert_error(ask(acme_owner, "openai"), 403, "provider_not_allowed")  # another tenant: not allowed
-        assert_error(ask(default_owner, "anthropic"), 403, "provider_not_allowed")
+        error = assert_error(ask(acme_owner, "openai"), 403, "provider_not_allowed")
+        assert error["details"]["allowed"] == ["extractive"]
+        assert ask(acme_owner).json()["usage"]["provider"] == "extractive"
+        allow(acme_owner, "openai")
+        error = assert_error(ask(acme_owner), 403, "provider_not_allowed")
+        assert error["details"]["allowed"] == []
+        assert len(script.requests) == before
     finally:
-        allow(default_owner)
-    assert_error(ask(default_owner, "openai"), 403, "provider_not_allowed")  # back to the default
+        allow(acme_owner)
 
 
-def test_a_tenant_that_allows_only_a_model_provider_is_answered_by_it(
-    acme_owner: httpx.Client, script: Script
+def test_an_owner_narrows_the_providers_for_their_tenant_only(
+    default_owner: httpx.Client, acme_owner: httpx.Client, script: Script
 ) -> None:
     allow(acme_owner, "anthropic")
     try:
         before = len(script.requests)
-        answer = ask(acme_owner)  # names none: the configured chain holds nothing it allows
+        answer = ask(acme_owner)  # names none: the configured chain narrowed to what acme allows
         assert answer.status_code == 201 and answer.json()["usage"]["provider"] == "anthropic"
         assert keys_sent(script, before) == [SERVER_ANTHROPIC_KEY]
-        assert_error(ask(acme_owner, "extractive"), 403, "provider_not_allowed")
+        error = assert_error(ask(acme_owner, "extractive"), 403, "provider_not_allowed")
+        assert error["details"] == {"providers": ["extractive"], "allowed": ["anthropic"]}
+        assert ask(default_owner, "extractive").status_code == 201  # another tenant keeps the default
     finally:
         allow(acme_owner)
+    assert ask(acme_owner).json()["usage"]["provider"] == "extractive"  # back to the default
 
 
 def test_a_tenants_own_key_answers_its_questions_and_is_marked_used(
     default_owner: httpx.Client, acme_owner: httpx.Client, script: Script
 ) -> None:
-    allow(acme_owner, "openai")
-    allow(default_owner, "openai")
+    allow(acme_owner, "openai", "anthropic")
+    allow(default_owner, "openai", "anthropic")
     try:
         put = acme_owner.put("/v1/secrets/openai_api_key", json={"value": ACME_OPENAI_KEY})
         assert put.status_code == 200 and ACME_OPENAI_KEY not in put.text
         assert put.json()["last_used_at"] is None
         before = len(script.requests)
-        assert ask(acme_owner).status_code == 201
-        assert ask(default_owner).status_code == 201
-        assert keys_sent(script, before) == [ACME_OPENAI_KEY, SERVER_OPENAI_KEY]
+        assert ask(acme_owner, "openai").status_code == 201
+        assert ask(acme_owner, "anthropic").status_code == 201  # its other provider: the server's key
+        assert keys_sent(script, before) == [ACME_OPENAI_KEY, SERVER_ANTHROPIC_KEY]
+        assert_error(ask(default_owner, "openai"), 403, "provider_not_allowed")  # no key of its own
+        models = {model["id"] for model in acme_owner.get("/v1/models").json()["data"]}
+        assert models == {"lore", "lore/anthropic", "lore/openai"}
         (listed,) = acme_owner.get("/v1/secrets").json()["items"]
         assert listed["name"] == "openai_api_key" and listed["masked"] == "sk-…abcd"
         assert listed["last_used_at"] is not None and listed["failing_since"] is None

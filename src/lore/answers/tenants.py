@@ -83,10 +83,12 @@ class TenantProviders:
     # --- policy ----------------------------------------------------------------------------------------------
 
     def allowed(self, tenant_id: str) -> list[str]:
-        """The providers the tenant may use, the server's configured chain unless its policy says otherwise."""
+        """The providers the tenant may use: those its policy names (the configured chain by default), as far
+        as the server's chain holds them or the tenant has its own key for them."""
         if self.policy_of is None:
             return sorted(self.chain.providers)
-        return self.policy_of(tenant_id).allowed(self.chain.order)
+        usable = {*self.chain.order, *self._keys(tenant_id)}
+        return [name for name in self.policy_of(tenant_id).allowed(self.chain.order) if name in usable]
 
     def resolve(self, tenant_id: str, requested: Sequence[str] | None) -> list[str]:
         """The providers to try: unknown names are `InvalidInput`, names the tenant may not use

@@ -18,6 +18,7 @@ from lore.answers import AnswerMetrics
 from lore.answers.tenants import stored_policies
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
@@ -34,8 +35,10 @@ from lore.api.routes import (
     secrets,
     tenant_settings,
     tenants,
+    usage,
 )
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttle, Throttling, throttle
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     and closed at shutdown. A Lore passed in stays the caller's to close."""
     settings = settings or (lore.settings if lore else Settings.for_server())
     metrics = ApiMetrics()
+    throttling = Throttling(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,12 +77,14 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         )
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
+        throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:
+            await throttling.close()
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             if lore is None:
@@ -90,21 +96,26 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         summary="Hybrid search and cited answers over your own documents.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies=[Depends(authorize)],  # every route: its row in ROUTE_SCOPES, checked before the handler
+        # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
+        dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
+            security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
+            Middleware(Throttle, throttling=throttling),
             Middleware(
                 BodyLimit,
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            *request_guards(settings),
         ],
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.credential_checks = []
-    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants)
+    app.state.throttling = throttling
+    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage)
     for module in (*routers, audit, secrets, tenant_settings):
         app.include_router(module.router)
     _check_guarded(app)

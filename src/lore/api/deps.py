@@ -1,6 +1,6 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, the job
-queue, the app's metrics, answering, the tenants' secrets and the limits on concurrent work. Only this module
-reads `app.state`, where the lifespan put them."""
+queue, the app's metrics, answering, the tenants' secrets, the limits on concurrent work and the throttle (rate
+limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from lore.api.auth import PrincipalDep
 from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
+from lore.api.throttle import Throttling
 from lore.conversations import Answering
 from lore.jobs import JobQueue
 from lore.security.keys import KeyRing
@@ -57,6 +58,10 @@ async def get_answer_slots(request: Request) -> AnswerSlots:
     return request.app.state.answer_slots
 
 
+async def get_throttling(request: Request) -> Throttling:
+    return request.app.state.throttling
+
+
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 KeysDep = Annotated[KeyRing, Depends(get_keys)]
@@ -66,3 +71,4 @@ AnsweringDep = Annotated[Answering, Depends(get_answering)]
 SecretsDep = Annotated[TenantSecrets, Depends(get_secrets)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]
+ThrottlingDep = Annotated[Throttling, Depends(get_throttling)]

@@ -11,7 +11,7 @@
     RateLimited                   429     rate_limited / quota_exceeded (with Retry-After)
     NotFound                      404     not_found
     Conflict                      409     conflict
-    Unavailable                   503     unavailable
+    Unavailable                   503     unavailable / overloaded (with Retry-After)
     ProviderFailed                502     provider_error          (an LLM provider refused Lore's request)
     request validation            422     invalid_request         (400 invalid_json when the body is not JSON)
     routing (HTTPException)       404     not_found, 405 method_not_allowed, ...
@@ -43,6 +43,7 @@ from lore.errors import (
     InvalidInput,
     LoreError,
     NotFound,
+    Overloaded,
     PayloadTooLarge,
     RateLimited,
     Unauthenticated,
@@ -136,7 +137,7 @@ def lore_error_response(error: LoreError) -> ErrorResponse:
 def _headers_for(error: LoreError) -> dict[str, str] | None:
     if isinstance(error, Unauthenticated):
         return {"WWW-Authenticate": 'Bearer realm="lore"'}
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Overloaded):
         return {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
     return None
 

@@ -42,6 +42,8 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /v1/admin/backups": Scope.INSTALLATION,
     "GET /v1/admin/backups": Scope.INSTALLATION,
     "GET /v1/admin/backups/{name}": Scope.INSTALLATION,
+    "DELETE /v1/admin/backups/{name}": Scope.INSTALLATION,
+    "GET /v1/usage": Scope.ADMIN,
     "GET /v1/keys": Scope.ADMIN,
     "POST /v1/keys": Scope.ADMIN,
     "GET /v1/keys/{key_id}": Scope.ADMIN,

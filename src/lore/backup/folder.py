@@ -2,6 +2,11 @@
 
 Archives are addressed by a plain file name only (no separators, no leading dot), so a name taken from a
 request can never reach outside the folder.
+
+The folder is bounded two ways. Retention: after each successful backup written here, archives older than the
+newest `LORE_BACKUP_KEEP` are deleted. Quota: while the archives add up to `LORE_BACKUP_MAX_BYTES`, a new backup
+is refused with `QuotaExceeded` (429 `quota_exceeded`) before anything is written; deleting archives, keeping
+fewer or raising the quota makes room.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from lore.backends.store.database import Database
 from lore.backup.create import create_backup
 from lore.backup.progress import BackupReport, OnProgress
 from lore.config import Settings
-from lore.errors import InvalidInput, NotFound
+from lore.errors import InvalidInput, NotFound, QuotaExceeded
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,123}\.tar$")
+QUOTA_RETRY_SECONDS = 600.0  # room is made by people (or the next retention), not by the clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +44,46 @@ def new_name() -> str:
 
 
 def write(db: Database, settings: Settings, on_progress: OnProgress | None = None) -> BackupReport:
-    """A new archive of the database in the backup folder."""
+    """A new archive of the database in the backup folder, within its quota; older archives beyond the
+    retention are deleted once it is complete."""
+    check_quota(settings)
     folder = backup_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    return create_backup(db, folder / new_name(), on_progress)
+    report = create_backup(db, folder / new_name(), on_progress)
+    prune(settings, written=report.path.name)
+    return report
+
+
+def check_quota(settings: Settings) -> None:
+    """Raise QuotaExceeded while the folder's archives add up to `backup_max_bytes` or more."""
+    limit = settings.storage.backup_max_bytes
+    if limit is None:
+        return
+    used = sum(item.bytes for item in listing(settings))
+    if used >= limit:
+        raise QuotaExceeded(
+            f"the backup folder holds {used} bytes of archives, its quota is {limit}: delete archives, keep "
+            "fewer (LORE_BACKUP_KEEP) or raise the quota (LORE_BACKUP_MAX_BYTES)",
+            retry_after=QUOTA_RETRY_SECONDS,
+            details={"name": "backup_bytes", "limit": limit, "used": used},
+        )
+
+
+def prune(settings: Settings, written: str) -> list[str]:
+    """Delete the archives beyond the newest `backup_keep` (never `written`, the one just made); returns
+    their names. Another replica pruning at the same time deletes the same ones: already gone is fine."""
+    keep = settings.storage.backup_keep
+    if keep == 0:
+        return []
+    folder = backup_dir(settings)
+    removed = [item.name for item in listing(settings)[keep:] if item.name != written]
+    for name in removed:
+        (folder / name).unlink(missing_ok=True)
+    return removed
+
+
+def delete(settings: Settings, name: str) -> None:
+    find(settings, name).unlink(missing_ok=True)
 
 
 def check_archive_name(name: str) -> str:

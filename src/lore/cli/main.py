@@ -21,6 +21,7 @@ from lore.cli import (
     secrets,
     serve,
     tenants,
+    usage,
     worker,
 )
 from lore.errors import LoreError
@@ -41,6 +42,7 @@ app.command("migrate")(serve.migrate)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("usage")(usage.usage)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(index.app, name="index")
 app.add_typer(documents.app, name="documents")

@@ -14,7 +14,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from lore.cli.common import DataDir, err_console, settings_for
-from lore.config import Settings
+from lore.config import WILDCARD_BINDS, Settings
 from lore.demo import demo_dir
 from lore.errors import Forbidden, Unauthenticated
 from lore.files import write_private
@@ -27,6 +27,7 @@ from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
 DEMO_KEY_FILE = "demo-key"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def serve(
@@ -36,11 +37,26 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default $LORE_PORT or 8000).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="Load the bundled demo knowledge base first.")] = False,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="TLS certificate chain, PEM (default $LORE_SSL_CERTFILE): serve HTTPS."),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="Private key of the certificate, PEM (default $LORE_SSL_KEYFILE).")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the REST API (docs at /docs)."""
-    given = {"data_dir": data_dir, "host": host, "port": port, "demo": demo or None}
+    given = {
+        "data_dir": data_dir,
+        "host": host,
+        "port": port,
+        "demo": demo or None,
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
+    }
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
+    check_tls_files(settings)
     SecretBox.from_settings(settings)  # no secret keys outside the embedded default: one line, no server
     if settings.serving.demo:
         with Lore.open(settings) as lore:
@@ -55,9 +71,23 @@ def serve(
         )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
-    address = f"http://{settings.serving.host}:{settings.serving.port}"
+    scheme = "https" if settings.http.ssl_certfile else "http"
+    address = f"{scheme}://{settings.serving.host}:{settings.serving.port}"
     err_console.print(f"Lore on {address} · API docs at {address}/docs")
+    if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
+        err_console.print(
+            "Only requests addressed to localhost, 127.0.0.1 or [::1] are answered: set LORE_ALLOWED_HOSTS "
+            "to the host names clients use (docs/http.md)."
+        )
     run_server(settings, workers)
+
+
+def check_tls_files(settings: Settings) -> None:
+    """A missing certificate or key is a usage error, said plainly, not a traceback from a worker."""
+    for path in (settings.http.ssl_certfile, settings.http.ssl_keyfile):
+        if path is not None and not path.is_file():
+            err_console.print(f"TLS file not found: {path}")
+            raise typer.Exit(2)
 
 
 def demo_key(lore: Lore) -> Path:
@@ -90,6 +120,12 @@ def run_server(settings: Settings, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        server_header=False,  # what serves Lore is nobody's business
+        ssl_certfile=settings.http.ssl_certfile,
+        ssl_keyfile=settings.http.ssl_keyfile,
+        # A worker answers the supervisor's pings from a thread; while it imports and loads its model on a
+        # busy machine that can take longer than uvicorn's 5 s, and a worker killed then is restarted forever.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if workers > 1:
         with suppress(KeyboardInterrupt):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback

@@ -160,6 +160,7 @@ class KeyRing:
             groups=key.groups,
             collections=key.collections,
             end_user=end_user,
+            rate_limit=key.rate_limit,
         )
 
     def _usable_key(self, token: str) -> ApiKey:

@@ -6,86 +6,107 @@ the rule that limits which answer providers a tenant's requests may name.
     Traceback (most recent call last):
     ProviderNotAllowed: provider 'openai' is not allowed for this tenant ...
 
-Without `allowed_providers`, a tenant may use exactly the server's configured chain (`LORE_LLM_PROVIDERS`):
-a caller can no longer name a provider the operator did not choose, and so spend the operator's keys.
+Without `allowed_providers`, a tenant may use exactly the server's configured chain (`LORE_LLM_PROVIDERS`).
+Its owner may narrow that or name other providers, but one outside the configured chain answers only with the
+tenant's own key for it: neither a caller nor a tenant's owner can make the server spend the operator's keys on
+a provider the operator did not configure. Quotas and rate limits are the operator's limits on a tenant
+(`lore.security.quotas` applies them): changing them takes the `installation` scope.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from lore.errors import Forbidden, InvalidInput
+from lore.security.quotas import QuotaName, RateName, check_policy
 
 
 class ProviderNotAllowed(Forbidden):
     code = "provider_not_allowed"
 
 
-class Quotas(BaseModel):
-    """Per-tenant limits; null: unlimited."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    documents: int | None = Field(None, ge=0, description="Documents the tenant may store.")
-    stored_bytes: int | None = Field(None, ge=0, description="Bytes of extracted text the tenant may store.")
-    llm_tokens_per_day: int | None = Field(
-        None, ge=0, description="LLM tokens (prompt and answer) the tenant's answers may use per UTC day."
-    )
-    requests_per_day: int | None = Field(
-        None, ge=0, description="API requests the tenant may make per UTC day."
-    )
+Count = Annotated[int, Field(ge=0)]
+ProviderName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+OPERATOR_FIELDS = ("quotas", "rate_limits")  # the installation's limits on a tenant: not the tenant's to lift
 
 
 class TenantSettings(BaseModel):
-    """The policy an owner sets for their tenant."""
+    """The policy of a tenant: what its owner sets, and the limits the operator sets on it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    allowed_providers: list[str] | None = Field(
+    allowed_providers: list[ProviderName] | None = Field(
         None,
         min_length=1,
-        description="Answer providers the tenant's requests may use (and name per request); null: the server's "
-        "configured chain.",
+        description="Answer providers the tenant's requests may use and name; null: the server's configured "
+        "chain. One outside that chain answers only with the tenant's own key for it.",
     )
     require_mfa: bool = Field(False, description="Admins and owners must sign in with a second factor.")
-    quotas: Quotas = Field(default_factory=Quotas)
+    quotas: dict[QuotaName, Count | None] = Field(
+        default_factory=dict,
+        description="Quotas by name (documents, stored_bytes, tokens_per_day, requests_per_day): a name left out "
+        "takes the server's default (`LORE_QUOTA_*`), null means none. Changed by the operator only.",
+    )
+    rate_limits: dict[RateName, str | None] = Field(
+        default_factory=dict,
+        description="Rate limits by name (tenant, user, key, address), as `limits` expressions such as "
+        "`600/minute`: left out, the server's default (`LORE_RATE_LIMIT_*`); null, none (not for address). "
+        "Changed by the operator only.",
+    )
 
     @classmethod
     def stored(cls, raw: Mapping[str, Any] | None) -> TenantSettings:
         """The policy from a tenant's stored settings; keys this version does not know are ignored."""
-        return cls.model_validate(
-            {name: value for name, value in (raw or {}).items() if name in cls.model_fields}
-        )
+        return cls.model_validate(_known(raw or {}))
 
     def allowed(self, configured: Sequence[str]) -> list[str]:
-        """The providers this tenant may use, given the server's configured chain."""
+        """The providers this tenant's policy names, given the server's configured chain."""
         return list(self.allowed_providers) if self.allowed_providers is not None else list(configured)
 
+    def stored_form(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What to store: the stored settings' other keys kept, each known field left out while it holds its
+        default (a quota left out is the server's default, not "none")."""
+        others = {
+            name: value for name, value in (raw or {}).items() if name not in TenantSettings.model_fields
+        }
+        return {**others, **self.model_dump(exclude_defaults=True)}
 
-def merge_patch(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """RFC 7386: objects merge recursively, `null` removes a field (back to its default), anything else
-    replaces it."""
-    merged = dict(current)
+
+def _known(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in raw.items() if name in TenantSettings.model_fields}
+
+
+def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch applied at the top level (a field given replaces the stored one, `null` resets it to
+    its default); `quotas` and `rate_limits` merge name by name, where `null` means no limit."""
+    result = _known(current)
     for name, value in patch.items():
         if value is None:
-            merged.pop(name, None)
-        elif isinstance(value, Mapping) and isinstance(merged.get(name), Mapping):
-            merged[name] = merge_patch(merged[name], value)
+            result.pop(name, None)
+        elif name in OPERATOR_FIELDS and isinstance(value, Mapping) and isinstance(result.get(name), Mapping):
+            result[name] = {**result[name], **value}
         else:
-            merged[name] = value
-    return merged
+            result[name] = value
+    return result
 
 
 def patched(current: Mapping[str, Any], patch: Mapping[str, Any]) -> TenantSettings:
     """The stored settings with `patch` applied, validated; an invalid result is `InvalidInput`."""
     try:
-        return TenantSettings.model_validate(merge_patch(TenantSettings.stored(current).model_dump(), patch))
+        settings = TenantSettings.model_validate(merged(current, patch))
     except ValidationError as error:
         fields = [{"loc": list(e["loc"]), "message": e["msg"]} for e in error.errors()]
         raise InvalidInput("invalid tenant settings", details={"fields": fields}) from None
+    check_policy(settings.model_dump())  # rate limits parse as `limits` expressions
+    return settings
+
+
+def operator_changes(before: TenantSettings, after: TenantSettings) -> list[str]:
+    """The fields only the operator may change that differ."""
+    return [name for name in OPERATOR_FIELDS if getattr(before, name) != getattr(after, name)]
 
 
 def provider_order(
@@ -94,7 +115,14 @@ def provider_order(
     """The providers to try for one request: those it names, if the tenant allows each of them; otherwise the
     configured chain narrowed to what the tenant allows (or, when none of it is, the allowed ones in order)."""
     if not requested:
-        return [name for name in configured if name in allowed] or list(allowed)
+        order = [name for name in configured if name in allowed] or list(allowed)
+        if not order:
+            raise ProviderNotAllowed(
+                "no provider this tenant allows can answer: one outside the server's chain needs the "
+                "tenant's own key",
+                details={"providers": [], "allowed": []},
+            )
+        return order
     refused = [name for name in requested if name not in allowed]
     if refused:
         raise ProviderNotAllowed(

@@ -15,7 +15,8 @@ class Principal:
     """A user (by token or session), a secret or publishable API key, or the operator on the machine (the CLI).
 
     `groups` name the tenant's groups whose restricted documents it may read; `collections` (None: all) limit a
-    key to some collections; `end_user` is the opaque id a page embedding a publishable key supplies."""
+    key to some collections; `end_user` is the opaque id a page embedding a publishable key supplies;
+    `rate_limit` is a key's own limit (a `limits` expression; None: its tenant's default for keys)."""
 
     tenant_id: str
     kind: PrincipalKind
@@ -25,6 +26,7 @@ class Principal:
     groups: frozenset[str] = field(default_factory=frozenset)
     collections: frozenset[str] | None = None
     end_user: str | None = None
+    rate_limit: str | None = None
 
     @property
     def actor(self) -> str:

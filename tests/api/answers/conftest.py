@@ -13,8 +13,6 @@ from tests.answers.servers import LiveServer as ProtocolServer
 from tests.answers.servers import Script
 from tests.api.answers.helpers import add_articles, with_model_server
 
-ALLOWED_PROVIDERS = ["extractive", "openai"]
-
 
 @pytest.fixture(scope="module")
 def script() -> Script:
@@ -30,15 +28,6 @@ def model_server(script: Script) -> Iterator[ProtocolServer]:
 @pytest.fixture(scope="module")
 def api_settings(api_settings: Settings, model_server: ProtocolServer) -> Settings:
     return with_model_server(api_settings, model_server)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def allowed_providers(client: httpx.Client) -> list[str]:
-    """The default tenant may use the model server too: without this, its requests could use only the
-    configured chain (`extractive`)."""
-    response = client.patch("/v1/tenant/settings", json={"allowed_providers": ALLOWED_PROVIDERS})
-    assert response.status_code == 200, response.text
-    return ALLOWED_PROVIDERS
 
 
 @pytest.fixture(scope="module")

@@ -33,8 +33,10 @@ async def create_backup(
     background: Annotated[bool, Query(description="Queue a `backup` job instead (202).")] = False,
 ) -> BackupCreated | JobOut:
     """Write a consistent snapshot of the store into the backup folder while Lore keeps serving; with
-    `background=true`, a `backup` job does it (follow it at `Location`), for stores too big for one request."""
+    `background=true`, a `backup` job does it (follow it at `Location`), for stores too big for one request.
+    The folder keeps the newest `LORE_BACKUP_KEEP` archives; past its quota, 429 `quota_exceeded`."""
     if background:
+        await run_in_threadpool(folder.check_quota, lore.settings)
         job = await run_in_threadpool(jobs.submit, "backup", {}, tenant_id=tenant)
         await run_in_threadpool(audit.record, "backup.queued", job.id)
         response.status_code = 202
@@ -68,6 +70,13 @@ def download_backup(name: BackupName, lore: LoreDep, audit: AuditDep) -> FileRes
     path = folder.find(lore.settings, name)
     audit.record("backup.downloaded", target=path.name, summary={"bytes": path.stat().st_size})
     return FileResponse(path, media_type="application/x-tar", filename=path.name)
+
+
+@router.delete("/backups/{name}", status_code=204)
+def delete_backup(name: BackupName, lore: LoreDep) -> Response:
+    """Delete an archive, making room under the backup folder's quota."""
+    folder.delete(lore.settings, name)
+    return Response(status_code=204)
 
 
 def _out(item: ArchiveFile) -> BackupOut:

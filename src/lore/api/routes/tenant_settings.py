@@ -1,4 +1,5 @@
-"""The caller's tenant's policy: which answer providers it may use, whether admins need MFA, its quotas."""
+"""The caller's tenant's policy: which answer providers it may use, whether admins need MFA, and the quotas and
+rate limits the operator set on it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from lore.api.audit import AuditDep
+from lore.api.auth import PrincipalDep
 from lore.api.deps import AnsweringDep, LoreDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
-from lore.errors import InvalidInput
-from lore.security.policy import TenantSettings, patched
+from lore.errors import Forbidden, InvalidInput
+from lore.security.policy import TenantSettings, operator_changes, patched
+from lore.security.scopes import Scope
 
 router = APIRouter(prefix="/v1/tenant", tags=["tenant"], responses=ERROR_RESPONSES)
 
@@ -18,7 +21,8 @@ PATCH_BODY = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": TenantSettings.model_json_schema()}},
-        "description": "A JSON merge patch (RFC 7386): the fields given replace the stored ones, `null` resets one.",
+        "description": "A JSON merge patch: the fields given replace the stored ones, `null` resets one to its "
+        "default; `quotas` and `rate_limits` merge name by name, where `null` means no limit.",
     }
 }
 
@@ -32,17 +36,24 @@ def get_settings(lore: LoreDep, tenant: TenantDep) -> TenantSettings:
 def update_settings(
     body: Annotated[dict[str, Any], Body()],
     lore: LoreDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     answering: AnsweringDep,
     audit: AuditDep,
 ) -> TenantSettings:
-    """Change some of the policy; the rest stays. Takes effect from the next request, on every replica."""
-    stored = lore.store.tenants.require(tenant).settings
+    """Change some of the policy; the rest stays. Takes effect from the next request (quotas and rate limits
+    once each process's cached policy expires), on every replica. Quotas and rate limits are the operator's:
+    changing them takes the `installation` scope."""
+    stored = lore.store.tenants.require(principal.tenant_id).settings
     before = TenantSettings.stored(stored)
     after = patched(stored, body)
     _check_providers(after, sorted(answering.chain.providers))
-    lore.store.tenants.set_settings(tenant, {**stored, **after.model_dump()})
-    audit.record("tenant.settings_changed", target=tenant, summary=_changes(before, after))
+    if (fields := operator_changes(before, after)) and not principal.allows(Scope.INSTALLATION):
+        raise Forbidden(
+            f"only the operator changes a tenant's {' and '.join(fields)}",
+            details={"fields": fields, "required": str(Scope.INSTALLATION)},
+        )
+    lore.store.tenants.set_settings(principal.tenant_id, after.stored_form(stored))
+    audit.record("tenant.settings_changed", target=principal.tenant_id, summary=_changes(before, after))
     return after
 
 

@@ -37,6 +37,7 @@ from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
 from lore.backends.store.secret_records import SecretRecords
 from lore.backends.store.tenant_records import TenantRecords
+from lore.backends.store.usage_records import UsageRecords
 from lore.backends.store.vector_source import SqlVectorSource
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
@@ -45,8 +46,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `jobs`, `conversations`, `tenants`, `api_keys`, `audit` and `secrets` are the repositories
-    callers use."""
+    `reembedding`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `audit` and `secrets` are the
+    repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -60,6 +61,7 @@ class Database(abc.ABC):
         self.conversations = ConversationRecords(engine)
         self.tenants = TenantRecords(engine)
         self.api_keys = ApiKeyRecords(engine)
+        self.usage = UsageRecords(self)
         self.audit = AuditRecords(self)
         self.secrets = SecretRecords(self)
 
