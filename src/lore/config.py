@@ -148,6 +148,12 @@ class ServingSettings(BaseModel):
     max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
     max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
+    max_document_chunks: int = Field(
+        5_000,
+        ge=1,
+        description="Most chunks one document may make (5,000: what `max_document_chars` of prose makes; JSON or "
+        "code, denser in tokens, reach it from about 1.6 MB); more is refused as `document_too_large`.",
+    )
     max_k: int = Field(200, description="Largest number of hits one search may ask for.")
 
 
@@ -471,6 +477,68 @@ class LocalSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    """How users prove who they are: passwords, tokens, web sessions, lockout and the first owner."""
+
+    signing_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs access tokens, MFA challenges, single sign-on state and CSRF tokens (at least "
+        "32 characters, the same on every replica); required unless the store is SQLite, which then generates "
+        "one in `signing-secret` in the data dir. Never logged or shown.",
+    )
+    token_issuer: str = Field("lore", description="`iss` and `aud` of the access tokens this server signs.")
+    access_token_seconds: int = Field(
+        900, ge=30, le=86_400, description="Lifetime of an access token (a signed JWT)."
+    )
+    refresh_token_seconds: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="Lifetime of a refresh token; each use replaces it with a new one of the same lifetime.",
+    )
+    session_seconds: int = Field(
+        12 * 3600, ge=60, description="Lifetime of a web session (its HttpOnly cookie) from its login."
+    )
+    session_same_site: Literal["lax", "strict"] = Field(
+        "lax", description="SameSite attribute of the session cookie."
+    )
+    mfa_challenge_seconds: int = Field(
+        300, ge=30, le=3600, description="Time a user has to give the MFA code after the password."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins in a row after which an account is locked for a while."
+    )
+    login_lockout_seconds: float = Field(
+        30.0, gt=0, description="First lockout; it doubles with each further failure."
+    )
+    login_lockout_max_seconds: float = Field(3600.0, gt=0, description="Longest lockout.")
+    password_min_length: int = Field(12, ge=8, le=128, description="Shortest password a user may set.")
+    admin_email: str = Field(
+        "admin@localhost",
+        description="Email of the default tenant's owner created on first start when there are no users (its "
+        "random password is printed once and written to `initial-admin-password` in the data dir).",
+    )
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on (OpenID Connect) for the default tenant; other tenants set theirs in their policy."""
+
+    oidc_issuer: str | None = Field(
+        None, description="Issuer URL of the identity provider (its discovery document is read from it)."
+    )
+    oidc_client_id: str | None = Field(None, description="Client id Lore is registered under.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Client secret (none: a public client, PKCE only); never logged or shown."
+    )
+    oidc_redirect_uri: str | None = Field(
+        None,
+        description="Callback URL registered at the provider; default: this server's "
+        "`/v1/auth/oidc/default/callback` as the request reached it.",
+    )
+    oidc_timeout: float = Field(
+        10.0, gt=0, description="Seconds to wait for the identity provider's discovery, keys and tokens."
+    )
+
+
 class SecretsSettings(BaseModel):
     """Encryption of the secrets Lore keeps for tenants (their provider keys, single sign-on client secrets)."""
 
@@ -504,6 +572,8 @@ class Settings(BaseSettings):
         default_factory=AnthropicSettings, description=AnthropicSettings.__doc__
     )
     local: LocalSettings = Field(default_factory=LocalSettings, description=LocalSettings.__doc__)
+    auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
+    oidc: OidcSettings = Field(default_factory=OidcSettings, description=OidcSettings.__doc__)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings, description=SecretsSettings.__doc__)
 
     def __init__(self, **values: Any) -> None:

@@ -4,11 +4,15 @@
     ├── InvalidInput                the caller sent something unusable (bad field, bad query, bad cursor)
     │   ├── UnsupportedFormat       a file type Lore cannot parse
     │   ├── CorruptDocument         a file of a known type that could not be read
+    │   ├── DocumentTooComplex      a document whose structure exceeds a parsing limit (nesting, expansion)
     │   └── PayloadTooLarge         a body, upload or document over its size limit
+    │       └── DocumentTooLarge    a document that would exceed a limit once parsed (text, chunks)
     ├── Unauthenticated             no identity proved, or a key, token or password that does not hold
     ├── Forbidden                   the identity may not do this
+    │   └── CsrfFailed              a cookie-authenticated change without the session's CSRF token
     ├── RateLimited                 too many requests for a key, user, tenant or the server right now
-    │   └── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
+    │   ├── QuotaExceeded           a tenant's quota (documents, bytes, tokens, requests per day) is used up
+    │   └── AccountLocked           too many failed logins in a row: the account waits `retry_after`
     ├── NotFound                    the named record does not exist for this tenant
     ├── Conflict                    the request clashes with the current state
     └── Unavailable                 a dependency (store, index, model) is not ready
@@ -44,8 +48,16 @@ class CorruptDocument(InvalidInput):
     code = "corrupt_document"
 
 
+class DocumentTooComplex(InvalidInput):
+    code = "document_too_complex"
+
+
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
+
+
+class DocumentTooLarge(PayloadTooLarge):
+    code = "document_too_large"
 
 
 class Unauthenticated(LoreError):
@@ -54,6 +66,10 @@ class Unauthenticated(LoreError):
 
 class Forbidden(LoreError):
     code = "forbidden"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
 
 
 class RateLimited(LoreError):
@@ -70,6 +86,10 @@ class RateLimited(LoreError):
 
 class QuotaExceeded(RateLimited):
     code = "quota_exceeded"
+
+
+class AccountLocked(RateLimited):
+    code = "account_locked"
 
 
 class NotFound(LoreError):

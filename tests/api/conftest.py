@@ -22,6 +22,7 @@ from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 JSON_LIMIT = 64 * 1024
+TEST_SIGNING_SECRET = "test-signing-secret-for-servers-on-postgresql"
 UPLOAD_LIMIT = 256 * 1024
 
 
@@ -88,11 +89,12 @@ def api_database_url(api_backend: str, request: pytest.FixtureRequest) -> Iterat
 def api_settings(
     tmp_path_factory: pytest.TempPathFactory, model_cache: Path, api_database_url: str | None
 ) -> Settings:
-    """Small body limits, so the size checks are exercised with small bodies. A PostgreSQL store needs its
-    secret keys set; on SQLite the server keeps its own in the data dir."""
+    """Small body limits, so the size checks are exercised with small bodies. A PostgreSQL store needs a
+    signing secret and secret keys given; SQLite makes its own."""
     return Settings(
         _env_file=None,
         database_url=api_database_url,
+        signing_secret=TEST_SIGNING_SECRET if api_database_url else None,
         secret_keys=SecretStr(generate_key()) if api_database_url else None,
         data_dir=tmp_path_factory.mktemp("api-data"),
         model_cache_dir=model_cache,

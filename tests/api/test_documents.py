@@ -186,6 +186,19 @@ def test_upload_of_exactly_the_limit_is_accepted(client: httpx.Client) -> None:
         ("archive", b"\x00\x01\x02binary", 415, "unsupported_format"),
         ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", 422, "corrupt_document"),
         ("binary.txt", b"\x00\x01\x02\x03" * 100, 422, "corrupt_document"),
+        (
+            "cells.md",
+            b"|" + b"a|" * 200 + b"\n|" + b"-|" * 200 + b"\n" + b"|x|\n" * 200,
+            422,
+            "document_too_complex",
+        ),
+        ("deep.html", b"<div>" * 40_000, 422, "document_too_complex"),
+        (
+            "parts.md",
+            b"".join(b"# Part %d\n\nText.\n\n" % n for n in range(6_000)),
+            413,
+            "document_too_large",
+        ),
     ],
 )
 def test_unusable_files(client: httpx.Client, name: str, content: bytes, status: int, code: str) -> None:

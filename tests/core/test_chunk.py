@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from lore.core.chunk import chunk_document
+from lore.config import Settings
+from lore.core.chunk import DEFAULT_MAX_CHUNKS, chunk_document
 from lore.core.parse import parse_file
+from lore.core.splitting import CHARS_PER_TOKEN_BOUND
 from lore.demo import demo_dir
+from lore.errors import DocumentTooLarge
 from lore.models import Block, ChunkDraft, ParsedDocument
 
 Counter = Callable[[str], int]
@@ -246,6 +249,91 @@ def test_code_and_tables_stay_whole_when_they_fit(count: Counter) -> None:
     assert any(code in chunk.text for chunk in chunks)
     assert any(table in chunk.text for chunk in chunks)
     assert count(code) < 200 and len(chunks) > 1
+
+
+def test_headings_without_text_open_the_next_chunk(count: Counter) -> None:
+    blocks = [Block("heading", "Guide", level=1), Block("heading", "Install", level=2)]
+    blocks += [Block("heading", "Linux", level=2), Block("paragraph", "Run the installer.")]
+    [chunk] = chunk_document(ParsedDocument("Guide", blocks), count)
+    assert chunk.heading_path == ("Linux",)
+    assert chunk.text == "Install\n\nRun the installer."
+    assert chunk.embed_text == "Guide\nLinux\n\nInstall\n\nRun the installer."
+
+
+def test_a_run_of_empty_headings_fills_chunks_instead_of_making_one_each(count: Counter) -> None:
+    for level in (1, 3):  # top-level headings, and sub-headings of one section
+        blocks = [Block("heading", "Intro", level=1), Block("paragraph", "Some text.")]
+        blocks += [Block("heading", f"h{index}", level=level) for index in range(5_000)]
+        chunks = chunk_document(ParsedDocument("Headings", blocks), count)
+        assert_bounded(chunks, count, 256)
+        assert len(chunks) < 5_000 / 50
+        shown = [line for chunk in chunks for line in chunk.text.split("\n\n") if line.startswith("h")]
+        assert shown == [f"h{index}" for index in range(5_000)]
+
+
+def test_empty_headings_at_the_end_make_one_chunk(count: Counter) -> None:
+    blocks = [Block("heading", "Usage", level=2), Block("paragraph", "Run it.")]
+    blocks += [Block("heading", "Deprecated", level=2), Block("heading", "Removed", level=2)]
+    chunks = chunk_document(ParsedDocument("Tool", blocks), count)
+    assert [chunk.text for chunk in chunks] == ["Run it.", "Deprecated\n\nRemoved"]
+
+
+# -- bounds on hostile documents ------------------------------------------------------------------------
+
+
+def test_a_huge_word_is_cut_at_the_character_bound(count: Counter) -> None:
+    word = "".join(random.Random(2).choice("abcdefghij") for _ in range(100_000))
+    assert count(word) == 3  # one unknown token: tokens alone would allow one 100 kB chunk
+    chunks = chunk_document(ParsedDocument("Blob", [Block("paragraph", word)]), count)
+    assert_bounded(chunks, count, 256)
+    assert max(len(chunk.text) for chunk in chunks) <= 256 * CHARS_PER_TOKEN_BOUND
+    assert "".join(chunk.text for chunk in chunks) == word
+
+
+def test_text_the_tokenizer_ignores_is_bounded_by_characters(count: Counter) -> None:
+    marks = " ".join(["\u0301"] * 20_000)  # combining accents: no tokens at all once accents are stripped
+    chunks = chunk_document(ParsedDocument("Marks", [Block("paragraph", marks)]), count)
+    assert len(chunks) > 10
+    assert max(len(chunk.text) for chunk in chunks) <= 256 * CHARS_PER_TOKEN_BOUND
+
+
+def test_huge_titles_and_headings_stay_out_of_every_chunk(count: Counter) -> None:
+    title = "t" * 1_000_000
+    heading = "a heading that goes on " * 1_000
+    doc = ParsedDocument(
+        title, [Block("heading", heading, level=2), Block("paragraph", paragraph(random.Random(4), 40))]
+    )
+    chunks = chunk_document(doc, count)
+    assert_bounded(chunks, count, 256)
+    assert all(len(chunk.embed_text) <= 2 * 256 * CHARS_PER_TOKEN_BOUND for chunk in chunks)
+    assert all(chunk.heading_path == () for chunk in chunks)  # a heading that long is read as text
+    assert chunks[0].text.startswith("a heading that goes on")
+
+
+def test_a_document_over_the_chunk_limit_is_refused(count: Counter) -> None:
+    calls = 0
+
+    def counting(text: str) -> int:
+        nonlocal calls
+        calls += 1
+        return count(text)
+
+    blocks = [
+        block for n in range(10_000) for block in (Block("heading", f"Part {n}", 2), Block("paragraph", "x"))
+    ]
+    doc = ParsedDocument("Parts", blocks)
+    assert len(chunk_document(ParsedDocument("Parts", blocks[:20]), count, max_chunks=10)) == 10
+    with pytest.raises(DocumentTooLarge) as caught:
+        chunk_document(doc, counting, max_chunks=10)
+    assert caught.value.code == "document_too_large"
+    assert "more than 10 chunks" in caught.value.message
+    assert "LORE_MAX_DOCUMENT_CHUNKS" in caught.value.message
+    assert caught.value.details == {"limit_chunks": 10, "setting": "LORE_MAX_DOCUMENT_CHUNKS"}
+    assert calls < 100  # it stops at the eleventh chunk instead of chunking the rest
+
+
+def test_the_default_chunk_limit_is_the_settings_default() -> None:
+    assert Settings.setting_fields()["max_document_chunks"].default == DEFAULT_MAX_CHUNKS
 
 
 # -- overlap ------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from lore.core.parse import SUPPORTED_EXTENSIONS, detect_format, parse_bytes, parse_file
 from lore.demo import demo_dir
-from lore.errors import CorruptDocument, LoreError, UnsupportedFormat
+from lore.errors import CorruptDocument, DocumentTooComplex, LoreError, UnsupportedFormat
 from lore.models import Block, ParsedDocument
 
 
@@ -183,6 +183,27 @@ def test_markdown_title_from_first_heading_then_file_name() -> None:
     assert parse_bytes(b"Just a paragraph.", "getting_started.markdown").title == "Getting started"
 
 
+def test_markdown_front_matter_title_padded_with_spaces() -> None:
+    data = b"---\ntitle: Backups" + b" " * 100_000 + b"explained  \n---\n\nText."
+    assert parse_bytes(data, "x.md").title == "Backups explained"
+
+
+def test_markdown_sparse_tables_keep_their_rows() -> None:
+    rows = "".join(f"| row {index} |\n" for index in range(50))
+    doc = parse_bytes(f"| a | b | c | d | e |\n|---|---|---|---|---|\n{rows}".encode(), "t.md")
+    [table] = texts(doc, "table")
+    assert table.split("\n")[1] == "row 0 | | | |"
+    assert len(table.split("\n")) == 51
+
+
+def test_markdown_tables_that_expand_into_empty_cells_are_too_complex() -> None:
+    columns = 200
+    header = "|" + "a|" * columns + "\n|" + "-|" * columns + "\n"
+    with pytest.raises(DocumentTooComplex) as caught:
+        parse_bytes((header + "|x|\n" * columns).encode(), "bomb.md")  # 1.6 kB would make 40,000 cells
+    assert caught.value.code == "document_too_complex"
+
+
 def test_markdown_with_only_front_matter_is_empty() -> None:
     with pytest.raises(CorruptDocument, match="empty"):
         parse_bytes(b"---\ntitle: Nothing\n---\n\n", "nothing.md")
@@ -265,6 +286,59 @@ def test_html_declared_charset_is_honoured() -> None:
     doc = parse_bytes(page, "menu.html")
     assert doc.title == "Café"
     assert texts(doc, "paragraph") == ["Crème brûlée"]
+
+
+def test_html_nested_far_deeper_than_the_recursion_limit() -> None:
+    depth = 1_000
+    page = (
+        "<main>"
+        + "<div><span>" * depth
+        + "Deep <b>text</b>."
+        + "</span></div>" * depth
+        + "<p>After.</p></main>"
+    )
+    doc = parse_bytes(page.encode(), "deep.html")
+    assert texts(doc, "paragraph") == ["Deep text.", "After."]
+
+
+def test_html_deeply_nested_lists_keep_every_item_with_a_bounded_indent() -> None:
+    depth = 1_000
+    page = (
+        "<ul>" + "".join(f"<li>item {index}<ul>" for index in range(depth)) + "</ul></li>" * depth + "</ul>"
+    )
+    [listing] = texts(parse_bytes(page.encode(), "lists.html"), "list")
+    lines = listing.split("\n")
+    assert [line.strip() for line in lines] == [f"- item {index}" for index in range(depth)]
+    assert lines[3] == "      - item 3"
+    assert max(len(line) - len(line.lstrip()) for line in lines) == 16
+    assert len(listing) < 30 * depth  # the indent stops growing, so the text stays linear in the items
+
+
+def test_html_list_written_directly_inside_a_list_is_kept() -> None:
+    doc = parse_bytes(b"<ul><li>a</li><ul><li>b</li></ul><li>c</li></ul>", "l.html")
+    assert texts(doc, "list") == ["- a\n  - b\n- c"]
+
+
+def test_html_nested_tables_are_not_repeated() -> None:
+    inner = "<table><tr><td>inner</td><td>cell</td></tr></table>"
+    page = f"<table><tr><th>Outer</th></tr><tr><td>outer {inner}</td><td>two</td></tr></table>"
+    assert texts(parse_bytes(page.encode(), "t.html"), "table") == ["Outer\nouter inner cell | two"]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<div>" * 100_000 + "text" + "</div>" * 100_000,
+        "<ul><li>" * 50_000 + "text",
+        "<span>" * 5_000 + "</x>" * 100_000,
+    ],
+    ids=["divs", "unclosed lists", "stray end tags"],
+)
+def test_html_nested_too_deeply_for_its_length_is_too_complex(page: str) -> None:
+    with pytest.raises(DocumentTooComplex) as caught:
+        parse_bytes(page.encode(), "deep.html")
+    assert caught.value.code == "document_too_complex"
+    assert "nest too deeply" in caught.value.message
 
 
 def test_html_with_only_navigation_is_empty() -> None:

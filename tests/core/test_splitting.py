@@ -38,7 +38,7 @@ def test_split_text_falls_back_to_words_then_characters() -> None:
         return len(text)  # one token per character makes the limits easy to see
 
     text = "Short one. Averyveryverylongword fits."
-    assert split_text(text, TEXT_SPLITTERS["sentences"], 12, count) == [
+    assert split_text(text, TEXT_SPLITTERS["sentences"], 12, count, 100) == [
         ("Short one.", " ", 10),
         ("Averyveryver", " ", 12),
         ("ylongword", "", 9),
@@ -47,8 +47,18 @@ def test_split_text_falls_back_to_words_then_characters() -> None:
 
 
 def test_hard_split_takes_the_longest_prefix_that_fits() -> None:
-    parts = hard_split("abcdefghij", 4, len)
+    parts = hard_split("abcdefghij", 4, len, 100)
     assert parts == [("abcd", "", 4), ("efgh", "", 4), ("ij", "", 2)]
+
+
+def test_units_are_bounded_in_characters_when_tokens_do_not_bound_them() -> None:
+    def one_token(text: str) -> int:
+        return 1  # like a tokenizer that reads any long word as one unknown token
+
+    text = "tiny " + "x" * 25 + " end."
+    parts = split_text(text, TEXT_SPLITTERS["sentences"], 12, one_token, 10)
+    assert [unit for unit, _, _ in parts] == ["tiny", "x" * 10, "x" * 10, "x" * 5, "end."]
+    assert [sep for _, sep, _ in parts] == [" ", " ", "", "", " "]
 
 
 def test_words() -> None:

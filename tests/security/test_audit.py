@@ -26,9 +26,9 @@ def fill(audit: AuditLog, count: int, tenant: str = "default") -> None:
         audit.record(tenant, f"user:u{i % 3}", "document.deleted", target=f"doc-{i}", summary={"n": i})
 
 
-def tamper(db: Database, at_seq: int, tenant: str = "default", **values: object) -> None:
+def tamper(store: Database, at_seq: int, tenant: str = "default", **values: object) -> None:
     where = sa.and_(audit_log.c.tenant_id == tenant, audit_log.c.seq == at_seq)
-    with db.engine.begin() as conn:
+    with store.engine.begin() as conn:
         assert conn.execute(sa.update(audit_log).where(where).values(**values)).rowcount == 1
 
 
@@ -37,8 +37,8 @@ def breaks(audit: AuditLog, tenant: str = "default") -> list[tuple[int, str]]:
     return [(found.seq, found.reason) for found in report.breaks]
 
 
-def test_records_chain_from_the_genesis_hash_and_verify(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_records_chain_from_the_genesis_hash_and_verify(store: Database) -> None:
+    audit = AuditLog(store.audit)
     first = audit.record("default", "user:u1", "document.added", target="d1", summary={"title": "Refunds"})
     second = audit.record(
         "default", "key:k1", "document.deleted", target="d1", request_id="r-1", client="::1"
@@ -46,84 +46,84 @@ def test_records_chain_from_the_genesis_hash_and_verify(db: Database) -> None:
     assert (first.seq, first.prev_hash) == (1, GENESIS)
     assert (second.seq, second.prev_hash) == (2, first.hash)
     assert first.hash == seal(first) and len(first.hash) == 64
-    stored = db.audit.page("default", 10).items
+    stored = store.audit.page("default", 10).items
     assert [record.seq for record in stored] == [2, 1]
     assert stored[0] == second and stored[1] == first  # read back exactly as hashed, dates and JSON included
     (report,) = audit.verify("default")
     assert report.ok and report.records == 2 and report.head_hash == second.hash
 
 
-def test_each_tenant_has_its_own_chain(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_each_tenant_has_its_own_chain(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 3, "default")
     fill(audit, 2, "acme")
-    assert [r.seq for r in db.audit.chain("acme")] == [1, 2]
+    assert [r.seq for r in store.audit.chain("acme")] == [1, 2]
     assert {report.tenant_id: report.records for report in audit.verify()} == {"acme": 2, "default": 3}
     assert all(report.ok for report in audit.verify())
 
 
-def test_an_edited_record_is_found_by_its_seq(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_an_edited_record_is_found_by_its_seq(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 5)
-    tamper(db, 3, summary={"n": 99})
+    tamper(store, 3, summary={"n": 99})
     assert breaks(audit) == [(3, "edited")]
 
 
 @pytest.mark.parametrize("column", ["actor", "action", "target", "request_id", "client"])
-def test_every_field_is_covered_by_the_hash(db: Database, column: str) -> None:
-    audit = AuditLog(db.audit)
+def test_every_field_is_covered_by_the_hash(store: Database, column: str) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 2)
-    tamper(db, 1, **{column: "forged"})
+    tamper(store, 1, **{column: "forged"})
     assert breaks(audit) == [(1, "edited")]
 
 
-def test_a_moved_time_is_found(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_a_moved_time_is_found(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 2)
-    (record,) = [r for r in db.audit.chain("default") if r.seq == 2]
-    tamper(db, 2, at=record.at - timedelta(days=1))
+    (record,) = [r for r in store.audit.chain("default") if r.seq == 2]
+    tamper(store, 2, at=record.at - timedelta(days=1))
     assert breaks(audit) == [(2, "edited")]
 
 
-def test_a_deleted_record_is_found_by_its_seq(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_a_deleted_record_is_found_by_its_seq(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 5)
     where = sa.and_(audit_log.c.tenant_id == "default", audit_log.c.seq == 2)
-    with db.engine.begin() as conn:
+    with store.engine.begin() as conn:
         conn.execute(sa.delete(audit_log).where(where))
     assert breaks(audit) == [(2, "missing")]
     (report,) = audit.verify("default")
     assert "records 2 to 2 are missing" in report.breaks[0].message
 
 
-def test_reordered_records_are_found(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_reordered_records_are_found(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 5)
-    tamper(db, 2, seq=-2)
-    tamper(db, 3, seq=2)
-    tamper(db, -2, seq=3)
+    tamper(store, 2, seq=-2)
+    tamper(store, 3, seq=2)
+    tamper(store, -2, seq=3)
     assert breaks(audit) == [(2, "edited"), (3, "edited"), (4, "broken_link")]
 
 
-def test_a_record_rehashed_after_an_edit_breaks_the_link_to_the_next(db: Database) -> None:
+def test_a_record_rehashed_after_an_edit_breaks_the_link_to_the_next(store: Database) -> None:
     """A forger who recomputes the edited record's hash still cannot make the next record point to it."""
-    audit = AuditLog(db.audit)
+    audit = AuditLog(store.audit)
     fill(audit, 4)
-    (original,) = [r for r in db.audit.chain("default") if r.seq == 2]
-    tamper(db, 2, actor="user:x", hash=seal(replace(original, actor="user:x")))
+    (original,) = [r for r in store.audit.chain("default") if r.seq == 2]
+    tamper(store, 2, actor="user:x", hash=seal(replace(original, actor="user:x")))
     assert breaks(audit) == [(3, "broken_link")]
 
 
-def test_only_the_tampered_places_are_reported(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_only_the_tampered_places_are_reported(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 8)
-    tamper(db, 2, target="forged")
-    tamper(db, 6, actor="forged")
+    tamper(store, 2, target="forged")
+    tamper(store, 6, actor="forged")
     assert breaks(audit) == [(2, "edited"), (6, "edited")]
 
 
-def test_concurrent_appends_from_threads_keep_every_chain_whole(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_concurrent_appends_from_threads_keep_every_chain_whole(store: Database) -> None:
+    audit = AuditLog(store.audit)
 
     def write(worker: int) -> None:
         for i in range(15):
@@ -135,60 +135,60 @@ def test_concurrent_appends_from_threads_keep_every_chain_whole(db: Database) ->
     reports = {report.tenant_id: report for report in audit.verify()}
     assert {tenant: report.records for tenant, report in reports.items()} == {"acme": 45, "default": 45}
     assert all(report.ok for report in reports.values())
-    assert [record.seq for record in db.audit.chain("default")] == list(range(1, 46))
+    assert [record.seq for record in store.audit.chain("default")] == list(range(1, 46))
 
 
 def _append_in_process(url: str, count: int) -> None:
     """Another process's writer, with its own engine (and, on SQLite, its own in-process lock)."""
-    db = PostgresDatabase(url) if url.startswith("postgresql") else SqliteDatabase(url)
+    other = PostgresDatabase(url) if url.startswith("postgresql") else SqliteDatabase(url)
     try:
-        fill(AuditLog(db.audit), count)
+        fill(AuditLog(other.audit), count)
     finally:
-        db.close()
+        other.close()
 
 
-def test_concurrent_appends_from_processes_keep_the_chain_whole(db: Database) -> None:
-    url = db.engine.url.render_as_string(hide_password=False)
+def test_concurrent_appends_from_processes_keep_the_chain_whole(store: Database) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
     spawn = multiprocessing.get_context("spawn")
     workers = [spawn.Process(target=_append_in_process, args=(url, 20)) for _ in range(3)]
     for worker in workers:
         worker.start()
-    fill(AuditLog(db.audit), 20)
+    fill(AuditLog(store.audit), 20)
     for worker in workers:
         worker.join(120)
         assert worker.exitcode == 0
-    (report,) = AuditLog(db.audit).verify("default")
+    (report,) = AuditLog(store.audit).verify("default")
     assert report.ok and report.records == 80
 
 
-def test_pages_go_newest_first_and_filter(db: Database) -> None:
-    audit = AuditLog(db.audit)
+def test_pages_go_newest_first_and_filter(store: Database) -> None:
+    audit = AuditLog(store.audit)
     fill(audit, 7)
     seen, cursor = [], None
     while True:
-        page = db.audit.page("default", 3, cursor)
+        page = store.audit.page("default", 3, cursor)
         seen.extend(record.seq for record in page.items)
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
     assert seen == [7, 6, 5, 4, 3, 2, 1]
-    by_actor = db.audit.page("default", 10, filters=AuditFilters(actor="user:u1"))
+    by_actor = store.audit.page("default", 10, filters=AuditFilters(actor="user:u1"))
     assert [record.seq for record in by_actor.items] == [5, 2]
-    middle = db.audit.chain("default")
+    middle = store.audit.chain("default")
     at = {record.seq: record.at for record in middle}
     window = AuditFilters(since=at[3], until=at[5])
-    assert [record.seq for record in db.audit.page("default", 10, filters=window).items] == [4, 3]
-    assert db.audit.page("acme", 10).items == []  # another tenant sees none of them
+    assert [record.seq for record in store.audit.page("default", 10, filters=window).items] == [4, 3]
+    assert store.audit.page("acme", 10).items == []  # another tenant sees none of them
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", "WzFd" + "x", "eyJhIjoxfQ", "WyJ4Il0", "W3RydWVd"])
-def test_a_tampered_cursor_is_invalid_input(db: Database, cursor: str) -> None:
-    fill(AuditLog(db.audit), 2)
+def test_a_tampered_cursor_is_invalid_input(store: Database, cursor: str) -> None:
+    fill(AuditLog(store.audit), 2)
     with pytest.raises(InvalidInput):
-        db.audit.page("default", 10, cursor)
+        store.audit.page("default", 10, cursor)
 
 
-def test_stored_summaries_never_keep_secret_looking_fields(db: Database) -> None:
+def test_stored_summaries_never_keep_secret_looking_fields(store: Database) -> None:
     secret = "sk-live-0123456789abcdef0123"
     summary = {
         "password": "hunter2",
@@ -207,8 +207,8 @@ def test_stored_summaries_never_keep_secret_looking_fields(db: Database) -> None
         "quoted": secret,
         "title": "Refunds",
     }
-    record = AuditLog(db.audit).record("default", "user:u1", "user.updated", summary=summary)
-    with db.engine.connect() as conn:
+    record = AuditLog(store.audit).record("default", "user:u1", "user.updated", summary=summary)
+    with store.engine.connect() as conn:
         raw = json.dumps([list(row) for row in conn.execute(sa.select(audit_log))], default=str)
     for leaked in (secret, "hunter", "s3cr3t", "rt-1", "at-1", "document body", "more body", "argon2"):
         assert leaked not in raw
@@ -241,6 +241,6 @@ def test_the_sanitiser_bounds_what_it_keeps() -> None:
     ]
 
 
-def test_actions_are_area_dot_verb_names(db: Database) -> None:
+def test_actions_are_area_dot_verb_names(store: Database) -> None:
     with pytest.raises(ValueError, match=r"area\.verb"):
-        AuditLog(db.audit).record("default", "user:u1", "Deleted document")
+        AuditLog(store.audit).record("default", "user:u1", "Deleted document")

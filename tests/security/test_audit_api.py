@@ -199,20 +199,34 @@ def test_a_secret_goes_in_once_and_only_its_masked_form_comes_out(callers: dict[
     assert all(SECRET not in text and SECRET[3:-4] not in text for text in shown)
 
 
-def test_owners_read_and_patch_their_tenant_settings(callers: dict[str, Caller]) -> None:
+def test_owners_read_and_patch_their_tenant_settings(callers: dict[str, Caller], server: LiveServer) -> None:
     owner, admin = callers["owner"], callers["admin"]
     defaults = owner.get("/v1/tenant/settings").json()
-    assert defaults == {"allowed_providers": None, "require_mfa": False, "quotas": {}, "rate_limits": {}}
+    assert defaults == {
+        "allowed_providers": None,
+        "require_admin_mfa": False,
+        "oidc": None,
+        "quotas": {},
+        "rate_limits": {},
+    }
     patched = owner.patch(
-        "/v1/tenant/settings", json={"require_mfa": True, "allowed_providers": ["extractive"]}
+        "/v1/tenant/settings", json={"require_admin_mfa": True, "allowed_providers": ["extractive"]}
     )
-    assert patched.status_code == 200 and patched.json()["require_mfa"] is True
+    assert patched.status_code == 200 and patched.json()["require_admin_mfa"] is True
     again = owner.patch("/v1/tenant/settings", json={"allowed_providers": None})
-    assert again.json() == {**defaults, "require_mfa": True}  # what a patch leaves out stays
-    assert owner.patch("/v1/tenant/settings", json={"require_mfa": None}).json() == defaults
+    assert again.json() == {**defaults, "require_admin_mfa": True}  # what a patch leaves out stays
+    assert owner.patch("/v1/tenant/settings", json={"require_admin_mfa": None}).json() == defaults
     changed = newest(admin, "tenant.settings_changed")
     assert changed["target"] == "default" and changed["actor"] == f"key:{owner.key_id}"
-    assert changed["summary"] == {"before": {"require_mfa": True}, "after": {"require_mfa": False}}
+    oidc = {"issuer": "https://idp.example", "client_id": "lore-app", "default_role": "editor"}
+    signed_on = owner.patch("/v1/tenant/settings", json={"oidc": oidc}).json()["oidc"]
+    assert signed_on == {**oidc, "redirect_uri": None, "create_users": True}
+    assert server.lore.store.tenants.require("default").settings["oidc"]["client_id"] == "lore-app"
+    assert owner.patch("/v1/tenant/settings", json={"oidc": None}).json() == defaults
+    assert changed["summary"] == {
+        "before": {"require_admin_mfa": True},
+        "after": {"require_admin_mfa": False},
+    }
 
 
 def test_quotas_and_rate_limits_are_the_operators_and_the_limits_apply_them(
@@ -231,13 +245,13 @@ def test_quotas_and_rate_limits_are_the_operators_and_the_limits_apply_them(
         assert limited.json()["quotas"] == {"documents": 0, "requests_per_day": None}
         stored = server.lore.store.tenants.require("default").settings
         assert stored["quotas"] == {"documents": 0, "requests_per_day": None}  # null kept: no limit
-        assert "require_mfa" not in stored  # a default is left out, not written
+        assert "require_admin_mfa" not in stored  # a default is left out, not written
         refused = owner.post("/v1/documents", json={"title": "Q", "text": "Over quota.", "source": "q.md"})
         error = assert_error(refused, 429, "quota_exceeded")
         assert error["details"]["name"] == "documents" and error["details"]["limit"] == 0
         merged = operator.patch("/v1/tenant/settings", json={"quotas": {"documents": 10**6}})
         assert merged.json()["quotas"] == {"documents": 10**6, "requests_per_day": None}  # name by name
-        unchanged = owner.patch("/v1/tenant/settings", json={**merged.json(), "require_mfa": False})
+        unchanged = owner.patch("/v1/tenant/settings", json={**merged.json(), "require_admin_mfa": False})
         assert unchanged.status_code == 200  # an owner may send the operator's values back as they are
     finally:
         reset = operator.patch("/v1/tenant/settings", json={"quotas": None, "rate_limits": None})
@@ -251,7 +265,7 @@ def test_quotas_and_rate_limits_are_the_operators_and_the_limits_apply_them(
     "patch",
     [
         {"colour": "blue"},
-        {"require_mfa": "maybe"},
+        {"require_admin_mfa": "maybe"},
         {"allowed_providers": []},
         {"allowed_providers": ["oracle"]},
         {"allowed_providers": "openai"},
@@ -259,6 +273,9 @@ def test_quotas_and_rate_limits_are_the_operators_and_the_limits_apply_them(
         {"quotas": {"minutes": 1}},
         {"rate_limits": {"key": "lots"}},
         {"rate_limits": {"address": None}},
+        {"oidc": {"client_id": "lore-app"}},
+        {"oidc": {"issuer": "ftp://idp.example", "client_id": "lore-app"}},
+        {"oidc": {"issuer": "https://idp.example", "client_id": "lore-app", "default_role": "king"}},
     ],
 )
 def test_invalid_settings_are_refused_and_change_nothing(
@@ -274,7 +291,7 @@ def test_invalid_settings_are_refused_and_change_nothing(
 def test_only_owners_manage_settings_and_secrets(callers: dict[str, Caller]) -> None:
     admin = callers["admin"]
     assert_error(admin.get("/v1/tenant/settings"), 403, "forbidden")
-    assert_error(admin.patch("/v1/tenant/settings", json={"require_mfa": True}), 403, "forbidden")
+    assert_error(admin.patch("/v1/tenant/settings", json={"require_admin_mfa": True}), 403, "forbidden")
     assert_error(admin.get("/v1/secrets"), 403, "forbidden")
     assert_error(admin.delete("/v1/secrets/openai_api_key"), 403, "forbidden")
     assert_error(callers["owner"].patch("/v1/tenant/settings", json=[1]), 422, "invalid_request")

@@ -1,5 +1,6 @@
 """The route table guards every route: each route in the OpenAPI has a row, no row is stale, docs/security.md
-shows the table, and every route called as each role and key kind is allowed or denied as the table says."""
+shows the table, and every route called as each role (a key with its scopes, and a user's access token), key
+kind and anonymous caller is allowed or denied as the table says."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import httpx
 import pytest
 
 from lore.api import create_app
-from lore.api.permissions import PUBLIC, ROUTE_SCOPES, matrix, route_key
+from lore.api.permissions import PUBLIC, ROUTE_SCOPES, USER, matrix, route_key
 from lore.config import Settings
+from lore.security.identity import Identity
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
 from tests.api.conftest import LiveServer
 from tests.keys import bearer, mint_key
@@ -48,9 +50,19 @@ def test_docs_show_the_permission_matrix() -> None:
     assert matrix() in (ROOT / "docs" / "security.md").read_text()
 
 
+def user_token(server: LiveServer, role: str) -> str:
+    """An access token of a new user with `role`, as a login gives it."""
+    identity: Identity = server.app.state.identity
+    user = identity.users.create("default", f"{role}@permissions.example", role, None)
+    return identity.logins.issue_tokens(user).access_token
+
+
 def callers(server: LiveServer) -> dict[str, tuple[dict[str, str], frozenset[Scope]]]:
     store = server.lore.store
     found = {role: (bearer(mint_key(store, scopes=scopes)), scopes) for role, scopes in ROLE_SCOPES.items()}
+    found |= {
+        f"user:{role}": (bearer(user_token(server, role)), scopes) for role, scopes in ROLE_SCOPES.items()
+    }
     publishable = mint_key(
         store, scopes=PUBLISHABLE_SCOPES, kind="publishable", collections=frozenset({"help"})
     )
@@ -72,11 +84,12 @@ def test_every_route_allows_and_denies_each_caller_as_the_table_says(server: Liv
                     method, path.replace("{", "").replace("}", ""), headers=headers, json={}
                 )
                 attempts += 1
-                allowed = requirement == PUBLIC or requirement in scopes
+                is_user = name.startswith("user:")
+                allowed = requirement == PUBLIC or requirement in scopes or (requirement == USER and is_user)
                 refused = response.status_code == 401 or (
                     response.status_code == 403 and "required" in response.json()["error"]["details"]
                 )
                 if allowed == refused:
                     wrong.append(f"{name}: {method} {path} -> {response.status_code}")
     assert wrong == []
-    assert attempts >= 8 * len(ROUTE_SCOPES) - 8 * len(HIDDEN)
+    assert attempts >= 12 * len(ROUTE_SCOPES) - 12 * len(HIDDEN)

@@ -38,27 +38,27 @@ def box_of(*keys: str) -> SecretBox:
     return SecretBox(list(keys), KeySource("the test's keys"))
 
 
-def raw_rows(db: Database) -> str:
-    with db.engine.connect() as conn:
+def raw_rows(store: Database) -> str:
+    with store.engine.connect() as conn:
         found = [list(row) for table in (tenant_secrets, users) for row in conn.execute(sa.select(table))]
     return json.dumps(found, default=str)
 
 
-def enrol_user(db: Database, box: SecretBox, totp: str) -> None:
+def enrol_user(store: Database, box: SecretBox, totp: str) -> None:
     now = utcnow()
     row = {"id": "u1", "tenant_id": "acme", "email": "a@acme.test", "role": "owner"}
-    with db.engine.begin() as conn:
+    with store.engine.begin() as conn:
         conn.execute(
             sa.insert(users).values(**row, mfa_secret=box.encrypt(totp), created_at=now, updated_at=now)
         )
 
 
-def test_a_secret_round_trips_encrypted_and_is_only_shown_masked(db: Database) -> None:
-    secrets = TenantSecrets(db.secrets, box_of(generate_key()))
+def test_a_secret_round_trips_encrypted_and_is_only_shown_masked(store: Database) -> None:
+    secrets = TenantSecrets(store.secrets, box_of(generate_key()))
     record = secrets.set("acme", "openai_api_key", OPENAI_KEY)
     assert record.masked == "sk-…CDEF" == masked(OPENAI_KEY)
     assert record.last_used_at is None and record.failing_since is None
-    assert OPENAI_KEY not in raw_rows(db) and OPENAI_KEY not in repr(record.ciphertext)
+    assert OPENAI_KEY not in raw_rows(store) and OPENAI_KEY not in repr(record.ciphertext)
     (listed,) = secrets.list("acme")
     assert secrets.reveal(listed) == OPENAI_KEY
     assert secrets.list("default") == []  # another tenant's are not listed
@@ -72,8 +72,8 @@ def test_a_secret_round_trips_encrypted_and_is_only_shown_masked(db: Database) -
         secrets.delete("acme", "openai_api_key")
 
 
-def test_unknown_names_empty_values_and_unknown_tenants_are_refused(db: Database) -> None:
-    secrets = TenantSecrets(db.secrets, box_of(generate_key()))
+def test_unknown_names_empty_values_and_unknown_tenants_are_refused(store: Database) -> None:
+    secrets = TenantSecrets(store.secrets, box_of(generate_key()))
     with pytest.raises(NotFound, match="known are"):
         secrets.set("acme", "aws_key", "x" * 20)
     with pytest.raises(InvalidInput):
@@ -86,10 +86,10 @@ def test_short_secrets_show_less() -> None:
     assert [masked(value) for value in ("abc", "abcdefghij", "x" * 16)] == ["…", "…ij", "xxx…xxxx"]
 
 
-def test_a_wrong_key_is_a_clear_error_naming_the_secret_not_its_value(db: Database) -> None:
-    secrets = TenantSecrets(db.secrets, box_of(generate_key()))
+def test_a_wrong_key_is_a_clear_error_naming_the_secret_not_its_value(store: Database) -> None:
+    secrets = TenantSecrets(store.secrets, box_of(generate_key()))
     record = secrets.set("acme", "anthropic_api_key", OPENAI_KEY)
-    stranger = TenantSecrets(db.secrets, box_of(generate_key()))
+    stranger = TenantSecrets(store.secrets, box_of(generate_key()))
     with pytest.raises(SecretUndecryptable) as caught:
         stranger.reveal(record)
     message = caught.value.message
@@ -97,42 +97,42 @@ def test_a_wrong_key_is_a_clear_error_naming_the_secret_not_its_value(db: Databa
     assert OPENAI_KEY not in message and record.ciphertext not in message
 
 
-def test_rotation_re_encrypts_everything_under_the_new_key_and_keeps_it_readable(db: Database) -> None:
+def test_rotation_re_encrypts_everything_under_the_new_key_and_keeps_it_readable(store: Database) -> None:
     old = generate_key()
     box = box_of(old)
-    secrets = TenantSecrets(db.secrets, box)
+    secrets = TenantSecrets(store.secrets, box)
     secrets.set("acme", "openai_api_key", OPENAI_KEY)
     secrets.set("default", "oidc_client_secret", "client-secret-value-123")
-    enrol_user(db, box, "JBSWY3DPEHPK3PXP")
+    enrol_user(store, box, "JBSWY3DPEHPK3PXP")
     new = generate_key()
-    rotated = rotate(db.secrets, box.with_first(new))
+    rotated = rotate(store.secrets, box.with_first(new))
     assert rotated == {"acme": 2, "default": 1}
-    only_new = TenantSecrets(db.secrets, box_of(new))
+    only_new = TenantSecrets(store.secrets, box_of(new))
     values = {r.name: only_new.reveal(r) for tenant in ("acme", "default") for r in only_new.list(tenant)}
     assert values == {"openai_api_key": OPENAI_KEY, "oidc_client_secret": "client-secret-value-123"}
-    with db.engine.connect() as conn:
+    with store.engine.connect() as conn:
         totp = conn.execute(sa.select(users.c.mfa_secret)).scalar_one()
     assert box_of(new).decrypt(totp) == "JBSWY3DPEHPK3PXP"
     with pytest.raises(SecretUndecryptable):
         box_of(old).decrypt(totp)  # nothing is left under the old key
 
 
-def test_a_rotation_that_fails_changes_nothing(db: Database) -> None:
+def test_a_rotation_that_fails_changes_nothing(store: Database) -> None:
     box = box_of(generate_key())
-    secrets = TenantSecrets(db.secrets, box)
+    secrets = TenantSecrets(store.secrets, box)
     secrets.set("acme", "openai_api_key", OPENAI_KEY)
     secrets.set("default", "openai_api_key", OPENAI_KEY)
     foreign = box_of(generate_key()).encrypt("undecryptable")
-    with db.engine.begin() as conn:
+    with store.engine.begin() as conn:
         conn.execute(
             sa.update(tenant_secrets)
             .where(tenant_secrets.c.tenant_id == "default")
             .values(ciphertext=foreign)
         )
-    before = raw_rows(db)
+    before = raw_rows(store)
     with pytest.raises(SecretUndecryptable, match="openai_api_key of tenant 'default'"):
-        rotate(db.secrets, box.with_first(generate_key()))
-    assert raw_rows(db) == before
+        rotate(store.secrets, box.with_first(generate_key()))
+    assert raw_rows(store) == before
 
 
 def test_the_embedded_default_keeps_its_own_private_key_file(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from lore.api.permissions import unguarded
 from lore.api.routes import (
     admin,
     audit,
+    auth,
     chat,
     conversations,
     documents,
@@ -36,13 +37,16 @@ from lore.api.routes import (
     tenant_settings,
     tenants,
     usage,
+    users,
 )
 from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttle, Throttling, throttle
+from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
+from lore.security.bootstrap import signing_secret
 from lore.security.keys import KeyRing
 from lore.security.secrets import SecretBox, TenantSecrets
 from lore.service import Lore
@@ -53,12 +57,13 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.for_server()`) at start-up
     and closed at shutdown. A Lore passed in stays the caller's to close."""
     settings = settings or (lore.settings if lore else Settings.for_server())
+    secret = signing_secret(settings)  # refuses to start without one (outside the embedded default)
+    box = SecretBox.from_settings(settings)  # and without secret keys
     metrics = ApiMetrics()
     throttling = Throttling(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        box = SecretBox.from_settings(settings)  # no keys outside the embedded default: refuse to start
         service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
         saver = IndexSaver(service.index_sync)
         saver.start()
@@ -66,6 +71,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
+        identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
+        app.state.identity = identity
+        app.state.credential_checks.append(access_token_check(identity))
+        app.state.cookie_checks.append(session_cookie_check(identity))
         app.state.jobs = runtime.queue
         app.state.secrets = TenantSecrets(service.store.secrets, box)
         app.state.answering = open_answering(
@@ -87,6 +96,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             await throttling.close()
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
+            identity.close()
             if lore is None:
                 await run_in_threadpool(service.close)
 
@@ -114,8 +124,9 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.credential_checks = []
+    app.state.cookie_checks = []
     app.state.throttling = throttling
-    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage)
+    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
     for module in (*routers, audit, secrets, tenant_settings):
         app.include_router(module.router)
     _check_guarded(app)

@@ -1,7 +1,8 @@
 """Authentication and the route table's check, as one app-wide dependency.
 
-Every request to a non-public route must carry `Authorization: Bearer <token>`. A token that starts with `lore_`
-is an API key (`KeyRing`); any other is offered to the app's credential checks in turn (user access tokens).
+Every request to a non-public route must carry `Authorization: Bearer <token>`, or else a cookie one of the app's
+cookie checks accepts (a web session). A token that starts with `lore_` is an API key (`KeyRing`); any other is
+offered to the app's credential checks in turn (user access tokens).
 The `Principal` found is checked against the route's row in `ROUTE_SCOPES` and kept for the handler, which
 asks for it as `PrincipalDep`."""
 
@@ -13,13 +14,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
-from lore.api.permissions import PUBLIC, ROUTE_SCOPES, route_key
+from lore.api.permissions import PUBLIC, ROUTE_SCOPES, USER, route_key
 from lore.errors import Forbidden, InvalidInput, Unauthenticated
 from lore.security.keys import KeyRing, looks_like_key
 from lore.security.principal import Principal
 from lore.security.scopes import Scope
 
 CredentialCheck = Callable[[str, Request], Principal | None]
+CookieCheck = Callable[[Request], Principal | None]  # a cookie's principal; None when the cookie is absent
 END_USER_HEADER = "X-Lore-End-User"
 MAX_END_USER = 128
 
@@ -51,6 +53,10 @@ def authenticate(request: Request) -> Principal:
     """The principal the request's credentials prove, or Unauthenticated."""
     token = bearer_token(request)
     if token is None:
+        cookie_checks: list[CookieCheck] = request.app.state.cookie_checks
+        for cookie_check in cookie_checks:
+            if (principal := cookie_check(request)) is not None:
+                return principal
         raise Unauthenticated(
             "authentication required: send 'Authorization: Bearer <API key or access token>'"
         )
@@ -74,8 +80,12 @@ def authorize(request: Request) -> Principal | None:
     if requirement == PUBLIC:
         return None
     principal = authenticate(request)
-    assert isinstance(requirement, Scope)
-    if not principal.allows(requirement):
+    if requirement == USER:
+        if principal.kind != "user":
+            raise Forbidden(
+                "this route is a signed-in user's own", details={"required": USER, "kind": principal.kind}
+            )
+    elif not principal.allows(Scope(requirement)):
         raise Forbidden(
             f"this route needs the {requirement!s} scope",
             details={"required": str(requirement), "scopes": sorted(principal.scopes)},

@@ -1,6 +1,6 @@
-"""What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, the job
-queue, the app's metrics, answering, the tenants' secrets, the limits on concurrent work and the throttle (rate
-limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
+"""What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
+identities, the job queue, the app's metrics, answering, the tenants' secrets, the limits on concurrent work and
+the throttle (rate limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttling
 from lore.conversations import Answering
 from lore.jobs import JobQueue
+from lore.security.identity import Identity
 from lore.security.keys import KeyRing
 from lore.security.secrets import TenantSecrets
 from lore.service import Lore
@@ -31,6 +32,10 @@ async def get_tenant(principal: PrincipalDep) -> str:
 
 async def get_keys(request: Request) -> KeyRing:
     return request.app.state.keys
+
+
+async def get_identity(request: Request) -> Identity:
+    return request.app.state.identity
 
 
 async def get_jobs(request: Request) -> JobQueue:
@@ -65,6 +70,7 @@ async def get_throttling(request: Request) -> Throttling:
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 KeysDep = Annotated[KeyRing, Depends(get_keys)]
+IdentityDep = Annotated[Identity, Depends(get_identity)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]

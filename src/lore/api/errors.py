@@ -4,7 +4,9 @@
     InvalidMultipart              400     invalid_multipart       (body cannot be parsed at all)
     UnsupportedFormat             415     unsupported_format / unsupported_media_type
     PayloadTooLarge               413     payload_too_large
+    DocumentTooLarge              413     document_too_large      (its text or chunks exceed a limit)
     CorruptDocument               422     corrupt_document
+    DocumentTooComplex            422     document_too_complex    (its structure exceeds a parsing limit)
     InvalidInput                  422     invalid_input           (well-formed, but the values are unusable)
     Unauthenticated               401     unauthenticated         (with WWW-Authenticate: Bearer)
     Forbidden                     403     forbidden
@@ -39,6 +41,8 @@ from lore.answers.errors import ProviderFailed
 from lore.errors import (
     Conflict,
     CorruptDocument,
+    DocumentTooComplex,
+    DocumentTooLarge,
     Forbidden,
     InvalidInput,
     LoreError,
@@ -76,7 +80,9 @@ STATUS: dict[type[LoreError], int] = {
     InvalidMultipart: 400,
     UnsupportedFormat: 415,
     PayloadTooLarge: 413,
+    DocumentTooLarge: 413,
     CorruptDocument: 422,
+    DocumentTooComplex: 422,
     InvalidInput: 422,
     Unauthenticated: 401,
     Forbidden: 403,

@@ -1,4 +1,4 @@
-"""The one table of what every route needs: a scope, or PUBLIC. `create_app` refuses to start when a route has
+"""The one table of what every route needs: a scope, USER (any signed-in user, no key), or PUBLIC. `create_app` refuses to start when a route has
 no row (so a new route cannot ship unguarded), and docs/security.md's matrix is printed from this table.
 
 A row's scope is checked against the caller's scopes before the handler runs; what the handler then reads or
@@ -12,6 +12,7 @@ from typing import Final
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
 
 PUBLIC: Final = "public"
+USER: Final = "user"  # any signed-in user, whatever its role: its own account, password and MFA
 Requirement = Scope | str
 
 ROUTE_SCOPES: dict[str, Requirement] = {
@@ -53,6 +54,26 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /v1/tenants": Scope.INSTALLATION,
     "GET /v1/tenants/{tenant_id}": Scope.INSTALLATION,
     "PATCH /v1/tenants/{tenant_id}": Scope.INSTALLATION,
+    "POST /v1/auth/login": PUBLIC,
+    "POST /v1/auth/login/mfa": PUBLIC,
+    "POST /v1/auth/refresh": PUBLIC,
+    "POST /v1/auth/logout": PUBLIC,
+    "POST /v1/auth/session": PUBLIC,
+    "POST /v1/auth/session/mfa": PUBLIC,
+    "DELETE /v1/auth/session": PUBLIC,  # checks the session's CSRF token itself
+    "GET /v1/auth/oidc/{tenant}/start": PUBLIC,
+    "GET /v1/auth/oidc/{tenant}/callback": PUBLIC,
+    "POST /v1/auth/mfa/enrol": USER,
+    "POST /v1/auth/mfa/verify": USER,
+    "POST /v1/auth/mfa/recovery-codes": USER,
+    "GET /v1/users": Scope.ADMIN,
+    "POST /v1/users": Scope.ADMIN,
+    "GET /v1/users/{user_id}": Scope.ADMIN,
+    "PATCH /v1/users/{user_id}": Scope.ADMIN,  # admins and owners: the owner scope (checked by Accounts)
+    "POST /v1/users/{user_id}/password": Scope.ADMIN,
+    "DELETE /v1/users/{user_id}/mfa": Scope.ADMIN,
+    "GET /v1/me": USER,
+    "POST /v1/me/password": USER,
     "GET /v1/audit": Scope.ADMIN,
     "GET /v1/audit/export": Scope.ADMIN,
     "GET /v1/secrets": Scope.OWNER,
@@ -73,8 +94,8 @@ def unguarded(routes: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def roles_allowed(requirement: Requirement) -> list[str]:
-    """The roles whose users pass a requirement (every role for a public route)."""
-    if requirement == PUBLIC:
+    """The roles whose users pass a requirement (every role for a public or any-user route)."""
+    if requirement in (PUBLIC, USER):
         return list(ROLE_SCOPES)
     return [role for role, scopes in ROLE_SCOPES.items() if requirement in scopes]
 

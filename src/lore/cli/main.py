@@ -22,6 +22,7 @@ from lore.cli import (
     serve,
     tenants,
     usage,
+    users,
     worker,
 )
 from lore.errors import LoreError
@@ -49,6 +50,7 @@ app.add_typer(documents.app, name="documents")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tenants.app, name="tenants")
+app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(secrets.app, name="secrets")
 

@@ -1,7 +1,9 @@
-"""Cut text into ever smaller units (lines, sentences, words, characters) until each fits a token limit.
+"""Cut text into ever smaller units (lines, sentences, words, characters) until each fits a token limit
+and a character limit (a 1.5 MB "word" is a single unknown token, so tokens alone bound nothing).
 
 Every unit comes with the separator that joined it to the previous one, so that joining the units back
-gives the original text (with whitespace normalised).
+gives the original text (with whitespace normalised). Each unit is counted once, so the work is linear in
+the text's length.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ Counter = Callable[[str], int]
 _SENTENCE_BREAK = re.compile(
     r"(?:(?<=[.!?\u2026])|(?<=[.!?\u2026][\"'\u201d\u2019)\]]))\s+(?![a-z])|(?<=[\u3002\uff01\uff1f])\s*",
 )
-_CHARS_PER_TOKEN_BOUND = 16  # no run of text is split into tokens this long on average
+# Characters per token allowed on average: English text has ~4.5 and most scripts under 6; a word of 100+
+# characters is one unknown token, so blobs (and rare runs of Thai, written without spaces) go far beyond.
+CHARS_PER_TOKEN_BOUND = 16
 
 
 def sentences(text: str) -> list[tuple[str, str]]:
@@ -56,41 +60,47 @@ TEXT_SPLITTERS: dict[Unit, tuple[Splitter, ...]] = {
 
 
 def split_text(
-    text: str, splitters: Sequence[Splitter], limit: int, count: Counter
+    text: str, splitters: Sequence[Splitter], limit: int, count: Counter, max_chars: int
 ) -> list[tuple[str, str, int]]:
-    """(unit, separator, tokens) triples of at most `limit` tokens each, each unit counted once."""
+    """(unit, separator, tokens) triples of at most `limit` tokens and `max_chars` characters each."""
     if not splitters:
-        return hard_split(text, limit, count)
+        return hard_split(text, limit, count, max_chars)
     result: list[tuple[str, str, int]] = []
     for unit, sep in splitters[0](text):
-        tokens = count(unit)
+        tokens = count(unit) if len(unit) <= max_chars else limit + 1  # too long: never counted whole
         if tokens <= limit:
             result.append((unit, sep, tokens))
             continue
-        smaller = split_text(unit, splitters[1:], limit, count)
+        smaller = split_text(unit, splitters[1:], limit, count, max_chars)
         if smaller:
             result.append((smaller[0][0], sep, smaller[0][2]))
             result.extend(smaller[1:])
     return result
 
 
-def hard_split(text: str, limit: int, count: Counter) -> list[tuple[str, str, int]]:
+def hard_split(text: str, limit: int, count: Counter, max_chars: int) -> list[tuple[str, str, int]]:
     """Last resort for a run without spaces (a long CJK sentence, a data blob): the longest fitting prefix."""
     parts: list[tuple[str, str, int]] = []
     start = 0
     while start < len(text):
-        end = _longest_fit(text, start, limit, count)
+        end = _longest_fit(text, start, limit, count, max_chars)
         parts.append((text[start:end], "", count(text[start:end])))
         start = end
     return parts
 
 
-def _longest_fit(text: str, start: int, limit: int, count: Counter) -> int:
-    low, high = start + 1, min(len(text), start + max(limit, 1) * _CHARS_PER_TOKEN_BOUND)
+def _longest_fit(text: str, start: int, limit: int, count: Counter, max_chars: int) -> int:
+    """End of the longest prefix from `start` within both limits (at least one character): doubling from
+    `limit` characters, then bisecting the last step, so that each part costs O(its length x log)."""
+    bound = min(len(text) - start, max(limit, 1) * CHARS_PER_TOKEN_BOUND, max(max_chars, 1))
+    low, probe = 1, min(max(limit, 1), bound)
+    while probe > low and count(text[start : start + probe]) <= limit:
+        low, probe = probe, min(2 * probe, bound)
+    high = probe - 1 if probe > low else low
     while low < high:
         middle = (low + high + 1) // 2
-        if count(text[start:middle]) <= limit:
+        if count(text[start : start + middle]) <= limit:
             low = middle
         else:
             high = middle - 1
-    return low
+    return start + low

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from lore.errors import Forbidden, InvalidInput
 from lore.security.quotas import QuotaName, RateName, check_policy
+from lore.security.scopes import RoleName
 
 
 class ProviderNotAllowed(Forbidden):
@@ -31,6 +32,20 @@ class ProviderNotAllowed(Forbidden):
 Count = Annotated[int, Field(ge=0)]
 ProviderName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 OPERATOR_FIELDS = ("quotas", "rate_limits")  # the installation's limits on a tenant: not the tenant's to lift
+
+
+class OidcPolicy(BaseModel):
+    """Where the tenant's users sign on (OpenID Connect, authorization code with PKCE)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^https?://")]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    redirect_uri: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] | None = Field(
+        None, description="Callback registered at the provider; default: this server's callback URL."
+    )
+    default_role: RoleName = Field("viewer", description="The role of a user created at their first sign-on.")
+    create_users: bool = Field(True, description="Create a user at the first sign-on of an unknown email.")
 
 
 class TenantSettings(BaseModel):
@@ -44,7 +59,14 @@ class TenantSettings(BaseModel):
         description="Answer providers the tenant's requests may use and name; null: the server's configured "
         "chain. One outside that chain answers only with the tenant's own key for it.",
     )
-    require_mfa: bool = Field(False, description="Admins and owners must sign in with a second factor.")
+    require_admin_mfa: bool = Field(
+        False, description="Admins and owners act as viewers until they have turned MFA on."
+    )
+    oidc: OidcPolicy | None = Field(
+        None,
+        description="The tenant's single sign-on provider; its client secret is the tenant secret "
+        "`oidc_client_secret` (`PUT /v1/secrets/oidc_client_secret`).",
+    )
     quotas: dict[QuotaName, Count | None] = Field(
         default_factory=dict,
         description="Quotas by name (documents, stored_bytes, tokens_per_day, requests_per_day): a name left out "

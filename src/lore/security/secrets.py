@@ -215,6 +215,11 @@ class TenantSecrets:
         if not self.records.delete(tenant_id, check_name(name)):
             raise NotFound(f"secret {name!r} is not set", details={"name": name})
 
+    def read(self, tenant_id: str, name: str) -> str | None:
+        """A secret in the clear (the tenant's single sign-on client secret), or None when it is not set."""
+        record = self.records.get(tenant_id, name)
+        return self.reveal(record) if record is not None else None
+
     def reveal(self, record: SecretRecord) -> str:
         """The secret in the clear, for Lore's own use (a provider's request); never for a response."""
         return self.box.decrypt(record.ciphertext, f"secret {record.name} of tenant {record.tenant_id!r}")

@@ -38,6 +38,7 @@ from lore.backends.store.schema import chunks, collections, documents, embedding
 from lore.backends.store.secret_records import SecretRecords
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.usage_records import UsageRecords
+from lore.backends.store.user_records import UserRecords
 from lore.backends.store.vector_source import SqlVectorSource
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
@@ -46,8 +47,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `audit` and `secrets` are the
-    repositories callers use."""
+    `reembedding`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit` and `secrets` are
+    the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -62,6 +63,7 @@ class Database(abc.ABC):
         self.tenants = TenantRecords(engine)
         self.api_keys = ApiKeyRecords(engine)
         self.usage = UsageRecords(self)
+        self.users = UserRecords(engine)
         self.audit = AuditRecords(self)
         self.secrets = SecretRecords(self)
 

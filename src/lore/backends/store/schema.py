@@ -217,11 +217,14 @@ users = sa.Table(
     sa.Column("locked_until", UtcDateTime(), nullable=True),
     sa.Column("mfa_secret", sa.Text(), nullable=True),  # encrypted TOTP secret
     sa.Column("mfa_enabled_at", UtcDateTime(), nullable=True),
+    sa.Column("mfa_last_step", sa.BigInteger(), nullable=True),  # newest TOTP time step used: no replays
     sa.Column("oidc_subject", sa.Text(), nullable=True),
     sa.Column("disabled_at", UtcDateTime(), nullable=True),
     _created_at(),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("tenant_id", "email", name="uq_users_email"),
+    sa.UniqueConstraint("tenant_id", "oidc_subject", name="uq_users_oidc_subject"),
+    sa.Index("ix_users_tenant_newest", "tenant_id", "created_at", "id"),
 )
 
 recovery_codes = sa.Table(
@@ -237,6 +240,8 @@ refresh_tokens = sa.Table(
     metadata,
     sa.Column("token_hash", sa.Text(), primary_key=True),
     sa.Column("family_id", sa.Text(), nullable=False),  # every rotation of one login; reuse revokes them all
+    # "refresh": rotated on every use; "session": a web session's cookie, used until it expires or is revoked.
+    sa.Column("kind", sa.Text(), nullable=False, server_default="refresh"),
     sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("tenant_id", sa.Text(), nullable=False),
     _created_at(),
@@ -244,6 +249,7 @@ refresh_tokens = sa.Table(
     sa.Column("used_at", UtcDateTime(), nullable=True),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
     sa.Index("ix_refresh_tokens_family", "family_id"),
+    sa.Index("ix_refresh_tokens_user", "user_id"),
 )
 
 groups = sa.Table(

@@ -16,6 +16,7 @@ _SPACES = re.compile(r"[^\S\n]+")
 _ANY_SPACE = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _TITLE_MAX_CHARS = 120
+_MAX_LIST_INDENT = 8  # deeper list items keep this indent, so output stays linear in the items however deep
 
 
 def clean(text: str) -> str:
@@ -46,6 +47,11 @@ def tidy_code(text: str) -> str:
     """Code keeps its indentation; only trailing spaces and surrounding blank lines go."""
     lines = [line.rstrip() for line in clean(text).expandtabs(4).split("\n")]
     return "\n".join(lines).strip("\n")
+
+
+def list_line(depth: int, marker: str, text: str) -> str:
+    """One item of a list block: '  - text' indented by its nesting depth (up to a bound)."""
+    return f"{'  ' * min(depth, _MAX_LIST_INDENT)}{marker} {text}"
 
 
 def split_paragraphs(text: str) -> list[str]:

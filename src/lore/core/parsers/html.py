@@ -1,14 +1,21 @@
-"""HTML: keep the page's main content and its structure, drop navigation and other boilerplate."""
+"""HTML: keep the page's main content and its structure, drop navigation and other boilerplate.
+
+Every walk over the tree keeps its own stack instead of recursing and visits each node a bounded number of
+times; markup nested too deeply for its length (which the tree builder itself would take quadratic time
+over) is refused before it is built.
+"""
 
 from __future__ import annotations
 
 import codecs
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from lore.core.parsers._text import block, document, first_heading, humanise, squash
+from lore.core.parsers._nesting import check_nesting
+from lore.core.parsers._text import block, document, first_heading, humanise, list_line, squash
 from lore.core.parsers.plain import decode
 from lore.models import Block, ParsedDocument
 
@@ -19,6 +26,8 @@ _PAGE_CHROME = ("header", "footer")
 _CHROME_ROLES = frozenset(("navigation", "banner", "contentinfo", "search"))
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _LISTS = ("ul", "ol")
+_ARTICLE = ("article", "main")
+_BLOCK_TAGS = frozenset((*_HEADINGS, "p", *_LISTS, "table", "pre"))
 _INLINE = frozenset(
     (
         *("a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd", "label"),
@@ -30,7 +39,7 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\u00b7:-]\s+")  # bar, dashes,
 
 
 def parse(data: bytes, filename: str) -> ParsedDocument:
-    tree = LexborHTMLParser(_decode(data))
+    tree = _tree(_decode(data))
     title_node = tree.css_first("head title")
     page_title = squash(_inline(title_node)) if title_node is not None else ""
     blocks = list(_content_blocks(tree))
@@ -40,10 +49,14 @@ def parse(data: bytes, filename: str) -> ParsedDocument:
     return document(title, blocks, {"format": "html"} | ({"lang": lang} if lang else {}))
 
 
-def fragment_blocks(markup: str) -> list[Block | None]:
+def fragment_blocks(markup: str) -> list[Block]:
     """Blocks of a piece of HTML embedded in another format (raw HTML inside Markdown)."""
-    tree = LexborHTMLParser(markup)
-    return list(_content_blocks(tree))
+    return list(_content_blocks(_tree(markup)))
+
+
+def _tree(markup: str) -> LexborHTMLParser:
+    check_nesting(markup)  # the tree builder's own cost grows with depth times tags
+    return LexborHTMLParser(markup)
 
 
 def _decode(data: bytes) -> str:
@@ -57,7 +70,7 @@ def _decode(data: bytes) -> str:
     return decode(data)
 
 
-def _content_blocks(tree: LexborHTMLParser) -> Iterator[Block | None]:
+def _content_blocks(tree: LexborHTMLParser) -> Iterator[Block]:
     root = _main_content(tree)
     if root is not None:
         yield from _walk(root)
@@ -74,79 +87,135 @@ def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
     return tree.css_first("[role=main]") or tree.body
 
 
-def _is_boilerplate(node: LexborNode, tag: str) -> bool:
-    """Scripts, navigation, forms, hidden elements, and page (not article) headers and footers."""
+def _is_boilerplate(node: LexborNode, tag: str, in_article: bool) -> bool:
+    """Scripts, navigation, forms, hidden elements, and page (not article) headers and footers; article
+    headers carry the article's own title and byline."""
     attributes = node.attributes
     if tag in _DROP_TAGS or "hidden" in attributes or attributes.get("aria-hidden") == "true":
         return True
     if attributes.get("role") in _CHROME_ROLES:
         return True
-    return tag in _PAGE_CHROME and not _inside_article(node)
+    return tag in _PAGE_CHROME and not in_article
 
 
-def _inside_article(node: LexborNode) -> bool:
-    """Article headers carry the article's own title and byline; page headers are boilerplate."""
-    parent = node.parent
-    while parent is not None:
-        if parent.tag in ("article", "main"):
+def _within_article(node: LexborNode) -> bool:
+    """Whether the node is, or is inside, an <article> or <main> (looked up once, for the walk's root)."""
+    current: LexborNode | None = node
+    while current is not None:
+        if current.tag in _ARTICLE:
             return True
-        parent = parent.parent
+        current = current.parent
     return False
 
 
-def _walk(node: LexborNode) -> Iterator[Block | None]:
-    """Structural elements become blocks; loose inline text between them becomes paragraphs."""
+def _walk(root: LexborNode) -> Iterator[Block]:
+    """Structural elements become blocks; loose inline text between them becomes paragraphs. Containers are
+    entered on an explicit stack, so deep nesting costs memory in proportion, never recursion."""
     loose: list[str] = []
-    for child in node.iter(include_text=True):
+    stack = [(root.iter(include_text=True), _within_article(root))]
+    while stack:
+        children, in_article = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            yield from _paragraph(loose)
+            continue
         tag = child.tag or ""
-        if tag != "-text" and (tag.startswith("-") or _is_boilerplate(child, tag)):
+        if tag != "-text" and (tag.startswith("-") or _is_boilerplate(child, tag, in_article)):
             continue  # comments, doctype, page chrome
         if tag in ("-text", "br") or tag in _INLINE:
             loose.append(_inline(child))
+            continue
+        yield from _paragraph(loose)  # loose text ends where a structural element starts
+        if tag in _BLOCK_TAGS:
+            yield from _element_block(child, tag)
         else:
-            yield block("paragraph", "".join(loose))
-            loose.clear()
-            yield from _element_blocks(child, tag)
-    yield block("paragraph", "".join(loose))
+            stack.append((child.iter(include_text=True), in_article or tag in _ARTICLE))
 
 
-def _element_blocks(node: LexborNode, tag: str) -> Iterator[Block | None]:
+def _paragraph(loose: list[str]) -> Iterator[Block]:
+    paragraph = block("paragraph", "".join(loose)) if loose else None
+    loose.clear()
+    if paragraph is not None:
+        yield paragraph
+
+
+def _element_block(node: LexborNode, tag: str) -> Iterator[Block]:
     if tag in _HEADINGS:
-        yield block("heading", _inline(node), level=_HEADINGS[tag])
+        made = block("heading", _inline(node), level=_HEADINGS[tag])
     elif tag == "p":
-        yield block("paragraph", _inline(node))
+        made = block("paragraph", _inline(node))
     elif tag in _LISTS:
-        yield block("list", "\n".join(_list_lines(node, depth=0)))
+        made = block("list", "\n".join(_list_lines(node)))
     elif tag == "table":
-        yield block("table", "\n".join(_table_rows(node)))
-    elif tag == "pre":
-        yield block("code", node.text(deep=True))
+        made = block("table", "\n".join(_table_rows(node)))
     else:
-        yield from _walk(node)
+        made = block("code", node.text(deep=True))
+    if made is not None:
+        yield made
 
 
-def _inline(node: LexborNode, skip: tuple[str, ...] = ()) -> str:
-    """Text of a subtree: line breaks and nested block elements become spaces."""
-    tag = node.tag or ""
-    if tag == "-text":
-        return node.text(deep=False)
-    if tag == "br":
-        return " "
-    if tag.startswith("-") or tag in skip or tag in _DROP_TAGS:
-        return ""
-    inner = "".join(_inline(child, skip) for child in node.iter(include_text=True))
-    return inner if tag in _INLINE else f" {inner} "
+def _inline(node: LexborNode, lists: list[LexborNode] | None = None) -> str:
+    """Text of a subtree: line breaks and nested block elements become spaces. With `lists`, nested lists
+    are left out and collected there instead (a list item's own text). An explicit stack, not recursion."""
+    parts: list[str] = []
+    stack: list[tuple[Iterator[LexborNode], str]] = [(iter((node,)), "")]
+    while stack:
+        children, closing = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            parts.append(closing)
+            continue
+        tag = child.tag or ""
+        if tag == "-text":
+            parts.append(child.text(deep=False))
+        elif tag == "br":
+            parts.append(" ")
+        elif lists is not None and tag in _LISTS:
+            lists.append(child)
+        elif not (tag.startswith("-") or tag in _DROP_TAGS):
+            space = "" if tag in _INLINE else " "
+            parts.append(space)
+            stack.append((child.iter(include_text=True), space))
+    return "".join(parts)
 
 
-def _list_lines(node: LexborNode, depth: int) -> Iterator[str]:
-    ordered = node.tag == "ol"
-    items = [child for child in node.iter() if child.tag == "li"]
-    for index, item in enumerate(items, start=_list_start(node)):
-        marker = f"{index}." if ordered else "-"
-        yield f"{'  ' * depth}{marker} {squash(_inline(item, skip=_LISTS))}"
-        for nested in item.css("ul, ol"):
-            if _nearest_item(nested) == item:
-                yield from _list_lines(nested, depth + 1)
+def _list_lines(root: LexborNode) -> Iterator[str]:
+    """One line per item, numbered for ordered lists; each item's nested lists follow it, indented. Every
+    node is visited once: an item's text and the lists inside it are gathered in one pass."""
+    stack = [_ListFrame.of(root, 0)]
+    while stack:
+        frame = stack[-1]
+        child = next(frame.children, None)
+        if child is None:
+            stack.pop()
+        elif child.tag == "li":
+            nested: list[LexborNode] = []
+            text = squash(_inline(child, nested))
+            yield list_line(frame.depth, frame.marker(), text)
+            stack.extend(_ListFrame.of(inner, frame.depth + 1) for inner in reversed(nested))
+        elif child.tag in _LISTS:  # a list directly inside a list, as some editors write them
+            stack.append(_ListFrame.of(child, frame.depth + 1))
+
+
+@dataclass(slots=True)
+class _ListFrame:
+    """A list being written: its remaining children, its depth and the number of its next item."""
+
+    children: Iterator[LexborNode]
+    depth: int
+    number: int | None  # None in a bullet list
+
+    @classmethod
+    def of(cls, node: LexborNode, depth: int) -> _ListFrame:
+        return cls(node.iter(), depth, _list_start(node) if node.tag == "ol" else None)
+
+    def marker(self) -> str:
+        if self.number is None:
+            return "-"
+        self.number += 1
+        return f"{self.number - 1}."
 
 
 def _list_start(node: LexborNode) -> int:
@@ -154,18 +223,20 @@ def _list_start(node: LexborNode) -> int:
     return int(start) if start.isdigit() else 1
 
 
-def _nearest_item(node: LexborNode) -> LexborNode | None:
-    parent = node.parent
-    while parent is not None and parent.tag != "li":
-        parent = parent.parent
-    return parent
-
-
 def _table_rows(node: LexborNode) -> Iterator[str]:
-    for row in node.css("tr"):
+    """Rows of this table only (a nested table's text stays inside its cell, never repeated as rows)."""
+    for row in _rows(node):
         cells = [squash(_inline(cell)) for cell in row.iter() if cell.tag in ("th", "td")]
         if any(cells):
             yield " | ".join(cells)
+
+
+def _rows(table: LexborNode) -> Iterator[LexborNode]:
+    for child in table.iter():
+        if child.tag == "tr":
+            yield child
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            yield from (row for row in child.iter() if row.tag == "tr")
 
 
 def _best_title(page_title: str, heading: str) -> str:

@@ -62,12 +62,15 @@ def _identities() -> None:
         sa.Column("locked_until", Timestamp, nullable=True),
         sa.Column("mfa_secret", sa.Text(), nullable=True),
         sa.Column("mfa_enabled_at", Timestamp, nullable=True),
+        sa.Column("mfa_last_step", sa.BigInteger(), nullable=True),
         sa.Column("oidc_subject", sa.Text(), nullable=True),
         sa.Column("disabled_at", Timestamp, nullable=True),
         _created_at(),
         sa.Column("updated_at", Timestamp, nullable=False),
         sa.UniqueConstraint("tenant_id", "email", name="uq_users_email"),
+        sa.UniqueConstraint("tenant_id", "oidc_subject", name="uq_users_oidc_subject"),
     )
+    op.create_index("ix_users_tenant_newest", "users", ["tenant_id", "created_at", "id"])
     op.create_table(
         "recovery_codes",
         sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
@@ -78,6 +81,7 @@ def _identities() -> None:
         "refresh_tokens",
         sa.Column("token_hash", sa.Text(), primary_key=True),
         sa.Column("family_id", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False, server_default="refresh"),
         sa.Column("user_id", sa.Text(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
         sa.Column("tenant_id", sa.Text(), nullable=False),
         _created_at(),
@@ -86,6 +90,7 @@ def _identities() -> None:
         sa.Column("revoked_at", Timestamp, nullable=True),
     )
     op.create_index("ix_refresh_tokens_family", "refresh_tokens", ["family_id"])
+    op.create_index("ix_refresh_tokens_user", "refresh_tokens", ["user_id"])
     op.create_table(
         "groups",
         sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), primary_key=True),
