@@ -23,6 +23,7 @@ MODEST: dict[str, list[str]] = {
     "search": ["--duration", "10", "--warmup", "2"],
     "backends": ["--docs", "300", "--queries", "100"],
     "conversations": [],
+    "hostile": ["--alone", "6", "--bound", "45"],
 }
 
 

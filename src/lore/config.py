@@ -110,6 +110,25 @@ class IndexSettings(BaseModel):
     index_sync_seconds: float = Field(
         0.25, description="How often a serving process checks the store for changes made by other processes."
     )
+    inline_catch_up_changes: int = Field(
+        256,
+        ge=0,
+        description="A server's write or search brings the indexes up to date itself when they are at most this "
+        "many changes behind and no catch-up is under way (a write waits up to 1 s for one that is; a search never "
+        "waits); further behind, its background catch-up does it, and searches answer from what is applied.",
+    )
+    ready_max_lag_changes: int = Field(
+        10_000,
+        ge=0,
+        description="`/readyz` answers 503 `index_behind` while the vector index is more changes than this behind "
+        "the store.",
+    )
+    ready_max_lag_seconds: float = Field(
+        120.0,
+        ge=0,
+        description="`/readyz` answers 503 `index_behind` while the indexes have been behind the store for longer "
+        "than this.",
+    )
 
 
 class EmbeddingSettings(BaseModel):
@@ -155,6 +174,34 @@ class ServingSettings(BaseModel):
         "code, denser in tokens, reach it from about 1.6 MB); more is refused as `document_too_large`.",
     )
     max_k: int = Field(200, description="Largest number of hits one search may ask for.")
+    max_header_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest request head (request line and headers) `lore serve` reads; larger: 431 "
+        "`headers_too_large`, and the connection is closed.",
+    )
+    max_header_count: int = Field(
+        100, ge=1, description="Most headers one request may have; more: 431 `headers_too_large`."
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has to send a request's head, from connecting or from the end of the "
+        "previous response; then `lore serve` closes the connection (after a 408 `request_timeout` if part of a "
+        "head came).",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest pause while a request body arrives (one shorter than its Content-Length waits "
+        "for the rest); then 408 `request_timeout`, and the connection is closed.",
+    )
+    graceful_shutdown_seconds: int = Field(
+        10,
+        ge=0,
+        description="On SIGTERM or Ctrl-C, seconds the requests under way may take to finish before they are "
+        "cancelled (an answer then stops at its next piece).",
+    )
 
 
 # A list setting reads one variable, comma-separated: `LORE_ALLOWED_HOSTS=lore.example.com,lore.internal`.
@@ -259,6 +306,12 @@ class LimitsSettings(BaseModel):
         description="Requests a publishable key accepts from one client address (policy `rate_limits.address` "
         "overrides it; a publishable key is always limited per address).",
     )
+    rate_limit_sign_in: str = Field(
+        "20/minute",
+        description="Sign-in requests (`/v1/auth/...`: logins, MFA codes, refreshes, sessions, single sign-on) "
+        "one client address may make: account lockout bounds guesses per account, this bounds guesses "
+        "across accounts and the password hashing they cost.",
+    )
     rate_limit_prefix: str = Field(
         "lore",
         description="Prefix of the rate-limit counters in Redis (installations sharing one Redis need their own).",
@@ -327,7 +380,7 @@ class LimitsSettings(BaseModel):
             parse_many(value)  # ValueError names what it could not read
         return value or None
 
-    @field_validator("rate_limit_address")
+    @field_validator("rate_limit_address", "rate_limit_sign_in")
     @classmethod
     def _a_limit(cls, value: str) -> str:
         parse_many(value)  # publishable keys are always limited: an empty one is an error too

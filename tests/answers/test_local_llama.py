@@ -69,7 +69,7 @@ def test_without_llama_cpp_the_provider_says_how_to_install_it(
     no_llama_cpp: NoLlamaCpp, model_file: Path
 ) -> None:
     error = refusal(local(model_file))
-    assert (error.provider, error.reason, error.code) == ("local", "not_installed", "provider_error")
+    assert (error.provider, error.reason, error.code) == ("local", "not_installed", "provider_unavailable")
     assert "pip install 'lore[local]'" in error.message
     assert "make install-local" in str(error)
     assert no_llama_cpp.attempts == ["llama_cpp"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -83,3 +84,35 @@ def test_docs_page_needs_no_network(client: httpx.Client) -> None:
     for asset in assets:
         assert asset.startswith("/"), f"{asset} is not served locally"
         assert client.get(asset).status_code == 200
+
+
+def test_openapi_describes_the_answer_event_streams(client: httpx.Client) -> None:
+    """Each event of a streamed answer is declared with its JSON data, and every schema it names exists."""
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        ref = schema.get("$ref", "")
+        return schemas[ref.removeprefix("#/components/schemas/")] if ref else schema
+
+    answer = spec["paths"]["/v1/conversations/{conversation_id}/messages"]["post"]["responses"]["201"][
+        "content"
+    ]
+    assert resolved(answer["application/json"]["schema"])["title"] == "MessageOut"
+    events = {
+        item["properties"]["event"]["const"]: item["properties"]["data"]
+        for item in answer["text/event-stream"]["itemSchema"]["oneOf"]
+    }
+    assert set(events) == {"token", "message", "error"}
+    assert {data["contentMediaType"] for data in events.values()} == {"application/json"}
+    assert resolved(events["token"]["contentSchema"])["properties"]["text"]["type"] == "string"
+    assert resolved(events["message"]["contentSchema"])["title"] == "MessageOut"
+    assert "error" in resolved(events["error"]["contentSchema"])["properties"]
+
+    chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    chunks = [item["properties"]["data"] for item in chat["text/event-stream"]["itemSchema"]["oneOf"]]
+    assert {"const": "[DONE]"} in chunks
+    chunk = next(data["contentSchema"] for data in chunks if data.get("contentSchema", {}).get("properties"))
+    assert chunk["properties"]["object"] == {"const": "chat.completion.chunk"}
+    for name in ("usage", "lore"):
+        assert resolved(chunk["properties"][name])["properties"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +138,32 @@ def test_lore_serve_on_every_interface_says_how_to_allow_hosts(
     configured = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
     assert configured.exit_code == 0 and "LORE_ALLOWED_HOSTS" not in configured.output
     assert served_settings(captured[-1]).http.allowed_hosts == ["lore.example.com"]
+
+
+def test_lore_serve_prints_its_address_once_the_port_is_bound(
+    environment: Path, captured: list[uvicorn.Config]
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+
+    assert result.exit_code == 0, result.output
+    (config,) = captured
+    assert config.timeout_graceful_shutdown == Settings().serving.graceful_shutdown_seconds
+    printed = re.search(r"Lore on http://127\.0\.0\.1:(\d+)", result.output)
+    assert printed and int(printed.group(1)) > 0  # the port the socket got, not the 0 asked for
+
+
+def test_lore_serve_on_a_busy_port_fails_without_printing_an_address(environment: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "lore", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert "Lore on" not in result.stdout + result.stderr
+    assert "address already in use" in result.stderr.lower()

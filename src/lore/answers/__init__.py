@@ -13,6 +13,9 @@ from lore.answers.errors import (
     CircuitOpen,
     NoProviderAnswered,
     ProviderFailed,
+    ProviderNotConfigured,
+    ProviderNotInstalled,
+    ProviderSetupError,
     ProviderUnavailable,
 )
 from lore.answers.followup import standalone_query
@@ -47,6 +50,9 @@ __all__ = [
     "Provider",
     "ProviderChain",
     "ProviderFailed",
+    "ProviderNotConfigured",
+    "ProviderNotInstalled",
+    "ProviderSetupError",
     "ProviderUnavailable",
     "RetryPolicy",
     "TextDelta",

@@ -9,6 +9,7 @@ no model loaded), since the chain builds every one it knows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from lore.answers.anthropic_messages import AnthropicMessages
 from lore.answers.chain import ProviderChain
@@ -16,7 +17,7 @@ from lore.answers.extractive import Extractive
 from lore.answers.local_llama import LocalLlama
 from lore.answers.metrics import AnswerMetrics
 from lore.answers.openai_chat import OpenAIChat
-from lore.answers.provider import Provider
+from lore.answers.provider import Provider, Unconfigured
 from lore.answers.retry import RetryPolicy
 from lore.config import Settings
 from lore.plugins import Registry
@@ -24,8 +25,13 @@ from lore.plugins import Registry
 llm_providers: Registry[Callable[[Settings], Provider]] = Registry("LLM provider", "lore.llm_providers")
 
 
+HOSTED = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}  # the hosted APIs: a key is required
+
+
 @llm_providers.register("openai")
 def _openai(settings: Settings) -> Provider:
+    if settings.openai.openai_api_key is None and _hosted("openai", settings.openai.openai_base_url):
+        return Unconfigured("openai", "LORE_OPENAI_API_KEY", "the OpenAI API needs an API key")
     return OpenAIChat(
         base_url=settings.openai.openai_base_url,
         api_key=settings.openai.openai_api_key,
@@ -37,6 +43,10 @@ def _openai(settings: Settings) -> Provider:
 
 @llm_providers.register("anthropic")
 def _anthropic(settings: Settings) -> Provider:
+    if settings.anthropic.anthropic_api_key is None and _hosted(
+        "anthropic", settings.anthropic.anthropic_base_url
+    ):
+        return Unconfigured("anthropic", "LORE_ANTHROPIC_API_KEY", "the Anthropic API needs an API key")
     return AnthropicMessages(
         base_url=settings.anthropic.anthropic_base_url,
         api_key=settings.anthropic.anthropic_api_key,
@@ -60,6 +70,11 @@ def _local(settings: Settings) -> Provider:
 @llm_providers.register("extractive")
 def _extractive(_settings: Settings) -> Provider:
     return Extractive()
+
+
+def _hosted(provider: str, base_url: str) -> bool:
+    """Whether `base_url` is the provider's own hosted API (local OpenAI-compatible servers need no key)."""
+    return urlsplit(base_url).hostname == HOSTED[provider]
 
 
 def provider_names(value: str) -> list[str]:

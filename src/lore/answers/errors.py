@@ -8,6 +8,9 @@
     └── NoProviderAnswered        every provider of the chain failed
     LoreError
     └── ProviderFailed            a provider refused the request (4xx other than 429): retrying cannot help
+        └── ProviderSetupError    the provider cannot run as this server is set up: refused before any request
+            ├── ProviderNotConfigured   a setting it needs is not set (`details.setting` names it)
+            └── ProviderNotInstalled    its optional packages or model are missing (`details.install` says how)
 
 Messages name the provider and the HTTP status or error kind only, never a server's error body (servers echo
 parts of API keys in them) nor the client's exception (it holds the request and its headers).
@@ -54,6 +57,33 @@ class ProviderFailed(LoreError):
         super().__init__(f"LLM provider {provider!r} refused the request: {reason}", details=details)
         self.provider = provider
         self.reason = reason
+
+
+class ProviderSetupError(ProviderFailed):
+    """Not retried and not passed over for the next provider: the chain's refusal rule, since only the
+    server's operator can fix it. The message says what to do."""
+
+    def __init__(self, provider: str, reason: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(provider, reason)
+        self.message = message
+        self.args = (message,)
+        self.details.update(details)
+
+
+class ProviderNotConfigured(ProviderSetupError):
+    code = "provider_not_configured"
+
+    def __init__(self, provider: str, setting: str, why: str, reason: str = "not_configured") -> None:
+        message = f"LLM provider {provider!r} is not configured: {why}; set {setting}"
+        super().__init__(provider, reason, message, {"setting": setting})
+
+
+class ProviderNotInstalled(ProviderSetupError):
+    code = "provider_unavailable"
+
+    def __init__(self, provider: str, what: str, install: str) -> None:
+        message = f"LLM provider {provider!r} is not installed: {what}; {install}"
+        super().__init__(provider, "not_installed", message, {"install": install})
 
 
 class AnswerInterrupted(Unavailable):

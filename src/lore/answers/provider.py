@@ -9,9 +9,10 @@ Completion(text='Open Settings and choose Reset password [1].', model='extractiv
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
-from lore.answers.errors import ProviderUnavailable
+from lore.answers.errors import ProviderNotConfigured, ProviderUnavailable
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent
 
 
@@ -34,3 +35,17 @@ def complete(provider: Provider, request: AnswerRequest) -> Completion:
         if isinstance(event, Completion):
             return event
     raise ProviderUnavailable(provider.name, "incomplete_stream")
+
+
+@dataclass(slots=True)
+class Unconfigured:
+    """Stands in for a provider whose settings are incomplete: every answer is refused at once, naming the
+    setting to set, instead of being sent where it can only fail (and be retried)."""
+
+    name: str
+    setting: str
+    why: str
+    model: str = "unconfigured"
+
+    def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
+        raise ProviderNotConfigured(self.name, self.setting, self.why)

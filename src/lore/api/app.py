@@ -18,6 +18,7 @@ from lore.answers import AnswerMetrics
 from lore.answers.tenants import stored_policies
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
+from lore.api.framing import BodyTimeout
 from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
+        service.index_sync.follow()  # writes and searches never wait for a long catch-up
         saver = IndexSaver(service.index_sync)
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             identity.close()
+            await run_in_threadpool(service.index_sync.stop_following)
             if lore is None:
                 await run_in_threadpool(service.close)
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
                 json_limit=settings.serving.max_request_bytes,
                 upload_limit=settings.serving.max_upload_bytes,
             ),
+            Middleware(BodyTimeout, seconds=settings.serving.body_timeout_seconds),
             *request_guards(settings),
         ],
     )

@@ -14,9 +14,12 @@
     NotFound                      404     not_found
     Conflict                      409     conflict
     Unavailable                   503     unavailable / overloaded (with Retry-After)
-    ProviderFailed                502     provider_error          (an LLM provider refused Lore's request)
+    ProviderFailed                502     provider_error          (an LLM provider refused the request: its 4xx)
+    ProviderSetupError            503     provider_not_configured (a setting to set) / provider_unavailable
+                                                                  (an optional package to install)
     request validation            422     invalid_request         (400 invalid_json when the body is not JSON)
     routing (HTTPException)       404     not_found, 405 method_not_allowed, ...
+    ClientDisconnect              499     (nothing sent: the client went away before its answer)
     anything unexpected           500     internal_error          (logged; no trace in the body)
 
 Rule: 400 when the body cannot be parsed, 422 when it parses but its values are invalid.
@@ -33,11 +36,11 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lore.answers.errors import ProviderFailed
+from lore.answers.errors import ProviderFailed, ProviderSetupError
 from lore.errors import (
     Conflict,
     CorruptDocument,
@@ -57,6 +60,7 @@ from lore.errors import (
 from lore.wire.schemas import ErrorOut
 
 logger = logging.getLogger("lore.api")
+CLIENT_CLOSED_REQUEST = 499
 
 
 class InvalidMultipart(InvalidInput):
@@ -90,7 +94,8 @@ STATUS: dict[type[LoreError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unavailable: 503,
-    ProviderFailed: 502,
+    ProviderFailed: 502,  # the upstream refused: Lore, its client, is the one at fault, not the caller
+    ProviderSetupError: 503,  # this server's setup lacks something only its operator can add
 }
 
 # What every route documents in OpenAPI besides its own answers: the one error shape.
@@ -105,8 +110,10 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    431: "headers_too_large",
     429: "rate_limited",
 }
 
@@ -186,6 +193,13 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return ErrorResponse(exc.status_code, code, message, headers=exc.headers)
 
 
+async def _client_gone(_request: Request, exc: Exception) -> Response:
+    """The client disconnected before its answer: nobody reads this, but metrics count it apart (499, as
+    proxies log it), not as a server error."""
+    assert isinstance(exc, ClientDisconnect)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 async def _body_too_large(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BodyTooLarge)
     return lore_error_response(too_large(exc.limit))
@@ -199,6 +213,7 @@ EXCEPTION_HANDLERS = {
     LoreError: _lore_error,
     RequestValidationError: _validation_error,
     BodyTooLarge: _body_too_large,
+    ClientDisconnect: _client_gone,
     HTTPException: _http_error,
 }
 

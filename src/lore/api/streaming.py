@@ -7,17 +7,22 @@ failures can only travel inside the stream, as an error frame.
 Providers are synchronous (their client libraries and llama.cpp block), so each answer is read on a worker
 thread. Those threads come from `AnswerSlots`, not from the pool the other routes share: a burst of slow model
 answers queues for a slot instead of starving every other request of threads.
+
+A client that disconnects ends its answer, streamed or whole, at the answer's next piece (closing the request
+to the model), and so does the server's shutdown once its grace period is over: the thread reading the answer
+checks for cancellation between pieces and is waited for, never left running.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
+from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -32,6 +37,29 @@ def frame(data: Any, event: str | None = None) -> bytes:
     """One SSE frame; JSON never holds a raw newline, so one `data:` line suffices."""
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+def event_stream(*events: dict[str, Any]) -> dict[str, Any]:
+    """The `text/event-stream` content of an OpenAPI response: the schema of each item, an event, as OpenAPI
+    3.2 describes server-sent events (`itemSchema`, as FastAPI writes for its own event streams)."""
+    return {"text/event-stream": {"itemSchema": events[0] if len(events) == 1 else {"oneOf": list(events)}}}
+
+
+def sse_event(name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """An event named `name` (None: unnamed, a `message` to browsers) whose `data` is described by `data`."""
+    properties: dict[str, Any] = {"data": data}
+    if name is not None:
+        properties["event"] = {"const": name}
+    return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+
+def json_data(schema: dict[str, Any]) -> dict[str, Any]:
+    """An event's `data` that is JSON text of `schema`."""
+    return {"type": "string", "contentMediaType": "application/json", "contentSchema": schema}
+
+
+def schema_ref(model: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model}"}
 
 
 def error_data(error: LoreError) -> dict[str, Any]:
@@ -67,12 +95,12 @@ class AnswerSlots:
         return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
 
 
-async def whole_answer(slots: AnswerSlots, events: Iterator[object], final: type[R]) -> R:
-    """The answer's final event (of type `final`), once the answer is whole, read in a slot."""
+async def whole_answer(slots: AnswerSlots, events: Iterator[object], final: type[R], receive: Receive) -> R:
+    """The answer's final event (of type `final`), once the answer is whole, read in a slot. A client that
+    disconnects meanwhile ends the answer at its next piece (`ClientDisconnect`)."""
     await slots.acquire()
     try:
-        first = await slots.run(next, events)
-        return await slots.run(_last, first, events, final)
+        return await until_disconnected(receive, slots.run, _last, events, final)
     finally:
         slots.release()
 
@@ -82,25 +110,83 @@ async def streamed_answer(
     events: Iterator[T],
     render: Callable[[T], bytes],
     on_error: Callable[[LoreError], bytes],
+    receive: Receive,
     status_code: int = 200,
 ) -> EventStream:
     """An `EventStream` of the answer's events, rendered; it holds a slot until it ends. Its first event is
-    read here: an error before it is a plain error response."""
+    read here: an error before it is a plain error response, and a client gone before it ends the answer."""
     await slots.acquire()
     try:
-        first = await slots.run(next, events)
+        first = await until_disconnected(receive, slots.run, _first, events)
         return EventStream(_frames(first, events, render, on_error), slots, status_code)
     except BaseException:
         slots.release()
         raise
 
 
-def _last(first: object, events: Iterator[object], final: type[R]) -> R:
-    rest = deque(events, maxlen=1)
-    last = rest.pop() if rest else first
+async def until_disconnected(receive: Receive, run: Callable[..., Awaitable[R]], *args: Any) -> R:
+    """`await run(*args)`, cancelled if the client disconnects first (then `ClientDisconnect` is raised).
+
+    The work runs in a child task, so any cancellation (the client gone, or the server's shutdown cancelling
+    the request) reaches it as a cancel scope: a thread it waits on sees it (`check_cancelled`) and is waited
+    for, instead of being left running."""
+    outcome: list[R] = []
+    failure: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def work() -> None:
+            try:
+                outcome.append(await run(*args))
+            except Exception as error:  # raised below, not wrapped in the group's ExceptionGroup
+                failure.append(error)
+            finally:
+                group.cancel_scope.cancel()
+
+        group.start_soon(work)
+        await _disconnected(receive)
+        group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    if not outcome:
+        raise ClientDisconnect()
+    return outcome[0]
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _first(events: Iterator[T]) -> T:
+    """The first event; the answer is closed if its request was cancelled meanwhile."""
+    try:
+        first = next(events)
+        anyio.from_thread.check_cancelled()
+        return first
+    except BaseException:
+        _close(events)
+        raise
+
+
+def _last(events: Iterator[object], final: type[R]) -> R:
+    """The last event, read to the end unless the request is cancelled (checked between events)."""
+    last: object = None
+    try:
+        for event in events:
+            anyio.from_thread.check_cancelled()
+            last = event
+    finally:
+        _close(events)
     if not isinstance(last, final):
         raise TypeError(f"the answer ended with {type(last).__name__}, not {final.__name__}")
     return last
+
+
+def _close(events: Iterator[object]) -> None:
+    """End the answer, and its request to the model, too."""
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
 
 
 def _frames(
@@ -113,9 +199,7 @@ def _frames(
     except LoreError as error:
         yield on_error(error)
     finally:  # closed early (the client went away): end the answer, and its request to the model, too
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
+        _close(events)
 
 
 class EventStream(StreamingResponse):

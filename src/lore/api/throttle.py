@@ -40,6 +40,7 @@ from lore.security.usage import UsageRecorder
 PRINCIPAL = "principal"  # set by authentication
 USE = "lore_route_use"
 WINDOW = "lore_rate_limit_window"
+SIGN_IN_PATHS = "/v1/auth/"
 
 
 def key_id(principal: Principal) -> str:
@@ -110,10 +111,22 @@ class Throttling:
             await anyio.to_thread.run_sync(lambda: quotas.check_storage(tenant, policy))
         recorder.add(tenant, key_id(principal), "requests")
 
+    async def admit_sign_in(self, request: Request) -> None:
+        """Count a sign-in request against its client address's allowance."""
+        expression = self.settings.limits.rate_limit_sign_in
+        limit = Limit("sign_in", expression, ("sign_in", self._address(request) or "-"))
+        verdict = await self.parts[0].hit([limit])
+        if verdict.window is not None:
+            request.scope.setdefault("state", {})[WINDOW] = verdict.window
+        if not verdict.allowed:
+            raise _rate_limited(verdict)
+
     def _limits(self, request: Request, principal: Principal, policy: TenantPolicy) -> list[Limit]:
+        return limits_for(principal, policy, self._address(request))
+
+    def _address(self, request: Request) -> str | None:
         peer = request.client.host if request.client else None
-        address = self.addresses.of(peer, request.headers.get("x-forwarded-for"))
-        return limits_for(principal, policy, address)
+        return self.addresses.of(peer, request.headers.get("x-forwarded-for"))
 
     # --- the middleware's part ---------------------------------------------------------------------------
 
@@ -144,10 +157,13 @@ def _settings_of(tenants: TenantRecords) -> PolicySource:
 
 
 async def throttle(request: Request) -> None:
-    """The app-wide dependency; requests without a principal (health checks, logins) pass untouched."""
+    """The app-wide dependency. Sign-ins are limited per client address; other requests without a principal
+    (health checks, docs) pass untouched."""
     principal = getattr(request.state, PRINCIPAL, None)
     if isinstance(principal, Principal):
         await request.app.state.throttling.admit(request, principal)
+    elif request.url.path.startswith(SIGN_IN_PATHS):
+        await request.app.state.throttling.admit_sign_in(request)
 
 
 def _rate_limited(verdict: Verdict) -> RateLimited:

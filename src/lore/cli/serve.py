@@ -71,9 +71,6 @@ def serve(
         )
     else:
         migrate_store(settings)  # once, before the workers start: they open the store side by side
-    scheme = "https" if settings.http.ssl_certfile else "http"
-    address = f"{scheme}://{settings.serving.host}:{settings.serving.port}"
-    err_console.print(f"Lore on {address} · API docs at {address}/docs")
     if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
         err_console.print(
             "Only requests addressed to localhost, 127.0.0.1 or [::1] are answered: set LORE_ALLOWED_HOSTS "
@@ -109,8 +106,13 @@ def demo_key(lore: Lore) -> Path:
 def run_server(settings: Settings, workers: int) -> None:
     """uvicorn serving the app built from `settings` in each of `workers` processes. The factory goes to every
     worker with its settings, pickled with uvicorn's config, so nothing is read back from the environment (for
-    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here)."""
+    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here).
+
+    The port is bound before the address is printed, so a busy port fails first. Requests are read through
+    `lore.api.framing`'s guarded protocol, and a shutdown waits `graceful_shutdown_seconds` for requests under
+    way before cancelling them."""
     from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
+    from lore.api.framing import http_protocol
 
     config = uvicorn.Config(
         partial(create_app, settings),
@@ -126,14 +128,23 @@ def run_server(settings: Settings, workers: int) -> None:
         # A worker answers the supervisor's pings from a thread; while it imports and loads its model on a
         # busy machine that can take longer than uvicorn's 5 s, and a worker killed then is restarted forever.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        http=http_protocol(settings.serving),
+        timeout_graceful_shutdown=settings.serving.graceful_shutdown_seconds,
     )
-    if workers > 1:
-        with suppress(KeyboardInterrupt):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return
-    server = uvicorn.Server(config)
-    with suppress(KeyboardInterrupt):
-        server.run()
+    with config.bind_socket() as sock:
+        host, port = sock.getsockname()[:2]
+        scheme = "https" if settings.http.ssl_certfile else "http"
+        address = f"{scheme}://{host}:{port}"
+        err_console.print(f"Lore on {address} · API docs at {address}/docs")
+        if workers > 1:
+            with suppress(
+                KeyboardInterrupt
+            ):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
+                Multiprocess(config, sockets=[sock]).run()
+            return
+        server = uvicorn.Server(config)
+        with suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 

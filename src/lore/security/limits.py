@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -30,13 +31,15 @@ from lore.security.quotas import RateName, TenantPolicy
 
 logger = logging.getLogger("lore.limits")
 
+LimitName = RateName | Literal["sign_in"]  # sign-ins are counted per address before any tenant is known
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
     """One counted allowance: `expression` (a `limits` string, maybe several joined by `;`) over the
     counter named by `identifiers`."""
 
-    name: RateName
+    name: LimitName
     expression: str
     identifiers: tuple[str, ...]
 
@@ -54,7 +57,7 @@ class Window:
 class Verdict:
     allowed: bool
     window: Window | None = None  # the window closest to running out (None: no limit applies)
-    limited_by: RateName | None = None  # which limit refused it
+    limited_by: LimitName | None = None  # which limit refused it
 
 
 def limits_for(principal: Principal, policy: TenantPolicy, address: str | None) -> list[Limit]:

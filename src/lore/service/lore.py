@@ -67,6 +67,7 @@ class Lore:
             self.models,
             self.cache,
             check_seconds=settings.index.index_sync_seconds,
+            inline_changes=settings.index.inline_catch_up_changes,
         )
         self.retriever = Retriever(
             store.documents, store.keywords, index, self.models, keywords, self.cache.chunks
@@ -88,7 +89,7 @@ class Lore:
         return lore
 
     def close(self) -> None:
-        self.sync_index()
+        self.index_sync.close()
         self.index.save()
         self.index.close()
         self.store.close()
@@ -203,7 +204,9 @@ class Lore:
         self.index_sync.sync_if_due()
         versions = self.cache.versions(request)
         if max(versions) > self.index_sync.applied_seq:
-            self.sync_index()  # another replica wrote: catch up before answering, whatever the throttle says
+            # Another replica wrote: catch up before answering, whatever the throttle says (in a server only
+            # when that is cheap; otherwise the answer comes from what is applied, and is not cached).
+            self.index_sync.catch_up_to(max(versions))
         key = self.cache.key(request, versions)
         hits = self.cache.get(key)
         if hits is None:

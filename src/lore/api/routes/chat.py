@@ -9,12 +9,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
 from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
-from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
+from lore.api.streaming import (
+    error_data,
+    event_stream,
+    frame,
+    json_data,
+    schema_ref,
+    sse_event,
+    streamed_answer,
+    whole_answer,
+)
 from lore.conversations import Answering, Grounding, Question
 from lore.conversations.answering import citations_of
 from lore.errors import LoreError, NotFound
@@ -35,11 +44,30 @@ from lore.wire.openai import (
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
 MODEL = "lore"
 DONE = b"data: [DONE]\n\n"
+CHUNK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"const": "chat.completion.chunk"},
+        "created": {"type": "integer"},
+        "model": {"type": "string"},
+        "choices": {"type": "array", "items": {"type": "object"}},
+        "usage": schema_ref("CompletionUsage"),
+        "citations": {"type": "array", "items": schema_ref("CitationOut")},
+        "lore": schema_ref("LoreAnswerInfo"),
+    },
+    "required": ["id", "object", "created", "model", "choices"],
+}
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A chat completion; with `stream: true`, `chat.completion.chunk` events ending with "
-        "`data: [DONE]`, the last chunk carrying `citations` and `lore`.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "`data: [DONE]`, the last chunk carrying `citations` and `lore` (an error after the first chunk comes "
+        "as an event of the error shape).",
+        "content": event_stream(
+            sse_event(None, json_data(CHUNK)),
+            sse_event(None, json_data(schema_ref("ErrorOut"))),
+            sse_event(None, {"const": "[DONE]"}),
+        ),
     }
 }
 
@@ -74,9 +102,10 @@ def list_models(answering: AnsweringDep, tenant: TenantDep) -> ModelList:
     return ModelList(data=[ModelOut(id=name) for name in model_ids(allowed)])
 
 
-@router.post("/chat/completions", responses=STREAM_RESPONSE)
+@router.post("/chat/completions", response_model=ChatCompletionOut, responses=STREAM_RESPONSE)
 async def chat_completions(
     body: ChatCompletionIn,
+    request: Request,
     answering: AnsweringDep,
     tenant: TenantDep,
     limiter: SearchLimiterDep,
@@ -95,11 +124,11 @@ async def chat_completions(
     prepared = await anyio.to_thread.run_sync(answering.ground, tenant, question, history, limiter=limiter)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
-        answer = await whole_answer(slots, answering.stream(prepared), Answer)
+        answer = await whole_answer(slots, answering.stream(prepared), Answer, request.receive)
         return _completion(completion_id, created, body.model, answer, prepared)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     chunks = _chunks(answering.stream(prepared), completion_id, created, body.model, prepared, include_usage)
-    return await streamed_answer(slots, chunks, _same, _error_frame)
+    return await streamed_answer(slots, chunks, _same, _error_frame, request.receive)
 
 
 def _info(answer: Answer, prepared: Grounding) -> LoreAnswerInfo:

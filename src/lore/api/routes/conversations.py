@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from lore.answers import TextDelta
 from lore.api.audit import AuditDep
 from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
-from lore.api.streaming import error_data, frame, streamed_answer, whole_answer
+from lore.api.streaming import (
+    error_data,
+    event_stream,
+    frame,
+    json_data,
+    schema_ref,
+    sse_event,
+    streamed_answer,
+    whole_answer,
+)
 from lore.conversations import Order, StoredTurn
 from lore.errors import LoreError
 from lore.wire.conversations import (
@@ -29,12 +38,17 @@ router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERROR_RESPONS
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=1000)]
+TOKEN = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     201: {
         "description": "The stored answer; with `stream: true`, an event stream: `token` events "
         '(`{"text"}`), then one `message` event (the stored answer, as without streaming), or an `error` event '
         "if the provider fails mid-answer (nothing is stored then).",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": event_stream(
+            sse_event("token", json_data(TOKEN)),
+            sse_event("message", json_data(schema_ref("MessageOut"))),
+            sse_event("error", json_data(schema_ref("ErrorOut"))),
+        ),
     }
 }
 
@@ -103,10 +117,16 @@ def list_messages(
     return MessagePage(items=[MessageOut.of(m) for m in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201, responses=STREAM_RESPONSE)
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    responses=STREAM_RESPONSE,
+)
 async def post_message(
     conversation_id: ConversationId,
     body: MessageIn,
+    request: Request,
     answering: AnsweringDep,
     tenant: TenantDep,
     limiter: SearchLimiterDep,  # retrieval embeds the question: admitted like a search
@@ -119,8 +139,8 @@ async def post_message(
     )
     events = answering.answer(prepared)
     if body.stream:
-        return await streamed_answer(slots, events, _render, _render_error, status_code=201)
-    turn = await whole_answer(slots, events, StoredTurn)
+        return await streamed_answer(slots, events, _render, _render_error, request.receive, 201)
+    turn = await whole_answer(slots, events, StoredTurn, request.receive)
     return MessageOut.of(turn.answer)
 
 

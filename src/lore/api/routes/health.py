@@ -11,7 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lore.api.deps import AnsweringDep, JobsDep, LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES
+from lore.config import IndexSettings
 from lore.errors import LoreError, Unavailable
+from lore.service.index_sync import IndexBehind
 from lore.wire.schemas import Health
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
@@ -26,11 +28,12 @@ async def healthz() -> Health:
 
 @router.get("/readyz")
 def readyz(lore: LoreDep, jobs: JobsDep, answering: AnsweringDep) -> dict[str, Any]:
-    """Ready to take traffic: the store and the job queue answer. A failure is a 503, so balancers route
-    elsewhere. `provider_keys` counts the tenants' provider keys their providers refuse and names the server's
-    own that are refused (a refused key takes no replica out of service)."""
+    """Ready to take traffic: the store and the job queue answer, and the vector index is not far behind the
+    store (`LORE_READY_MAX_LAG_CHANGES`, `LORE_READY_MAX_LAG_SECONDS`). A failure is a 503 whose details say
+    why, so balancers route elsewhere. `provider_keys` counts the tenants' provider keys their providers refuse
+    and names the server's own that are refused (a refused key takes no replica out of service)."""
     try:
-        return {
+        state = {
             **lore.readiness(),
             "queue": jobs.readiness(),
             "provider_keys": answering.providers.readiness(),
@@ -40,6 +43,22 @@ def readyz(lore: LoreDep, jobs: JobsDep, answering: AnsweringDep) -> dict[str, A
     except Exception as exc:  # whatever the driver raises, the answer is "not ready", not a 500
         logger.warning("readiness check failed: %s", exc)
         raise Unavailable("the store is not ready", details={"reason": type(exc).__name__}) from exc
+    check_lag(state, lore.settings.index)
+    return state
+
+
+def check_lag(state: dict[str, Any], limits: IndexSettings) -> None:
+    """`IndexBehind` (503, with the whole state) when the vector index lags past either limit."""
+    behind, seconds = state["index"]["changes_behind"], state["index"]["seconds_behind"]
+    if behind > limits.ready_max_lag_changes or seconds > limits.ready_max_lag_seconds:
+        raise IndexBehind(
+            f"the vector index is {behind} changes ({seconds:g} s) behind the store",
+            details={
+                **state,
+                "max_lag_changes": limits.ready_max_lag_changes,
+                "max_lag_seconds": limits.ready_max_lag_seconds,
+            },
+        )
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
