@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from lore.config import Settings
+from tests.keys import bearer, operator_key
 from tests.waiting import wait_for
 
 
@@ -38,6 +40,10 @@ class ServedLore:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "lore", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        store = Settings(
+            _env_file=None, data_dir=Path(env["LORE_DATA_DIR"]), database_url=env.get("LORE_DATABASE_URL")
+        )
+        self.headers = bearer(operator_key(store))  # minted before the server starts, into its store
         self.process = subprocess.Popen(command, env=env, cwd=cwd, stderr=subprocess.PIPE, text=True)
         self.log = ""  # what the server wrote to stderr, once it has stopped
 

@@ -33,11 +33,14 @@ def endless(script: Script) -> threading.Event:
     return never
 
 
-def post_raw(port: int, path: str, body: dict[str, object]) -> socket.socket:
+def post_raw(port: int, path: str, body: dict[str, object], authorization: str) -> socket.socket:
     """A POST sent on a raw connection, left open (no response read)."""
     data = json.dumps(body).encode()
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {authorization}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
     sock.sendall(head.encode() + data)
     return sock
 
@@ -60,7 +63,7 @@ def test_a_client_that_disconnects_from_a_whole_answer_stops_it(
     slots = server.app.state.answer_slots
     never = endless(script)
     try:
-        sock = post_raw(int(server.url.rsplit(":", 1)[1]), path, body)
+        sock = post_raw(int(server.url.rsplit(":", 1)[1]), path, body, client.headers["authorization"])
         wait_for(lambda: len(script.requests) > requests, "the answer to reach the model")
         sock.close()  # the client leaves before the (endless) answer is whole
         wait_for(lambda: script.abandoned > abandoned, "Lore to close its request to the model")
@@ -84,12 +87,13 @@ def test_sigterm_ends_a_server_writing_an_endless_answer_within_its_grace(
         graceful_shutdown_seconds=str(GRACE),
     )
     with ServedLore(env, tmp_path) as served:
-        conversation = httpx.post(f"{served.url}/v1/conversations").json()["id"]
+        conversation = httpx.post(f"{served.url}/v1/conversations", headers=served.headers).json()["id"]
         requests, abandoned = len(script.requests), script.abandoned
         never = endless(script)
         question = {"content": "How do I get a refund?", "provider": "openai", "stream": stream}
         try:
-            sock = post_raw(served.port, f"/v1/conversations/{conversation}/messages", question)
+            path = f"/v1/conversations/{conversation}/messages"
+            sock = post_raw(served.port, path, question, served.headers["Authorization"])
             wait_for(lambda: len(script.requests) > requests, "the answer to reach the model")
             start = time.monotonic()
             served.process.send_signal(signal.SIGTERM)
