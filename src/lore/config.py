@@ -635,6 +635,18 @@ class OidcSettings(BaseModel):
     )
 
 
+class SecretsSettings(BaseModel):
+    """Encryption of the secrets Lore keeps for tenants (their provider keys, single sign-on client secrets)."""
+
+    secret_keys: SecretStr | None = Field(
+        None,
+        description="Fernet keys that encrypt stored secrets, comma-separated, newest first: the first "
+        "encrypts, every one decrypts (`lore secrets rotate` moves secrets to a new one). Required with a "
+        "PostgreSQL store; on the embedded SQLite default, Lore generates one into `secret-keys` in the data dir "
+        "(mode 0600) unless this is set. Never logged or shown.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, by group: `Settings(data_dir="lore-data").storage.data_dir`."""
 
@@ -659,6 +671,7 @@ class Settings(BaseSettings):
     local: LocalSettings = Field(default_factory=LocalSettings, description=LocalSettings.__doc__)
     auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
     oidc: OidcSettings = Field(default_factory=OidcSettings, description=OidcSettings.__doc__)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings, description=SecretsSettings.__doc__)
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -12,9 +12,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from lore.api import create_app
 from lore.config import Settings
+from lore.security.secrets import generate_key
 from lore.service import Lore
 from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
@@ -88,11 +90,12 @@ def api_settings(
     tmp_path_factory: pytest.TempPathFactory, model_cache: Path, api_database_url: str | None
 ) -> Settings:
     """Small body limits, so the size checks are exercised with small bodies. A PostgreSQL store needs a
-    signing secret given; SQLite makes its own."""
+    signing secret and secret keys given; SQLite makes its own."""
     return Settings(
         _env_file=None,
         database_url=api_database_url,
         signing_secret=TEST_SIGNING_SECRET if api_database_url else None,
+        secret_keys=SecretStr(generate_key()) if api_database_url else None,
         data_dir=tmp_path_factory.mktemp("api-data"),
         model_cache_dir=model_cache,
         max_request_bytes=JSON_LIMIT,

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.registry import create_store, create_vector_index
+from lore.security.secrets import generate_key
 from tests.api.conftest import TEST_SIGNING_SECRET
 from tests.keys import bearer, operator_key
 from tests.pgserver import free_port
@@ -155,6 +156,7 @@ def cluster(tmp_path: Path, settings: Settings) -> Iterator[Cluster]:
         **os.environ,
         "LORE_DATABASE_URL": str(settings.storage.database_url),
         "LORE_SIGNING_SECRET": TEST_SIGNING_SECRET,  # the replicas share it
+        "LORE_SECRET_KEYS": generate_key(),  # a PostgreSQL store's servers refuse to start without keys
         "LORE_QUEUE_URL": str(settings.jobs.queue_url),
         "LORE_MODEL_CACHE_DIR": str(settings.embedding.model_cache_dir),
         "LORE_JOB_LEASE_SECONDS": str(LEASE_SECONDS),

@@ -1,5 +1,6 @@
-"""Identity fixtures: a migrated store on SQLite and on PostgreSQL, an `Identity` over it with a clock the test
-moves, and users made through the same calls the API makes."""
+"""Security fixtures: a migrated store on SQLite and on PostgreSQL (`store`: with a second tenant, for what is
+kept per tenant), an `Identity` over it with a clock the test moves, and users made through the same calls the
+API makes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lore.security.identity import Identity
 from lore.security.users import User, normal_email
 
 SECRET = "test-signing-secret-" + "s" * 32
+TENANTS = ("default", "acme")
 PASSWORD = "correct horse battery"
 
 
@@ -46,6 +48,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def store(db: Database) -> Database:
+    """`db` with a second tenant, `acme`, beside the default one."""
+    db.tenants.create("acme")
+    return db
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ it is a configuration problem the next provider would only hide.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 
@@ -57,10 +58,19 @@ class ProviderChain:
         self.order = self.check(order)
         self.policy = policy or RetryPolicy()
         self.metrics = metrics or AnswerMetrics(CollectorRegistry())
-        self.breakers = {
-            name: breaker(name, breaker_failures, breaker_reset_seconds, self.metrics)
-            for name in self.providers
-        }
+        self._breaker_options = (breaker_failures, breaker_reset_seconds)
+        self.breakers = {name: self._breaker(name) for name in self.providers}
+
+    def _breaker(self, name: str) -> pybreaker.CircuitBreaker:
+        return breaker(name, *self._breaker_options, self.metrics)
+
+    def with_providers(self, replaced: Mapping[str, Provider]) -> ProviderChain:
+        """This chain with some providers replaced (by ones holding a tenant's own key): the others keep their
+        circuit breakers, the replaced ones get their own, so one tenant's failing key trips no one else's."""
+        chain = copy.copy(self)
+        chain.providers = {**self.providers, **replaced}
+        chain.breakers = {**self.breakers, **{name: self._breaker(name) for name in replaced}}
+        return chain
 
     def check(self, names: Sequence[str]) -> list[str]:
         """The names, validated: at least one, each a known provider."""

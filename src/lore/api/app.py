@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
+from lore.answers.tenants import stored_policies
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.framing import BodyTimeout
@@ -25,6 +26,7 @@ from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
     admin,
+    audit,
     auth,
     chat,
     conversations,
@@ -35,6 +37,8 @@ from lore.api.routes import (
     jobs,
     keys,
     search,
+    secrets,
+    tenant_settings,
     tenants,
     usage,
     users,
@@ -45,8 +49,10 @@ from lore.api.user_auth import access_token_check, open_identity, session_cookie
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.jobs.runtime import JobRuntime
+from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
 from lore.security.keys import KeyRing
+from lore.security.secrets import SecretBox, TenantSecrets
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 
@@ -56,6 +62,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     and closed at shutdown. A Lore passed in stays the caller's to close."""
     settings = settings or (lore.settings if lore else Settings.for_server())
     secret = signing_secret(settings)  # refuses to start without one (outside the embedded default)
+    box = SecretBox.from_settings(settings)  # and without secret keys
     metrics = ApiMetrics()
     throttling = Throttling(settings)
 
@@ -69,12 +76,19 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         runtime.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
-        identity = await run_in_threadpool(open_identity, service.store, settings, secret)
+        identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
         app.state.identity = identity
         app.state.credential_checks.append(access_token_check(identity))
         app.state.cookie_checks.append(session_cookie_check(identity))
         app.state.jobs = runtime.queue
-        app.state.answering = open_answering(service, AnswerMetrics(metrics.registry))
+        app.state.secrets = TenantSecrets(service.store.secrets, box)
+        app.state.answering = open_answering(
+            service,
+            AnswerMetrics(metrics.registry),
+            policy_of=stored_policies(service.store),
+            secrets=app.state.secrets,
+            audit=AuditLog(service.store.audit),
+        )
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         throttling.open(service.store, runtime.queue.transport.pending)
@@ -119,23 +133,8 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.credential_checks = []
     app.state.cookie_checks = []
     app.state.throttling = throttling
-    for module in (
-        health,
-        documents,
-        search,
-        conversations,
-        chat,
-        jobs,
-        admin,
-        keys,
-        tenants,
-        usage,
-        auth,
-        users,
-        groups,
-        access,
-        end_users,
-    ):
+    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
+    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings):
         app.include_router(module.router)
     _check_guarded(app)
     return app

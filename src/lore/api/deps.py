@@ -1,6 +1,6 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
-identities, the job queue, the app's metrics, answering, the limits on concurrent work and the throttle (rate
-limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
+identities, the job queue, the app's metrics, answering, the tenants' secrets, the limits on concurrent work and
+the throttle (rate limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from lore.conversations import Answering
 from lore.jobs import JobQueue
 from lore.security.identity import Identity
 from lore.security.keys import KeyRing
+from lore.security.secrets import TenantSecrets
 from lore.service import Lore
 
 
@@ -49,6 +50,10 @@ async def get_answering(request: Request) -> Answering:
     return request.app.state.answering
 
 
+async def get_secrets(request: Request) -> TenantSecrets:
+    return request.app.state.secrets
+
+
 async def get_search_limiter(request: Request) -> anyio.CapacityLimiter:
     """Admits `LORE_SEARCH_THREADS` searches (and answer retrievals) of this process at a time."""
     return request.app.state.search_limiter
@@ -69,6 +74,7 @@ IdentityDep = Annotated[Identity, Depends(get_identity)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
+SecretsDep = Annotated[TenantSecrets, Depends(get_secrets)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]
 ThrottlingDep = Annotated[Throttling, Depends(get_throttling)]

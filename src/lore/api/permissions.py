@@ -85,6 +85,13 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/users/{user_id}/mfa": Scope.ADMIN,
     "GET /v1/me": USER,
     "POST /v1/me/password": USER,
+    "GET /v1/audit": Scope.ADMIN,
+    "GET /v1/audit/export": Scope.ADMIN,
+    "GET /v1/secrets": Scope.OWNER,
+    "PUT /v1/secrets/{name}": Scope.OWNER,
+    "DELETE /v1/secrets/{name}": Scope.OWNER,
+    "GET /v1/tenant/settings": Scope.OWNER,
+    "PATCH /v1/tenant/settings": Scope.OWNER,
 }
 
 

@@ -13,6 +13,7 @@ from lore.config import Settings
 from lore.security import bootstrap, passwords
 from lore.security.identity import Identity
 from lore.security.principal import Principal
+from lore.security.secrets import SecretBox
 from lore.security.sessions import CSRF_HEADER, SESSION_COOKIE
 
 
@@ -33,10 +34,10 @@ def session_cookie_check(identity: Identity) -> CookieCheck:
     return check
 
 
-def open_identity(db: Database, settings: Settings, signing_secret: str) -> Identity:
+def open_identity(db: Database, settings: Settings, signing_secret: str, box: SecretBox) -> Identity:
     """The server's `Identity`; on a first start (no users at all) it creates the default tenant's owner and
     prints its password, once."""
-    identity = Identity(db, settings, signing_secret)
+    identity = Identity(db, settings, signing_secret, box=box)
     password = bootstrap.ensure_owner(db, settings)
     if password is not None:
         message = bootstrap.announcement(settings.auth.admin_email, password, settings.storage.data_dir)

@@ -15,13 +15,16 @@ from rich.table import Table
 from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json
 from lore.errors import InvalidInput
 from lore.models import DEFAULT_TENANT
+from lore.security.audit import AuditLog
 from lore.security.keys import KeyRing, KeySpec
 from lore.security.keys_model import KeyKind
+from lore.security.principal import operator
 from lore.security.scopes import parse_scopes
 from lore.wire.security import KeyCreated, KeyList, KeyOut
 
 app = typer.Typer(help="Create, list, revoke and rotate API keys.", no_args_is_help=True)
 
+OPERATOR = operator(DEFAULT_TENANT).actor
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The key's tenant.")]
 
 
@@ -60,6 +63,7 @@ def create(
     )
     with open_store(data_dir) as db:
         key, secret = KeyRing(db.api_keys, db.tenants).create(tenant, spec, created_by="operator")
+        AuditLog(db.audit).record(tenant, OPERATOR, "key.created", target=key.id, summary=key.summary())
     if as_json:
         print_json(KeyCreated.with_secret(key, secret).model_dump(mode="json"))
         return
@@ -89,7 +93,8 @@ def list_keys(
 def revoke(key_id: str, tenant: TenantOption = DEFAULT_TENANT, data_dir: DataDir = None) -> None:
     """Stop a key at once."""
     with open_store(data_dir) as db:
-        KeyRing(db.api_keys, db.tenants).revoke(tenant, key_id)
+        key = KeyRing(db.api_keys, db.tenants).revoke(tenant, key_id)
+        AuditLog(db.audit).record(tenant, OPERATOR, "key.revoked", target=key_id, summary=key.summary())
     console.print(f"revoked {key_id}")
 
 
@@ -105,6 +110,8 @@ def rotate(
     with open_store(data_dir) as db:
         ring = KeyRing(db.api_keys, db.tenants)
         key, secret = ring.rotate(tenant, key_id, timedelta(hours=overlap_hours), by="operator")
+        summary = {"replaced_by": key.id, "overlap_hours": overlap_hours}
+        AuditLog(db.audit).record(tenant, OPERATOR, "key.rotated", target=key_id, summary=summary)
     if as_json:
         print_json(KeyCreated.with_secret(key, secret).model_dump(mode="json"))
         return

@@ -8,6 +8,7 @@ import typer
 
 from lore.cli import (
     ask,
+    audit,
     backup,
     documents,
     evaluate,
@@ -17,6 +18,7 @@ from lore.cli import (
     keys,
     reembed,
     search,
+    secrets,
     serve,
     tenants,
     usage,
@@ -49,6 +51,8 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
+app.add_typer(secrets.app, name="secrets")
 
 
 def main() -> None:

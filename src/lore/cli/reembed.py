@@ -13,8 +13,20 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lore.cli.common import Collection, DataDir, JsonFlag, err_console, open_lore, print_json, settings_for
+from lore.cli.common import (
+    Collection,
+    DataDir,
+    JsonFlag,
+    err_console,
+    open_lore,
+    open_store,
+    print_json,
+    settings_for,
+)
 from lore.jobs import Job, open_queue
+from lore.models import DEFAULT_TENANT
+from lore.security.audit import AuditLog
+from lore.security.principal import operator
 
 Model = Annotated[
     str,
@@ -35,6 +47,10 @@ def reembed(
     if result is None:
         with open_lore(data_dir) as lore, _progress_bar(as_json) as on_progress:
             result = lore.reembed(collection=collection, model=model, on_progress=on_progress).as_dict()
+    with open_store(data_dir) as db:
+        summary = {name: result.get(name) for name in ("model", "previous_model", "switched", "embedded")}
+        actor = operator(DEFAULT_TENANT).actor
+        AuditLog(db.audit).record(DEFAULT_TENANT, actor, "collection.reembedded", collection, summary)
     if as_json:
         print_json(result)
     elif result["switched"]:

@@ -22,6 +22,7 @@ from lore.models import DEFAULT_TENANT
 from lore.registry import create_store
 from lore.security.keys import KeyRing, KeySpec
 from lore.security.scopes import Scope
+from lore.security.secrets import SecretBox
 from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
@@ -56,6 +57,7 @@ def serve(
     }
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
     check_tls_files(settings)
+    SecretBox.from_settings(settings)  # no secret keys outside the embedded default: one line, no server
     if settings.serving.demo:
         with Lore.open(settings) as lore:
             report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)

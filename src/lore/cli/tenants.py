@@ -8,9 +8,13 @@ import typer
 from rich.table import Table
 
 from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json
+from lore.models import DEFAULT_TENANT
 from lore.names import check_name
+from lore.security.audit import AuditLog
+from lore.security.principal import operator
 from lore.wire.security import TenantList, TenantOut
 
+OPERATOR = operator(DEFAULT_TENANT).actor
 app = typer.Typer(help="Create, list, disable and re-enable tenants.", no_args_is_help=True)
 
 
@@ -23,6 +27,9 @@ def create(
 ) -> None:
     with open_store(data_dir) as db:
         tenant = db.tenants.create(check_name("tenant", tenant_id), name)
+        AuditLog(db.audit).record(
+            tenant.id, OPERATOR, "tenant.created", target=tenant.id, summary={"name": name}
+        )
     if as_json:
         print_json(TenantOut.of(tenant).model_dump(mode="json"))
         return
@@ -48,6 +55,7 @@ def disable(tenant_id: str, data_dir: DataDir = None) -> None:
     """Its keys and sessions stop working at once; its data stays."""
     with open_store(data_dir) as db:
         db.tenants.set_disabled(tenant_id, True)
+        AuditLog(db.audit).record(tenant_id, OPERATOR, "tenant.disabled", target=tenant_id)
     console.print(f"disabled tenant {tenant_id}")
 
 
@@ -55,4 +63,5 @@ def disable(tenant_id: str, data_dir: DataDir = None) -> None:
 def enable(tenant_id: str, data_dir: DataDir = None) -> None:
     with open_store(data_dir) as db:
         db.tenants.set_disabled(tenant_id, False)
+        AuditLog(db.audit).record(tenant_id, OPERATOR, "tenant.enabled", target=tenant_id)
     console.print(f"enabled tenant {tenant_id}")

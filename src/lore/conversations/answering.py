@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, standalone_query
+from lore.answers.tenants import TenantProviders
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.core.retrieve import SearchRequest
 from lore.models import (
@@ -51,7 +52,7 @@ class Question:
 @dataclass(frozen=True, slots=True)
 class Grounding:
     """A question ready to be answered: its passages retrieved (`retrieved`; the request holds none of them
-    when even the best is unrelated to the question), its providers checked."""
+    when even the best is unrelated to the question), its providers checked against the tenant's policy."""
 
     tenant_id: str
     question: Question
@@ -59,6 +60,7 @@ class Grounding:
     retrieved: tuple[Hit, ...]
     retrieval_query: str
     asked_at: datetime
+    providers: tuple[str, ...]  # to try in order: what the question named, as far as the tenant allows
     conversation: Conversation | None = None
 
 
@@ -106,18 +108,24 @@ class Answering:
     """Retrieval, the provider chain and the conversation store, put together."""
 
     def __init__(
-        self, lore: Lore, chain: ProviderChain, records: ConversationRecords, *, passages: int | None = None
+        self,
+        lore: Lore,
+        chain: ProviderChain,
+        records: ConversationRecords,
+        *,
+        passages: int | None = None,
+        providers: TenantProviders | None = None,
     ) -> None:
         self.lore = lore
         self.chain = chain
+        self.providers = providers or TenantProviders(chain, lore.settings)
         self.records = records
         self.passages = passages or lore.settings.answers.answer_passages
         self.history_messages = lore.settings.answers.answer_history_messages
 
     def ground(self, tenant_id: str, question: Question, history: Sequence[Turn] = ()) -> Grounding:
         """Check the providers and retrieve the passages, the question read in the light of `history`."""
-        if question.providers:
-            self.chain.check(question.providers)
+        providers = tuple(self.providers.resolve(tenant_id, question.providers))
         query = standalone_query(question.text, history)
         search = SearchRequest(
             tenant_id,
@@ -132,7 +140,7 @@ class Answering:
         # Nothing the question is about: every provider is asked with no passages, and abstains.
         passages = () if self._unrelated(tenant_id, question, retrieved) else retrieved
         request = AnswerRequest(question.text, passages, tuple(history))
-        return Grounding(tenant_id, question, request, retrieved, query, utcnow())
+        return Grounding(tenant_id, question, request, retrieved, query, utcnow(), providers)
 
     def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
         """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
@@ -163,7 +171,7 @@ class Answering:
 
     def stream(self, grounding: Grounding) -> Iterator[TextDelta | Answer]:
         """The answer, unstored: text deltas, then the `Answer`."""
-        return self.chain.stream(grounding.request, grounding.question.providers)
+        return self.providers.stream(grounding.tenant_id, grounding.request, grounding.providers)
 
     def answer(self, grounding: Grounding) -> Iterator[TextDelta | StoredTurn]:
         """Text deltas, then the stored turn. Nothing is stored when the answer fails or the caller stops

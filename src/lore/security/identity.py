@@ -15,12 +15,13 @@ import httpx
 from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.models import utcnow
-from lore.security import at_rest, bootstrap
+from lore.security import bootstrap
 from lore.security.accounts import Accounts
 from lore.security.credentials import UserCredentials
 from lore.security.logins import Logins
 from lore.security.mfa_flow import MfaFlow
 from lore.security.oidc import OidcClient
+from lore.security.secrets import SecretBox, TenantSecrets
 from lore.security.sso import SingleSignOn
 from lore.security.tokens import TokenSigner
 
@@ -32,15 +33,17 @@ class Identity:
         settings: Settings,
         signing_secret: str,
         *,
+        box: SecretBox | None = None,
         clock: Callable[[], datetime] = utcnow,
         http: httpx.Client | None = None,
     ) -> None:
+        """`box` encrypts TOTP secrets and reads tenants' client secrets (default: the settings' keys)."""
         self.settings = settings
         self.users = db.users
         self.tenants = db.tenants
         self.signer = TokenSigner(signing_secret, settings.auth.token_issuer)  # verified against real time
-        cipher = at_rest.cipher_for(signing_secret)
-        self.mfa = MfaFlow(db.users, cipher, clock)
+        box = box or SecretBox.from_settings(settings)
+        self.mfa = MfaFlow(db.users, box, clock)
         self.logins = Logins(
             db.users, db.tenants, self.signer, self.mfa, settings.auth, signing_secret, clock
         )
@@ -54,7 +57,7 @@ class Identity:
             self.signer,
             OidcClient(self._http),
             settings.oidc,
-            at_rest.tenant_secret_reader(db.engine, cipher),
+            TenantSecrets(db.secrets, box).read,
         )
 
     @classmethod

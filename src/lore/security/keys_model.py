@@ -43,3 +43,13 @@ class ApiKey:
 
     def usable(self, now: datetime) -> bool:
         return self.state(now) in ("active", "rotating")
+
+    def summary(self) -> dict[str, object]:
+        """What the audit log says of a key: what it may do, never its secret or hash."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "scopes": sorted(self.scopes),
+            "collections": sorted(self.collections) if self.collections is not None else None,
+            "expires_at": self.expires_at,
+        }

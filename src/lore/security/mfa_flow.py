@@ -1,7 +1,7 @@
 """`MfaFlow`: a user enrols in TOTP (a secret and its provisioning URI), turns it on by proving one code, and gets
 ten single-use recovery codes; a code is checked at login. (An admin's reset is `Accounts.reset_mfa`.)
 
-The TOTP secret is kept encrypted (`lore.security.at_rest`); recovery codes are kept as hashes and shown once.
+The TOTP secret is kept encrypted (`lore.security.secrets.SecretBox`); recovery codes are kept as hashes and shown once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from lore.backends.store.user_records import UserRecords
 from lore.errors import Conflict, InvalidInput
 from lore.models import utcnow
 from lore.security import mfa
-from lore.security.at_rest import Cipher
+from lore.security.secrets import SecretBox
 from lore.security.users import User
 
 
@@ -25,7 +25,7 @@ class Enrolment:
 
 
 class MfaFlow:
-    def __init__(self, users: UserRecords, cipher: Cipher, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, users: UserRecords, cipher: SecretBox, clock: Callable[[], datetime] = utcnow) -> None:
         self.users = users
         self.cipher = cipher
         self._clock = clock

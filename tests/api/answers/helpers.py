@@ -28,9 +28,11 @@ UNRELATED = "What is the capital of Mongolia?"
 
 
 def with_model_server(settings: Settings, server: ProtocolServer) -> Settings:
-    """The settings, with the `openai` provider pointed at the local protocol server (no retries, a breaker
-    that stays closed, so tests do not depend on each other's failures)."""
+    """The settings, with the `openai` provider pointed at the local protocol server and configured after
+    `extractive` (so requests may name it; those that name none are answered by `extractive`), no retries, and
+    a breaker that stays closed, so tests do not depend on each other's failures."""
     return settings.updated(
+        llm_providers="extractive,openai",
         openai_base_url=f"{server.url}/v1",
         openai_api_key=SecretStr("sk-test-key"),
         openai_model="test-model",

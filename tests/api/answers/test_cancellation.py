@@ -80,6 +80,7 @@ def test_sigterm_ends_a_server_writing_an_endless_answer_within_its_grace(
     env = serve_env(
         tmp_path / "data",
         model_cache,
+        llm_providers="extractive,openai",  # configured, so a request may name it
         openai_base_url=f"{model_server.url}/v1",
         openai_api_key="sk-test-key",
         openai_model="test-model",

@@ -21,10 +21,15 @@ PATIENCE = 20.0
 
 @pytest.fixture(scope="module")
 def api_settings(api_settings: Settings) -> Settings:
-    """`openai` speaks to the local model server; `anthropic` keeps its hosted URL and has no key; retries
-    wait long, so an answer that retried would outlast the client."""
+    """`openai` speaks to the local model server; `anthropic` keeps its hosted URL and has no key; all are in
+    the configured chain (after `extractive`), so requests may name them; retries wait long, so an answer that
+    retried would outlast the client."""
     return api_settings.updated(
-        anthropic_api_key=None, llm_retries=3, llm_retry_backoff=RETRY_WAIT, llm_max_retry_wait=RETRY_WAIT
+        llm_providers="extractive,openai,anthropic,local",
+        anthropic_api_key=None,
+        llm_retries=3,
+        llm_retry_backoff=RETRY_WAIT,
+        llm_max_retry_wait=RETRY_WAIT,
     )
 
 

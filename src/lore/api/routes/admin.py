@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
+from lore.api.audit import AuditDep
 from lore.api.deps import JobsDep, LoreDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.backup import folder
@@ -28,6 +29,7 @@ async def create_backup(
     lore: LoreDep,
     jobs: JobsDep,
     tenant: TenantDep,
+    audit: AuditDep,
     background: Annotated[bool, Query(description="Queue a `backup` job instead (202).")] = False,
 ) -> BackupCreated | JobOut:
     """Write a consistent snapshot of the store into the backup folder while Lore keeps serving; with
@@ -36,11 +38,15 @@ async def create_backup(
     if background:
         await run_in_threadpool(folder.check_quota, lore.settings)
         job = await run_in_threadpool(jobs.submit, "backup", {}, tenant_id=tenant)
+        await run_in_threadpool(audit.record, "backup.queued", job.id)
         response.status_code = 202
         response.headers["Location"] = f"/v1/jobs/{job.id}"
         return JobOut.of(job)
     report = await run_in_threadpool(folder.write, lore.store, lore.settings)
-    return BackupCreated.of(report)
+    created = BackupCreated.of(report)
+    summary = {"bytes": created.bytes, "last_seq": created.last_seq}
+    await run_in_threadpool(audit.record, "backup.created", created.name, summary)
+    return created
 
 
 @router.get("/backups")
@@ -59,9 +65,10 @@ def list_backups(
 
 
 @router.get("/backups/{name}", response_class=FileResponse)
-def download_backup(name: BackupName, lore: LoreDep) -> FileResponse:
+def download_backup(name: BackupName, lore: LoreDep, audit: AuditDep) -> FileResponse:
     """The archive itself, for `lore restore` on another machine."""
     path = folder.find(lore.settings, name)
+    audit.record("backup.downloaded", target=path.name, summary={"bytes": path.stat().st_size})
     return FileResponse(path, media_type="application/x-tar", filename=path.name)
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
 from lore.api.auth import PrincipalDep
-from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import (
     error_data,
@@ -87,19 +87,21 @@ def providers_of(model: str, answering: Answering) -> list[str] | None:
     if name != MODEL or not names or any(part not in answering.chain.providers for part in names):
         raise ModelNotFound(
             f"model {model!r} not found: use {MODEL!r} or {MODEL}/<provider>",
-            details={"model": model, "models": model_ids(answering)},
+            details={"model": model, "models": model_ids(sorted(answering.chain.providers))},
         )
     return names
 
 
-def model_ids(answering: Answering) -> list[str]:
-    return [MODEL, *(f"{MODEL}/{name}" for name in sorted(answering.chain.providers))]
+def model_ids(providers: list[str]) -> list[str]:
+    return [MODEL, *(f"{MODEL}/{name}" for name in providers)]
 
 
 @router.get("/models")
-def list_models(answering: AnsweringDep) -> ModelList:
-    """The model names `/v1/chat/completions` accepts: `lore`, and `lore/<provider>` for each provider."""
-    return ModelList(data=[ModelOut(id=name) for name in model_ids(answering)])
+def list_models(answering: AnsweringDep, tenant: TenantDep) -> ModelList:
+    """The model names `/v1/chat/completions` accepts from this tenant: `lore`, and `lore/<provider>` for each
+    provider the tenant may use."""
+    allowed = sorted(answering.providers.allowed(tenant))
+    return ModelList(data=[ModelOut(id=name) for name in model_ids(allowed)])
 
 
 @router.post("/chat/completions", response_model=ChatCompletionOut, responses=STREAM_RESPONSE)

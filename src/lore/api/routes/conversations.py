@@ -12,6 +12,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from lore.answers import TextDelta
+from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
@@ -106,10 +107,14 @@ def update_conversation(
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
 def delete_conversation(
-    conversation_id: ConversationId, answering: AnsweringDep, principal: PrincipalDep
+    conversation_id: ConversationId, answering: AnsweringDep, principal: PrincipalDep, audit: AuditDep
 ) -> Response:
     """The conversation and all its messages."""
-    answering.records.delete(principal.tenant_id, conversation_id, conversation_viewer(principal))
+    viewer = conversation_viewer(principal)
+    conversation = answering.records.get(principal.tenant_id, conversation_id, viewer)
+    answering.records.delete(principal.tenant_id, conversation_id, viewer)
+    summary = {"title": conversation.title, "messages": conversation.message_count}
+    audit.record("conversation.deleted", target=conversation_id, summary=summary)
     return Response(status_code=204)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.bodies import Upload, is_json, media_type, read_json, read_upload
 from lore.api.deps import LoreDep, MetricsDep
@@ -51,7 +52,12 @@ _ADD_BODIES = {
 
 @router.post("", status_code=201, openapi_extra=_ADD_BODIES)
 async def add_document(
-    request: Request, response: Response, lore: LoreDep, principal: PrincipalDep, metrics: MetricsDep
+    request: Request,
+    response: Response,
+    lore: LoreDep,
+    principal: PrincipalDep,
+    metrics: MetricsDep,
+    audit: AuditDep,
 ) -> DocumentAdded:
     """One endpoint, two bodies: a file (multipart `file` plus optional fields) or a text document (JSON).
     The content type decides how the body is read; the blocking service call runs in the threadpool, and the
@@ -70,9 +76,23 @@ async def add_document(
         )
     if added.unchanged:
         response.status_code = 200
-    else:
-        metrics.documents_ingested.labels(kind).inc()
-    return DocumentAdded.added(added.document, unchanged=added.unchanged)
+        return DocumentAdded.added(added.document, unchanged=True)
+    metrics.documents_ingested.labels(kind).inc()
+    summary = _summary(added.document, via=kind)
+    await run_in_threadpool(audit.record, "document.added", added.document.id, summary)
+    return DocumentAdded.added(added.document, unchanged=False)
+
+
+def _summary(document: Document, **more: object) -> dict[str, object]:
+    """What the audit log says of a document: where it is and came from, never its text."""
+    return {
+        "collection": document.collection,
+        "source": document.source,
+        "title": document.title,
+        "chunks": document.chunk_count,
+        "content_hash": document.content_hash,
+        **more,
+    }
 
 
 def _add_upload(lore: Lore, principal: Principal, upload: Upload) -> Added:
@@ -130,10 +150,13 @@ def get_document(document_id: DocumentId, lore: LoreDep, principal: PrincipalDep
 
 
 @router.delete("/{document_id}", status_code=204)
-def delete_document(document_id: DocumentId, lore: LoreDep, principal: PrincipalDep) -> Response:
+def delete_document(
+    document_id: DocumentId, lore: LoreDep, principal: PrincipalDep, audit: AuditDep
+) -> Response:
     """Needs to be able to read it."""
-    _readable(lore, principal, document_id)
+    document = _readable(lore, principal, document_id)
     lore.delete_document(document_id, tenant_id=principal.tenant_id, readers=readers_of(principal))
+    audit.record("document.deleted", target=document_id, summary=_summary(document))
     return Response(status_code=204)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lore.api.deps import JobsDep, LoreDep, MetricsDep
+from lore.api.deps import AnsweringDep, JobsDep, LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.config import IndexSettings
 from lore.errors import LoreError, Unavailable
@@ -27,12 +27,17 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz")
-def readyz(lore: LoreDep, jobs: JobsDep) -> dict[str, Any]:
+def readyz(lore: LoreDep, jobs: JobsDep, answering: AnsweringDep) -> dict[str, Any]:
     """Ready to take traffic: the store and the job queue answer, and the vector index is not far behind the
     store (`LORE_READY_MAX_LAG_CHANGES`, `LORE_READY_MAX_LAG_SECONDS`). A failure is a 503 whose details say
-    why, so balancers route elsewhere."""
+    why, so balancers route elsewhere. `provider_keys` counts the tenants' provider keys their providers refuse
+    and names the server's own that are refused (a refused key takes no replica out of service)."""
     try:
-        state = {**lore.readiness(), "queue": jobs.readiness()}
+        state = {
+            **lore.readiness(),
+            "queue": jobs.readiness(),
+            "provider_keys": answering.providers.readiness(),
+        }
     except LoreError:
         raise
     except Exception as exc:  # whatever the driver raises, the answer is "not ready", not a 500

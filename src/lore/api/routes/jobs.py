@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import JobsDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
@@ -25,7 +26,9 @@ def _accepted(response: Response, job: JobOut) -> JobOut:
 
 
 @router.post("/ingest", status_code=202)
-def ingest(body: IngestIn, jobs: JobsDep, principal: PrincipalDep, response: Response) -> JobOut:
+def ingest(
+    body: IngestIn, jobs: JobsDep, principal: PrincipalDep, response: Response, audit: AuditDep
+) -> JobOut:
     """Queue a batch of text documents for indexing, written as the caller (owner, permissions) would write
     them one by one; follow the job at its `Location`."""
     for document in body.documents:
@@ -33,6 +36,7 @@ def ingest(body: IngestIn, jobs: JobsDep, principal: PrincipalDep, response: Res
     documents = [document.model_dump(exclude_none=True) for document in body.documents]
     params = {"documents": documents, "author": author_params(author_of(principal))}
     job = jobs.submit("ingest", params, tenant_id=principal.tenant_id)
+    audit.record("job.ingest_queued", target=job.id, summary={"documents": len(documents)})
     return _accepted(response, JobOut.of(job))
 
 
@@ -57,6 +61,8 @@ def get_job(job_id: JobId, jobs: JobsDep, tenant: TenantDep) -> JobOut:
 
 
 @router.post("/jobs/{job_id}/retry", status_code=202)
-def retry_job(job_id: JobId, jobs: JobsDep, tenant: TenantDep, response: Response) -> JobOut:
+def retry_job(job_id: JobId, jobs: JobsDep, tenant: TenantDep, response: Response, audit: AuditDep) -> JobOut:
     """Queue a failed job again with fresh attempts (409 unless it failed)."""
-    return _accepted(response, JobOut.of(jobs.retry(job_id, tenant_id=tenant)))
+    job = jobs.retry(job_id, tenant_id=tenant)
+    audit.record("job.retried", target=job.id, summary={"kind": job.kind})
+    return _accepted(response, JobOut.of(job))

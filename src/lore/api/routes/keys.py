@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import KeysDep
 from lore.api.errors import ERROR_RESPONSES
@@ -17,9 +18,10 @@ KeyId = Annotated[str, Path(min_length=1, max_length=64, description="A key's pu
 
 
 @router.post("", status_code=201)
-def create_key(body: KeyIn, keys: KeysDep, principal: PrincipalDep) -> KeyCreated:
+def create_key(body: KeyIn, keys: KeysDep, principal: PrincipalDep, audit: AuditDep) -> KeyCreated:
     """A new key of the caller's tenant. The response holds the key itself: it is never shown again."""
     key, secret = keys.create(principal.tenant_id, body.spec(), created_by=principal.actor)
+    audit.record("key.created", target=key.id, summary=key.summary())
     return KeyCreated.with_secret(key, secret)
 
 
@@ -34,13 +36,19 @@ def get_key(key_id: KeyId, keys: KeysDep, principal: PrincipalDep) -> KeyOut:
 
 
 @router.delete("/{key_id}")
-def revoke_key(key_id: KeyId, keys: KeysDep, principal: PrincipalDep) -> KeyOut:
+def revoke_key(key_id: KeyId, keys: KeysDep, principal: PrincipalDep, audit: AuditDep) -> KeyOut:
     """Revoked at once: the next request with it is refused."""
-    return KeyOut.of(keys.revoke(principal.tenant_id, key_id))
+    key = keys.revoke(principal.tenant_id, key_id)
+    audit.record("key.revoked", target=key.id, summary=key.summary())
+    return KeyOut.of(key)
 
 
 @router.post("/{key_id}/rotate", status_code=201)
-def rotate_key(key_id: KeyId, body: KeyRotation, keys: KeysDep, principal: PrincipalDep) -> KeyCreated:
+def rotate_key(
+    key_id: KeyId, body: KeyRotation, keys: KeysDep, principal: PrincipalDep, audit: AuditDep
+) -> KeyCreated:
     """A new key with the same permissions; the old one works for `overlap_hours` more, as "rotating"."""
     key, secret = keys.rotate(principal.tenant_id, key_id, body.overlap, by=principal.actor)
+    summary = {"replaced_by": key.id, "overlap_hours": body.overlap_hours}
+    audit.record("key.rotated", target=key_id, summary=summary)
     return KeyCreated.with_secret(key, secret)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from lore.api.audit import AuditDep
 from lore.api.deps import LoreDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.wire.security import TenantIn, TenantList, TenantOut, TenantPatch
@@ -17,8 +18,11 @@ TenantId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.post("", status_code=201)
-def create_tenant(body: TenantIn, lore: LoreDep) -> TenantOut:
-    return TenantOut.of(lore.store.tenants.create(body.id, body.name))
+def create_tenant(body: TenantIn, lore: LoreDep, audit: AuditDep) -> TenantOut:
+    """Its own log records its creation, as everything done to it."""
+    tenant = lore.store.tenants.create(body.id, body.name)
+    audit.in_tenant(tenant.id).record("tenant.created", target=tenant.id, summary={"name": tenant.name})
+    return TenantOut.of(tenant)
 
 
 @router.get("")
@@ -32,5 +36,8 @@ def get_tenant(tenant_id: TenantId, lore: LoreDep) -> TenantOut:
 
 
 @router.patch("/{tenant_id}")
-def update_tenant(tenant_id: TenantId, body: TenantPatch, lore: LoreDep) -> TenantOut:
-    return TenantOut.of(lore.store.tenants.set_disabled(tenant_id, body.disabled))
+def update_tenant(tenant_id: TenantId, body: TenantPatch, lore: LoreDep, audit: AuditDep) -> TenantOut:
+    tenant = lore.store.tenants.set_disabled(tenant_id, body.disabled)
+    action = "tenant.disabled" if body.disabled else "tenant.enabled"
+    audit.in_tenant(tenant.id).record(action, target=tenant.id)
+    return TenantOut.of(tenant)

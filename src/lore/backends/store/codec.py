@@ -67,6 +67,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return when, document_id
 
 
+def encode_number_cursor(number: int) -> str:
+    """A cursor that points after a record numbered `number` (a message id, an audit record's seq)."""
+    return base64.urlsafe_b64encode(json.dumps([number]).encode()).decode().rstrip("=")
+
+
+def decode_number_cursor(cursor: str) -> int:
+    """The number a cursor of `encode_number_cursor` holds; anything else is `InvalidInput`."""
+    try:
+        (number,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise InvalidInput("invalid cursor", details={"cursor": cursor}) from error
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise InvalidInput("invalid cursor", details={"cursor": cursor})
+    return number
+
+
 def in_batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
     """Slices of at most `size` items, one IN list each."""
     for start in range(0, len(items), size):

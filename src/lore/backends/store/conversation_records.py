@@ -10,17 +10,14 @@ the thousandth page cost the same at any number of messages.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
-from lore.backends.store import paging, refusing_unstorable
+from lore.backends.store import codec, paging, refusing_unstorable
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
@@ -42,20 +39,6 @@ def _conversation(row: AnyRow) -> Conversation:
 
 def _message(row: AnyRow) -> Message:
     return Message(**row._mapping)
-
-
-def encode_message_cursor(message_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([message_id]).encode()).decode().rstrip("=")
-
-
-def decode_message_cursor(cursor: str) -> int:
-    try:
-        (message_id,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
-        raise InvalidInput("invalid cursor", details={"cursor": cursor}) from error
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
-        raise InvalidInput("invalid cursor", details={"cursor": cursor})
-    return message_id
 
 
 def not_found(conversation_id: str) -> NotFound:
@@ -184,14 +167,14 @@ class ConversationRecords:
         query = sa.select(messages).where(messages.c.conversation_id == conversation_id)
         newest = order == "newest"
         if cursor is not None:
-            after = decode_message_cursor(cursor)
+            after = codec.decode_number_cursor(cursor)
             query = query.where(messages.c.id < after if newest else messages.c.id > after)
         by_id = messages.c.id.desc() if newest else messages.c.id.asc()
         # Ordering by (conversation_id, id) lets both dialects walk ix_messages_conversation without a sort.
         query = query.order_by(messages.c.conversation_id, by_id).limit(limit + 1)
         with self.engine.connect() as conn:
             items = [_message(row) for row in conn.execute(query)]
-        return paging.page(items, limit, lambda last: encode_message_cursor(last.id))
+        return paging.page(items, limit, lambda last: codec.encode_number_cursor(last.id))
 
     def recent(
         self, tenant_id: str, conversation_id: str, count: int, viewer: ConversationOwner | None = None

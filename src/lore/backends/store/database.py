@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from lore.backends.store import codec, queries, rows
 from lore.backends.store.access_records import AccessRecords
 from lore.backends.store.api_keys import ApiKeyRecords
+from lore.backends.store.audit_records import AuditRecords
 from lore.backends.store.change_feed import SqlChangeFeed
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.backends.store.documents import SqlDocuments
@@ -36,6 +37,7 @@ from lore.backends.store.group_records import GroupRecords
 from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
+from lore.backends.store.secret_records import SecretRecords
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.usage_records import UsageRecords
 from lore.backends.store.user_records import UserRecords
@@ -47,7 +49,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage` and `users` are
+    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`
+    and `secrets` are
     the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -66,6 +69,8 @@ class Database(abc.ABC):
         self.api_keys = ApiKeyRecords(engine)
         self.usage = UsageRecords(self)
         self.users = UserRecords(engine)
+        self.audit = AuditRecords(self)
+        self.secrets = SecretRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 
