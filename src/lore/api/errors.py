@@ -12,6 +12,8 @@
     NotFound                      404     not_found
     Conflict                      409     conflict
     Unavailable                   503     unavailable
+    ProviderFailed                502     provider_error          (an LLM provider refused the request, or is
+                                                                   not installed: no retry or fallback cures it)
     request validation            422     invalid_request         (400 invalid_json when the body is not JSON)
     routing (HTTPException)       404     not_found, 405 method_not_allowed, ...
     anything unexpected           500     internal_error          (logged; no trace in the body)
@@ -34,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lore.answers.errors import ProviderFailed
 from lore.errors import (
     Conflict,
     CorruptDocument,
@@ -81,6 +84,7 @@ STATUS: dict[type[LoreError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unavailable: 503,
+    ProviderFailed: 502,
 }
 
 # What every route documents in OpenAPI besides its own answers: the one error shape.

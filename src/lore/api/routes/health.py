@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -16,6 +16,13 @@ from lore.wire.schemas import Health
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
 logger = logging.getLogger("lore.api")
+# Declared by hand: a PlainTextResponse class on the route would document its JSON errors as text/plain too.
+METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text exposition",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
 
 
 @router.get("/healthz")
@@ -37,7 +44,7 @@ def readyz(lore: LoreDep, jobs: JobsDep) -> dict[str, Any]:
         raise Unavailable("the store is not ready", details={"reason": type(exc).__name__}) from exc
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=Response, responses=METRICS_RESPONSE)
 async def metrics(metrics: MetricsDep) -> PlainTextResponse:
     """Prometheus text exposition of this app's registry."""
     return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
