@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: install install-test install-bench install-local run test test-local coverage lint format bench clean
+.PHONY: install install-test install-bench install-local run test test-local fuzz coverage lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: install-test lint
 
 test-local: install-local
 	$(BIN)/pytest -m local_llm tests/answers
+
+# The fuzz tests (tests/fuzz, which `make test` runs with a small budget) with a big one, about eight minutes on
+# two cores: schemathesis over the OpenAPI of a real `lore serve`, and hostile uploads (docs/fuzzing.md).
+FUZZ_EXAMPLES ?= 100000
+FUZZ_SECONDS ?= 480
+fuzz: install-test
+	LORE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LORE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/pytest tests/fuzz
 
 # The whole suite under coverage.py, the servers, workers and CLI runs it starts included (pyproject.toml).
 coverage: install-test

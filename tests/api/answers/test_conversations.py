@@ -190,6 +190,22 @@ def test_when_no_provider_can_answer_nothing_is_stored(
     assert client.get(f"/v1/conversations/{conversation['id']}").json()["message_count"] == 0
 
 
+def test_a_provider_that_refuses_the_request_is_a_bad_gateway(
+    client: httpx.Client, articles: dict[str, str], script: Script
+) -> None:
+    conversation = new_conversation(client)
+    script.then(Reply(status=401))
+
+    response = client.post(
+        f"/v1/conversations/{conversation['id']}/messages",
+        json={"content": "How do I get a refund?", "provider": "openai,extractive"},
+    )
+
+    error = assert_error(response, 502, "provider_error")
+    assert error["details"] == {"provider": "openai", "reason": "rejected", "status": 401}
+    assert client.get(f"/v1/conversations/{conversation['id']}").json()["message_count"] == 0
+
+
 def test_a_provider_failing_mid_answer_ends_the_stream_with_an_error_event(
     client: httpx.Client, articles: dict[str, str], script: Script
 ) -> None:

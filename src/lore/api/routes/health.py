@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -18,6 +18,13 @@ from lore.wire.schemas import Health
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
 logger = logging.getLogger("lore.api")
+# Declared by hand: a PlainTextResponse class on the route would document its JSON errors as text/plain too.
+METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text exposition",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
 
 
 @router.get("/healthz")
@@ -61,7 +68,7 @@ def check_lag(state: dict[str, Any], limits: IndexSettings) -> None:
         )
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=Response, responses=METRICS_RESPONSE)
 async def metrics(metrics: MetricsDep) -> PlainTextResponse:
     """Prometheus text exposition of this app's registry."""
     return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
