@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lore.core.chunk import TokenCounter, chunk_document
+from lore.core.chunk import DEFAULT_MAX_CHUNKS, TokenCounter, chunk_document
 from lore.core.parse import SUPPORTED_EXTENSIONS, parse_bytes, parse_file
 from lore.core.parsers import ParseLimits
 from lore.core.sandbox import Sandbox
@@ -36,7 +36,7 @@ from lore.models import (
     ServingModels,
 )
 
-PIPELINE_VERSION = "1"  # bump when parsing or chunking changes, so every document is re-indexed once
+PIPELINE_VERSION = "2"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
 
 
@@ -113,6 +113,7 @@ class WorkerSetup:
     max_tokens: int
     max_chars: int | None
     limits: ParseLimits
+    max_chunks: int = DEFAULT_MAX_CHUNKS
 
 
 def fingerprint(data: bytes, salt: str) -> str:
@@ -161,6 +162,7 @@ def prepare(
     max_chars: int | None = None,
     author: Author = OPERATOR,
     access: Access | None = None,
+    max_chunks: int = DEFAULT_MAX_CHUNKS,
 ) -> Prepared:
     text = parsed.text
     if max_chars is not None and len(text) > max_chars:
@@ -181,7 +183,7 @@ def prepare(
         author,
         access,
     )
-    return Prepared(draft, chunk_document(parsed, count_tokens, max_tokens=max_tokens))
+    return Prepared(draft, chunk_document(parsed, count_tokens, max_tokens=max_tokens, max_chunks=max_chunks))
 
 
 # -- in the sandbox's workers ----------------------------------------------------------------------------------
@@ -224,6 +226,7 @@ def prepare_job(job: ParseJob) -> Prepared:
         max_chars=setup.max_chars,
         author=job.author,
         access=job.access,
+        max_chunks=setup.max_chunks,
     )
 
 

@@ -93,6 +93,7 @@ class Ingestion:
             self.models.default.max_tokens,
             self.settings.serving.max_document_chars,
             parse_limits(self.settings),
+            self.settings.serving.max_document_chunks,
         )
 
     def paths(
