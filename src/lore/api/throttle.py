@@ -14,27 +14,30 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lore.answers import Usage
+from lore.answers import Answer, Usage
 from lore.api.errors import lore_error_response
 from lore.api.load import LoadShedder, RouteUse, route_use
 from lore.backends.store.database import Database
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.usage_records import NO_KEY
 from lore.config import Settings
+from lore.conversations import StoredTurn
 from lore.errors import Overloaded, RateLimited
 from lore.security.addresses import ClientAddresses
 from lore.security.limits import Limit, RateLimiter, Verdict, Window, limits_for
 from lore.security.principal import Principal
 from lore.security.quotas import Policies, PolicySource, Quotas, TenantPolicy, defaults
 from lore.security.usage import UsageRecorder
+
+E = TypeVar("E")
 
 # Keys of the request's state (`scope["state"]`, also `request.state`) that the two parts share.
 PRINCIPAL = "principal"  # set by authentication
@@ -144,8 +147,30 @@ class Throttling:
             quotas.added(principal.tenant_id)
 
     def answered(self, principal: Principal, usage: Usage) -> None:
-        """Count the tokens of an answer: what the answer routes call once an answer is whole."""
+        """Count the tokens of an answer, toward the tenant's usage and its tokens-per-day quota."""
         self.recorder.add_answer(principal.tenant_id, key_id(principal), usage)
+
+    def counted(self, principal: Principal, events: Iterator[E]) -> Iterator[E]:
+        """An answer's events passed on as they come; the whole answer's tokens are counted when it passes
+        (an `Answer` of the chat endpoint, or the `StoredTurn` of a conversation)."""
+        for event in events:
+            if isinstance(event, Answer):
+                self.answered(principal, event.usage)
+            elif isinstance(event, StoredTurn) and event.answer.usage:
+                self.answered(principal, _usage_of(event.answer.usage))
+            yield event
+
+
+def _usage_of(stored: Mapping[str, Any]) -> Usage:
+    """The tokens of a stored answer's usage record (its timings are not counted)."""
+    return Usage(
+        provider=str(stored["provider"]),
+        model=str(stored.get("model", "")),
+        prompt_tokens=int(stored["prompt_tokens"]),
+        completion_tokens=int(stored["completion_tokens"]),
+        latency_seconds=0.0,
+        first_token_seconds=None,
+    )
 
 
 def _settings_of(tenants: TenantRecords) -> PolicySource:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 
 from lore.answers import Answer, TextDelta, Turn, provider_names
 from lore.api.auth import PrincipalDep
-from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, TenantDep, ThrottlingDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import (
     error_data,
@@ -112,6 +112,7 @@ async def chat_completions(
     principal: PrincipalDep,
     limiter: SearchLimiterDep,
     slots: AnswerSlotsDep,
+    throttling: ThrottlingDep,
 ) -> Any:
     """Answer the last user message from the knowledge base, citing passages as [n], grounded only in what
     the caller may read."""
@@ -130,10 +131,18 @@ async def chat_completions(
     )
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
-        answer = await whole_answer(slots, answering.stream(prepared), Answer, request.receive)
+        events = throttling.counted(principal, answering.stream(prepared))
+        answer = await whole_answer(slots, events, Answer, request.receive)
         return _completion(completion_id, created, body.model, answer, prepared)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    chunks = _chunks(answering.stream(prepared), completion_id, created, body.model, prepared, include_usage)
+    chunks = _chunks(
+        throttling.counted(principal, answering.stream(prepared)),
+        completion_id,
+        created,
+        body.model,
+        prepared,
+        include_usage,
+    )
     return await streamed_answer(slots, chunks, _same, _error_frame, request.receive)
 
 

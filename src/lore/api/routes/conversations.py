@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from lore.answers import TextDelta
 from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
-from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep
+from lore.api.deps import AnsweringDep, AnswerSlotsDep, SearchLimiterDep, ThrottlingDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.api.streaming import (
     error_data,
@@ -147,6 +147,7 @@ async def post_message(
     principal: PrincipalDep,
     limiter: SearchLimiterDep,  # retrieval embeds the question: admitted like a search
     slots: AnswerSlotsDep,
+    throttling: ThrottlingDep,
 ) -> Any:
     """Ask a question: Lore retrieves passages (reading a follow-up in the light of the conversation), answers
     from them citing each as [n], and stores the question and the answer together once the answer is whole."""
@@ -154,7 +155,7 @@ async def post_message(
     prepared = await anyio.to_thread.run_sync(
         answering.prepare, principal.tenant_id, conversation_id, question, viewer, limiter=limiter
     )
-    events = answering.answer(prepared)
+    events = throttling.counted(principal, answering.answer(prepared))
     if body.stream:
         return await streamed_answer(slots, events, _render, _render_error, request.receive, 201)
     turn = await whole_answer(slots, events, StoredTurn, request.receive)
