@@ -21,8 +21,7 @@ import httpx
 import pytest
 
 from lore.api import create_app
-from lore.backends.store.codec import encode_cursor
-from lore.backends.store.conversation_records import encode_message_cursor
+from lore.backends.store.codec import encode_cursor, encode_number_cursor
 from lore.config import Settings
 from tests.api.conftest import LiveServer
 from tests.security.leak_world import A_DOCS, B_DOCS, CODES, QUERIES, Caller, World, build
@@ -222,7 +221,7 @@ def by_id(world: World, caller: Caller, hidden: list[str]) -> list[Probe]:
                 found.append(overwrite(caller, document))
         if (conversation := world.conversations.get(name)) is not None:
             path = f"/v1/conversations/{conversation['id']}"
-            cursor = encode_message_cursor(10**9)
+            cursor = encode_number_cursor(10**9)
             found += [
                 Probe("by id", caller.name, "GET", path, statuses=NOT_THERE | REFUSED),
                 Probe("by id", caller.name, "GET", f"{path}/messages", statuses=NOT_THERE | REFUSED),
