@@ -456,3 +456,26 @@ def test_lore_users_create_and_reset_password_print_passwords_that_work(
         cli, ["users", "create", "x@example.org", "--tenant", "nowhere", "--data-dir", data_dir]
     )
     assert elsewhere.exit_code != 0
+
+
+# --- the audit log ------------------------------------------------------------------------------------------
+
+
+def test_sign_ins_and_account_changes_are_audited_without_their_secrets(
+    anonymous: httpx.Client, operator_client: httpx.Client, people: People
+) -> None:
+    user = people.add("editor")
+    wrong = anonymous.post("/v1/auth/login", json={"email": user["email"], "password": "a wrong guess"})
+    assert wrong.status_code == 401
+    login(anonymous, user["email"])
+    operator_client.patch(f"/v1/users/{user['id']}", json={"role": "viewer"}).raise_for_status()
+    records = operator_client.get("/v1/audit", params={"target": f"user:{user['id']}", "limit": 50}).json()
+    actions = [record["action"] for record in records["items"]]
+    assert {"user.created", "auth.login", "user.updated"} <= set(actions)
+    failed = operator_client.get("/v1/audit", params={"action": "auth.login_failed", "limit": 200}).json()
+    assert any(record["summary"]["email"] == user["email"] for record in failed["items"])
+    updated = next(record for record in records["items"] if record["action"] == "user.updated")
+    assert (
+        updated["summary"]["before"]["role"] == "editor" and updated["summary"]["after"]["role"] == "viewer"
+    )
+    assert PASSWORD not in str(records) and "a wrong guess" not in str(failed)

@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep
 from lore.backends.store.audit_records import AuditRecord
+from lore.backends.store.tenant_records import TenantRecords
 from lore.security.audit import ANONYMOUS, AuditLog
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -71,3 +72,24 @@ async def get_request_audit(request: Request, lore: LoreDep, principal: Principa
 
 
 AuditDep = Annotated[RequestAudit, Depends(get_request_audit)]
+
+
+@dataclass(frozen=True, slots=True)
+class SignInAudit:
+    """The audit log of the sign-in routes, which run before any principal exists: a record goes to the tenant
+    the request names, if that tenant exists (an unknown name must not grow a log of its own)."""
+
+    request: Request
+    log: AuditLog
+    tenants: TenantRecords
+
+    def record(self, tenant_id: str, actor: str, action: str, summary: dict[str, Any] | None = None) -> None:
+        if self.tenants.get(tenant_id) is not None:
+            RequestAudit.of(self.request, self.log, tenant_id, actor).record(action, actor, summary)
+
+
+async def get_sign_in_audit(request: Request, lore: LoreDep) -> SignInAudit:
+    return SignInAudit(request, AuditLog(lore.store.audit), lore.store.tenants)
+
+
+SignInAuditDep = Annotated[SignInAudit, Depends(get_sign_in_audit)]

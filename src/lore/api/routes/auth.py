@@ -14,10 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from lore.api.audit import AuditDep, SignInAudit, SignInAuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import IdentityDep
 from lore.api.errors import ERROR_RESPONSES
-from lore.errors import InvalidInput, Unauthenticated
+from lore.errors import InvalidInput, LoreError, Unauthenticated
+from lore.security.audit import ANONYMOUS
 from lore.security.identity import Identity
 from lore.security.logins import MfaChallenge, WebSession
 from lore.security.sessions import (
@@ -56,19 +58,40 @@ def _secure(request: Request) -> bool:
 # --- tokens for API clients ----------------------------------------------------------------------------------
 
 
+def _check_password(body: LoginIn, identity: Identity, audit: SignInAudit) -> User | MfaChallenge:
+    """The password step, audited: a failure (wrong password, locked, disabled) and a success alike."""
+    summary = {"email": body.email}
+    try:
+        step = identity.logins.check_password(body.tenant, body.email, body.password)
+    except LoreError as error:
+        audit.record(body.tenant, ANONYMOUS, "auth.login_failed", {**summary, "reason": error.code})
+        raise
+    if isinstance(step, MfaChallenge):
+        audit.record(body.tenant, ANONYMOUS, "auth.mfa_challenged", summary)
+    else:
+        audit.record(step.tenant_id, f"user:{step.id}", "auth.login", {**summary, "with": "password"})
+    return step
+
+
 @router.post("/login")
-def login(body: LoginIn, identity: IdentityDep) -> LoginOut:
+def login(body: LoginIn, identity: IdentityDep, audit: SignInAuditDep) -> LoginOut:
     """Email and password: a token pair, or an MFA challenge to finish with `POST /v1/auth/login/mfa`."""
-    step = identity.logins.check_password(body.tenant, body.email, body.password)
+    step = _check_password(body, identity, audit)
     if isinstance(step, MfaChallenge):
         return MfaRequiredOut.of(step)
     return TokensOut.of(identity.logins.issue_tokens(step))
 
 
+def _check_code(body: MfaLoginIn, identity: Identity, audit: SignInAudit) -> User:
+    user = identity.logins.check_code(body.mfa_token, body.code)
+    audit.record(user.tenant_id, f"user:{user.id}", "auth.login", {"email": user.email, "with": "mfa"})
+    return user
+
+
 @router.post("/login/mfa")
-def login_mfa(body: MfaLoginIn, identity: IdentityDep) -> TokensOut:
+def login_mfa(body: MfaLoginIn, identity: IdentityDep, audit: SignInAuditDep) -> TokensOut:
     """The second step: the challenge and a TOTP or recovery code give the token pair."""
-    return TokensOut.of(identity.logins.issue_tokens(identity.logins.check_code(body.mfa_token, body.code)))
+    return TokensOut.of(identity.logins.issue_tokens(_check_code(body, identity, audit)))
 
 
 @router.post("/refresh")
@@ -107,10 +130,10 @@ def _session_answer(identity: Identity, user: User, request: Request, response: 
 
 @router.post("/session")
 def open_session(
-    body: LoginIn, identity: IdentityDep, request: Request, response: Response
+    body: LoginIn, identity: IdentityDep, request: Request, response: Response, audit: SignInAuditDep
 ) -> SessionLoginOut:
     """A web session: sets the HttpOnly session cookie and the CSRF cookie (or answers an MFA challenge)."""
-    step = identity.logins.check_password(body.tenant, body.email, body.password)
+    step = _check_password(body, identity, audit)
     if isinstance(step, MfaChallenge):
         return MfaRequiredOut.of(step)
     return _session_answer(identity, step, request, response)
@@ -118,9 +141,9 @@ def open_session(
 
 @router.post("/session/mfa")
 def open_session_mfa(
-    body: MfaLoginIn, identity: IdentityDep, request: Request, response: Response
+    body: MfaLoginIn, identity: IdentityDep, request: Request, response: Response, audit: SignInAuditDep
 ) -> SessionOut:
-    user = identity.logins.check_code(body.mfa_token, body.code)
+    user = _check_code(body, identity, audit)
     return _session_answer(identity, user, request, response)
 
 
@@ -206,20 +229,28 @@ def oidc_callback(
 
 
 @router.post("/mfa/enrol")
-def mfa_enrol(identity: IdentityDep, principal: PrincipalDep) -> EnrolmentOut:
+def mfa_enrol(identity: IdentityDep, principal: PrincipalDep, audit: AuditDep) -> EnrolmentOut:
     """A new TOTP secret for the signed-in user; MFA is on once `POST /v1/auth/mfa/verify` proves a code."""
-    return EnrolmentOut.of(identity.mfa.enrol(identity.accounts.me(principal)))
+    enrolment = identity.mfa.enrol(identity.accounts.me(principal))
+    audit.record("user.mfa_enrolment_started", principal.actor)
+    return EnrolmentOut.of(enrolment)
 
 
 @router.post("/mfa/verify")
-def mfa_verify(body: MfaCodeIn, identity: IdentityDep, principal: PrincipalDep) -> RecoveryCodesOut:
+def mfa_verify(
+    body: MfaCodeIn, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep
+) -> RecoveryCodesOut:
     """Turn MFA on with the app's current code; the answer holds the ten recovery codes, shown this once."""
     codes = identity.mfa.verify(identity.accounts.me(principal), body.code)
+    audit.record("user.mfa_enabled", principal.actor)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
 @router.post("/mfa/recovery-codes")
-def mfa_recovery_codes(body: MfaCodeIn, identity: IdentityDep, principal: PrincipalDep) -> RecoveryCodesOut:
+def mfa_recovery_codes(
+    body: MfaCodeIn, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep
+) -> RecoveryCodesOut:
     """Ten new recovery codes for a current TOTP code; the old ones stop working."""
     codes = identity.mfa.regenerate_codes(identity.accounts.me(principal), body.code)
+    audit.record("user.recovery_codes_replaced", principal.actor)
     return RecoveryCodesOut(recovery_codes=codes)

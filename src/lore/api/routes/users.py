@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import IdentityDep
 from lore.api.errors import ERROR_RESPONSES
@@ -30,9 +31,11 @@ def list_users(
 
 
 @router.post("/users", status_code=201)
-def create_user(body: UserIn, identity: IdentityDep, principal: PrincipalDep) -> UserOut:
+def create_user(body: UserIn, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep) -> UserOut:
     """A new user of the caller's tenant; without a password it signs in through single sign-on."""
-    return UserOut.of(identity.accounts.create(principal, body.email, body.role, body.password))
+    user = identity.accounts.create(principal, body.email, body.role, body.password)
+    audit.record("user.created", f"user:{user.id}", {"email": user.email, "role": user.role})
+    return UserOut.of(user)
 
 
 @router.get("/users/{user_id}")
@@ -41,23 +44,36 @@ def get_user(user_id: UserId, identity: IdentityDep, principal: PrincipalDep) ->
 
 
 @router.patch("/users/{user_id}")
-def update_user(user_id: UserId, body: UserPatch, identity: IdentityDep, principal: PrincipalDep) -> UserOut:
+def update_user(
+    user_id: UserId, body: UserPatch, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep
+) -> UserOut:
     """Change a user's role, or disable it (its logins end at once) or enable it again."""
-    return UserOut.of(identity.accounts.update(principal, user_id, role=body.role, disabled=body.disabled))
+    before = identity.accounts.get(principal.tenant_id, user_id)
+    after = identity.accounts.update(principal, user_id, role=body.role, disabled=body.disabled)
+    summary = {
+        "before": {"role": before.role, "disabled": before.disabled_at is not None},
+        "after": {"role": after.role, "disabled": after.disabled_at is not None},
+    }
+    audit.record("user.updated", f"user:{user_id}", summary)
+    return UserOut.of(after)
 
 
 @router.post("/users/{user_id}/password")
 def reset_password(
-    user_id: UserId, body: PasswordResetIn, identity: IdentityDep, principal: PrincipalDep
+    user_id: UserId, body: PasswordResetIn, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep
 ) -> UserOut:
     """Set a user's password for it: unlocks the account and ends its logins."""
-    return UserOut.of(identity.accounts.reset_password(principal, user_id, body.password))
+    user = identity.accounts.reset_password(principal, user_id, body.password)
+    audit.record("user.password_reset", f"user:{user_id}")
+    return UserOut.of(user)
 
 
 @router.delete("/users/{user_id}/mfa")
-def reset_mfa(user_id: UserId, identity: IdentityDep, principal: PrincipalDep) -> UserOut:
+def reset_mfa(user_id: UserId, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep) -> UserOut:
     """Turn a user's MFA off (a lost phone): it logs in with its password and enrols again."""
-    return UserOut.of(identity.accounts.reset_mfa(principal, user_id))
+    user = identity.accounts.reset_mfa(principal, user_id)
+    audit.record("user.mfa_reset", f"user:{user_id}")
+    return UserOut.of(user)
 
 
 @router.get("/me")
@@ -73,7 +89,10 @@ def me(identity: IdentityDep, principal: PrincipalDep) -> MeOut:
 
 
 @router.post("/me/password", status_code=204)
-def change_password(body: PasswordChangeIn, identity: IdentityDep, principal: PrincipalDep) -> Response:
+def change_password(
+    body: PasswordChangeIn, identity: IdentityDep, principal: PrincipalDep, audit: AuditDep
+) -> Response:
     """A new password, given the current one. Every login of the user ends, this one too: log in again."""
     identity.accounts.change_password(principal, body.current_password, body.new_password)
+    audit.record("user.password_changed", principal.actor)
     return Response(status_code=204)
