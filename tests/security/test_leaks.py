@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from lore.api import create_app
 from lore.backends.store.codec import encode_cursor, encode_number_cursor
 from lore.config import Settings
+from lore.security.secrets import generate_key
 from tests.api.conftest import LiveServer
 from tests.security.leak_world import A_DOCS, B_DOCS, CODES, QUERIES, Caller, World, build
 
@@ -74,6 +76,7 @@ def world(
         keyword_index=keyword_index,
         rate_limit_address="1000000/minute",  # the publishable key's probes all come from one address
         signing_secret="leak-suite-signing-secret-" + "s" * 32,  # users sign in on PostgreSQL too
+        secret_keys=SecretStr(generate_key()),  # outside the embedded SQLite, the operator provides them
     )
     try:
         with LiveServer(create_app(settings)) as live:
