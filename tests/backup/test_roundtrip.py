@@ -33,7 +33,7 @@ def test_restore_into_an_empty_installation_gives_identical_search_results(
     assert (restored.vectors, restored.last_seq, restored.tables) == (8, report.last_seq, report.tables)
     with Lore.open(target) as copy:
         assert results(copy) == expected
-        assert copy.list_documents(collection="help", limit=50).items == documents
+        assert copy.list_documents(collections=["help"], limit=50).items == documents
 
 
 def test_ids_are_never_reused_after_a_restore(
