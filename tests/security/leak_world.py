@@ -171,7 +171,8 @@ def _people(db: Database, world: World, people: People) -> None:
         headers = {**bearer(pk), "X-Lore-End-User": end_user}
         callers.append(Caller(f"a_pk_{end_user}", A, headers, sees))
     world.callers = {caller.name: caller for caller in callers}
-    world.mark("a_ids", key_id(owner_a), key_id(world.installation))
+    # not the installation key's: it is the operator's, and each tenant's log names it for what it did there
+    world.mark("a_ids", key_id(owner_a))
     world.mark("b_ids", key_id(owner_b))
     for caller in callers:
         if key_id(caller.headers):

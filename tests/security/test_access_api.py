@@ -278,3 +278,23 @@ def test_conversations_are_their_starters_and_end_users_data_is_exported_and_era
     assert erased == {"end_user": "visitor-9", "conversations": 1, "messages": 2}
     assert ok(http.get("/v1/end-users/visitor-9/export", headers=admin))["conversations"] == []
     assert_error(http.get(f"/v1/conversations/{started['id']}", headers=admin), 404, "not_found")
+
+
+def test_permission_changes_groups_impersonation_and_end_users_data_are_audited(
+    http: httpx.Client, admin: dict[str, str], legal: str, staff: Staff
+) -> None:
+    """Run last in this module: by now its routes have done each of these at least once."""
+    expected = {
+        "document.access_changed": lambda r: set(r["summary"]) == {"before", "after"},
+        "group.created": lambda r: r["target"] in (legal, "support"),
+        "group.member_added": lambda r: r["summary"]["user_id"] in staff.ids.values(),
+        "group.member_removed": lambda r: r["summary"]["user_id"] == staff.ids["bob"],
+        "group.deleted": lambda r: r["target"] == "support",
+        "search.as_user": lambda r: r["target"] in staff.ids.values(),
+        "end_user.exported": lambda r: r["target"] == "visitor-9",
+        "end_user.erased": lambda r: r["summary"] == {"conversations": 1, "messages": 2},
+    }
+    for action, holds in expected.items():
+        found = ok(http.get("/v1/audit", params={"action": action, "limit": 50}, headers=admin))["items"]
+        assert found and all(holds(record) for record in found), action
+        assert all(record["actor"].startswith(("key:", "user:")) for record in found), action

@@ -25,7 +25,7 @@ from lore.api import create_app
 from lore.backends.store.codec import encode_cursor, encode_number_cursor
 from lore.config import Settings
 from lore.security.secrets import generate_key
-from tests.api.conftest import LiveServer
+from tests.api.conftest import TEST_SIGNING_SECRET, LiveServer
 from tests.security.leak_world import A_DOCS, B_DOCS, CODES, QUERIES, Caller, World, build
 
 MODES = ("hybrid", "vector", "keyword")
@@ -75,8 +75,8 @@ def world(
         embed_threads=1,
         keyword_index=keyword_index,
         rate_limit_address="1000000/minute",  # the publishable key's probes all come from one address
-        signing_secret="leak-suite-signing-secret-" + "s" * 32,  # users sign in on PostgreSQL too
-        secret_keys=SecretStr(generate_key()),  # outside the embedded SQLite, the operator provides them
+        signing_secret=TEST_SIGNING_SECRET if database_url else None,  # SQLite makes its own
+        secret_keys=SecretStr(generate_key()) if database_url else None,
     )
     try:
         with LiveServer(create_app(settings)) as live:
@@ -288,6 +288,7 @@ def refused_routes(world: World, caller: Caller) -> list[Probe]:
         ),
     ]
     others = world.markers["b_ids" if caller.tenant == "default" else "a_ids"]
+    found += audit_records(world, caller, sorted(others)[:3])
     found.append(Probe("usage", caller.name, "GET", "/v1/usage", statuses=ANY if caller.admin else REFUSED))
     for other in sorted(others)[:3]:
         usage = Probe(
@@ -309,6 +310,23 @@ def refused_routes(world: World, caller: Caller) -> list[Probe]:
                 statuses=ANY if caller.admin else REFUSED,
             )
         )
+    return found
+
+
+def audit_records(world: World, caller: Caller, other_ids: list[str]) -> list[Probe]:
+    """A tenant's audit log names its documents, titles and keys: only its admins read it, and only its own."""
+    allowed = ANY if caller.admin else REFUSED
+    found = [
+        Probe("audit", caller.name, "GET", "/v1/audit", params={"limit": 500}, statuses=allowed),
+        Probe("audit", caller.name, "GET", "/v1/audit/export", statuses=allowed),
+        Probe("audit", caller.name, "GET", "/v1/audit/export", params={"format": "csv"}, statuses=allowed),
+    ]
+    for other in other_ids:
+        for params in ({"actor": f"key:{other}"}, {"actor": f"user:{other}"}, {"target": other}):
+            found.append(Probe("audit", caller.name, "GET", "/v1/audit", params=params, statuses=allowed))
+    for name in ("a_legal", "b_quokka"):
+        target = {"target": world.documents[name]["id"]}
+        found.append(Probe("audit", caller.name, "GET", "/v1/audit", params=target, statuses=allowed))
     return found
 
 
@@ -420,6 +438,8 @@ def controls(world: World) -> list[tuple[Probe, str]]:
             path = f"/v1/conversations/{world.conversations[name]['id']}/messages"
             found.append((Probe("by id", caller.name, "GET", path), name))
     found.append((Probe("end users", "a_admin", "GET", "/v1/end-users/e1/export"), "a_e1_chat"))
+    for admin, name in (("a_admin", "a_legal"), ("b_admin", "b_open")):  # each log names its own titles
+        found.append((Probe("audit", admin, "GET", "/v1/audit", params={"limit": 500}), name))
     return found
 
 

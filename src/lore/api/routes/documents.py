@@ -170,15 +170,25 @@ def get_document_access(document_id: DocumentId, lore: LoreDep, principal: Princ
 
 @router.put("/{document_id}/access")
 def set_document_access(
-    document_id: DocumentId, body: AccessIn, lore: LoreDep, principal: PrincipalDep
+    document_id: DocumentId, body: AccessIn, lore: LoreDep, principal: PrincipalDep, audit: AuditDep
 ) -> AccessOut:
     """Replace who may read the document: searches, answers and listings follow at once. Needs to be able to
     read it; an admin may open or close any document."""
     _readable(lore, principal, document_id)
+    readers = readers_of(principal)
+    before = AccessOut.of(
+        document_id, lore.document_access(document_id, tenant_id=principal.tenant_id, readers=readers)
+    )
     access = lore.set_document_access(
         document_id, body.to_domain(), tenant_id=principal.tenant_id, author=author_of(principal)
     )
-    return AccessOut.of(document_id, access)
+    after = AccessOut.of(document_id, access)
+    summary = {
+        "before": before.model_dump(exclude={"document_id"}),
+        "after": after.model_dump(exclude={"document_id"}),
+    }
+    audit.record("document.access_changed", target=document_id, summary=summary)
+    return after
 
 
 def _readable(lore: Lore, principal: Principal, document_id: str, *, with_text: bool = False) -> Document:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep
 from lore.api.errors import ERROR_RESPONSES
@@ -26,9 +27,12 @@ def list_groups(lore: LoreDep, principal: PrincipalDep) -> GroupList:
 
 
 @router.post("", status_code=201)
-def create_group(body: GroupIn, lore: LoreDep, principal: PrincipalDep, response: Response) -> GroupOut:
+def create_group(
+    body: GroupIn, lore: LoreDep, principal: PrincipalDep, response: Response, audit: AuditDep
+) -> GroupOut:
     """A new, empty group (409 `group_exists` if the name is taken)."""
     group = lore.store.groups.create(principal.tenant_id, body.name)
+    audit.record("group.created", target=group.name)
     response.headers["Location"] = f"/v1/groups/{group.name}"
     return GroupOut.of(group)
 
@@ -39,19 +43,29 @@ def get_group(name: GroupName, lore: LoreDep, principal: PrincipalDep) -> GroupO
 
 
 @router.delete("/{name}", status_code=204)
-def delete_group(name: GroupName, lore: LoreDep, principal: PrincipalDep) -> Response:
+def delete_group(name: GroupName, lore: LoreDep, principal: PrincipalDep, audit: AuditDep) -> Response:
     """The group, its memberships and the document grants naming it."""
+    members = lore.store.groups.get(principal.tenant_id, name).members
     lore.store.groups.delete(principal.tenant_id, name)
+    audit.record("group.deleted", target=name, summary={"members": list(members)})
     return Response(status_code=204)
 
 
 @router.put("/{name}/members/{user_id}")
-def add_member(name: GroupName, user_id: UserId, lore: LoreDep, principal: PrincipalDep) -> GroupOut:
+def add_member(
+    name: GroupName, user_id: UserId, lore: LoreDep, principal: PrincipalDep, audit: AuditDep
+) -> GroupOut:
     """Add one of the tenant's users (idempotent)."""
-    return GroupOut.of(lore.store.groups.add_member(principal.tenant_id, name, user_id))
+    group = lore.store.groups.add_member(principal.tenant_id, name, user_id)
+    audit.record("group.member_added", target=name, summary={"user_id": user_id})
+    return GroupOut.of(group)
 
 
 @router.delete("/{name}/members/{user_id}")
-def remove_member(name: GroupName, user_id: UserId, lore: LoreDep, principal: PrincipalDep) -> GroupOut:
+def remove_member(
+    name: GroupName, user_id: UserId, lore: LoreDep, principal: PrincipalDep, audit: AuditDep
+) -> GroupOut:
     """Remove a user (idempotent)."""
-    return GroupOut.of(lore.store.groups.remove_member(principal.tenant_id, name, user_id))
+    group = lore.store.groups.remove_member(principal.tenant_id, name, user_id)
+    audit.record("group.member_removed", target=name, summary={"user_id": user_id})
+    return GroupOut.of(group)

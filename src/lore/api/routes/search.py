@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 
 import anyio.to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from lore.api.audit import RequestAudit
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.models import Hit
 from lore.security.access import act_as, holder_of, search_as
+from lore.security.audit import AuditLog
 from lore.security.principal import Principal
 from lore.service import Lore
 from lore.wire.schemas import HitOut, SearchIn, SearchOut
@@ -21,13 +23,22 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
 @router.post("/search")
 async def search(
-    body: SearchIn, lore: LoreDep, principal: PrincipalDep, metrics: MetricsDep, limiter: SearchLimiterDep
+    request: Request,
+    body: SearchIn,
+    lore: LoreDep,
+    principal: PrincipalDep,
+    metrics: MetricsDep,
+    limiter: SearchLimiterDep,
 ) -> SearchOut:
     """The search itself blocks (embedding, index, store), so it runs on a worker thread; the app's search
     limiter admits `LORE_SEARCH_THREADS` at a time per process, and the rest wait on the event loop. Sixteen
     searches on sixteen threads of one process only fight over the GIL and the cores (measured: half the
-    throughput, ten times the in-service latency). With `as_user`, an admin sees what that user would."""
+    throughput, ten times the in-service latency). With `as_user`, an admin sees what that user would (and the
+    audit log says so)."""
     start = time.perf_counter()
+    if body.as_user is not None:
+        audit = RequestAudit.of(request, AuditLog(lore.store.audit), principal.tenant_id, principal.actor)
+        principal = await anyio.to_thread.run_sync(_acting_as, lore, principal, body.as_user, audit)
     hits = await anyio.to_thread.run_sync(_search, lore, principal, body, limiter=limiter)
     seconds = time.perf_counter() - start
     metrics.search_seconds.labels(body.mode).observe(seconds)
@@ -39,8 +50,11 @@ async def search(
     )
 
 
+def _acting_as(lore: Lore, principal: Principal, user_id: str, audit: RequestAudit) -> Principal:
+    user = act_as(principal, user_id, holder_of(lore.store, principal.tenant_id, user_id))
+    audit.record("search.as_user", target=user_id)
+    return user
+
+
 def _search(lore: Lore, principal: Principal, body: SearchIn) -> list[Hit]:
-    if body.as_user is not None:
-        holder = holder_of(lore.store, principal.tenant_id, body.as_user)
-        principal = act_as(principal, body.as_user, holder)
     return lore.search(search_as(principal, body.to_domain(principal.tenant_id)))
