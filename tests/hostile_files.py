@@ -229,8 +229,8 @@ HOSTILE: tuple[Hostile, ...] = (
         "pdf-huge-mediabox",
         "poster.pdf",
         lambda: pdf(["A poster."], "0 0 14400 14400"),
-        A,
-        "a 200-inch page (PDF's largest) with a line of text on it",
+        R,
+        "a 200-inch page (PDF's largest): over LORE_MAX_PAGE_POINTS, where text extraction can explode",
     ),
     Hostile(
         "pdf-absurd-mediabox",

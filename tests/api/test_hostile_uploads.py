@@ -47,6 +47,8 @@ HOSTILE = [  # name, bytes, status, code, the setting its message names
     ("poster.pdf", hostile.wall_page(), 413, "document_too_large", "LORE_MAX_PAGE_POINTS"),
     ("busy.pdf", hostile.busy_pdf(1_000_000), 422, "document_too_complex", "LORE_PARSE_CPU_SECONDS"),
 ]
+# Work that is heavy in time and memory at once may reach either limit first, by how busy the machine is.
+EITHER_LIMIT = {"busy.pdf": (413, "document_too_large", "LORE_PARSE_MEMORY_BYTES")}
 
 
 def peak_rss_since_reset() -> tuple[int, int]:
@@ -69,7 +71,10 @@ def test_a_hostile_upload_fails_with_its_code_and_the_server_stays_small(
     assert len(data) <= UPLOAD_LIMIT
     before, _ = peak_rss_since_reset()
     started = time.monotonic()
-    error = assert_error(upload(client, name, data), status, code)
+    response = upload(client, name, data)
+    if name in EITHER_LIMIT and response.status_code == EITHER_LIMIT[name][0]:
+        status, code, setting = EITHER_LIMIT[name]
+    error = assert_error(response, status, code)
     assert time.monotonic() - started < 120
     assert error["message"].startswith(f"{name}: ") and f"({setting})" in error["message"]
     assert error["details"]["setting"] == setting and error["details"]["filename"] == name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -79,7 +80,10 @@ class People:
 
     def add(self, role: str = "viewer", password: str | None = PASSWORD) -> dict[str, Any]:
         self.made += 1
-        body: dict[str, Any] = {"email": f"{role}{self.made}-{id(self)}@example.org", "role": role}
+        body: dict[str, Any] = {
+            "email": f"{role}{self.made}-{uuid.uuid4().hex[:12]}@example.org",
+            "role": role,
+        }
         if password is not None:
             body["password"] = password
         response = self.operator.post("/v1/users", json=body)
