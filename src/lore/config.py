@@ -647,6 +647,16 @@ class SecretsSettings(BaseModel):
     )
 
 
+class IntelligenceSettings(BaseModel):
+    """Support intelligence: events, recommendations, intent models, knowledge gaps and query adapters."""
+
+    record_searches: bool = Field(
+        True,
+        description="Record each search and answer as a server event (query, hits, confidence) for search "
+        "analytics and knowledge gaps; erased with the end user like every event.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, by group: `Settings(data_dir="lore-data").storage.data_dir`."""
 
@@ -672,6 +682,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
     oidc: OidcSettings = Field(default_factory=OidcSettings, description=OidcSettings.__doc__)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings, description=SecretsSettings.__doc__)
+    intelligence: IntelligenceSettings = Field(
+        default_factory=IntelligenceSettings, description=IntelligenceSettings.__doc__
+    )
 
     def __init__(self, **values: Any) -> None:
         try:

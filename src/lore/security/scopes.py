@@ -1,13 +1,13 @@
 """Scopes are the permissions routes ask for; roles are named sets of scopes a tenant's users hold.
 
-    viewer  search, ask, documents:read
+    viewer  search, ask, documents:read, events (send feedback and interactions), classify
     editor  viewer + documents:write
     admin   editor + admin
     owner   admin + owner (manages owners and admins, the tenant's policy and secrets)
 
 Two scopes belong to the installation, not to a tenant, so no role holds them: `installation` (create, list and
 disable tenants; back up the whole store) and `metrics` (scrape /metrics). Only keys the operator creates on the
-machine carry them. A publishable key carries at most `search` and `ask`.
+machine carry them. A publishable key carries at most `search`, `ask` and `events` (a help page's feedback).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ class Scope(StrEnum):
     ASK = "ask"
     DOCUMENTS_READ = "documents:read"
     DOCUMENTS_WRITE = "documents:write"
+    EVENTS = "events"
+    CLASSIFY = "classify"
     ADMIN = "admin"
     OWNER = "owner"
     INSTALLATION = "installation"
@@ -30,7 +32,7 @@ class Scope(StrEnum):
 RoleName = Literal["owner", "admin", "editor", "viewer"]
 ROLES: tuple[RoleName, ...] = get_args(RoleName)
 
-_VIEWER = frozenset({Scope.SEARCH, Scope.ASK, Scope.DOCUMENTS_READ})
+_VIEWER = frozenset({Scope.SEARCH, Scope.ASK, Scope.DOCUMENTS_READ, Scope.EVENTS, Scope.CLASSIFY})
 _EDITOR = _VIEWER | {Scope.DOCUMENTS_WRITE}
 _ADMIN = _EDITOR | {Scope.ADMIN}
 
@@ -41,7 +43,7 @@ ROLE_SCOPES: dict[RoleName, frozenset[Scope]] = {
     "owner": _ADMIN | {Scope.OWNER},
 }
 
-PUBLISHABLE_SCOPES = frozenset({Scope.SEARCH, Scope.ASK})
+PUBLISHABLE_SCOPES = frozenset({Scope.SEARCH, Scope.ASK, Scope.EVENTS})
 
 
 def parse_scopes(names: list[str] | tuple[str, ...]) -> frozenset[Scope]:

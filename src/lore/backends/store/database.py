@@ -33,12 +33,14 @@ from lore.backends.store.change_feed import SqlChangeFeed
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.backends.store.documents import SqlDocuments
 from lore.backends.store.embedding_versions import SqlReembedding
+from lore.backends.store.event_records import EventRecords
 from lore.backends.store.group_records import GroupRecords
 from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
 from lore.backends.store.secret_records import SecretRecords
 from lore.backends.store.tenant_records import TenantRecords
+from lore.backends.store.trained_models import TrainedModelRecords
 from lore.backends.store.usage_records import UsageRecords
 from lore.backends.store.user_records import UserRecords
 from lore.backends.store.vector_source import SqlVectorSource
@@ -49,9 +51,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
-    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`
-    and `secrets` are
-    the repositories callers use."""
+    `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`,
+    `secrets`, `events` and `trained_models` are the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -71,6 +72,8 @@ class Database(abc.ABC):
         self.users = UserRecords(engine)
         self.audit = AuditRecords(self)
         self.secrets = SecretRecords(self)
+        self.events = EventRecords(self)
+        self.trained_models = TrainedModelRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 

@@ -359,3 +359,74 @@ tenant_secrets = sa.Table(
     sa.Column("last_used_at", UtcDateTime(), nullable=True),
     sa.Column("failing_since", UtcDateTime(), nullable=True),  # the provider answered 401/403 with it
 )
+
+
+# --- support intelligence: events, trained models, intent routes --------------------------------------------
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column("event_id", sa.Text(), nullable=False),  # the client's id (or the server's): idempotency key
+    # "view" | "click" | "helpful" | "not_helpful" | "rating" | "resolved" (clients), "search" | "answer" |
+    # "classified" (recorded by the server)
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),  # when it happened, as the client says (bounded)
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("user_id", sa.Text(), nullable=True),  # opaque, tenant-scoped; a publishable key's end user
+    sa.Column("actor", sa.Text(), nullable=False),  # who sent it: "key:<id>", "user:<id>", "operator"
+    sa.Column("document_id", sa.Text(), nullable=True),
+    sa.Column("chunk_id", sa.BigInteger(), nullable=True),
+    sa.Column("collection", sa.Text(), nullable=True),
+    sa.Column("search_id", sa.Text(), nullable=True),  # the search a click or a feedback follows
+    sa.Column("conversation_id", sa.Text(), nullable=True),
+    sa.Column("message_id", sa.BigInteger(), nullable=True),  # the answer a feedback is on
+    sa.Column("query", sa.Text(), nullable=True),
+    sa.Column("rank", sa.Integer(), nullable=True),  # 1-based rank of the clicked hit
+    sa.Column("value", sa.Float(), nullable=True),  # a rating, or a server event's confidence
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column(
+        "data", Json, nullable=False
+    ),  # per-kind details (a search's mode and hits, a model's predictions)
+    sa.UniqueConstraint("tenant_id", "event_id", name="uq_events_event_id"),
+    sa.Index("ix_events_tenant_at", "tenant_id", "at", "id"),
+    sa.Index("ix_events_tenant_kind_at", "tenant_id", "kind", "at"),
+    sa.Index("ix_events_tenant_user", "tenant_id", "user_id"),
+    sa.Index("ix_events_tenant_document", "tenant_id", "document_id"),
+    sqlite_autoincrement=True,
+)
+
+trained_models = sa.Table(
+    "trained_models",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),  # "intents" | "adapter" | "recommender"
+    sa.Column("name", sa.Text(), nullable=False),  # an intent model's name, an adapter's collection, ...
+    sa.Column("version", sa.Integer(), nullable=False),  # 1, 2, ... per (tenant, kind, name)
+    sa.Column("status", sa.Text(), nullable=False),  # "candidate" | "active" | "shadow" | "retired"
+    sa.Column("traffic_share", sa.Float(), nullable=True),  # a candidate serving this share of requests (A/B)
+    sa.Column("embedder", sa.Text(), nullable=True),  # the model id whose vectors it was trained on
+    sa.Column("data_hash", sa.Text(), nullable=False),  # sha256 of its training data
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("metrics", Json, nullable=False),
+    sa.Column("params", Json, nullable=False),
+    _created_at(),
+    sa.Column("activated_at", UtcDateTime(), nullable=True),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),  # the fitted model, `lore.intelligence`'s format
+    sa.UniqueConstraint("tenant_id", "kind", "name", "version", name="uq_trained_models_version"),
+    sa.Index("ix_trained_models_status", "tenant_id", "kind", "name", "status"),
+)
+
+intent_routes = sa.Table(
+    "intent_routes",
+    metadata,
+    sa.Column("tenant_id", sa.Text(), primary_key=True),
+    sa.Column("intent", sa.Text(), primary_key=True),
+    sa.Column("collection", sa.Text(), nullable=True),  # search this collection for it
+    sa.Column("tags", Json, nullable=False),  # ... narrowed to these tags
+    sa.Column("reply", sa.Text(), nullable=True),  # a canned reply instead of an answer
+    sa.Column("escalate", sa.Boolean(), nullable=False),  # hand the conversation to a human
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
