@@ -245,6 +245,11 @@ class ServingSettings(BaseModel):
         description="On SIGTERM or Ctrl-C, seconds the requests under way may take to finish before they are "
         "cancelled (an answer then stops at its next piece).",
     )
+    access_log: bool = Field(
+        True,
+        description="Log one line per request to stderr (client address, method, path without its query, "
+        "status, milliseconds); errors are logged either way.",
+    )
 
 
 # A list setting reads one variable, comma-separated: `LORE_ALLOWED_HOSTS=lore.example.com,lore.internal`.

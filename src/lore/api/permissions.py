@@ -29,6 +29,9 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/documents/{document_id}": Scope.DOCUMENTS_WRITE,
     "GET /v1/documents/{document_id}/access": Scope.DOCUMENTS_READ,
     "PUT /v1/documents/{document_id}/access": Scope.DOCUMENTS_WRITE,
+    "GET /v1/collections": Scope.DOCUMENTS_READ,
+    "GET /v1/collections/{name}": Scope.DOCUMENTS_READ,
+    "DELETE /v1/collections/{name}": Scope.ADMIN,  # every document in it, those the caller may not read too
     "POST /v1/conversations": Scope.ASK,
     "GET /v1/conversations": Scope.ASK,
     "GET /v1/conversations/{conversation_id}": Scope.ASK,

@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from lore.cli.common import DataDir, err_console, settings_for
-from lore.jobs.runtime import run_worker
-from lore.jobs.transport import backend_name
-from lore.service import Lore
 
 
 def worker(
@@ -18,6 +15,10 @@ def worker(
     data_dir: DataDir = None,
 ) -> None:
     """Run background jobs until SIGTERM (finish running jobs, then stop) or Ctrl-C (hand them back now)."""
+    from lore.jobs.runtime import run_worker
+    from lore.jobs.transport import backend_name
+    from lore.service import Lore
+
     settings = settings_for(data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     err_console.print(f"Lore worker: {threads} thread(s) on the {backend_name(settings)} queue")
