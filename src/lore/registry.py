@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lore.config import Settings
-from lore.core.chunk import TokenCounter
 from lore.errors import InvalidInput
 from lore.interfaces import Embedder, VectorIndex
 from lore.plugins import Registry
@@ -19,6 +18,7 @@ from lore.plugins import Registry
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
     from lore.backends.vector.hnsw import HnswOptions
+    from lore.core.chunk import TokenCounter
 
 
 class EmbedderPlugin(NamedTuple):

@@ -48,11 +48,11 @@ def say_if_empty(db: Database, data_dir: Path | None) -> bool:
 @app.command("list")
 def list_collections(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Every collection, with its documents, chunks and embedding model."""
-    from lore.wire.schemas import CollectionList, CollectionOut
-
     with open_store(data_dir) as db:
         infos = db.documents.list_collections(DEFAULT_TENANT)
     if as_json:
+        from lore.wire.schemas import CollectionList, CollectionOut
+
         print_json(CollectionList(items=[CollectionOut.of(i) for i in infos]).model_dump(mode="json"))
         return
     if not infos:

@@ -29,11 +29,11 @@ def list_conversations(
     as_json: JsonFlag = False,
 ) -> None:
     """Newest first, with the first characters of each id (enough for `show` and `lore ask --conversation`)."""
-    from lore.wire.conversations import ConversationOut, ConversationPage
-
     with open_store(data_dir) as db:
         page = db.conversations.list_conversations(DEFAULT_TENANT, limit, cursor)
     if as_json:
+        from lore.wire.conversations import ConversationOut, ConversationPage
+
         items = [ConversationOut.of(c) for c in page.items]
         print_json(ConversationPage(items=items, next_cursor=page.next_cursor).model_dump(mode="json"))
         return

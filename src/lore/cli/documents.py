@@ -28,13 +28,13 @@ def list_documents(
     as_json: JsonFlag = False,
 ) -> None:
     """Newest first, with the first characters of each id (enough for `show` and `delete`)."""
-    from lore.wire.schemas import DocumentOut, DocumentPage
-
     with open_store(data_dir) as db:
         collections = check_collections(db, [collection] if collection else None)
         page = db.documents.list_documents(DEFAULT_TENANT, collections, limit, cursor)
-        empty = not page.items and cursor is None and say_if_empty(db, data_dir)
+        empty = not page.items and cursor is None and not as_json and say_if_empty(db, data_dir)
     if as_json:
+        from lore.wire.schemas import DocumentOut, DocumentPage
+
         listed = DocumentPage(items=[DocumentOut.of(d) for d in page.items], next_cursor=page.next_cursor)
         print_json(listed.model_dump(mode="json"))
         return

@@ -47,11 +47,11 @@ def list_jobs(
     as_json: JsonFlag = False,
 ) -> None:
     """Newest first, with the first characters of each id (enough for `show` and `retry`)."""
-    from lore.wire.schemas import JobOut, JobPage
-
     with _queue(data_dir) as queue:
         page = queue.list(limit=limit, cursor=cursor, state=state, kind=kind)
     if as_json:
+        from lore.wire.schemas import JobOut, JobPage
+
         listed = JobPage(items=[JobOut.of(job) for job in page.items], next_cursor=page.next_cursor)
         print_json(listed.model_dump(mode="json"))
         return
