@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
+from lore.cli.collections import check_names, say_if_empty
 from lore.cli.common import Collections, DataDir, JsonFlag, check_data_dir, console, print_json, settings_for
-from lore.cli.search import NoServer, check_names
+from lore.cli.search import NoServer
 from lore.cli.tables import place
 from lore.models import DEFAULT_TENANT
 
@@ -50,7 +51,8 @@ def ask(
     server = None if no_server else local_server(settings)
     if server is not None:
         with server:
-            turn = _served(server, _full_id(server, conversation, data_dir), body, echo=not as_json)
+            full_id = _full_id(server, conversation, data_dir)
+            turn = _served(server, settings, full_id, body, echo=not as_json)
     else:
         turn = _here(settings, conversation, body, echo=not as_json)
     if as_json:
@@ -84,11 +86,14 @@ def _full_id(server: Server, given: str | None, data_dir: Path | None) -> str | 
         return resolve(db.engine, "conversation", given)
 
 
-def _served(server: Server, conversation_id: str | None, body: dict[str, Any], *, echo: bool) -> Turn:
+def _served(
+    server: Server, settings: Settings, conversation_id: str | None, body: dict[str, Any], *, echo: bool
+) -> Turn:
     """The streamed answer; a conversation started here is deleted again if the answer fails."""
     from lore.cli.remote import failure
 
     check_names([c["name"] for c in server.collections], body["collection"])
+    say_if_empty(settings, [c["document_count"] for c in server.collections])
     started = None if conversation_id else str(server.call("POST", "/v1/conversations", json={})["id"])
     target = conversation_id or started
     answer = None
@@ -120,7 +125,9 @@ def _here(settings: Settings, conversation_id: str | None, body: dict[str, Any],
     from lore.wire.conversations import MessageOut
 
     with Lore.open(settings) as lore:
-        check_names([info.name for info in lore.list_collections()], body["collection"])
+        infos = lore.list_collections()
+        check_names([info.name for info in infos], body["collection"])
+        say_if_empty(settings, [info.document_count for info in infos])
         if conversation_id is not None:
             conversation_id = resolve(lore.store.engine, "conversation", conversation_id)
         providers = provider_names(body["provider"]) if body["provider"] else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,9 +13,11 @@ from lore.cli.common import DataDir, JsonFlag, console, err_console, open_store,
 from lore.cli.tables import show, table, when
 from lore.errors import InvalidInput
 from lore.models import DEFAULT_TENANT
+from lore.names import no_collection
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
+    from lore.config import Settings
     from lore.models import CollectionInfo
 
 app = typer.Typer(help="List, inspect and delete collections.", no_args_is_help=True)
@@ -32,17 +33,26 @@ def check_collections(db: Database, names: Sequence[str] | None) -> list[str] | 
     return [info.name for info in named_collections(db.documents.list_collections(DEFAULT_TENANT), names)]
 
 
-def say_if_empty(db: Database, data_dir: Path | None) -> bool:
-    """Whether the knowledge base holds no document at all; if so, says how to add some."""
-    if any(info.document_count for info in db.documents.list_collections(DEFAULT_TENANT)):
-        return False
-    from lore.cli.common import settings_for
+def check_names(known: Sequence[str], asked: Sequence[str] | None) -> None:
+    """Every collection asked for is one of the `known` ones (for a server's answer, or a listing at hand)."""
+    for name in asked or ():
+        if name not in known:
+            raise no_collection(name, known)
 
-    where = settings_for(data_dir).storage.data_dir.resolve()
+
+def say_if_empty(settings: Settings, counts: Sequence[int]) -> bool:
+    """Whether the collections (their document `counts`) hold no document at all; if so, says how to add some."""
+    if sum(counts):
+        return False
+    where = settings.storage.data_dir.resolve()
     err_console.print(
         f"The knowledge base in {where} is empty: add documents with `lore ingest PATH`.", highlight=False
     )
     return True
+
+
+def document_counts(db: Database) -> list[int]:
+    return [info.document_count for info in db.documents.list_collections(DEFAULT_TENANT)]
 
 
 @app.command("list")
@@ -99,7 +109,6 @@ def delete(
 ) -> None:
     """Delete a collection and every document in it, in one transaction (asks first unless --yes)."""
     from lore.backends.store.documents import named_collections
-    from lore.names import no_collection
     from lore.security.audit import AuditLog
     from lore.security.principal import operator
     from lore.wire.schemas import CollectionDeleted

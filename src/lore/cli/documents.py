@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from lore.cli.collections import check_collections, say_if_empty
-from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json
+from lore.cli.collections import check_collections, document_counts, say_if_empty
+from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json, settings_for
 from lore.cli.ids import resolve, short
 from lore.cli.tables import place, show, table, when
 from lore.models import DEFAULT_TENANT
@@ -31,7 +31,8 @@ def list_documents(
     with open_store(data_dir) as db:
         collections = check_collections(db, [collection] if collection else None)
         page = db.documents.list_documents(DEFAULT_TENANT, collections, limit, cursor)
-        empty = not page.items and cursor is None and not as_json and say_if_empty(db, data_dir)
+        counts = document_counts(db)
+    empty = not page.items and cursor is None and not as_json and say_if_empty(settings_for(data_dir), counts)
     if as_json:
         from lore.wire.schemas import DocumentOut, DocumentPage
 

@@ -4,16 +4,15 @@ of the same data dir when one is up (`lore.cli.remote`), else in this process.""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
+from lore.cli.collections import check_names, say_if_empty
 from lore.cli.common import Collections, DataDir, JsonFlag, check_data_dir, console, err_console, print_json
 from lore.cli.tables import place
 from lore.models import DEFAULT_TENANT, SearchMode
-from lore.names import no_collection
 
 if TYPE_CHECKING:
     from lore.cli.remote import Server
@@ -45,10 +44,8 @@ def search(
     if as_json:
         print_json(found)
         return
-    if not found["hits"]:
-        where = settings.storage.data_dir.resolve()
-        empty = f"The knowledge base in {where} is empty: add documents with `lore ingest PATH`."
-        err_console.print(empty if not sum(counts) else "no results", highlight=False)
+    if not found["hits"] and not say_if_empty(settings, counts):
+        err_console.print("no results")
     for rank, hit in enumerate(found["hits"], 1):
         _render(rank, hit)
     via = f" via {server.client.base_url}" if server else ""
@@ -81,13 +78,6 @@ def _here(settings: Settings, body: dict[str, Any]) -> tuple[dict[str, Any], lis
         query=body["query"], mode=body["mode"], took_ms=took_ms, hits=[HitOut.of(h) for h in hits]
     )
     return found.model_dump(mode="json"), [info.document_count for info in infos]
-
-
-def check_names(known: Sequence[str], asked: Sequence[str] | None) -> None:
-    """Every collection asked for is one of the `known` ones."""
-    for name in asked or ():
-        if name not in known:
-            raise no_collection(name, known)
 
 
 def _render(rank: int, hit: dict[str, Any]) -> None:

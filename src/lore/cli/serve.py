@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lore.cli.common import DataDir, err_console, settings_for
+from lore.cli.common import DataDir, JsonFlag, err_console, settings_for
 from lore.errors import Conflict
 
 if TYPE_CHECKING:
@@ -102,8 +102,10 @@ def bind(settings: Settings) -> socket.socket:
 def prepare(settings: Settings) -> None:
     """The store migrated (once, before the workers start: they open it side by side), the demo loaded if
     asked, and the local keys kept."""
+    from lore.cli.common import check_data_dir
     from lore.registry import create_store
 
+    check_data_dir(settings, create=True)
     if settings.serving.demo:
         load_demo(settings)
     store = create_store(settings)
@@ -247,14 +249,18 @@ def local_address(settings: Settings, sock: socket.socket) -> str:
     return served_address(settings, sock)
 
 
-def migrate(data_dir: DataDir = None) -> None:
+def migrate(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Bring the store's schema to the newest version."""
-    from lore.cli.common import check_data_dir
+    from lore.cli.common import check_data_dir, print_json
+    from lore.migrations import head_revision
 
     settings = settings_for(data_dir)
     check_data_dir(settings, create=True)
     migrate_store(settings)
-    err_console.print("store is up to date")
+    if as_json:
+        print_json({"revision": head_revision()})
+    else:
+        err_console.print(f"store is up to date (revision {head_revision()})")
 
 
 def migrate_store(settings: Settings) -> None:
