@@ -29,11 +29,11 @@ def backup(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a consistent snapshot of the store to PATH, while Lore keeps serving."""
+    if path.exists() and not path.is_dir() and not force:
+        raise Conflict(f"{path} exists: pass --force to replace it", details={"path": str(path)})
     from lore.backup import create_backup
     from lore.wire.schemas import BackupCreated
 
-    if path.exists() and not path.is_dir() and not force:
-        raise Conflict(f"{path} exists: pass --force to replace it", details={"path": str(path)})
     with open_store(data_dir) as store, reporting(quiet or as_json) as report:
         done = create_backup(store, path, _phases(report))
     if as_json:
