@@ -12,8 +12,8 @@ from rich.text import Text
 
 from lore.cli.collections import check_names, say_if_empty
 from lore.cli.common import Collections, DataDir, JsonFlag, check_data_dir, console, print_json, settings_for
+from lore.cli.conversations import citation_line
 from lore.cli.search import NoServer
-from lore.cli.tables import place
 from lore.models import DEFAULT_TENANT
 
 if TYPE_CHECKING:
@@ -175,15 +175,8 @@ def _render_sources(turn: Turn) -> None:
         console.print()
         console.print(Text("Sources", style="bold"))
     for citation in answer["citations"]:
-        console.print(_source_line(citation), soft_wrap=True)  # a path cut across lines cannot be copied
+        console.print(citation_line(citation), soft_wrap=True)
     console.print()
     conversation = turn["conversation_id"]
     hint = f"conversation {conversation}: follow up with --conversation {conversation[:12]}"
     console.print(Text(hint, "dim"), soft_wrap=True)
-
-
-def _source_line(citation: dict[str, Any]) -> Text:
-    line = Text.assemble((f"[{citation['marker']}] ", "dim"), (citation["title"], "bold"))
-    if citation["heading_path"]:
-        line.append(" › " + " › ".join(citation["heading_path"]), style="cyan")
-    return line.append(f"  {place(citation['source'])}", style="green")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
 from lore.cli.common import DataDir, JsonFlag, console, err_console, open_store, print_json
 from lore.cli.ids import resolve, short
-from lore.cli.tables import show, table, when
+from lore.cli.tables import place, show, table, when
 from lore.models import DEFAULT_TENANT
 
 if TYPE_CHECKING:
@@ -101,5 +101,12 @@ def _render(message: Message) -> None:
     console.print(Text(f"{message.role} · {when(message.created_at)}", style="dim cyan"))
     console.print(Text(message.content))
     for citation in message.citations:
-        line = Text.assemble((f"  [{citation['marker']}] ", "dim"), (citation["title"], "bold"))
-        console.print(line.append(f"  {citation['source']}", style="green"), soft_wrap=True)
+        console.print(Text("  ").append(citation_line(citation)), soft_wrap=True)
+
+
+def citation_line(citation: dict[str, Any]) -> Text:
+    """A source as answers list it: its marker, title, headings and source (a path is never cut across lines)."""
+    line = Text.assemble((f"[{citation['marker']}] ", "dim"), (citation["title"], "bold"))
+    if citation["heading_path"]:
+        line.append(" › " + " › ".join(citation["heading_path"]), style="cyan")
+    return line.append(f"  {place(citation['source'])}", style="green")

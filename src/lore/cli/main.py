@@ -12,6 +12,7 @@ Exit codes: 0 done; 1 done in part (some files of an ingest failed, a job failed
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -91,9 +92,13 @@ app.add_typer(secrets.app, name="secrets")
 
 
 def main() -> None:
-    """Entry point: domain errors become one clear line and exit code 2, never a traceback."""
+    """Entry point: domain errors become one clear line and exit code 2, never a traceback; a reader that
+    stops reading (`lore documents list | head`) ends the command quietly."""
     try:
         app()
     except LoreError as error:
         typer.secho(f"error [{error.code}]: {error.message}", err=True, fg="red")
         sys.exit(2)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more reaches the closed pipe
+        sys.exit(1)
