@@ -12,10 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lore.api import create_app
-from lore.config import Settings
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES
-from tests.api.conftest import LiveServer, assert_error
+from tests.api.conftest import LiveServer, assert_error, small_server
 from tests.keys import bearer, mint_key
 from tests.security.leak_world import People
 from tests.waiting import wait_for
@@ -25,14 +23,7 @@ T = "default"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path_factory.mktemp("access-api"),
-        model_cache_dir=model_cache,
-        parse_workers=1,
-        embed_threads=1,
-    )
-    with LiveServer(create_app(settings)) as live:
+    with small_server(tmp_path_factory.mktemp("access-api"), model_cache) as live:
         yield live
 
 
