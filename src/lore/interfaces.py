@@ -49,6 +49,11 @@ class Embedder(Protocol):
         """One query, on one thread: shape (dim,)."""
         ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries at once, as `embed_query` embeds each (its prefix, one thread), in batches: shape
+        (len(texts), dim). Analytics embed past questions with it."""
+        ...
+
     def coverage(self, text: str) -> float:
         """0..1: how well the model understands this query's language (1 for a multilingual model); hybrid
         search leans on keywords where it is low."""

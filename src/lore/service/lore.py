@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lore.backends.cache import Caches, open_caches
 from lore.backends.store.access_records import no_document
 from lore.backends.store.database import Database
@@ -267,6 +269,12 @@ class Lore:
             if self.index_sync.applied_seq >= max(versions):
                 self.cache.put(key, hits, hidden)
         return hits
+
+    def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
+        """The readable chunks nearest a vector of `model` (not a query's text): uncached, since such vectors
+        (centroids of questions) are rarely asked for twice."""
+        self.index_sync.sync_if_due()
+        return self.retriever.nearest(request, model, vector)
 
     def cache_stats(self) -> dict[str, CacheStats]:
         """Every cache by name, for /metrics."""
