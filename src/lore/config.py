@@ -655,6 +655,38 @@ class IntelligenceSettings(BaseModel):
         description="Record each search and answer as a server event (query, hits, confidence) for search "
         "analytics and knowledge gaps; erased with the end user like every event.",
     )
+    # knowledge gaps
+    gaps_window_days: int = Field(
+        30, ge=1, le=366, description="Days of questions a knowledge-gap report covers unless given `since`."
+    )
+    gaps_max_questions: int = Field(
+        5000,
+        ge=10,
+        le=20000,
+        description="The newest poorly served questions a gap report clusters (its work grows with their "
+        "square).",
+    )
+    gaps_min_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="An answer whose retrieval confidence, or a vector search whose top score, is under this "
+        "served its question poorly (on StackFAQ, 41% of questions without their article fall under 0.5, 1.8% "
+        "with it).",
+    )
+    gaps_max_distance: float = Field(
+        0.45,
+        gt=0.0,
+        lt=2.0,
+        description="Cosine distance at which two groups of questions stop being one topic (average linkage; "
+        "fitted on StackFAQ paraphrases, see docs/gaps.md).",
+    )
+    gaps_cache_seconds: float = Field(
+        300.0, ge=0.0, description="How long a tenant's gap report is reused before it is worked out again."
+    )
+    gaps_drafts_collection: str = Field(
+        "drafts", description="Collection that answers promoted to draft articles go to unless one is named."
+    )
 
 
 class Settings(BaseSettings):

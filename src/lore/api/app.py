@@ -32,6 +32,7 @@ from lore.api.routes import (
     conversations,
     documents,
     end_users,
+    gaps,
     groups,
     health,
     jobs,
@@ -48,6 +49,7 @@ from lore.api.throttle import Throttle, Throttling, throttle
 from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
+from lore.intelligence.gaps import KnowledgeGaps
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             secrets=app.state.secrets,
             audit=AuditLog(service.store.audit),
         )
+        app.state.gaps = KnowledgeGaps(service)
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         throttling.open(service.store, runtime.queue.transport.pending)
@@ -134,7 +137,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.cookie_checks = []
     app.state.throttling = throttling
     routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
-    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings):
+    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings, gaps):
         app.include_router(module.router)
     _check_guarded(app)
     return app

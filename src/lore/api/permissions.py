@@ -92,6 +92,8 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/secrets/{name}": Scope.OWNER,
     "GET /v1/tenant/settings": Scope.OWNER,
     "PATCH /v1/tenant/settings": Scope.OWNER,
+    "GET /v1/analytics/gaps": Scope.ADMIN,
+    "POST /v1/analytics/gaps/promote": Scope.DOCUMENTS_WRITE,  # an answer the caller may see
 }
 
 

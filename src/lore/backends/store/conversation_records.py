@@ -176,6 +176,23 @@ class ConversationRecords:
             items = [_message(row) for row in conn.execute(query)]
         return paging.page(items, limit, lambda last: codec.encode_number_cursor(last.id))
 
+    def message(
+        self, tenant_id: str, conversation_id: str, message_id: int, viewer: ConversationOwner | None = None
+    ) -> Message:
+        """One message of a conversation `viewer` sees; `NotFound` otherwise (also for another's message)."""
+        self.get(tenant_id, conversation_id, viewer)
+        query = sa.select(messages).where(
+            messages.c.conversation_id == conversation_id, messages.c.id == message_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(
+                f"message {message_id} not found",
+                details={"conversation_id": conversation_id, "message_id": message_id},
+            )
+        return _message(row)
+
     def recent(
         self, tenant_id: str, conversation_id: str, count: int, viewer: ConversationOwner | None = None
     ) -> list[Message]:
