@@ -650,10 +650,30 @@ class SecretsSettings(BaseModel):
 class IntelligenceSettings(BaseModel):
     """Support intelligence: events, recommendations, intent models, knowledge gaps and query adapters."""
 
+    # events
     record_searches: bool = Field(
         True,
         description="Record each search and answer as a server event (query, hits, confidence) for search "
         "analytics and knowledge gaps; erased with the end user like every event.",
+    )
+    event_flush_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Longest time a recorded server event waits in memory before it is written (a search "
+        "never waits for the write).",
+    )
+    event_flush_events: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Server events buffered that start a write before the interval ends.",
+    )
+    event_buffer_events: int = Field(
+        10_000,
+        ge=1,
+        description="Most server events held in memory while the store is slow; further ones are dropped and "
+        'counted in `lore_events_total{outcome="dropped"}`.',
     )
     # knowledge gaps
     gaps_window_days: int = Field(

@@ -175,6 +175,12 @@ class Documents(ChunkSource, Protocol):
         """Newest first; `cursor` is the opaque `next_cursor` of the previous page."""
         ...
 
+    def readable_collections(
+        self, tenant_id: str, document_ids: Sequence[str], readers: Readers = None
+    ) -> dict[str, str]:
+        """document id -> collection, of those of `document_ids` that exist and `readers` may read."""
+        ...
+
     def document_hashes(
         self, tenant_id: str, collection: str, sources: Sequence[str] | None = None
     ) -> dict[str, KnownDocument]:

@@ -1,25 +1,40 @@
-"""Knowledge-gap fixtures: a Lore on SQLite and on PostgreSQL with a small help centre, and events written
-straight into its store the way the server records them (fields as docs/events.md defines them)."""
+"""Fixtures of the support-intelligence tests: a migrated store (`db`) and settings for a whole Lore (`settings`),
+each on SQLite and on PostgreSQL, and events made the way clients and the server make them."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from lore.backends.store.event_records import Event
+from lore.backends.store.database import Database
 from lore.config import Settings
-from lore.models import DEFAULT_TENANT
+from lore.models import Access, ChunkDraft, Document, DocumentDraft, Event, content_hash, utcnow
+from lore.registry import create_store
 
-UNTIL = datetime(2025, 3, 29, tzinfo=UTC)  # the report's window: four whole weeks before it
-SINCE = UNTIL - timedelta(days=28)
+TENANT, OTHER = "default", "acme"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    store = create_store(Settings(_env_file=None, data_dir=tmp_path / "data", database_url=url))
+    store.migrate()
+    store.tenants.ensure_default()
+    store.tenants.create(OTHER)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) -> Settings:
+    """A whole Lore's settings (its model from the shared cache), on each store."""
     url = request.getfixturevalue("database_url") if request.param == "postgres" else None
     return Settings(
         _env_file=None,
@@ -31,41 +46,50 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) 
     )
 
 
-def days_before(days: float) -> datetime:
-    return UNTIL - timedelta(days=days)
-
-
-def event(kind: str, *, at: datetime, tenant: str = DEFAULT_TENANT, **fields: Any) -> Event:
-    fields.setdefault("actor", "key:site")
-    return Event(tenant_id=tenant, event_id=uuid.uuid4().hex, kind=kind, at=at, received_at=at, **fields)
-
-
-def answer(
-    question: str,
-    message_id: int | None,
-    *,
-    at: datetime,
-    confidence: float | None = 0.8,
-    abstained: bool = False,
-    **fields: Any,
-) -> Event:
-    """An answer in a conversation (a chat completion's: `message_id` None), with its retrieval's search id."""
-    fields.setdefault("search_id", f"retrieval-{message_id if message_id is not None else uuid.uuid4().hex}")
-    data = {"abstained": abstained, "provider": "extractive", "document_ids": []}
-    return event(
-        "answer",
-        at=at,
-        query=question,
-        conversation_id=None if message_id is None else f"c{message_id}",
-        message_id=message_id,
-        value=confidence,
-        data=data,
-        **fields,
+def write(
+    db: Database, text: str, *, tenant: str = TENANT, collection: str = "help", access: Access | None = None
+) -> Document:
+    """A one-chunk document with a fixed 4-d vector."""
+    chunk = ChunkDraft(0, text, (), len(text.split()), text)
+    draft = DocumentDraft(
+        tenant, collection, "Title", f"{content_hash(text)[:8]}.md", text, content_hash(text), access=access
     )
+    return db.documents.write_document(draft, [chunk], {chunk.content_hash: np.ones(4, np.float32)}, "m")
+
+
+def event(
+    event_id: str, kind: str = "view", *, tenant: str = TENANT, at: datetime | None = None, **fields: Any
+) -> Event:
+    now = utcnow()
+    return Event(tenant, event_id, kind, at or now, now, "operator", **fields)
 
 
 def search(
-    query: str, search_id: str, *, at: datetime, hits: int = 0, score: float | None = None, **fields: Any
+    search_id: str, query: str, hits: int, *, at: datetime | None = None, tenant: str = TENANT
 ) -> Event:
-    data = {"mode": fields.pop("mode", "hybrid"), "hits": hits, "document_ids": [], "chunk_ids": []}
-    return event("search", at=at, query=query, search_id=search_id, value=score, data=data, **fields)
+    """A `search` event as the server records it: `hits` hits, the top one scored 0.9 (none: no score)."""
+    data = {"mode": "hybrid", "hits": hits, "document_ids": [f"d{i}" for i in range(hits)], "chunk_ids": []}
+    return event(
+        f"search-{search_id}",
+        "search",
+        tenant=tenant,
+        at=at,
+        search_id=search_id,
+        query=query,
+        value=0.9 if hits else None,
+        data=data,
+    )
+
+
+def click(search_id: str, rank: int, *, n: int = 0, tenant: str = TENANT) -> Event:
+    return event(
+        f"click-{search_id}-{rank}-{n}",
+        "click",
+        tenant=tenant,
+        search_id=search_id,
+        rank=rank,
+        document_id=f"d{rank - 1}",
+    )
+
+
+HOUR = timedelta(hours=1)

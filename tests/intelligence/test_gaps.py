@@ -17,7 +17,7 @@ from lore.models import DEFAULT_TENANT, Access
 from lore.security.principal import Principal, operator
 from lore.security.scopes import ROLE_SCOPES
 from lore.service import Lore
-from tests.intelligence.conftest import SINCE, UNTIL, answer, days_before, event, search
+from tests.intelligence.gap_events import SINCE, UNTIL, answer, days_before, event, search
 
 INVOICES = [
     "How do I download my invoice as a PDF?",

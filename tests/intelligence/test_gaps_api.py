@@ -14,7 +14,7 @@ import pytest
 from lore.models import DEFAULT_TENANT
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES
 from tests.api.conftest import LiveServer, assert_error, small_server
-from tests.intelligence.conftest import SINCE, UNTIL, answer, days_before
+from tests.intelligence.gap_events import SINCE, UNTIL, answer, days_before
 from tests.keys import bearer, mint_key
 
 WINDOW = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}

@@ -16,7 +16,7 @@ from lore.service import Lore
 from lore.wire.gaps import GapsOut
 from lore.wire.schemas import DocumentOut
 from tests.cli.conftest import run
-from tests.intelligence.conftest import answer, days_before, search
+from tests.intelligence.gap_events import answer, days_before, search
 
 WINDOW = ["--since", "2025-03-01", "--until", "2025-03-29"]  # conftest's SINCE and UNTIL
 INVOICES = ["How do I download my invoice as a PDF?", "Can I export invoices to PDF?", "download invoice pdf"]

@@ -26,12 +26,14 @@ from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
     admin,
+    analytics,
     audit,
     auth,
     chat,
     conversations,
     documents,
     end_users,
+    events,
     gaps,
     groups,
     health,
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
+        metrics.watch_events(service.events.counts.snapshot)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
@@ -137,7 +140,18 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.cookie_checks = []
     app.state.throttling = throttling
     routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
-    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings, gaps):
+    for module in (
+        *routers,
+        groups,
+        access,
+        end_users,
+        audit,
+        secrets,
+        tenant_settings,
+        events,
+        analytics,
+        gaps,
+    ):
         app.include_router(module.router)
     _check_guarded(app)
     return app
