@@ -92,6 +92,11 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/secrets/{name}": Scope.OWNER,
     "GET /v1/tenant/settings": Scope.OWNER,
     "PATCH /v1/tenant/settings": Scope.OWNER,
+    "GET /v1/adapters": Scope.ADMIN,
+    "GET /v1/adapters/{collection}": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/train": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/activate": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/rollback": Scope.ADMIN,
 }
 
 

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from lore.cli import (
+    adapters,
     ask,
     audit,
     backup,
@@ -53,6 +54,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(adapters.app, name="adapters")
 
 
 def main() -> None:
