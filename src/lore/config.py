@@ -707,6 +707,19 @@ class IntelligenceSettings(BaseModel):
     gaps_drafts_collection: str = Field(
         "drafts", description="Collection that answers promoted to draft articles go to unless one is named."
     )
+    # query adapters
+    adapter_refresh_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often each process re-reads which query adapter a searched collection has; the "
+        "process that activates or rolls one back applies it at once, others within this many seconds.",
+    )
+    adapter_min_gain: float = Field(
+        0.0,
+        ge=0,
+        description="nDCG@10 an adapter must gain in vector search on its held-out pairs (without losing any "
+        "in hybrid search) before it may be activated without forcing.",
+    )
 
 
 class Settings(BaseSettings):

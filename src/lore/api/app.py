@@ -25,6 +25,7 @@ from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
+    adapters,
     admin,
     analytics,
     audit,
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         events,
         analytics,
         gaps,
+        adapters,
     ):
         app.include_router(module.router)
     _check_guarded(app)

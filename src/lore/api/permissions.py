@@ -98,6 +98,11 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "GET /v1/analytics/search": Scope.ADMIN,
     "GET /v1/analytics/gaps": Scope.ADMIN,
     "POST /v1/analytics/gaps/promote": Scope.DOCUMENTS_WRITE,  # an answer the caller may see
+    "GET /v1/adapters": Scope.ADMIN,
+    "GET /v1/adapters/{collection}": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/train": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/activate": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/rollback": Scope.ADMIN,
 }
 
 

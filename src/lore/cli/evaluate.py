@@ -1,4 +1,5 @@
-"""`lore eval retrieval|answers DATASET_DIR`: retrieval or answer quality, and latency, on a BEIR-layout set."""
+"""`lore eval retrieval|answers|adapter DATASET_DIR`: retrieval or answer quality and latency, or what a query
+adapter gains, on a BEIR-layout set."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from lore.answers import build_chain, provider_names
 from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
@@ -94,6 +102,36 @@ def eval_answers(
         outcomes, dataset=dataset.name, providers=providers, mode=mode, k=k, ingest_seconds=ingest_seconds
     )
     _render(result, as_json)
+
+
+@app.command("adapter")
+def eval_adapter(
+    dataset_dir: DatasetDir,
+    train_split: Annotated[str, typer.Option("--train-split", help="qrels file to train on.")] = "train",
+    split: Split = "test",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest the corpus (into a fresh temporary data dir unless --data-dir), train a query adapter on the pairs
+    of one qrels split, and score the other in vector and hybrid search without and with it."""
+    from lore.evaluation import adapters
+
+    train, test = load_beir(dataset_dir, train_split), load_beir(dataset_dir, split)
+    with (
+        tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch,
+        Lore.open(settings_for(data_dir or Path(scratch))) as lore,
+    ):
+        ingest_seconds = _ingest(lore, test, quiet=as_json)
+        with _bar(as_json) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            result = adapters.run(lore, train, test, progress)
+    _render({**result, "ingest_seconds": round(ingest_seconds, 2)}, as_json)
 
 
 def _render(result: dict[str, object], as_json: bool) -> None:

@@ -44,6 +44,7 @@ from lore.registry import (
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Added, Destination, Ingestion
+from lore.service.query_adapters import QueryAdapters, QuerySpaces
 from lore.service.search_cache import SearchCache
 from lore.service.visibility import Visibility
 
@@ -72,6 +73,7 @@ class Lore:
             settings, embedder, store.reembedding, store.vectors, caches.query_vectors, create_embedder_for
         )
         self.cache = SearchCache(caches, self.models, settings.caches.chunk_cache_size)
+        self.adapters = QueryAdapters(store.trained_models, settings.intelligence.adapter_refresh_seconds)
         keywords = KeywordIndex() if settings.index.keyword_index == "memory" else None
         self.index_sync = IndexSync(
             store.changes,
@@ -88,7 +90,7 @@ class Lore:
             store.documents,
             store.keywords,
             index,
-            self.models,
+            QuerySpaces(self.models, self.adapters),
             Visibility(store.access),
             keywords,
             self.cache.chunks,
@@ -272,10 +274,11 @@ class Lore:
             # when that is cheap; otherwise the answer comes from what is applied, and is not cached).
             self.index_sync.catch_up_to(max(versions))
         hidden = self.retriever.hidden(request)
-        key = self.cache.key(request, versions, hidden)
+        plan = self.retriever.plan(request)
+        key = self.cache.key(request, plan, versions, hidden)
         hits = self.cache.get(key)
         if hits is None:
-            hits = self.retriever.search(request, hidden)
+            hits = self.retriever.search(request, hidden, plan)
             if self.index_sync.applied_seq >= max(versions):
                 self.cache.put(key, hits, hidden)
         return hits
@@ -328,6 +331,7 @@ class Lore:
 
     def rebuild_index(self) -> int:
         """Rebuild the derived indexes from the store; returns the number of vectors."""
+        self.adapters.clear()  # a restored store may hold other adapters
         return self.index_sync.rebuild()
 
     def readiness(self) -> dict[str, Any]:
