@@ -36,6 +36,7 @@ from lore.api.routes import (
     health,
     jobs,
     keys,
+    recommendations,
     search,
     secrets,
     tenant_settings,
@@ -48,6 +49,7 @@ from lore.api.throttle import Throttle, Throttling, throttle
 from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
+from lore.intelligence.recommend.refresh import RefreshScheduler
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
@@ -74,6 +76,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
+        refreshes = RefreshScheduler(
+            service.store, runtime.queue, settings.intelligence.recommend_refresh_seconds
+        )
+        refreshes.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             yield
         finally:
             await throttling.close()
+            await run_in_threadpool(refreshes.stop)
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             identity.close()
@@ -134,7 +141,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.cookie_checks = []
     app.state.throttling = throttling
     routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
-    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings):
+    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings, recommendations):
         app.include_router(module.router)
     _check_guarded(app)
     return app

@@ -1,6 +1,6 @@
 """`Lore`: the service the CLI and the API call alike. It owns the lifecycle of the parts it is built from and
 delegates each call to the part that owns the state: ingestion, the model directory, index sync, the search
-cache and the retriever."""
+cache, the retriever and the recommenders."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
+from lore.intelligence.recommend.serving import Recommendations
 from lore.interfaces import Embedder, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
@@ -81,15 +82,17 @@ class Lore:
             check_seconds=settings.index.index_sync_seconds,
             inline_changes=settings.index.inline_catch_up_changes,
         )
+        visibility = Visibility(store.access)
         self.retriever = Retriever(
             store.documents,
             store.keywords,
             index,
             self.models,
-            Visibility(store.access),
+            visibility,
             keywords,
             self.cache.chunks,
         )
+        self.recommendations = Recommendations(store, visibility, self.models, settings)
         writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(
             settings, store.documents, writer, self.models, self.index_sync, token_counter_factory(settings)
