@@ -665,9 +665,15 @@ class IntelligenceSettings(BaseModel):
     recommend_half_life_days: float = Field(
         14.0, gt=0, description="Half-life of an engagement in popularity, in days."
     )
+    recommend_profile_half_life_days: float | None = Field(
+        365.0,
+        gt=0,
+        description="Half-life of what a user engaged with in their profile, in days (unset: all alike): what "
+        "they read lately says more about what they want next.",
+    )
     recommend_ease_lambda: float = Field(500.0, gt=0, description="L2 penalty of the EASE item-item model.")
     recommend_neighbours: int = Field(
-        100, ge=1, le=1000, description="Neighbours each item keeps in the item-kNN and EASE weights."
+        300, ge=1, le=1000, description="Neighbours each item keeps in the item-kNN and EASE weights."
     )
     recommend_max_items: int = Field(
         2000,
@@ -677,7 +683,7 @@ class IntelligenceSettings(BaseModel):
         "popularity and content).",
     )
     recommend_max_documents: int = Field(
-        20_000, ge=1, description="Documents a tenant's recommender holds (the most recently updated)."
+        20_000, ge=1, description="Documents a tenant's recommender holds (the most engaged)."
     )
     recommend_weight_ease: float = Field(1.0, ge=0, description="Blend weight of EASE.")
     recommend_weight_knn: float = Field(0.5, ge=0, description="Blend weight of item-kNN.")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lore.evaluation import movielens
-from lore.evaluation.recommendations import cut_time
+from lore.evaluation.timeline import cut_time
 from tests.cli.conftest import env, run
 
 __all__ = ["env"]  # the fixture, shared with the CLI tests

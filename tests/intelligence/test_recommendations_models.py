@@ -96,18 +96,20 @@ def test_recommendations_say_why() -> None:
     allowed = np.ones(len(model), dtype=bool)
     allowed[0] = False
     collaborative_only = Weights(ease=1.0, knn=0.0, popularity=0.0, content=0.0, context=0.0)
-    picks = ranking.recommend(model, np.array([0]), allowed, 1, weights=collaborative_only, diversity=0.0)
+    picks = ranking.recommend(
+        model, ranking.Profile.of(np.array([0])), allowed, 1, weights=collaborative_only, diversity=0.0
+    )
     assert [(p.index, p.reason) for p in picks] == [(1, "people who read Article 0 also read this")]
     popular_only = Weights(ease=0.0, knn=0.0, popularity=1.0, content=0.0, context=0.0)
-    picks = ranking.recommend(model, np.array([], dtype=np.int64), allowed, 2, weights=popular_only)
+    picks = ranking.recommend(model, ranking.NOBODY, allowed, 2, weights=popular_only)
     assert {p.reason for p in picks} == {"popular this month"}
     context_only = Weights(ease=0.0, knn=0.0, popularity=0.0, content=0.0, context=1.0)
     picks = ranking.recommend(
-        model, np.array([], dtype=np.int64), allowed, 1, context=model.vectors[3], weights=context_only
+        model, ranking.NOBODY, allowed, 1, context=model.vectors[3], weights=context_only
     )
     assert [(p.index, p.reason) for p in picks] == [(3, "matches your question")]
     content_only = Weights(ease=0.0, knn=0.0, popularity=0.0, content=1.0, context=0.0)
-    picks = ranking.recommend(model, np.array([0]), allowed, 1, weights=content_only)
+    picks = ranking.recommend(model, ranking.Profile.of(np.array([0])), allowed, 1, weights=content_only)
     assert picks[0].reason == "similar to Article 0"
 
 
@@ -119,3 +121,13 @@ def test_related_leaves_out_the_article_its_near_duplicates_and_its_namesakes() 
     picks = ranking.related(model, model.vectors[1], 1, allowed, 5, title="Article 1", source="a1.md")
     assert {p.index for p in picks} <= {0, 4}
     assert any(p.index == 0 and p.reason == "people who read Article 1 also read this" for p in picks)
+
+
+def test_what_a_user_read_long_ago_counts_less_than_what_they_read_lately() -> None:
+    model = fitted()
+    profile = ranking.Profile.of(np.array([0, 2]), np.array([0.0, 730.0]), 365.0)
+    assert np.allclose(profile.strengths, [1.0, 0.25])
+    raw = ranking.signals(model, profile)
+    assert raw["ease"][1] > 3 * raw["ease"][3] > 0  # 1 goes with the recent 0, 3 with the old 2
+    alike = ranking.signals(model, ranking.Profile.of(np.array([0, 2]), np.array([0.0, 730.0]), None))
+    assert alike["ease"][1] < 2 * alike["ease"][3]

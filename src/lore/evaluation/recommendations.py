@@ -3,9 +3,11 @@
 Protocol (a global timeline split, so nothing from the future leaks into training):
 - positives are ratings >= 4; the last 20% of positives by time are the test period, and everything rated
   before its first moment is training (ratings of any value: lower ones are not recommended again);
-- validation is carved the same way from the training period alone (its last 20% of positives), and every
-  method's settings are tuned there: popularity's half-life, item-kNN's neighbours, EASE's lambda, and Lore's
-  blend weights, half-life and diversity; then each is refitted on the whole training period and scored once;
+- validation is carved from the training period alone: three rolling folds, whose periods run from 60% to 70%,
+  70% to 80% and 80% to 100% of the training period's positives, each against the history before it; every
+  method's settings are tuned on the mean of the folds' NDCG@10 (popularity's half-life, item-kNN's neighbours,
+  EASE's lambda, Lore's blend weights, profile half-life and diversity); then each is refitted on the whole
+  training period and scored once;
 - test users are those with at least one test positive (new users included: every method falls back to its
   popularity for a user with no training positive, as Lore does); each ranks every catalogue item the user did
   not rate in training; HR@10 and NDCG@10 (binary gains) are averaged over users, with bootstrap 95% intervals
@@ -16,7 +18,6 @@ Movies are documents embedded by Lore's own embedder (title, genres, and tags gi
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -32,25 +33,28 @@ from rich.table import Table
 from lore.backends.store.catalogue import CatalogueItem
 from lore.evaluation.datasets import source_record
 from lore.evaluation.movielens import MovieLens, Ratings
-from lore.intelligence.recommend import collaborative, ranking
-from lore.intelligence.recommend.engagement import Engagement
-from lore.intelligence.recommend.model import (
+from lore.evaluation.timeline import (
     DAY_SECONDS,
-    FitParams,
-    RecommenderModel,
-    Weights,
-    fit,
-    user_item_matrix,
+    POSITIVE,
+    K,
+    Scores,
+    Task,
+    cut_time,
+    paired_gap,
+    score_lists,
+    summary,
+    task,
+    top_rows,
 )
+from lore.intelligence.recommend import collaborative, ranking
+from lore.intelligence.recommend.model import FitParams, RecommenderModel, Weights, fit, user_item_matrix
 from lore.intelligence.recommend.popularity import decayed_counts
 from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 
-K = 10
-POSITIVE = 4.0
-HELD_OUT = 0.2
-BOOTSTRAP = 1000
+FOLDS = (0.6, 0.7, 0.8)  # where the validation periods start, as shares of the training period's positives
 HALF_LIVES: tuple[float | None, ...] = (7.0, 30.0, 90.0, 365.0, None)
+PROFILE_HALF_LIVES: tuple[float | None, ...] = (90.0, 365.0, 730.0, None)
 NEIGHBOURS = (20, 50, 100, 200)
 LAMBDAS = (50.0, 200.0, 500.0, 1000.0)
 BLEND_GRID = {
@@ -60,125 +64,43 @@ BLEND_GRID = {
     "content": (0.0, 0.1, 0.25, 0.5, 1.0),
 }
 DIVERSITIES = (0.0, 0.05, 0.1, 0.2)
+POOL = 200  # per signal, the candidates a blend is tuned over (its top 10 come from their union)
 Scorer = Callable[[int], np.ndarray]
-
-
-@dataclass(frozen=True, slots=True)
-class Task:
-    """What one period asks: for each user with a positive in it, what they rated before (rows to leave
-    out), engaged with before (newest first) and liked in it (the relevant rows)."""
-
-    now: datetime
-    users: list[str]
-    seen: list[np.ndarray]
-    engaged: list[np.ndarray]
-    relevant: list[set[int]]
-    engagements: list[Engagement]  # the history's positives, for fitting
-
-    @property
-    def warm(self) -> np.ndarray:
-        return np.array([len(e) > 0 for e in self.engaged], dtype=bool)
-
-
-def cut_time(ratings: Ratings) -> int:
-    """The first moment of the last `HELD_OUT` share of positives."""
-    times = ratings.times[ratings.stars >= POSITIVE]
-    return int(times[min(len(times) - 1, math.floor((1 - HELD_OUT) * len(times)))])
-
-
-def task(
-    ratings: Ratings, start: int, end: int | None, rows: dict[str, int], document_of: dict[str, str]
-) -> Task:
-    """Users with a positive in [start, end), against the history before `start`."""
-    history = ratings.where(ratings.times < start)
-    in_period = (ratings.times >= start) & (ratings.stars >= POSITIVE)
-    if end is not None:
-        in_period &= ratings.times < end
-    period = ratings.where(in_period)
-    seen: dict[str, list[int]] = {}
-    engaged: dict[str, list[int]] = {}
-    engagements = []
-    for user, movie, stars, at in zip(
-        history.users, history.movies, history.stars, history.times, strict=True
-    ):
-        seen.setdefault(user, []).append(rows[movie])
-        if stars >= POSITIVE:
-            engaged.setdefault(user, []).append(rows[movie])
-            engagements.append(Engagement(user, document_of[movie], datetime.fromtimestamp(int(at), UTC)))
-    relevant: dict[str, set[int]] = {}
-    for user, movie in zip(period.users, period.movies, strict=True):
-        relevant.setdefault(user, set()).add(rows[movie])
-    users = sorted(relevant)
-    return Task(
-        now=datetime.fromtimestamp(start, UTC),
-        users=users,
-        seen=[np.array(seen.get(u, []), dtype=np.int64) for u in users],
-        engaged=[np.array(engaged.get(u, [])[::-1], dtype=np.int64) for u in users],
-        relevant=[relevant[u] for u in users],
-        engagements=engagements,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Scores:
-    """Per-user NDCG@10 and hits, and every row recommended to someone."""
-
-    ndcg: np.ndarray
-    hit: np.ndarray
-    recommended: set[int]
-
-
-def top_rows(scores: np.ndarray, seen: np.ndarray, k: int = K) -> np.ndarray:
-    scores = scores.astype(np.float64, copy=True)
-    scores[seen] = -np.inf
-    best = np.argpartition(-scores, k)[:k]
-    return best[np.argsort(-scores[best], kind="stable")]
-
-
-def score_lists(task: Task, lists: Iterator[np.ndarray]) -> Scores:
-    ndcg: list[float] = []
-    hit: list[float] = []
-    recommended: set[int] = set()
-    for relevant, top in zip(task.relevant, lists, strict=True):
-        gains = [1.0 if int(row) in relevant else 0.0 for row in top[:K]]
-        ideal = sum(1 / math.log2(i + 2) for i in range(min(K, len(relevant))))
-        ndcg.append(sum(g / math.log2(i + 2) for i, g in enumerate(gains)) / ideal)
-        hit.append(float(any(gains)))
-        recommended.update(int(row) for row in top[:K])
-    return Scores(np.array(ndcg), np.array(hit), recommended)
 
 
 def score_scorer(task: Task, scorer: Scorer) -> Scores:
     return score_lists(task, (top_rows(scorer(u), task.seen[u]) for u in range(len(task.users))))
 
 
+def constant(scores: np.ndarray) -> Scorer:
+    """The same scores for every user (popularity)."""
+    return lambda u: scores
+
+
 # --- the baselines ---------------------------------------------------------------------------------------
 
 
-def _columns(task: Task, position: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+def popularity(task: Task, position: dict[str, int], half_life: float | None) -> np.ndarray:
     columns = np.array([position[e.document_id] for e in task.engagements], dtype=np.int64)
     ages = np.array([(task.now - e.at).total_seconds() / DAY_SECONDS for e in task.engagements])
-    return columns, ages
-
-
-def popularity(task: Task, position: dict[str, int], half_life: float | None) -> np.ndarray:
-    columns, ages = _columns(task, position)
     return decayed_counts(columns, ages, len(position), half_life)
 
 
-def item_weights(task: Task, position: dict[str, int]) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
-    """The Gram matrix over every item with a training positive, those items' rows, and the users' matrix."""
-    columns, _ = _columns(task, position)
-    x, kept = user_item_matrix([e.user_id for e in task.engagements], columns, len(position), len(position))
-    return collaborative.gram(x), kept, x
+def gram(task: Task, position: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The Gram matrix over every item with a training positive, and those items' rows."""
+    columns = np.array([position[e.document_id] for e in task.engagements], dtype=np.int64)
+    users = [e.user_id for e in task.engagements]
+    x, kept = user_item_matrix(users, columns, len(position), len(position))
+    return collaborative.gram(x), kept
 
 
 def with_fallback(
     task: Task, weights: np.ndarray | sp.csr_matrix, kept: np.ndarray, fallback: np.ndarray
 ) -> Scorer:
-    """Scores X_u W over the kept items, popularity for a user with no training positive."""
+    """X_u W over the kept items; popularity for a user with no training positive, and to break ties."""
     local = np.full(len(fallback), -1, dtype=np.int64)
     local[kept] = np.arange(len(kept))
+    tie_break = 1e-9 * fallback / max(float(fallback.max()), 1.0)
 
     def scorer(u: int) -> np.ndarray:
         engaged = local[task.engaged[u]]
@@ -187,7 +109,7 @@ def with_fallback(
             return fallback
         scores = np.zeros(len(fallback))
         scores[kept] = np.asarray(weights[engaged].sum(axis=0)).ravel()
-        return scores + 1e-9 * fallback / max(float(fallback.max()), 1.0)  # ties: the more popular first
+        return scores + tie_break
 
     return scorer
 
@@ -195,85 +117,69 @@ def with_fallback(
 # --- Lore's default --------------------------------------------------------------------------------------
 
 
-def lore_model(task: Task, items: Sequence[CatalogueItem], params: FitParams, dim: int) -> RecommenderModel:
-    return fit(items, task.engagements, task.now, params, dim)
-
-
-def lore_lists(task: Task, model: RecommenderModel, params: FitParams) -> Iterator[np.ndarray]:
-    everything = np.ones(len(model), dtype=bool)
+def lore_lists(task: Task, model: RecommenderModel) -> Iterator[np.ndarray]:
+    """Each user's top 10 as Lore serves it: `ranking.recommend` with the model's own parameters."""
     for u in range(len(task.users)):
-        allowed = everything.copy()
+        allowed = np.ones(len(model), dtype=bool)
         allowed[task.seen[u]] = False
-        picked = ranking.recommend(
-            model, task.engaged[u], allowed, K, weights=params.weights, diversity=params.diversity
-        )
-        yield np.array([p.index for p in picked], dtype=np.int64)
+        profile = task.profile(u, model.params.profile_half_life_days)
+        yield np.array([p.index for p in ranking.recommend(model, profile, allowed, K)], dtype=np.int64)
 
 
-def tune_blend(task: Task, model: RecommenderModel) -> tuple[Weights, float]:
-    """The blend weights with the best NDCG@10 on `task` (a grid; the signals are scaled once per user)."""
-    everything = np.ones(len(model), dtype=bool)
-    scaled = []
+Pooled = list[tuple[np.ndarray, dict[str, np.ndarray]]]
+
+
+def pooled(task: Task, model: RecommenderModel, profile_half_life: float | None) -> Pooled:
+    """Each user's candidates that could reach a top 10 (the union of each signal's best), with the signals
+    scaled as `ranking.recommend` scales them over all of the user's candidates."""
+    found = []
     for u in range(len(task.users)):
-        allowed = everything.copy()
+        allowed = np.ones(len(model), dtype=bool)
         allowed[task.seen[u]] = False
         candidates = np.flatnonzero(allowed)
-        scaled.append((candidates, ranking.scale(ranking.signals(model, task.engaged[u]), candidates)))
-    best, best_ndcg = Weights(), -1.0
+        scaled = ranking.scale(ranking.signals(model, task.profile(u, profile_half_life)), candidates)
+        best = np.unique(np.concatenate([np.argsort(-v, kind="stable")[:POOL] for v in scaled.values()]))
+        found.append((candidates[best], {name: values[best] for name, values in scaled.items()}))
+    return found
+
+
+def blended_lists(pools: Pooled, weights: Weights) -> Iterator[np.ndarray]:
+    for rows, scaled in pools:
+        total = np.sum(list(ranking.weighted(scaled, weights).values()), axis=0)
+        yield rows[np.argsort(-total, kind="stable")[:K]]
+
+
+def tune_lore(
+    folds: Sequence[Task], items: Sequence[CatalogueItem], params: FitParams, dim: int
+) -> FitParams:
+    """Lore's profile half-life and blend weights (a grid), then its diversity, on the folds."""
+    models = [fit(items, fold.engagements, fold.now, params, dim) for fold in folds]
+    best: tuple[float, FitParams] = (-1.0, params)
     names = list(BLEND_GRID)
-    for values in itertools.product(*BLEND_GRID.values()):
-        weights = Weights(**dict(zip(names, values, strict=True)), context=0.0)
-        lists = (
-            candidates[
-                np.argsort(-np.sum(list(ranking.weighted(parts, weights).values()), axis=0), kind="stable")[
-                    :K
-                ]
-            ]
-            for candidates, parts in scaled
-        )
-        ndcg = float(score_lists(task, lists).ndcg.mean())
-        if ndcg > best_ndcg:
-            best, best_ndcg = weights, ndcg
-    return best, best_ndcg
+    for profile_half_life in PROFILE_HALF_LIVES:
+        pools = [pooled(fold, model, profile_half_life) for fold, model in zip(folds, models, strict=True)]
+        for values in itertools.product(*BLEND_GRID.values()):
+            weights = replace(params.weights, **dict(zip(names, values, strict=True)))
+            ndcg = float(
+                np.mean(
+                    [
+                        score_lists(fold, blended_lists(pool, weights)).ndcg.mean()
+                        for fold, pool in zip(folds, pools, strict=True)
+                    ]
+                )
+            )
+            if ndcg > best[0]:
+                best = (ndcg, replace(params, weights=weights, profile_half_life_days=profile_half_life))
+    tuned = best[1]
 
+    def with_diversity(diversity: float) -> float:
+        scores = []
+        for fold, model in zip(folds, models, strict=True):
+            model.params = replace(tuned, diversity=diversity)
+            scores.append(score_lists(fold, lore_lists(fold, model)).ndcg.mean())
+        return float(np.mean(scores))
 
-# --- reporting -------------------------------------------------------------------------------------------
-
-
-def interval(values: np.ndarray, seed: int = 0) -> list[float]:
-    """Bootstrap 95% interval of the mean over users."""
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(BOOTSTRAP, len(values)))].mean(axis=1)
-    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
-
-
-def summary(task: Task, scores: Scores, catalogue_size: int, params: dict[str, object]) -> dict[str, object]:
-    warm = task.warm
-    return {
-        "ndcg_at_10": round(float(scores.ndcg.mean()), 4),
-        "ndcg_at_10_ci95": interval(scores.ndcg),
-        "hr_at_10": round(float(scores.hit.mean()), 4),
-        "hr_at_10_ci95": interval(scores.hit),
-        "coverage": round(len(scores.recommended) / catalogue_size, 4),
-        "ndcg_at_10_warm": round(float(scores.ndcg[warm].mean()), 4) if warm.any() else None,
-        "ndcg_at_10_cold": round(float(scores.ndcg[~warm].mean()), 4) if (~warm).any() else None,
-        "params": params,
-    }
-
-
-def paired_gap(a: Scores, b: Scores) -> dict[str, object]:
-    """NDCG@10 of a minus b, with a paired bootstrap interval (the same users resampled for both)."""
-    difference = a.ndcg - b.ndcg
-    return {"mean": round(float(difference.mean()), 4), "ci95": interval(difference)}
-
-
-def timed(seconds: dict[str, float], name: str) -> Callable[[], None]:
-    start = time.perf_counter()
-
-    def done() -> None:
-        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - start, 2)
-
-    return done
+    return replace(tuned, diversity=max(DIVERSITIES, key=with_diversity))
 
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -292,11 +198,29 @@ def cpu_flags() -> list[str]:
     return [flag for flag in CPU_FLAGS if flag in flags]
 
 
+def timed(seconds: dict[str, float], name: str) -> Callable[[], None]:
+    start = time.perf_counter()
+
+    def done() -> None:
+        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - start, 2)
+
+    return done
+
+
+def validation_folds(
+    training: Ratings, end: int, rows: dict[str, int], document_of: dict[str, str]
+) -> list[Task]:
+    """The rolling folds of the training period (see the module's docstring)."""
+    positives = np.sort(training.times[training.stars >= POSITIVE])
+    starts = [int(positives[int(share * len(positives))]) for share in FOLDS]
+    ends: list[int | None] = [*starts[1:], end]
+    return [task(training, start, stop, rows, document_of) for start, stop in zip(starts, ends, strict=True)]
+
+
 def run(lore: Lore, dataset: MovieLens, base: FitParams) -> dict[str, object]:
-    """Ingest the movies, tune every method on validation, score each once on the test period."""
+    """Ingest the movies, tune every method on the validation folds, score each once on the test period."""
     seconds: dict[str, float] = {}
     cut = cut_time(dataset.ratings)
-    training = dataset.ratings.where(dataset.ratings.times < cut)
     done = timed(seconds, "ingest")
     lore.add_corpus(dataset.documents(before=cut))
     done()
@@ -304,10 +228,11 @@ def run(lore: Lore, dataset: MovieLens, base: FitParams) -> dict[str, object]:
     position = {item.document_id: i for i, item in enumerate(items)}
     document_of = {source_record(item.source): item.document_id for item in items}
     rows = {movie: position[document] for movie, document in document_of.items()}
-    validation = task(training, cut_time(training), cut, rows, document_of)
+    training = dataset.ratings.where(dataset.ratings.times < cut)
+    folds = validation_folds(training, cut, rows, document_of)
     test = task(dataset.ratings, cut, None, rows, document_of)
     done = timed(seconds, "tune")
-    chosen = tune(validation, items, position, base, lore.embedder.dim)
+    chosen = tune(folds, items, position, base, lore.embedder.dim)
     done()
     done = timed(seconds, "test")
     results = score_all(test, items, position, chosen, lore.embedder.dim)
@@ -318,11 +243,15 @@ def run(lore: Lore, dataset: MovieLens, base: FitParams) -> dict[str, object]:
         "protocol": {
             "split": "global timeline: the last 20% of positives (rating >= 4) by time are the test period",
             "cut": datetime.fromtimestamp(cut, UTC).isoformat(),
-            "validation_cut": validation.now.isoformat(),
+            "validation": "three rolling folds of the training period, from 60%, 70% and 80% of its positives",
             "test_users": "every user with a test positive; candidates exclude what they rated in training",
         },
         "users": {"test": len(test.users), "warm": int(test.warm.sum()), "cold": int((~test.warm).sum())},
-        "validation_users": {"all": len(validation.users), "warm": int(validation.warm.sum())},
+        "validation_users": {
+            "folds": len(folds),
+            "all": sum(len(fold.users) for fold in folds),
+            "warm": int(sum(fold.warm.sum() for fold in folds)),
+        },
         "catalogue": len(items),
         "test_positives": int(sum(len(r) for r in test.relevant)),
         "methods": {
@@ -345,38 +274,32 @@ class Chosen:
 
 
 def tune(
-    task: Task, items: Sequence[CatalogueItem], position: dict[str, int], base: FitParams, dim: int
+    folds: Sequence[Task], items: Sequence[CatalogueItem], position: dict[str, int], base: FitParams, dim: int
 ) -> Chosen:
-    """Every method's settings, by NDCG@10 on the validation period."""
-    pops = {hl: popularity(task, position, hl) for hl in HALF_LIVES}
-    half_life = max(HALF_LIVES, key=lambda hl: score_scorer(task, lambda u: pops[hl]).ndcg.mean())
-    fallback = pops[half_life]
-    g, kept, _ = item_weights(task, position)
+    """Every method's settings, by the folds' mean NDCG@10."""
+    pops = [{hl: popularity(fold, position, hl) for hl in HALF_LIVES} for fold in folds]
+
+    def popular(hl: float | None) -> float:
+        return float(
+            np.mean([score_scorer(f, constant(pops[i][hl])).ndcg.mean() for i, f in enumerate(folds)])
+        )
+
+    half_life = max(HALF_LIVES, key=popular)
+    grams = [gram(fold, position) for fold in folds]
+
+    def collaborative_score(weights_of: Callable[[np.ndarray], np.ndarray | sp.csr_matrix]) -> float:
+        scores = []
+        for i, fold in enumerate(folds):
+            g, kept = grams[i]
+            scores.append(score_scorer(fold, with_fallback(fold, weights_of(g), kept, pops[i][half_life])))
+        return float(np.mean([s.ndcg.mean() for s in scores]))
+
     neighbours = max(
-        NEIGHBOURS,
-        key=lambda k: score_scorer(
-            task, with_fallback(task, collaborative.cosine_neighbours(g, k), kept, fallback)
-        ).ndcg.mean(),
+        NEIGHBOURS, key=lambda k: collaborative_score(lambda g: collaborative.cosine_neighbours(g, k))
     )
-    ease_lambda = max(
-        LAMBDAS,
-        key=lambda lam: score_scorer(
-            task, with_fallback(task, collaborative.ease(g, lam), kept, fallback)
-        ).ndcg.mean(),
-    )
-    best: tuple[float, FitParams] = (-1.0, base)
-    for hl in HALF_LIVES:
-        params = replace(base, half_life_days=hl, ease_lambda=ease_lambda, diversity=0.0)
-        weights, ndcg = tune_blend(task, lore_model(task, items, params, dim))
-        if ndcg > best[0]:
-            best = (ndcg, replace(params, weights=weights))
-    params = best[1]
-    model = lore_model(task, items, params, dim)
-    diversity = max(
-        DIVERSITIES,
-        key=lambda d: score_lists(task, lore_lists(task, model, replace(params, diversity=d))).ndcg.mean(),
-    )
-    return Chosen(half_life, neighbours, ease_lambda, replace(params, diversity=diversity))
+    ease_lambda = max(LAMBDAS, key=lambda lam: collaborative_score(lambda g: collaborative.ease(g, lam)))
+    params = replace(base, half_life_days=half_life, ease_lambda=ease_lambda)
+    return Chosen(half_life, neighbours, ease_lambda, tune_lore(folds, items, params, dim))
 
 
 def score_all(
@@ -384,13 +307,13 @@ def score_all(
 ) -> dict[str, tuple[Scores, dict[str, object]]]:
     """Each method refitted on the whole training period with its chosen settings, scored on the test period."""
     fallback = popularity(task, position, chosen.half_life)
-    g, kept, _ = item_weights(task, position)
+    g, kept = gram(task, position)
     knn = with_fallback(task, collaborative.cosine_neighbours(g, chosen.neighbours), kept, fallback)
     ease = with_fallback(task, collaborative.ease(g, chosen.ease_lambda), kept, fallback)
-    model = lore_model(task, items, chosen.lore, dim)
+    model = fit(items, task.engagements, task.now, chosen.lore, dim)
     return {
-        "lore": (score_lists(task, lore_lists(task, model, chosen.lore)), chosen.lore.as_dict()),
-        "popularity": (score_scorer(task, lambda u: fallback), {"half_life_days": chosen.half_life}),
+        "lore": (score_lists(task, lore_lists(task, model)), chosen.lore.as_dict()),
+        "popularity": (score_scorer(task, constant(fallback)), {"half_life_days": chosen.half_life}),
         "item_knn": (score_scorer(task, knn), {"neighbours": chosen.neighbours, "fallback": "popularity"}),
         "ease": (score_scorer(task, ease), {"lambda": chosen.ease_lambda, "fallback": "popularity"}),
     }
@@ -402,14 +325,19 @@ def render(result: dict[str, Any], console: Console) -> None:
     for name, row in result["methods"].items():
         table.add_row(
             name,
-            str(row["ndcg_at_10"]),
-            str(row["ndcg_at_10_ci95"]),
-            str(row["hr_at_10"]),
-            str(row["hr_at_10_ci95"]),
-            str(row["coverage"]),
-            str(row["ndcg_at_10_warm"]),
-            str(row["ndcg_at_10_cold"]),
+            *(
+                str(row[key])
+                for key in (
+                    "ndcg_at_10",
+                    "ndcg_at_10_ci95",
+                    "hr_at_10",
+                    "hr_at_10_ci95",
+                    "coverage",
+                    "ndcg_at_10_warm",
+                    "ndcg_at_10_cold",
+                )
+            ),
         )
     console.print(table)
-    for key in ("users", "lore_minus", "cpu_flags", "seconds"):
+    for key in ("users", "validation_users", "lore_minus", "cpu_flags", "seconds"):
         console.print(f"{key}: {result[key]}", markup=False)

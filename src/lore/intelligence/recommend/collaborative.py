@@ -2,7 +2,7 @@
 
 - item-kNN: cosine between item columns, each item keeping its `k` nearest neighbours;
 - EASE (Steck 2019): B = I - P / diag(P) with P = (X'X + lambda I)^-1, the closed form of the best item-item
-  linear model with a zero diagonal; kept sparse as each item's `k` strongest weights.
+  linear model with a zero diagonal; kept sparse as each item's `k` weights of largest magnitude.
 
 A user's scores are X_u W for either weight matrix W (items x items, row = the item engaged, column = the item
 scored).
@@ -37,15 +37,16 @@ def ease(g: np.ndarray, lam: float) -> np.ndarray:
 
 
 def top_k(weights: np.ndarray, k: int) -> sp.csr_matrix:
-    """Each row's `k` largest positive weights, the rest dropped (float32)."""
+    """Each row's `k` weights of largest magnitude (EASE's negative weights matter as much as its positive
+    ones), the rest dropped (float32)."""
     n = weights.shape[0]
     if n == 0:
         return sp.csr_matrix((0, 0), dtype=np.float32)
     keep = min(k, n)
-    columns = np.argpartition(-weights, keep - 1, axis=1)[:, :keep]
+    columns = np.argpartition(-np.abs(weights), keep - 1, axis=1)[:, :keep]
     values = np.take_along_axis(weights, columns, axis=1)
     rows = np.repeat(np.arange(n), keep)
-    mask = values.ravel() > 0
+    mask = values.ravel() != 0
     matrix = sp.csr_matrix(
         (values.ravel()[mask], (rows[mask], columns.ravel()[mask])), shape=weights.shape, dtype=np.float32
     )
@@ -53,8 +54,10 @@ def top_k(weights: np.ndarray, k: int) -> sp.csr_matrix:
     return matrix
 
 
-def scores(weights: sp.csr_matrix, engaged: np.ndarray) -> np.ndarray:
-    """X_u W for a user who engaged with the items `engaged` (indices)."""
+def scores(weights: sp.csr_matrix, engaged: np.ndarray, strengths: np.ndarray | None = None) -> np.ndarray:
+    """X_u W for a user who engaged with the items `engaged` (indices), each counting `strengths` (1: all)."""
     if len(engaged) == 0:
         return np.zeros(weights.shape[1], dtype=np.float32)
-    return np.asarray(weights[engaged].sum(axis=0), dtype=np.float32).ravel()
+    if strengths is None:
+        strengths = np.ones(len(engaged), dtype=np.float32)
+    return np.asarray(weights[engaged].T @ strengths, dtype=np.float32).ravel()

@@ -50,11 +50,13 @@ def engagements(events: Iterable[Event]) -> tuple[list[Engagement], set[tuple[st
 
 @dataclass(slots=True)
 class History:
-    """One user's events, as a request reads them: what they engaged with (most recent first), rejected or saw."""
+    """One user's events, as a request reads them: what they engaged with (most recent first, with when they
+    last did), rejected or saw."""
 
     engaged: list[str] = field(default_factory=list)
     rejected: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
+    last: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> History:
@@ -67,7 +69,11 @@ class History:
             history.seen.add(event.document_id)
             if kind == "negative":
                 history.rejected.add(event.document_id)
-            elif kind == "positive" and event.document_id not in history.engaged:
+            elif kind == "positive" and event.document_id not in history.last:
                 history.engaged.append(event.document_id)
+                history.last[event.document_id] = event.at
         history.engaged = [d for d in history.engaged if d not in history.rejected]
         return history
+
+    def ages_days(self, document_ids: list[str], now: datetime) -> list[float]:
+        return [(now - self.last[d]).total_seconds() / 86_400 for d in document_ids]

@@ -41,8 +41,9 @@ class FitParams:
     """How a model is fitted and blended; stored with it, so each version says what it serves."""
 
     half_life_days: float | None = 14.0
+    profile_half_life_days: float | None = 365.0
     ease_lambda: float = 300.0
-    neighbours: int = 100
+    neighbours: int = 300
     max_items: int = 2000
     weights: Weights = field(default_factory=Weights)
     diversity: float = 0.1

@@ -4,12 +4,14 @@ documents, each with the reason it is there.
 The blend scales each signal to 0..1 over the candidates and sums them with `Weights`: EASE and item-kNN on the
 user's engaged items ("people who read <title> also read this"), decayed popularity ("popular this week"), the
 user's content profile, the mean of their engaged items' vectors ("similar to <title>"), and an optional context
-vector, an embedded question ("matches your question"). A new user has only popularity and context.
+vector, an embedded question ("matches your question"). A new user has only popularity and context. What a user
+engaged with counts less as it ages (`Profile`): what they read lately says more about what they want next.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,6 +21,25 @@ from lore.intelligence.recommend.model import RecommenderModel, Weights
 
 SIGNALS = ("ease", "knn", "popularity", "content", "context")
 POOL = 5  # candidates per pick that diversification chooses from
+
+
+class Profile(NamedTuple):
+    """The rows a user engaged with, and how much each counts now."""
+
+    rows: np.ndarray
+    strengths: np.ndarray
+
+    @classmethod
+    def of(
+        cls, rows: np.ndarray, ages_days: np.ndarray | None = None, half_life_days: float | None = None
+    ) -> Profile:
+        """Each row counting 2^(-age / half-life) (`half_life_days` None or no ages: all alike)."""
+        if ages_days is None or half_life_days is None:
+            return cls(rows, np.ones(len(rows), dtype=np.float32))
+        return cls(rows, np.exp2(-np.maximum(ages_days, 0) / half_life_days).astype(np.float32))
+
+
+NOBODY = Profile(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +52,21 @@ class Ranked:
 
 
 def signals(
-    model: RecommenderModel, engaged: np.ndarray, context: np.ndarray | None = None
+    model: RecommenderModel, profile: Profile, context: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Each signal's raw score for every document, for a user who engaged with the rows `engaged`."""
+    """Each signal's raw score for every document, for a user of this `profile`."""
     n = len(model)
+    engaged, strengths = profile
     raw = {
-        "ease": collaborative.scores(model.ease, engaged),
-        "knn": collaborative.scores(model.neighbours, engaged),
+        "ease": collaborative.scores(model.ease, engaged, strengths),
+        "knn": collaborative.scores(model.neighbours, engaged, strengths),
         "popularity": model.popularity,
         "content": np.zeros(n, dtype=np.float32),
         "context": np.zeros(n, dtype=np.float32),
     }
-    profile = _mean_direction(model.vectors[engaged]) if len(engaged) else None
-    if profile is not None:
-        raw["content"] = model.vectors @ profile
+    direction = _mean_direction(strengths @ model.vectors[engaged]) if len(engaged) else None
+    if direction is not None:
+        raw["content"] = model.vectors @ direction
     if context is not None and len(context) == model.vectors.shape[1]:
         raw["context"] = model.vectors @ context
     return raw
@@ -70,20 +92,20 @@ def weighted(scaled: dict[str, np.ndarray], weights: Weights) -> dict[str, np.nd
 
 def recommend(
     model: RecommenderModel,
-    engaged: np.ndarray,
+    profile: Profile,
     allowed: np.ndarray,
     k: int,
     context: np.ndarray | None = None,
     weights: Weights | None = None,
     diversity: float | None = None,
 ) -> list[Ranked]:
-    """The `k` best rows among `allowed` (a boolean mask) for a user who engaged with the rows `engaged`."""
+    """The `k` best rows among `allowed` (a boolean mask) for a user of this `profile`."""
     params = model.params
     weights = weights or params.weights
     candidates = np.flatnonzero(allowed)
     if not len(candidates) or k < 1:
         return []
-    parts = weighted(scale(signals(model, engaged, context), candidates), weights)
+    parts = weighted(scale(signals(model, profile, context), candidates), weights)
     total = np.sum(list(parts.values()), axis=0)
     pool = min(len(candidates), max(k * POOL, k))
     best = np.argpartition(-total, pool - 1)[:pool] if pool < len(candidates) else np.arange(len(candidates))
@@ -94,7 +116,7 @@ def recommend(
     picked = best[order]
     return [
         Ranked(
-            int(candidates[p]), float(total[p]), _reason(model, engaged, parts, int(p), int(candidates[p]))
+            int(candidates[p]), float(total[p]), _reason(model, profile, parts, int(p), int(candidates[p]))
         )
         for p in picked
         if total[p] > 0
@@ -150,8 +172,9 @@ def _folded(text: str) -> str:
 
 
 def _reason(
-    model: RecommenderModel, engaged: np.ndarray, parts: dict[str, np.ndarray], position: int, row: int
+    model: RecommenderModel, profile: Profile, parts: dict[str, np.ndarray], position: int, row: int
 ) -> str:
+    engaged, strengths = profile
     strongest = max(SIGNALS, key=lambda name: parts[name][position])
     if strongest == "context":
         return "matches your question"
@@ -161,7 +184,8 @@ def _reason(
         nearest = engaged[int(np.argmax(model.vectors[engaged] @ model.vectors[row]))]
         return _similar(model.titles[nearest])
     weights = model.ease if strongest == "ease" else model.neighbours
-    source = engaged[int(np.argmax(np.asarray(weights[engaged][:, row].toarray()).ravel()))]
+    pulls = np.asarray(weights[engaged][:, row].toarray()).ravel() * strengths
+    source = engaged[int(np.argmax(pulls))]
     return _also_read(model.titles[source])
 
 
@@ -181,7 +205,6 @@ def _also_read(title: str) -> str:
     return f"people who read {title} also read this"
 
 
-def _mean_direction(vectors: np.ndarray) -> np.ndarray | None:
-    mean = vectors.mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    return mean / norm if norm else None
+def _mean_direction(total: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm else None

@@ -25,7 +25,7 @@ from lore.config import Settings
 from lore.intelligence.recommend import ranking
 from lore.intelligence.recommend.engagement import KINDS, History
 from lore.intelligence.recommend.model import RecommenderModel
-from lore.models import Readers
+from lore.models import Readers, utcnow
 from lore.service.visibility import Visibility
 
 if TYPE_CHECKING:
@@ -35,6 +35,12 @@ KIND = "recommender"
 NAME = "default"
 CHECK_SECONDS = 5.0  # how often a request looks for a newer active version
 OVERFETCH = 2  # picks ranked per one returned, for those the store then refuses
+
+
+def _profile(model: RecommenderModel, history: History) -> ranking.Profile:
+    known = [d for d in history.engaged if d in model.position]
+    ages = np.array(history.ages_days(known, utcnow()))
+    return ranking.Profile.of(model.indices(known), ages, model.params.profile_half_life_days)
 
 
 class QueryEmbedder(Protocol):
@@ -127,8 +133,7 @@ class Recommendations:
         vector = None
         if context and context.strip() and record.embedder:
             vector = self.embedder.embed_query(record.embedder, context)
-        engaged = model.indices(history.engaged)
-        picks = ranking.recommend(model, engaged, allowed, k * OVERFETCH, context=vector)
+        picks = ranking.recommend(model, _profile(model, history), allowed, k * OVERFETCH, context=vector)
         return Recommended(self._readable(model, picks, tenant_id, readers, k), record)
 
     def related(

@@ -10,6 +10,7 @@ def fit_params(settings: Settings) -> FitParams:
     given = settings.intelligence
     return FitParams(
         half_life_days=given.recommend_half_life_days,
+        profile_half_life_days=given.recommend_profile_half_life_days,
         ease_lambda=given.recommend_ease_lambda,
         neighbours=given.recommend_neighbours,
         max_items=given.recommend_max_items,
