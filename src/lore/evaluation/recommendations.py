@@ -151,8 +151,9 @@ def blended_lists(pools: Pooled, weights: Weights) -> Iterator[np.ndarray]:
 
 def tune_lore(
     folds: Sequence[Task], items: Sequence[CatalogueItem], params: FitParams, dim: int
-) -> FitParams:
-    """Lore's profile half-life and blend weights (a grid), then its diversity, on the folds."""
+) -> tuple[FitParams, float]:
+    """Lore's profile half-life and blend weights (a grid), then its diversity, on the folds; and the folds'
+    NDCG@10 with them."""
     models = [fit(items, fold.engagements, fold.now, params, dim) for fold in folds]
     best: tuple[float, FitParams] = (-1.0, params)
     names = list(BLEND_GRID)
@@ -179,7 +180,8 @@ def tune_lore(
             scores.append(score_lists(fold, lore_lists(fold, model)).ndcg.mean())
         return float(np.mean(scores))
 
-    return replace(tuned, diversity=max(DIVERSITIES, key=with_diversity))
+    diversity = max(DIVERSITIES, key=with_diversity)
+    return replace(tuned, diversity=diversity), with_diversity(diversity)
 
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -255,7 +257,11 @@ def run(lore: Lore, dataset: MovieLens, base: FitParams) -> dict[str, object]:
         "catalogue": len(items),
         "test_positives": int(sum(len(r) for r in test.relevant)),
         "methods": {
-            name: summary(test, scores, len(items), params) for name, (scores, params) in results.items()
+            name: {
+                **summary(test, scores, len(items), params),
+                "validation_ndcg_at_10": round(chosen.validation[name], 4),
+            }
+            for name, (scores, params) in results.items()
         },
         "lore_minus": {
             name: paired_gap(lore_scores, scores) for name, (scores, _) in results.items() if name != "lore"
@@ -267,10 +273,13 @@ def run(lore: Lore, dataset: MovieLens, base: FitParams) -> dict[str, object]:
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
+    """Each method's settings, and its NDCG@10 on the validation folds with them."""
+
     half_life: float | None
     neighbours: int
     ease_lambda: float
     lore: FitParams
+    validation: dict[str, float]
 
 
 def tune(
@@ -299,7 +308,14 @@ def tune(
     )
     ease_lambda = max(LAMBDAS, key=lambda lam: collaborative_score(lambda g: collaborative.ease(g, lam)))
     params = replace(base, half_life_days=half_life, ease_lambda=ease_lambda)
-    return Chosen(half_life, neighbours, ease_lambda, tune_lore(folds, items, params, dim))
+    lore, lore_ndcg = tune_lore(folds, items, params, dim)
+    validation = {
+        "lore": lore_ndcg,
+        "popularity": popular(half_life),
+        "item_knn": collaborative_score(lambda g: collaborative.cosine_neighbours(g, neighbours)),
+        "ease": collaborative_score(lambda g: collaborative.ease(g, ease_lambda)),
+    }
+    return Chosen(half_life, neighbours, ease_lambda, lore, validation)
 
 
 def score_all(
