@@ -655,7 +655,8 @@ class IntelligenceSettings(BaseModel):
         description="Record each search and answer as a server event (query, hits, confidence) for search "
         "analytics and knowledge gaps; erased with the end user like every event.",
     )
-    # recommendations
+    # recommendations (weights and lambda: tuned on MovieLens validation folds, docs/evaluation.md; the time
+    # constants suit a help centre)
     recommend_refresh_seconds: float = Field(
         30.0,
         ge=0,
@@ -666,12 +667,12 @@ class IntelligenceSettings(BaseModel):
         14.0, gt=0, description="Half-life of an engagement in popularity, in days."
     )
     recommend_profile_half_life_days: float | None = Field(
-        365.0,
+        180.0,
         gt=0,
         description="Half-life of what a user engaged with in their profile, in days (unset: all alike): what "
         "they read lately says more about what they want next.",
     )
-    recommend_ease_lambda: float = Field(500.0, gt=0, description="L2 penalty of the EASE item-item model.")
+    recommend_ease_lambda: float = Field(200.0, gt=0, description="L2 penalty of the EASE item-item model.")
     recommend_neighbours: int = Field(
         300, ge=1, le=1000, description="Neighbours each item keeps in the item-kNN and EASE weights."
     )
@@ -686,10 +687,10 @@ class IntelligenceSettings(BaseModel):
         20_000, ge=1, description="Documents a tenant's recommender holds (the most engaged)."
     )
     recommend_weight_ease: float = Field(1.0, ge=0, description="Blend weight of EASE.")
-    recommend_weight_knn: float = Field(0.5, ge=0, description="Blend weight of item-kNN.")
-    recommend_weight_popularity: float = Field(1.0, ge=0, description="Blend weight of decayed popularity.")
+    recommend_weight_knn: float = Field(0.0, ge=0, description="Blend weight of item-kNN.")
+    recommend_weight_popularity: float = Field(0.25, ge=0, description="Blend weight of decayed popularity.")
     recommend_weight_content: float = Field(
-        0.25, ge=0, description="Blend weight of the user's content profile."
+        0.1, ge=0, description="Blend weight of the user's content profile."
     )
     recommend_weight_context: float = Field(
         2.0, ge=0, description="Blend weight of the request's context text, when one is given."

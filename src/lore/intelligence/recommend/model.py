@@ -30,10 +30,10 @@ class Weights:
     """How much each signal counts in the blend (each signal is first scaled to 0..1 over the candidates)."""
 
     ease: float = 1.0
-    knn: float = 0.5
-    popularity: float = 0.3
-    content: float = 0.3
-    context: float = 1.0
+    knn: float = 0.0
+    popularity: float = 0.25
+    content: float = 0.1
+    context: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +41,12 @@ class FitParams:
     """How a model is fitted and blended; stored with it, so each version says what it serves."""
 
     half_life_days: float | None = 14.0
-    profile_half_life_days: float | None = 365.0
-    ease_lambda: float = 300.0
+    profile_half_life_days: float | None = 180.0
+    ease_lambda: float = 200.0
     neighbours: int = 300
     max_items: int = 2000
     weights: Weights = field(default_factory=Weights)
-    diversity: float = 0.1
+    diversity: float = 0.05
     related_engagement: float = 0.5
     duplicate_cosine: float = 0.97
 
