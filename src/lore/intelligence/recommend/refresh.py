@@ -64,7 +64,9 @@ def refresh(lore: Lore, tenant_id: str, params: FitParams | None = None) -> tupl
         items = sorted(items, key=lambda item: counts[item.document_id], reverse=True)[:cap]
     model = fit(items, engaged, utcnow(), params, embedder.dim)
     model.watermark, model.signature = int(state["watermark"]), str(state["signature"])  # type: ignore[call-overload]
+    payload = model.to_bytes()
     metrics = {
+        "payload_bytes": len(payload),
         "documents": len(model),
         "engagements": len(engaged),
         "users": len({e.user_id for e in engaged if e.user_id is not None}),
@@ -74,7 +76,7 @@ def refresh(lore: Lore, tenant_id: str, params: FitParams | None = None) -> tupl
         tenant_id,
         KIND,
         NAME,
-        model.to_bytes(),
+        payload,
         data_hash=digest,
         embedder=embedder.model_id,
         metrics=metrics,
