@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lore.backends.store.catalogue import EMPTY
 from lore.backends.store.event_records import EventFilters
@@ -41,8 +41,15 @@ def newest_event(store: Database, tenant_id: str) -> int:
     return page.items[0].id if page.items else 0
 
 
-def data_state(store: Database, tenant_id: str) -> dict[str, object]:
-    return {"watermark": newest_event(store, tenant_id), "signature": store.catalogue.signature(tenant_id)}
+class DataState(NamedTuple):
+    """What a model was fitted on: the newest event it learnt from, and its documents' signature."""
+
+    watermark: int
+    signature: str
+
+
+def data_state(store: Database, tenant_id: str) -> DataState:
+    return DataState(newest_event(store, tenant_id), store.catalogue.signature(tenant_id))
 
 
 def refresh(lore: Lore, tenant_id: str, params: FitParams | None = None) -> tuple[TrainedModel, bool]:
@@ -51,7 +58,7 @@ def refresh(lore: Lore, tenant_id: str, params: FitParams | None = None) -> tupl
     params = params or fit_params(lore.settings)
     state = data_state(store, tenant_id)
     embedder = lore.embedder
-    described = {**params.as_dict(), **state, "embedder": embedder.model_id}
+    described = {**params.as_dict(), **state._asdict(), "embedder": embedder.model_id}
     digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
     active = store.trained_models.active(tenant_id, KIND, NAME)
     if active is not None and active.data_hash == digest:
@@ -63,7 +70,7 @@ def refresh(lore: Lore, tenant_id: str, params: FitParams | None = None) -> tupl
     if len(items) > cap:  # keep the most engaged, then the newest ids
         items = sorted(items, key=lambda item: counts[item.document_id], reverse=True)[:cap]
     model = fit(items, engaged, utcnow(), params, embedder.dim)
-    model.watermark, model.signature = int(state["watermark"]), str(state["signature"])  # type: ignore[call-overload]
+    model.watermark, model.signature = state
     payload = model.to_bytes()
     metrics = {
         "payload_bytes": len(payload),
@@ -100,8 +107,8 @@ def stale(store: Database, tenant_id: str) -> bool:
     state = data_state(store, tenant_id)
     active = store.trained_models.active(tenant_id, KIND, NAME)
     if active is None:
-        return bool(state["watermark"]) or state["signature"] != EMPTY
-    return any(active.params.get(key) != value for key, value in state.items())
+        return bool(state.watermark) or state.signature != EMPTY
+    return any(active.params.get(key) != value for key, value in state._asdict().items())
 
 
 def queue_if_stale(store: Database, queue: JobQueue, tenant_id: str) -> bool:
