@@ -1,11 +1,17 @@
-"""A small help centre with readers and their events, for the recommendation tests."""
+"""A small help centre with readers and their events, for the recommendation tests, and a Lore per store
+backend (SQLite, PostgreSQL) to hold it."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from lore.backends.store.event_records import Event
+from lore.config import Settings
 from lore.intelligence.recommend.refresh import refresh
 from lore.intelligence.recommend.serving import Recommended
 from lore.models import DEFAULT_TENANT, Access, utcnow
@@ -23,6 +29,21 @@ ARTICLES = {
 }
 LEGAL = Access(restricted=True, groups=("legal",))
 VIEWER = frozenset({"user:dave"})
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def lore(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) -> Iterator[Lore]:
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        database_url=url,
+        model_cache_dir=model_cache,
+        parse_workers=1,
+        embed_threads=1,
+    )
+    with Lore.open(settings) as service:
+        yield service
 
 
 def add_articles(lore: Lore, tenant_id: str = DEFAULT_TENANT) -> dict[str, str]:

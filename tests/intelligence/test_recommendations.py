@@ -17,10 +17,13 @@ from tests.intelligence.recommend_world import (
     VIEWER,
     add_articles,
     event,
+    lore,
     readers_of_both,
     refreshed,
     titles,
 )
+
+__all__ = ["lore"]  # the fixture: a Lore on each store backend
 
 
 def related(lore: Lore, document_id: str, k: int = 5, readers: frozenset[str] | None = None) -> list[str]:
