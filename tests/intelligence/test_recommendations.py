@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from lore.errors import NotFound
-from lore.intelligence.recommend.refresh import JOB, queue_if_stale
+from lore.intelligence.recommend.refresh import JOB, queue_if_stale, stale
+from lore.intelligence.recommend.serving import Recommendations
 from lore.jobs.queue import JobQueue
 from lore.jobs.registry import kind
 from lore.models import DEFAULT_TENANT
@@ -29,6 +30,26 @@ __all__ = ["lore"]  # the fixture: a Lore on each store backend
 def related(lore: Lore, document_id: str, k: int = 5, readers: frozenset[str] | None = None) -> list[str]:
     found = lore.recommendations.related(DEFAULT_TENANT, document_id, k=k, readers=readers, collections=None)
     return titles(found)
+
+
+def test_a_tenant_without_a_model_gets_nothing_until_its_first_refresh(lore: Lore) -> None:
+    assert not stale(lore.store, DEFAULT_TENANT)  # no documents, no events: nothing to fit
+    ids = add_articles(lore)
+    assert stale(lore.store, DEFAULT_TENANT)
+    empty = lore.recommendations.for_user(DEFAULT_TENANT, "me", k=3, readers=None, collections=None)
+    assert empty.items == [] and empty.model is None
+    assert (
+        lore.recommendations.related(
+            DEFAULT_TENANT, ids["Refund policy"], k=3, readers=None, collections=None
+        ).items
+        == []
+    )
+    refreshed(lore)
+    assert not stale(lore.store, DEFAULT_TENANT)
+    elsewhere = Recommendations(lore.store, lore.recommendations.visibility, lore.models, lore.settings)
+    found = elsewhere.related(DEFAULT_TENANT, ids["Refund policy"], k=3, readers=None, collections=None)
+    assert found.model is not None and found.model.version == 1  # loaded from the store, as another process
+    assert found.items and found.items[0].reason.startswith("similar to")
 
 
 def test_related_articles_follow_content_and_then_co_engagement(lore: Lore) -> None:

@@ -4,13 +4,16 @@ of a pair go on to rate the other, so the collaborative methods and Lore's blend
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 
 from lore.evaluation import movielens
+from lore.evaluation.recommendations import render
 from lore.evaluation.timeline import cut_time
 from tests.cli.conftest import env, run
 
@@ -92,3 +95,8 @@ def test_eval_recommendations_prints_the_documented_json(tmp_path: Path, env: di
     assert set(result["lore_minus"]) == {"popularity", "item_knn", "ease"}
     assert set(result["seconds"]) == {"ingest", "tune", "test"}
     assert isinstance(result["cpu_flags"], list)
+    out = io.StringIO()
+    render(result, Console(file=out, width=200))
+    table = out.getvalue()
+    assert "NDCG@10" in table and "item_knn" in table and str(methods["lore"]["ndcg_at_10"]) in table
+    assert "cpu_flags" in table and "seconds" in table
