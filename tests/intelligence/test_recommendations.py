@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from lore.errors import NotFound
+from lore.intelligence.recommend import serving
 from lore.intelligence.recommend.refresh import JOB, queue_if_stale, stale
 from lore.intelligence.recommend.serving import Recommendations
 from lore.jobs.queue import JobQueue
@@ -32,7 +33,9 @@ def related(lore: Lore, document_id: str, k: int = 5, readers: frozenset[str] | 
     return titles(found)
 
 
-def test_a_tenant_without_a_model_gets_nothing_until_its_first_refresh(lore: Lore) -> None:
+def test_a_tenant_without_a_model_gets_nothing_until_its_first_refresh(
+    lore: Lore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert not stale(lore.store, DEFAULT_TENANT)  # no documents, no events: nothing to fit
     ids = add_articles(lore)
     assert stale(lore.store, DEFAULT_TENANT)
@@ -50,6 +53,14 @@ def test_a_tenant_without_a_model_gets_nothing_until_its_first_refresh(lore: Lor
     found = elsewhere.related(DEFAULT_TENANT, ids["Refund policy"], k=3, readers=None, collections=None)
     assert found.model is not None and found.model.version == 1  # loaded from the store, as another process
     assert found.items and found.items[0].reason.startswith("similar to")
+    monkeypatch.setattr(serving, "CHECK_SECONDS", 0.0)  # every request looks for a newer version
+    held = elsewhere.current(DEFAULT_TENANT)[1]
+    assert elsewhere.current(DEFAULT_TENANT)[1] is held  # the same version: not loaded again
+    refreshed_version = (
+        lore.store.events.append([event("view", "u", ids["Refund policy"])]),
+        refreshed(lore),
+    )
+    assert elsewhere.current(DEFAULT_TENANT)[0].version == refreshed_version[1]  # type: ignore[union-attr]
 
 
 def test_related_articles_follow_content_and_then_co_engagement(lore: Lore) -> None:
@@ -84,6 +95,15 @@ def test_related_articles_leave_out_near_duplicates_and_namesakes(lore: Lore) ->
     found_for_copy = lore.recommendations.related(DEFAULT_TENANT, copy, k=10, readers=None, collections=None)
     assert ids["Reset your password"] not in {item.document_id for item in found_for_copy.items}
     assert len(found) == len(ids) - 1
+
+
+def test_a_document_newer_than_the_model_has_related_documents_by_its_content(lore: Lore) -> None:
+    add_articles(lore)
+    refreshed(lore)
+    new = lore.add_text(title="Forgotten passwords", text="Reset a forgotten password from the sign-in page.")
+    found = lore.recommendations.related(DEFAULT_TENANT, new.id, k=2, readers=None, collections=None)
+    assert titles(found)[0] == "Reset your password"
+    assert found.items[0].reason == "similar to Forgotten passwords"
 
 
 def test_a_new_user_gets_what_is_popular_and_what_matches_the_question(lore: Lore) -> None:
