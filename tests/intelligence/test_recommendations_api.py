@@ -151,6 +151,8 @@ def test_recommendations_for_a_question_and_bad_requests(
     )
     assert other["items"] == []
     assert_error(http.get("/v1/recommendations", headers=viewer), 422, "invalid_input")
+    as_end_user = ok(http.get("/v1/recommendations", headers={**viewer, "X-Lore-End-User": "newcomer"}))
+    assert as_end_user["items"] and as_end_user["model_version"] >= 1  # the user its events name
     assert_error(
         http.get("/v1/recommendations", params={"user": "u", "k": 51}, headers=viewer), 422, "invalid_request"
     )

@@ -39,6 +39,7 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/conversations/{conversation_id}": Scope.ASK,
     "GET /v1/conversations/{conversation_id}/messages": Scope.ASK,
     "POST /v1/conversations/{conversation_id}/messages": Scope.ASK,
+    "POST /v1/conversations/{conversation_id}/messages/{message_id}/feedback": Scope.EVENTS,
     "GET /v1/models": Scope.ASK,
     "POST /v1/chat/completions": Scope.ASK,
     "POST /v1/ingest": Scope.DOCUMENTS_WRITE,
@@ -95,6 +96,11 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/secrets/{name}": Scope.OWNER,
     "GET /v1/tenant/settings": Scope.OWNER,
     "PATCH /v1/tenant/settings": Scope.OWNER,
+    "POST /v1/events": Scope.EVENTS,
+    "GET /v1/events/export": Scope.ADMIN,
+    "GET /v1/analytics/search": Scope.ADMIN,
+    "GET /v1/analytics/gaps": Scope.ADMIN,
+    "POST /v1/analytics/gaps/promote": Scope.DOCUMENTS_WRITE,  # an answer the caller may see
 }
 
 

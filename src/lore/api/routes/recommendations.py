@@ -2,7 +2,8 @@
 versions. Both lists leave out whatever the caller may not read, and say which model version ranked them.
 
 A publishable key's recommendations are always for its end user (`X-Lore-End-User`), never another; a
-signed-in user who is not an admin gets their own; secret keys and admins name the user."""
+signed-in user gets their own (an admin may name another); a secret key names the user, or sends
+`X-Lore-End-User`, as its events do."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from lore.api.errors import ERROR_RESPONSES
 from lore.errors import Forbidden, InvalidInput
 from lore.intelligence.recommend.serving import KIND, NAME
 from lore.names import check_name
-from lore.security.access import collections_for, readers_of
+from lore.security.access import collections_for, event_user, readers_of
 from lore.security.principal import Principal
 from lore.security.scopes import Scope
 from lore.wire.recommendations import RecommendationsOut, RecommenderOut
@@ -82,7 +83,8 @@ def recommender(lore: LoreDep, principal: PrincipalDep) -> RecommenderOut:
 
 
 def user_of(principal: Principal, asked: str | None) -> str:
-    """Whose recommendations the caller may ask for."""
+    """Whose recommendations the caller may ask for: the user its events are attributed to (`event_user`) unless
+    it names another, which only secret keys and admins may."""
     if principal.kind == "publishable":
         if principal.end_user is None:
             raise InvalidInput(
@@ -92,10 +94,10 @@ def user_of(principal: Principal, asked: str | None) -> str:
         if asked is not None and asked != principal.end_user:
             raise Forbidden("a publishable key recommends only to its own end user", details={"user": asked})
         return principal.end_user
-    if principal.kind == "user" and not principal.allows(Scope.ADMIN):
-        if asked is not None and asked != principal.id:
-            raise Forbidden("only admins may ask for another user's recommendations", details={"user": asked})
-        return principal.id
-    if asked is None:
+    signed_in_viewer = principal.kind == "user" and not principal.allows(Scope.ADMIN)
+    if signed_in_viewer and asked is not None and asked != principal.id:
+        raise Forbidden("only admins may ask for another user's recommendations", details={"user": asked})
+    user = asked if asked is not None else event_user(principal, None)
+    if user is None:
         raise InvalidInput("name the user to recommend to: ?user=", details={"parameter": "user"})
-    return asked
+    return user
