@@ -40,6 +40,7 @@ from lore.api.routes import (
     health,
     jobs,
     keys,
+    recommendations,
     search,
     secrets,
     tenant_settings,
@@ -53,6 +54,7 @@ from lore.api.user_auth import access_token_check, open_identity, session_cookie
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.intelligence.gaps import KnowledgeGaps
+from lore.intelligence.recommend.refresh import RefreshScheduler
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
@@ -79,6 +81,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
+        refreshes = RefreshScheduler(
+            service.store, runtime.queue, settings.intelligence.recommend_refresh_seconds
+        )
+        refreshes.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
@@ -106,6 +112,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             yield
         finally:
             await throttling.close()
+            await run_in_threadpool(refreshes.stop)
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             identity.close()
@@ -153,6 +160,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         analytics,
         gaps,
         adapters,
+        recommendations,
     ):
         app.include_router(module.router)
     _check_guarded(app)

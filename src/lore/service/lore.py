@@ -1,6 +1,6 @@
 """`Lore`: the service the CLI and the API call alike. It owns the lifecycle of the parts it is built from and
 delegates each call to the part that owns the state: ingestion, the model directory, index sync, the search
-cache, the retriever and the recorder of the server's events."""
+cache, the retriever, the recorder of the server's events and the recommenders."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
 from lore.intelligence.events import EventRecorder
+from lore.intelligence.recommend.serving import Recommendations
 from lore.interfaces import Embedder, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
@@ -86,15 +87,17 @@ class Lore:
             check_seconds=settings.index.index_sync_seconds,
             inline_changes=settings.index.inline_catch_up_changes,
         )
+        visibility = Visibility(store.access)
         self.retriever = Retriever(
             store.documents,
             store.keywords,
             index,
             QuerySpaces(self.models, self.adapters),
-            Visibility(store.access),
+            visibility,
             keywords,
             self.cache.chunks,
         )
+        self.recommendations = Recommendations(store, visibility, self.models, settings)
         recording = settings.intelligence
         self.events = EventRecorder(
             store.events,
