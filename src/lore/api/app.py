@@ -26,7 +26,9 @@ from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
+    adapters,
     admin,
+    analytics,
     audit,
     auth,
     chat,
@@ -34,10 +36,13 @@ from lore.api.routes import (
     conversations,
     documents,
     end_users,
+    events,
+    gaps,
     groups,
     health,
     jobs,
     keys,
+    recommendations,
     search,
     secrets,
     tenant_settings,
@@ -50,6 +55,8 @@ from lore.api.throttle import Throttle, Throttling, throttle
 from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
+from lore.intelligence.gaps import KnowledgeGaps
+from lore.intelligence.recommend.refresh import RefreshScheduler
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
@@ -76,6 +83,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
+        refreshes = RefreshScheduler(
+            service.store, runtime.queue, settings.intelligence.recommend_refresh_seconds
+        )
+        refreshes.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
@@ -91,16 +102,19 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             secrets=app.state.secrets,
             audit=AuditLog(service.store.audit),
         )
+        app.state.gaps = KnowledgeGaps(service)
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
+        metrics.watch_events(service.events.counts.snapshot)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:
             await throttling.close()
+            await run_in_threadpool(refreshes.stop)
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             identity.close()
@@ -151,7 +165,20 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         auth,
         users,
     )
-    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings):
+    for module in (
+        *routers,
+        groups,
+        access,
+        end_users,
+        audit,
+        secrets,
+        tenant_settings,
+        events,
+        analytics,
+        gaps,
+        adapters,
+        recommendations,
+    ):
         app.include_router(module.router)
     _check_guarded(app)
     return app

@@ -29,9 +29,12 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/documents/{document_id}": Scope.DOCUMENTS_WRITE,
     "GET /v1/documents/{document_id}/access": Scope.DOCUMENTS_READ,
     "PUT /v1/documents/{document_id}/access": Scope.DOCUMENTS_WRITE,
+    "GET /v1/documents/{document_id}/related": Scope.SEARCH,
     "GET /v1/collections": Scope.DOCUMENTS_READ,
     "GET /v1/collections/{name}": Scope.DOCUMENTS_READ,
     "DELETE /v1/collections/{name}": Scope.ADMIN,  # every document in it, those the caller may not read too
+    "GET /v1/recommendations": Scope.SEARCH,
+    "GET /v1/recommendations/model": Scope.ADMIN,
     "POST /v1/conversations": Scope.ASK,
     "GET /v1/conversations": Scope.ASK,
     "GET /v1/conversations/{conversation_id}": Scope.ASK,
@@ -39,6 +42,7 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/conversations/{conversation_id}": Scope.ASK,
     "GET /v1/conversations/{conversation_id}/messages": Scope.ASK,
     "POST /v1/conversations/{conversation_id}/messages": Scope.ASK,
+    "POST /v1/conversations/{conversation_id}/messages/{message_id}/feedback": Scope.EVENTS,
     "GET /v1/models": Scope.ASK,
     "POST /v1/chat/completions": Scope.ASK,
     "POST /v1/ingest": Scope.DOCUMENTS_WRITE,
@@ -95,6 +99,16 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/secrets/{name}": Scope.OWNER,
     "GET /v1/tenant/settings": Scope.OWNER,
     "PATCH /v1/tenant/settings": Scope.OWNER,
+    "POST /v1/events": Scope.EVENTS,
+    "GET /v1/events/export": Scope.ADMIN,
+    "GET /v1/analytics/search": Scope.ADMIN,
+    "GET /v1/analytics/gaps": Scope.ADMIN,
+    "POST /v1/analytics/gaps/promote": Scope.DOCUMENTS_WRITE,  # an answer the caller may see
+    "GET /v1/adapters": Scope.ADMIN,
+    "GET /v1/adapters/{collection}": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/train": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/activate": Scope.ADMIN,
+    "POST /v1/adapters/{collection}/rollback": Scope.ADMIN,
 }
 
 

@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from lore.cli import (
+    adapters,
     ask,
     audit,
     backup,
@@ -26,6 +27,8 @@ from lore.cli import (
     conversations,
     documents,
     evaluate,
+    events,
+    gaps,
     index,
     ingest,
     jobs,
@@ -89,6 +92,10 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(events.app, name="events")
+app.add_typer(events.analytics_app, name="analytics")
+app.add_typer(gaps.app, name="gaps")
+app.add_typer(adapters.app, name="adapters")
 
 
 def main() -> None:

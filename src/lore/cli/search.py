@@ -1,5 +1,6 @@
 """`lore search QUERY`: ranked hits with highlighted snippets and their relevance, from a running `lore serve`
-of the same data dir when one is up (`lore.cli.remote`), else in this process."""
+of the same data dir when one is up (`lore.cli.remote`), else in this process; recorded as a `search` event
+either way, as the API's are."""
 
 from __future__ import annotations
 
@@ -64,19 +65,24 @@ def _served(server: Server, body: dict[str, Any]) -> tuple[dict[str, Any], list[
 
 def _here(settings: Settings, body: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
     from lore.core.retrieve import SearchRequest
+    from lore.intelligence.events import Asker, new_id, search_event
     from lore.service import Lore
     from lore.wire.schemas import HitOut, SearchOut
 
+    query, mode, collections = body["query"], body["mode"], body["collection"]
+    search_id = new_id()
     with Lore.open(settings) as lore:
         infos = lore.list_collections()
-        check_names([info.name for info in infos], body["collection"])
-        request = SearchRequest(DEFAULT_TENANT, body["query"], body["k"], body["mode"], body["collection"])
+        check_names([info.name for info in infos], collections)
         start = time.perf_counter()
-        hits = lore.search(request)
+        hits = lore.search(SearchRequest(DEFAULT_TENANT, query, body["k"], mode, collections))
         took_ms = round((time.perf_counter() - start) * 1000, 3)
-    found = SearchOut(
-        query=body["query"], mode=body["mode"], took_ms=took_ms, hits=[HitOut.of(h) for h in hits]
-    )
+        first = collections[0] if collections else None
+        lore.events.record(
+            search_event(Asker(DEFAULT_TENANT, "operator"), search_id, query, mode, first, hits)
+        )
+    ranked = [HitOut.of(hit, rank) for rank, hit in enumerate(hits, start=1)]
+    found = SearchOut(search_id=search_id, query=query, mode=mode, took_ms=took_ms, hits=ranked)
     return found.model_dump(mode="json"), [info.document_count for info in infos]
 
 

@@ -1,12 +1,14 @@
 """`Lore`: the service the CLI and the API call alike. It owns the lifecycle of the parts it is built from and
 delegates each call to the part that owns the state: ingestion, the model directory, index sync, the search
-cache and the retriever."""
+cache, the retriever, the recorder of the server's events and the recommenders."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lore.backends.cache import Caches, open_caches
 from lore.backends.store.access_records import no_document
@@ -19,6 +21,8 @@ from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput
+from lore.intelligence.events import EventRecorder
+from lore.intelligence.recommend.serving import Recommendations
 from lore.interfaces import Embedder, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
@@ -43,6 +47,7 @@ from lore.registry import (
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Added, Destination, Ingestion
+from lore.service.query_adapters import QueryAdapters, QuerySpaces
 from lore.service.search_cache import SearchCache
 from lore.service.visibility import Visibility
 
@@ -71,6 +76,7 @@ class Lore:
             settings, embedder, store.reembedding, store.vectors, caches.query_vectors, create_embedder_for
         )
         self.cache = SearchCache(caches, self.models, settings.caches.chunk_cache_size)
+        self.adapters = QueryAdapters(store.trained_models, settings.intelligence.adapter_refresh_seconds)
         keywords = KeywordIndex() if settings.index.keyword_index == "memory" else None
         self.index_sync = IndexSync(
             store.changes,
@@ -83,14 +89,24 @@ class Lore:
             check_seconds=settings.index.index_sync_seconds,
             inline_changes=settings.index.inline_catch_up_changes,
         )
+        visibility = Visibility(store.access)
         self.retriever = Retriever(
             store.documents,
             store.keywords,
             index,
-            self.models,
-            Visibility(store.access),
+            QuerySpaces(self.models, self.adapters),
+            visibility,
             keywords,
             self.cache.chunks,
+        )
+        self.recommendations = Recommendations(store, visibility, self.models, settings)
+        recording = settings.intelligence
+        self.events = EventRecorder(
+            store.events,
+            enabled=recording.record_searches,
+            flush_seconds=recording.event_flush_seconds,
+            flush_events=recording.event_flush_events,
+            capacity=recording.event_buffer_events,
         )
         writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(
@@ -109,6 +125,7 @@ class Lore:
         return lore
 
     def close(self) -> None:
+        self.events.close()  # what is still buffered is written before the store closes
         self.ingestion.close()
         self.index_sync.close()
         self.index.save()
@@ -287,13 +304,20 @@ class Lore:
             # when that is cheap; otherwise the answer comes from what is applied, and is not cached).
             self.index_sync.catch_up_to(max(versions))
         hidden = self.retriever.hidden(request)
-        key = self.cache.key(request, versions, hidden)
+        plan = self.retriever.plan(request)
+        key = self.cache.key(request, plan, versions, hidden)
         hits = self.cache.get(key)
         if hits is None:
-            hits = self.retriever.search(request, hidden)
+            hits = self.retriever.search(request, hidden, plan)
             if self.index_sync.applied_seq >= max(versions):
                 self.cache.put(key, hits, hidden)
         return hits
+
+    def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
+        """The readable chunks nearest a vector of `model` (not a query's text): uncached, since such vectors
+        (centroids of questions) are rarely asked for twice."""
+        self.index_sync.sync_if_due()
+        return self.retriever.nearest(request, model, vector)
 
     def cache_stats(self) -> dict[str, CacheStats]:
         """Every cache by name, for /metrics."""
@@ -336,6 +360,7 @@ class Lore:
 
     def rebuild_index(self) -> int:
         """Rebuild the derived indexes from the store; returns the number of vectors."""
+        self.adapters.clear()  # a restored store may hold other adapters
         return self.index_sync.rebuild()
 
     def readiness(self) -> dict[str, Any]:

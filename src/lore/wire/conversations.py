@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from lore.models import Conversation, EndUserData, Message, SearchFilters
+from lore.wire.events import EventOut
 from lore.wire.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
 
 if TYPE_CHECKING:
@@ -85,9 +86,10 @@ class MessageOut(BaseModel):
     citations: list[CitationOut]
     usage: AnswerUsage | None = Field(description="Null on questions.")
     metadata: dict[str, Any] = Field(
-        description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `retrieved` and "
-        "`passages` (found; given to the provider), `failed_attempts` (providers that failed before the one that "
-        "answered), `reply_to` (the question's id)."
+        description="On answers: `abstained` (Lore said it does not know), `search_id` (names the answer's "
+        "retrieval, for clicks on its citations), `retrieval_query`, `retrieved` and `passages` (found; given "
+        "to the provider), `failed_attempts` (providers that failed before the one that answered), `reply_to` "
+        "(the question's id). Feedback on an answer: `POST .../messages/{id}/feedback`."
     )
     created_at: datetime
 
@@ -158,6 +160,7 @@ class EndUserExport(BaseModel):
     end_user: str
     exported_at: datetime
     conversations: list[ConversationExport] = Field(description="Oldest first.")
+    events: list[EventOut] = Field(description="Their events, in the order they were stored.")
 
     @classmethod
     def of(cls, data: EndUserData, exported_at: datetime) -> EndUserExport:
@@ -168,10 +171,14 @@ class EndUserExport(BaseModel):
             )
             for conversation, messages in data.conversations
         ]
-        return cls(end_user=data.end_user, exported_at=exported_at, conversations=conversations)
+        events = [EventOut.of(event) for event in data.events]
+        return cls(
+            end_user=data.end_user, exported_at=exported_at, conversations=conversations, events=events
+        )
 
 
 class EndUserErased(BaseModel):
     end_user: str
     conversations: int = Field(description="Conversations deleted.")
     messages: int = Field(description="Messages deleted with them.")
+    events: int = Field(description="Events deleted (interactions, feedback, searches and answers).")
