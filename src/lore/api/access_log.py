@@ -10,8 +10,9 @@ request that failed with a 500, with its traceback) are logged by `lore.api` eit
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +48,22 @@ class AccessLog:
             logger.info("%s %s %s %d %.1f ms", client[0], scope["method"], scope["path"], status, took)
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record comes, not the stream it was when logging was set up
+    (which a test runner, or anything else that swaps stderr, may have closed since)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's `log_config` for `lore serve`: uvicorn's own messages and Lore's loggers (access, errors, jobs)
     as timestamped lines on stderr; uvicorn's access log stays off (this module writes Lore's)."""
@@ -54,9 +71,7 @@ def log_config() -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"plain": {"format": FORMAT, "datefmt": DATE_FORMAT}},
-        "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
-        },
+        "handlers": {"stderr": {"()": StderrHandler, "formatter": "plain"}},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
