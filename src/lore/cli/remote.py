@@ -3,8 +3,8 @@ and the indexes in memory, so the command answers in milliseconds instead of loa
 
 `lore serve` writes `server.json` into the data dir once its port is bound (its address, its process and
 which store it serves) and removes it when it stops; on the embedded store it also keeps a key for this
-command line in `cli-key` (mode 0600, every scope of the default tenant but none of the installation's: what
-the owner of the data dir may do anyway). A command uses the server when that file names a live process
+command line in `cli-key` (mode 0600, scopes `KEY_SCOPES` of the default tenant: what the owner of the data dir
+may do anyway). A command uses the server when that file names a live process
 serving the same store, it has a key, and `GET /v1/collections` with that key answers within a second: `$LORE_KEY`, else
 `cli-key`. Otherwise, or when the server refuses the key, it works in process as before; `--no-server` says
 so outright.
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 STATE_FILE = "server.json"
 KEY_FILE = "cli-key"
+# What the command line does in process as the operator, through a server: search, ask, list, read everything.
+KEY_SCOPES = {"search", "ask", "documents:read", "admin"}
 PROBE_SECONDS = 1.0
 ANSWER_SECONDS = 600.0
 

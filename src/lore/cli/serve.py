@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Iterable
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,6 @@ from lore.errors import Conflict
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
     from lore.config import Settings
-    from lore.security.scopes import Scope
     from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
@@ -111,16 +111,10 @@ def prepare(settings: Settings) -> None:
     store = create_store(settings)
     try:
         store.migrate()
-        if settings.storage.database_url is None:
-            from lore.cli.remote import KEY_FILE
-            from lore.security.scopes import Scope
+        if settings.storage.database_url is None:  # the data dir holds the store: a key there adds nothing
+            from lore.cli.remote import KEY_FILE, KEY_SCOPES
 
-            keep_key(
-                store,
-                settings.storage.data_dir / KEY_FILE,
-                "cli",
-                {Scope.SEARCH, Scope.ASK, Scope.DOCUMENTS_READ, Scope.ADMIN},
-            )
+            keep_key(store, settings.storage.data_dir / KEY_FILE, "cli", KEY_SCOPES)
     finally:
         store.close()
 
@@ -160,12 +154,13 @@ def demo_key(lore: Lore) -> Path:
     return keep_key(lore.store, lore.settings.storage.data_dir / DEMO_KEY_FILE, "demo", set(Scope))
 
 
-def keep_key(store: Database, path: Path, name: str, scopes: set[Scope]) -> Path:
+def keep_key(store: Database, path: Path, name: str, scopes: Iterable[str]) -> Path:
     """A key of the default tenant kept in `path` (mode 0600): the one there while it works, else a new one."""
     from lore.errors import Forbidden, Unauthenticated
     from lore.files import write_private
     from lore.models import DEFAULT_TENANT
     from lore.security.keys import KeyRing, KeySpec
+    from lore.security.scopes import Scope
 
     ring = KeyRing(store.api_keys, store.tenants)
     if path.exists():
@@ -173,7 +168,7 @@ def keep_key(store: Database, path: Path, name: str, scopes: set[Scope]) -> Path
             ring.authenticate(path.read_text().strip())
             return path
     _, token = ring.create(
-        DEFAULT_TENANT, KeySpec(name=name, scopes=frozenset(scopes)), created_by="operator"
+        DEFAULT_TENANT, KeySpec(name=name, scopes=frozenset(Scope(s) for s in scopes)), created_by="operator"
     )
     write_private(path, token + "\n")
     return path
