@@ -34,6 +34,7 @@ from lore.api.routes import (
     end_users,
     groups,
     health,
+    intents,
     jobs,
     keys,
     search,
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.cookie_checks = []
     app.state.throttling = throttling
     routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
-    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings):
+    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings, intents):
         app.include_router(module.router)
     _check_guarded(app)
     return app

@@ -1,5 +1,5 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
-identities, the job queue, the app's metrics, answering, the tenants' secrets, the limits on concurrent work and
+identities, the job queue, the app's metrics, answering and its intent models, the tenants' secrets, the limits on concurrent work and
 the throttle (rate limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttling
 from lore.conversations import Answering
+from lore.intelligence.intents.serving import IntentService
 from lore.jobs import JobQueue
 from lore.security.identity import Identity
 from lore.security.keys import KeyRing
@@ -50,6 +51,10 @@ async def get_answering(request: Request) -> Answering:
     return request.app.state.answering
 
 
+async def get_intents(request: Request) -> IntentService:
+    return request.app.state.answering.intents
+
+
 async def get_secrets(request: Request) -> TenantSecrets:
     return request.app.state.secrets
 
@@ -74,6 +79,7 @@ IdentityDep = Annotated[Identity, Depends(get_identity)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
+IntentsDep = Annotated[IntentService, Depends(get_intents)]
 SecretsDep = Annotated[TenantSecrets, Depends(get_secrets)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]

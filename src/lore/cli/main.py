@@ -14,6 +14,7 @@ from lore.cli import (
     evaluate,
     index,
     ingest,
+    intents,
     jobs,
     keys,
     reembed,
@@ -53,6 +54,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(intents.app, name="intents")
 
 
 def main() -> None:
