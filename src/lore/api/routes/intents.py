@@ -13,9 +13,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
+from lore.api.bodies import read_upload
 from lore.api.deps import IntentsDep, JobsDep, LoreDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
-from lore.errors import InvalidInput, PayloadTooLarge
+from lore.errors import InvalidInput
 from lore.intelligence.intents.comparison import compare
 from lore.intelligence.intents.serving import KIND, Caller
 from lore.intelligence.intents.versions import intent_version
@@ -41,9 +42,12 @@ Intent = Annotated[str, Path(min_length=1, max_length=200)]
 ModelName = Annotated[
     str | None, Query(min_length=1, max_length=64, description="Default: LORE_INTENT_MODEL.")
 ]
-CSV_BODY = {
-    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+CSV_UPLOAD = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary", "description": "CSV: text,label"}},
+    "required": ["file"],
 }
+CSV_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": CSV_UPLOAD}}}}
 
 
 @router.post("/classify")
@@ -128,10 +132,14 @@ async def train_model(
     name: ModelName = None,
     activate: bool = False,
 ) -> JobOut:
-    """Queue a `train_intents` job on the CSV in the body (`text/csv`, columns text,label); it saves the next
+    """Queue a `train_intents` job on the uploaded CSV (multipart `file`, columns text,label); it saves the next
     version of `name` (activated if `activate`); follow it at `Location`."""
     name = check_name("model", name or lore.settings.intelligence.intent_model)
-    content = await _csv_body(request, lore.settings.serving.max_request_bytes)
+    upload = await read_upload(request, lore.settings.serving.max_upload_bytes)
+    try:
+        content = upload.data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("the CSV must be UTF-8", details={"position": error.start}) from error
     params = {"csv": content, "name": name, "activate": activate}
     job = await run_in_threadpool(jobs.submit, "train_intents", params, tenant_id=tenant)
     await run_in_threadpool(audit.record, "intents.train_queued", job.id, {"name": name})
@@ -163,15 +171,3 @@ def delete_route(intent: Intent, lore: LoreDep, tenant: TenantDep, audit: AuditD
     lore.store.intent_routes.delete(tenant, intent)
     audit.record("intents.route_deleted", target=intent)
     return Response(status_code=204)
-
-
-async def _csv_body(request: Request, max_bytes: int) -> str:
-    content = bytearray()
-    async for part in request.stream():
-        content.extend(part)
-        if len(content) > max_bytes:
-            raise PayloadTooLarge(f"the CSV exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
-    try:
-        return bytes(content).decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput("the CSV must be UTF-8", details={"position": error.start}) from error
