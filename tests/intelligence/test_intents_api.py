@@ -19,7 +19,6 @@ from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 
 
-
 def csv_file(content: bytes) -> dict[str, tuple[str, bytes, str]]:
     return {"file": ("intents.csv", content, "text/csv")}
 
@@ -31,7 +30,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Itera
         yield live
 
 
-def client_for(server: LiveServer, tenant: str = "default", scopes: frozenset[Scope] | None = None) -> httpx.Client:
+def client_for(
+    server: LiveServer, tenant: str = "default", scopes: frozenset[Scope] | None = None
+) -> httpx.Client:
     key = mint_key(server.lore.store, tenant, scopes) if scopes else mint_key(server.lore.store, tenant)
     return httpx.Client(base_url=server.url, timeout=60, headers=bearer(key))
 
@@ -88,7 +89,9 @@ def test_activation_shadow_share_and_rollback(client: httpx.Client, trained: dic
     assert compared["shadowed"] >= 1 and compared["agreement"] == 1.0
     shared = client.post(f"/v1/intents/models/{v2}/share", json={"traffic_share": 0.3}).json()
     assert (shared["status"], shared["traffic_share"]) == ("candidate", 0.3)
-    assert_error(client.post(f"/v1/intents/models/{v2}/share", json={"traffic_share": 1.5}), 422, "invalid_request")
+    assert_error(
+        client.post(f"/v1/intents/models/{v2}/share", json={"traffic_share": 1.5}), 422, "invalid_request"
+    )
     assert client.post(f"/v1/intents/models/{v2}/activate").json()["status"] == "active"
     assert client.post("/v1/classify", json={"text": "refund me"}).json()["model_version"] == 2
     assert client.post("/v1/intents/rollback", json={}).json()["id"] == v1
@@ -98,7 +101,12 @@ def test_activation_shadow_share_and_rollback(client: httpx.Client, trained: dic
 def test_routes_are_set_listed_and_deleted(client: httpx.Client) -> None:
     body = {"collection": "billing", "tags": ["refunds"], "escalate": True}
     route = client.put("/v1/intents/routes/refund_request", json=body).json()
-    assert (route["collection"], route["tags"], route["escalate"], route["reply"]) == ("billing", ["refunds"], True, None)
+    assert (route["collection"], route["tags"], route["escalate"], route["reply"]) == (
+        "billing",
+        ["refunds"],
+        True,
+        None,
+    )
     assert [r["intent"] for r in client.get("/v1/intents/routes").json()["items"]] == ["refund_request"]
     assert client.delete("/v1/intents/routes/refund_request").status_code == 204
     assert_error(client.delete("/v1/intents/routes/refund_request"), 404, "not_found")
@@ -127,3 +135,18 @@ def test_classify_needs_the_classify_scope_and_admin_routes_need_admin(server: L
         assert_error(searcher.post("/v1/classify", json={"text": "refund me"}), 403, "forbidden")
     with client_for(server, scopes=frozenset({Scope.CLASSIFY})) as classifier:
         assert_error(classifier.get("/v1/intents/models"), 403, "forbidden")
+
+
+def test_a_conversation_answer_says_when_to_escalate(client: httpx.Client, trained: dict[str, Any]) -> None:
+    client.put("/v1/intents/routes/talk_to_human", json={"escalate": True})
+    conversation = client.post("/v1/conversations").json()["id"]
+    asked = client.post(
+        f"/v1/conversations/{conversation}/messages", json={"content": "I need a human agent for my order"}
+    )
+    assert asked.status_code == 201, asked.text
+    metadata = asked.json()["metadata"]
+    assert metadata["escalate"] is True and metadata["intent"]["intent"] == "talk_to_human"
+    other = client.post(
+        f"/v1/conversations/{conversation}/messages", json={"content": "please refund the shoes"}
+    )
+    assert other.json()["metadata"]["escalate"] is False

@@ -22,9 +22,15 @@ def test_eval_intents_trains_on_train_and_scores_test(tmp_path: Path, env: dict[
     dataset = tmp_path / "tiny"
     dataset.mkdir()
     (dataset / "train.csv").write_bytes(as_csv(labelled_rows(), label_column="category"))
-    (dataset / "test.csv").write_bytes(as_csv(labelled_rows(["the parcel", "last week"]), label_column="category"))
+    (dataset / "test.csv").write_bytes(
+        as_csv(labelled_rows(["the parcel", "last week"]), label_column="category")
+    )
     result = json.loads(run("eval", "intents", str(dataset), "--json", env=env).stdout)
-    assert result["dataset"] == "tiny" and (result["train_rows"], result["test_rows"], result["labels"]) == (72, 24, 3)
+    assert result["dataset"] == "tiny" and (result["train_rows"], result["test_rows"], result["labels"]) == (
+        72,
+        24,
+        3,
+    )
     assert result["accuracy"] >= 0.9 and result["macro_f1"] >= 0.9 and result["training_seconds"] > 0
     assert isinstance(result["confused_pairs"], list) and len(result["confused_pairs"]) <= 5
     assert isinstance(result["cpu_flags"], list)
@@ -33,7 +39,9 @@ def test_eval_intents_trains_on_train_and_scores_test(tmp_path: Path, env: dict[
 def test_train_list_share_rollback_and_routes(tmp_path: Path, env: dict[str, str]) -> None:
     data = tmp_path / "labelled.csv"
     data.write_bytes(as_csv(labelled_rows()))
-    first = json.loads(run("intents", "train", str(data), "--name", "support", "--activate", "--json", env=env).stdout)
+    first = json.loads(
+        run("intents", "train", str(data), "--name", "support", "--activate", "--json", env=env).stdout
+    )
     second = run("intents", "train", str(data), "--name", "support", env=env)
     assert "embedding" in second.stderr  # the progress bar
     listed = TrainedModelList.model_validate_json(run("intents", "list", "--json", env=env).stdout)
@@ -47,7 +55,9 @@ def test_train_list_share_rollback_and_routes(tmp_path: Path, env: dict[str, str
     scored = json.loads(run("intents", "eval", first["id"], str(data), "--json", env=env).stdout)
     assert scored["accuracy"] >= 0.9 and scored["version"] == 1
 
-    route = run("intents", "routes", "set", "refund_request", "-c", "billing", "--tag", "refunds", "--json", env=env)
+    route = run(
+        "intents", "routes", "set", "refund_request", "-c", "billing", "--tag", "refunds", "--json", env=env
+    )
     assert IntentRouteOut.model_validate_json(route.stdout).collection == "billing"
     run("intents", "routes", "delete", "refund_request", env=env)
     missing = run("intents", "routes", "delete", "refund_request", env=env, check=False)

@@ -30,7 +30,9 @@ def test_the_validation_share_is_stratified_and_a_single_example_stays_in_traini
     assert sorted([*train_rows, *validation_rows]) == list(range(len(labels)))
 
 
-def test_training_reports_validation_figures_and_a_threshold(trained: TrainedIntents, intent_csv: bytes) -> None:
+def test_training_reports_validation_figures_and_a_threshold(
+    trained: TrainedIntents, intent_csv: bytes
+) -> None:
     figures = trained.metrics
     assert figures["accuracy"] >= 0.9 and figures["macro_f1"] >= 0.9
     assert set(figures["per_label"]) == set(INTENTS)

@@ -35,7 +35,9 @@ def ask_in(answering: Answering, tenant: str, question: str) -> tuple[list[str],
     return [e.text for e in events if isinstance(e, TextDelta)], turn
 
 
-def test_without_a_route_the_question_searches_everywhere_and_records_its_intent(answering: Answering) -> None:
+def test_without_a_route_the_question_searches_everywhere_and_records_its_intent(
+    answering: Answering,
+) -> None:
     conversation = answering.records.create("default")
     grounding = answering.prepare("default", conversation.id, Question("how do I get a refund for my order"))
     assert {hit.chunk.collection for hit in grounding.retrieved} == {"billing", "default"}

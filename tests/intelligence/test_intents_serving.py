@@ -18,7 +18,9 @@ OPERATOR = Caller("operator")
 
 
 def trained(lore: Lore, content: bytes, tenant: str = "default", activate: bool = False) -> TrainedModel:
-    return train_version(lore.store, lore.embedder, lore.settings, tenant, content, "default", activate=activate)
+    return train_version(
+        lore.store, lore.embedder, lore.settings, tenant, content, "default", activate=activate
+    )
 
 
 @pytest.fixture
@@ -81,7 +83,9 @@ def test_a_candidate_serves_its_share_the_same_users_every_time(
     lore: Lore, service: IntentService, intent_csv: bytes
 ) -> None:
     active = trained(lore, intent_csv, activate=True)
-    candidate = lore.store.trained_models.set_status("default", trained(lore, intent_csv).id, "candidate", 0.5)
+    candidate = lore.store.trained_models.set_status(
+        "default", trained(lore, intent_csv).id, "candidate", 0.5
+    )
     users = [f"user-{n}" for n in range(40)]
     first = {u: service.classify("default", "refund me", Caller("operator", u)).model_id for u in users}
     again = {u: service.classify("default", "refund me", Caller("operator", u)).model_id for u in users}

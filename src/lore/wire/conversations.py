@@ -86,7 +86,9 @@ class MessageOut(BaseModel):
     metadata: dict[str, Any] = Field(
         description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `retrieved` and "
         "`passages` (found; given to the provider), `failed_attempts` (providers that failed before the one that "
-        "answered), `reply_to` (the question's id)."
+        "answered), `reply_to` (the question's id), `intent` (the question's intent, confidence, model version and the "
+        "intent route applied, when the tenant has an active intent model; else null) and `escalate` (true when the "
+        "intent's route hands the conversation to a human)."
     )
     created_at: datetime
 
