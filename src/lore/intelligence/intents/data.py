@@ -60,7 +60,7 @@ def stratified_split(labels: list[str], share: float, seed: int = 0) -> tuple[np
     validation: list[int] = []
     for label in sorted(by_label):
         rows = rng.permutation(by_label[label])
-        held = min(len(rows) - 1, max(1, round(share * len(rows)))) if len(rows) > 1 else 0
+        held = min(len(rows) - 1, max(1, round(share * len(rows)))) if len(rows) > 1 and share > 0 else 0
         validation.extend(rows[:held])
         train.extend(rows[held:])
     return np.array(sorted(train), dtype=np.int64), np.array(sorted(validation), dtype=np.int64)
