@@ -650,10 +650,62 @@ class SecretsSettings(BaseModel):
 class IntelligenceSettings(BaseModel):
     """Support intelligence: events, recommendations, intent models, knowledge gaps and query adapters."""
 
+    # events
     record_searches: bool = Field(
         True,
         description="Record each search and answer as a server event (query, hits, confidence) for search "
         "analytics and knowledge gaps; erased with the end user like every event.",
+    )
+    event_flush_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Longest time a recorded server event waits in memory before it is written (a search "
+        "never waits for the write).",
+    )
+    event_flush_events: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Server events buffered that start a write before the interval ends.",
+    )
+    event_buffer_events: int = Field(
+        10_000,
+        ge=1,
+        description="Most server events held in memory while the store is slow; further ones are dropped and "
+        'counted in `lore_events_total{outcome="dropped"}`.',
+    )
+    # knowledge gaps
+    gaps_window_days: int = Field(
+        30, ge=1, le=366, description="Days of questions a knowledge-gap report covers unless given `since`."
+    )
+    gaps_max_questions: int = Field(
+        5000,
+        ge=10,
+        le=20000,
+        description="The newest poorly served questions a gap report clusters (its work grows with their "
+        "square).",
+    )
+    gaps_min_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="An answer whose retrieval confidence, or a vector search whose top score, is under this "
+        "served its question poorly (on StackFAQ, 41% of questions without their article fall under 0.5, 1.8% "
+        "with it).",
+    )
+    gaps_max_distance: float = Field(
+        0.45,
+        gt=0.0,
+        lt=2.0,
+        description="Cosine distance at which two groups of questions stop being one topic (average linkage; "
+        "fitted on StackFAQ paraphrases, see docs/gaps.md).",
+    )
+    gaps_cache_seconds: float = Field(
+        300.0, ge=0.0, description="How long a tenant's gap report is reused before it is worked out again."
+    )
+    gaps_drafts_collection: str = Field(
+        "drafts", description="Collection that answers promoted to draft articles go to unless one is named."
     )
     # intents
     intent_model: str = Field(

@@ -49,6 +49,11 @@ class Embedder(Protocol):
         """One query, on one thread: shape (dim,)."""
         ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries at once, as `embed_query` embeds each (its prefix, one thread), in batches: shape
+        (len(texts), dim). Analytics embed past questions with it."""
+        ...
+
     def coverage(self, text: str) -> float:
         """0..1: how well the model understands this query's language (1 for a multilingual model); hybrid
         search leans on keywords where it is low."""
@@ -168,6 +173,12 @@ class Documents(ChunkSource, Protocol):
         readers: Readers = None,
     ) -> Page[Document]:
         """Newest first; `cursor` is the opaque `next_cursor` of the previous page."""
+        ...
+
+    def readable_collections(
+        self, tenant_id: str, document_ids: Sequence[str], readers: Readers = None
+    ) -> dict[str, str]:
+        """document id -> collection, of those of `document_ids` that exist and `readers` may read."""
         ...
 
     def document_hashes(

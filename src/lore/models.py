@@ -37,6 +37,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A time in UTC; one without an offset is read as UTC, as every time Lore records is."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def content_hash(text: str) -> str:
     """Stable identity of a piece of text: the key of the embedding cache and of change detection."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -366,11 +373,47 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Event:
+    """One event as stored (see docs/events.md for each kind's fields); `id` is the row id the store gave it
+    (0 before it is stored)."""
+
+    tenant_id: str
+    event_id: str
+    kind: str
+    at: datetime
+    received_at: datetime
+    actor: str
+    user_id: str | None = None
+    document_id: str | None = None
+    chunk_id: int | None = None
+    collection: str | None = None
+    search_id: str | None = None
+    conversation_id: str | None = None
+    message_id: int | None = None
+    query: str | None = None
+    rank: int | None = None
+    value: float | None = None
+    reason: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class EndUserData:
-    """Everything Lore keeps of one end user: their conversations, each with its messages in order."""
+    """Everything Lore keeps of one end user: their conversations, each with its messages in order, and their
+    events in the order they were stored."""
 
     end_user: str
     conversations: list[tuple[Conversation, list[Message]]]
+    events: list[Event] = field(default_factory=list)
+
+
+class ErasedEndUser(NamedTuple):
+    """How many of one end user's records an erasure deleted."""
+
+    conversations: int
+    messages: int
+    events: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,22 @@ class LiveServer:
     @property
     def lore(self) -> Lore:
         return self.app.state.lore
+
+
+@contextmanager
+def small_server(data_dir: Path, model_cache: Path, **settings: Any) -> Iterator[LiveServer]:
+    """A live server over a fresh SQLite data dir, with one parse worker and one embedding thread (the
+    machines running the suite have two cores); `settings` are any others."""
+    base = Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        model_cache_dir=model_cache,
+        parse_workers=1,
+        embed_threads=1,
+        **settings,
+    )
+    with LiveServer(create_app(base)) as live:
+        yield live
 
 
 # Modules whose tests read and write stored content through the API: they run on SQLite and on PostgreSQL.

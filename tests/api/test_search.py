@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 HIT_FIELDS = {
+    "rank",
     "chunk_id",
     "document_id",
     "collection",
@@ -74,7 +75,8 @@ def test_each_mode_finds_the_document_first_with_highlights(
     client: httpx.Client, ids: dict[str, str], mode: str
 ) -> None:
     result = search(client, query="reset password", mode=mode, k=3)
-    assert set(result) == {"query", "mode", "took_ms", "hits"}
+    assert set(result) == {"search_id", "query", "mode", "took_ms", "hits"}
+    assert [hit["rank"] for hit in result["hits"]] == list(range(1, len(result["hits"]) + 1))
     assert (result["query"], result["mode"]) == ("reset password", mode)
     assert result["took_ms"] >= 0
     top = result["hits"][0]

@@ -177,3 +177,26 @@ def test_coverage_counts_words_of_every_script() -> None:
 
     assert english_coverage("भारत की राजधानी क्या है?") == 0.0
     assert english_coverage("What does IL-6 do in macrophages?") == 1.0
+
+
+def test_queries_embedded_in_batches_are_the_queries_embedded_one_by_one(
+    embedder: MiniLMEmbedder, reference: tuple[list[str], np.ndarray]
+) -> None:
+    texts = [*reference[0][:9], "reset my password", "how do I download my invoice as a pdf"]
+    batched = embedder.embed_queries(texts)  # batch_size 8: two batches on the single-threaded session
+    one_by_one = np.stack([embedder.embed_query(text) for text in texts])
+    tolerance = 1e-5 if embedder.variant == "fp32" else 1e-3
+    assert batched.shape == (len(texts), 384) and batched.dtype == np.float32
+    assert cosines(batched, one_by_one).min() >= 1 - tolerance
+    assert embedder.embed_queries([]).shape == (0, 384)
+
+
+def test_e5_embeds_batches_of_queries_with_the_query_prefix() -> None:
+    from lore.backends.embedder.e5 import E5Embedder
+
+    e5 = E5Embedder(batch_size=2)
+    texts = ["how do I reset my password", "wie setze ich mein Passwort zurück", "invoice as pdf"]
+    batched = e5.embed_queries(texts)
+    one_by_one = np.stack([e5.embed_query(text) for text in texts])
+    assert cosines(batched, one_by_one).min() >= 0.999
+    assert cosines(batched, e5.embed_documents(texts)).max() < 0.999  # passages carry another prefix

@@ -14,7 +14,7 @@ from lore.api import create_app
 from lore.security.scopes import Scope
 from lore.wire.trained_models import TrainedModelOut
 from tests.api.conftest import LiveServer, assert_error
-from tests.intelligence.conftest import make_settings
+from tests.intelligence.intent_data import make_settings
 from tests.keys import bearer, mint_key
 from tests.waiting import wait_for
 

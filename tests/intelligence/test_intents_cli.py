@@ -10,7 +10,7 @@ import pytest
 
 from lore.wire.intents import IntentRouteOut, TrainedModelList
 from tests.cli.conftest import run
-from tests.intelligence.conftest import as_csv, labelled_rows
+from tests.intelligence.intent_data import as_csv, labelled_rows
 
 
 @pytest.fixture

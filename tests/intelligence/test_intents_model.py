@@ -14,12 +14,12 @@ from lore.intelligence.intents.data import parse_csv, stratified_split
 from lore.intelligence.intents.model import IntentModel
 from lore.intelligence.intents.training import TrainedIntents, TrainingParams, embed_all, train
 from lore.service import Lore
-from tests.intelligence.conftest import INTENTS, as_csv, labelled_rows
+from tests.intelligence.intent_data import INTENTS, as_csv, labelled_rows
 
 
 @pytest.fixture
-def trained(lore: Lore, intent_csv: bytes) -> TrainedIntents:
-    return train(parse_csv(intent_csv), lore.embedder, TrainingParams(validation_share=0.25))
+def trained(intent_lore: Lore, intent_csv: bytes) -> TrainedIntents:
+    return train(parse_csv(intent_csv), intent_lore.embedder, TrainingParams(validation_share=0.25))
 
 
 def test_the_validation_share_is_stratified_and_a_single_example_stays_in_training() -> None:
@@ -41,9 +41,9 @@ def test_training_reports_validation_figures_and_a_threshold(
     assert trained.model.labels == sorted(INTENTS)
 
 
-def test_a_stored_model_predicts_as_the_fitted_one(trained: TrainedIntents, lore: Lore) -> None:
+def test_a_stored_model_predicts_as_the_fitted_one(trained: TrainedIntents, intent_lore: Lore) -> None:
     texts = ["please give me a refund for my jacket", "my wallet and card were stolen"]
-    vectors = embed_all(lore.embedder, texts, lambda stage, done, total: None)
+    vectors = embed_all(intent_lore.embedder, texts, lambda stage, done, total: None)
     loaded = IntentModel.loads(trained.model.dumps())
     before, after = trained.model.predict(texts, vectors), loaded.predict(texts, vectors)
     assert [p.intent for p in after] == ["refund_request", "card_lost"]
@@ -52,9 +52,9 @@ def test_a_stored_model_predicts_as_the_fitted_one(trained: TrainedIntents, lore
     assert len(after[0].alternatives) == 3
 
 
-def test_under_the_threshold_a_text_has_no_intent(trained: TrainedIntents, lore: Lore) -> None:
+def test_under_the_threshold_a_text_has_no_intent(trained: TrainedIntents, intent_lore: Lore) -> None:
     strict = trained.model.with_calibration(temperature=1.0, threshold=0.99)
-    vectors = embed_all(lore.embedder, ["refund my order"], lambda stage, done, total: None)
+    vectors = embed_all(intent_lore.embedder, ["refund my order"], lambda stage, done, total: None)
     (prediction,) = strict.predict(["refund my order"], vectors)
     assert prediction.intent is None
     assert prediction.alternatives[0][0] == "refund_request" and prediction.confidence < 1.0

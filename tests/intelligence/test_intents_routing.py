@@ -16,11 +16,19 @@ SHOP = "# Shop refunds\n\nA refund in our shops needs the receipt of the order y
 
 
 @pytest.fixture
-def answering(lore: Lore, intent_csv: bytes) -> Answering:
-    lore.add_text(title="Refunds", text=REFUNDS, source="billing/refunds.md", collection="billing")
-    lore.add_text(title="Shop refunds", text=SHOP, source="shop/refunds.md", tags=["shop"])
-    train_version(lore.store, lore.embedder, lore.settings, "default", intent_csv, "default", activate=True)
-    return open_answering(lore)
+def answering(intent_lore: Lore, intent_csv: bytes) -> Answering:
+    intent_lore.add_text(title="Refunds", text=REFUNDS, source="billing/refunds.md", collection="billing")
+    intent_lore.add_text(title="Shop refunds", text=SHOP, source="shop/refunds.md", tags=["shop"])
+    train_version(
+        intent_lore.store,
+        intent_lore.embedder,
+        intent_lore.settings,
+        "default",
+        intent_csv,
+        "default",
+        activate=True,
+    )
+    return open_answering(intent_lore)
 
 
 def ask(answering: Answering, question: str) -> tuple[list[str], StoredTurn]:
@@ -44,8 +52,8 @@ def test_without_a_route_the_question_searches_everywhere_and_records_its_intent
     assert grounding.routing is not None and grounding.routing.classification.intent == "refund_request"
 
 
-def test_a_refund_question_searches_the_billing_collection(lore: Lore, answering: Answering) -> None:
-    lore.store.intent_routes.set("default", "refund_request", collection="billing")
+def test_a_refund_question_searches_the_billing_collection(intent_lore: Lore, answering: Answering) -> None:
+    intent_lore.store.intent_routes.set("default", "refund_request", collection="billing")
     conversation = answering.records.create("default")
     grounding = answering.prepare("default", conversation.id, Question("how do I get a refund for my order"))
     assert {hit.chunk.collection for hit in grounding.retrieved} == {"billing"}
@@ -56,18 +64,18 @@ def test_a_refund_question_searches_the_billing_collection(lore: Lore, answering
     assert meta["escalate"] is False
 
 
-def test_a_route_with_tags_narrows_the_search_to_them(lore: Lore, answering: Answering) -> None:
-    lore.store.intent_routes.set("default", "refund_request", tags=["shop"])
+def test_a_route_with_tags_narrows_the_search_to_them(intent_lore: Lore, answering: Answering) -> None:
+    intent_lore.store.intent_routes.set("default", "refund_request", tags=["shop"])
     conversation = answering.records.create("default")
     grounding = answering.prepare("default", conversation.id, Question("please refund the shoes"))
     assert [hit.chunk.title for hit in grounding.retrieved] == ["Shop refunds"]
 
 
 def test_an_escalation_intent_marks_the_answer_and_a_canned_reply_answers_alone(
-    lore: Lore, answering: Answering
+    intent_lore: Lore, answering: Answering
 ) -> None:
     reply = "A colleague will call you back shortly."
-    lore.store.intent_routes.set("default", "talk_to_human", reply=reply, escalate=True)
+    intent_lore.store.intent_routes.set("default", "talk_to_human", reply=reply, escalate=True)
     deltas, turn = ask(answering, "I need a human agent for my subscription")
     assert deltas == [reply] and turn.answer.content == reply and turn.answer.citations == []
     assert turn.answer.metadata["escalate"] is True
@@ -77,8 +85,10 @@ def test_an_escalation_intent_marks_the_answer_and_a_canned_reply_answers_alone(
     assert other.answer.metadata["escalate"] is False
 
 
-def test_another_tenant_without_an_active_model_is_not_routed(lore: Lore, answering: Answering) -> None:
-    lore.store.intent_routes.set("other", "refund_request", collection="billing")
+def test_another_tenant_without_an_active_model_is_not_routed(
+    intent_lore: Lore, answering: Answering
+) -> None:
+    intent_lore.store.intent_routes.set("other", "refund_request", collection="billing")
     conversation = answering.records.create("other")
     grounding = answering.prepare("other", conversation.id, Question("how do I get a refund for my order"))
     assert grounding.routing is None

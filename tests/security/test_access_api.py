@@ -12,10 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lore.api import create_app
-from lore.config import Settings
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES
-from tests.api.conftest import LiveServer, assert_error
+from tests.api.conftest import LiveServer, assert_error, small_server
 from tests.keys import bearer, mint_key
 from tests.security.leak_world import People
 from tests.waiting import wait_for
@@ -25,14 +23,7 @@ T = "default"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path_factory.mktemp("access-api"),
-        model_cache_dir=model_cache,
-        parse_workers=1,
-        embed_threads=1,
-    )
-    with LiveServer(create_app(settings)) as live:
+    with small_server(tmp_path_factory.mktemp("access-api"), model_cache) as live:
         yield live
 
 
@@ -274,9 +265,11 @@ def test_conversations_are_their_starters_and_end_users_data_is_exported_and_era
     (conversation,) = exported["conversations"]
     assert conversation["id"] == started["id"]
     assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
+    assert [(e["kind"], e["user_id"]) for e in exported["events"]] == [("answer", "visitor-9")]
     erased = ok(http.delete("/v1/end-users/visitor-9", headers=admin))
-    assert erased == {"end_user": "visitor-9", "conversations": 1, "messages": 2}
+    assert erased == {"end_user": "visitor-9", "conversations": 1, "messages": 2, "events": 1}  # the answer
     assert ok(http.get("/v1/end-users/visitor-9/export", headers=admin))["conversations"] == []
+    assert ok(http.get("/v1/end-users/visitor-9/export", headers=admin))["events"] == []
     assert_error(http.get(f"/v1/conversations/{started['id']}", headers=admin), 404, "not_found")
 
 
@@ -292,7 +285,7 @@ def test_permission_changes_groups_impersonation_and_end_users_data_are_audited(
         "group.deleted": lambda r: r["target"] == "support",
         "search.as_user": lambda r: r["target"] in staff.ids.values(),
         "end_user.exported": lambda r: r["target"] == "visitor-9",
-        "end_user.erased": lambda r: r["summary"] == {"conversations": 1, "messages": 2},
+        "end_user.erased": lambda r: r["summary"] == {"conversations": 1, "messages": 2, "events": 1},
     }
     for action, holds in expected.items():
         found = ok(http.get("/v1/audit", params={"action": action, "limit": 50}, headers=admin))["items"]

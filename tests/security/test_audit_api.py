@@ -14,12 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from lore.api import create_app
 from lore.backends.store.audit_records import AuditRecord
-from lore.config import Settings
 from lore.security.audit import check_chain
 from lore.security.scopes import ROLE_SCOPES, Scope
-from tests.api.conftest import LiveServer, assert_error
+from tests.api.conftest import LiveServer, assert_error, small_server
 from tests.keys import EVERY_SCOPE, bearer, mint_key
 
 SECRET = "sk-live-abcdefghijklmnop0123456789"
@@ -27,15 +25,8 @@ SECRET = "sk-live-abcdefghijklmnop0123456789"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path_factory.mktemp("audit-api"),
-        model_cache_dir=model_cache,
-        policy_cache_seconds=0,  # a tenant's quotas apply from the next request
-        parse_workers=1,
-        embed_threads=1,
-    )
-    with LiveServer(create_app(settings)) as live:
+    # policy_cache_seconds=0: a tenant's quotas apply from the next request
+    with small_server(tmp_path_factory.mktemp("audit-api"), model_cache, policy_cache_seconds=0) as live:
         live.lore.store.tenants.create("acme")
         yield live
 

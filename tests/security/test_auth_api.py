@@ -483,3 +483,51 @@ def test_sign_ins_and_account_changes_are_audited_without_their_secrets(
         updated["summary"]["before"]["role"] == "editor" and updated["summary"]["after"]["role"] == "viewer"
     )
     assert PASSWORD not in str(records) and "a wrong guess" not in str(failed)
+
+
+def actions_of(operator_client: httpx.Client, user: dict[str, Any]) -> list[dict[str, Any]]:
+    records = operator_client.get("/v1/audit", params={"target": f"user:{user['id']}", "limit": 100}).json()
+    return list(records["items"])
+
+
+def test_a_wrong_second_step_a_reused_refresh_token_and_a_logout_are_audited(
+    anonymous: httpx.Client, operator_client: httpx.Client, people: People
+) -> None:
+    user = people.add("viewer")
+    tokens = login(anonymous, user["email"])
+    anonymous.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).raise_for_status()
+    anonymous.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})  # reused
+    fresh = login(anonymous, user["email"])
+    assert (
+        anonymous.post("/v1/auth/logout", json={"refresh_token": fresh["refresh_token"]}).status_code == 204
+    )
+    enrol(anonymous, as_user(login(anonymous, user["email"])))
+    step = login(anonymous, user["email"])
+    wrong = anonymous.post("/v1/auth/login/mfa", json={"mfa_token": step["mfa_token"], "code": "000000"})
+    assert_error(wrong, 401, "unauthenticated")
+    records = actions_of(operator_client, user)
+    by_action = {record["action"]: record for record in records}
+    assert {"auth.refresh_reused", "auth.logout", "auth.login_failed"} <= set(by_action)
+    assert by_action["auth.login_failed"]["summary"] == {
+        "email": user["email"],
+        "with": "mfa",
+        "reason": "invalid_code",
+    }
+    assert all(
+        record["actor"] == f"user:{user['id']}" for record in records if record["action"] != "user.created"
+    )
+    assert fresh["refresh_token"] not in str(records) and tokens["refresh_token"] not in str(records)
+
+
+def test_single_sign_on_is_audited_refused_or_not(
+    anonymous: httpx.Client, operator_client: httpx.Client, provider: LocalProvider
+) -> None:
+    provider.faults.clear()
+    provider.person = Person("subject-ada", "ada@example.org")
+    assert anonymous.get(start(anonymous).headers["location"]).status_code == 200
+    denied = anonymous.get("/v1/auth/oidc/default/callback", params={"error": "access_denied", "state": "x"})
+    assert_error(denied, 401, "unauthenticated")
+    logins = operator_client.get("/v1/audit", params={"action": "auth.login", "limit": 200}).json()["items"]
+    assert any(r["summary"] == {"email": "ada@example.org", "with": "oidc"} for r in logins)
+    failed = operator_client.get("/v1/audit", params={"action": "auth.login_failed", "limit": 200}).json()
+    assert any(r["summary"] == {"with": "oidc", "reason": "provider_error"} for r in failed["items"])

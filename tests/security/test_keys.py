@@ -12,27 +12,18 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from lore.api import create_app
 from lore.backends.store.database import Database
 from lore.backends.store.schema import api_keys
 from lore.cli.main import app as cli
-from lore.config import Settings
 from lore.models import utcnow
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
-from tests.api.conftest import LiveServer, assert_error
+from tests.api.conftest import LiveServer, assert_error, small_server
 from tests.keys import bearer, mint_key
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path_factory.mktemp("keys"),
-        model_cache_dir=model_cache,
-        parse_workers=1,
-        embed_threads=1,
-    )
-    with LiveServer(create_app(settings)) as live:
+    with small_server(tmp_path_factory.mktemp("keys"), model_cache) as live:
         yield live
 
 

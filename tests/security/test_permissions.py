@@ -11,12 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from lore.api import create_app
 from lore.api.permissions import PUBLIC, ROUTE_SCOPES, USER, matrix, route_key
-from lore.config import Settings
 from lore.security.identity import Identity
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
-from tests.api.conftest import LiveServer
+from tests.api.conftest import LiveServer, small_server
 from tests.keys import bearer, mint_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,14 +23,7 @@ HIDDEN = {"GET /docs", "GET /docs/oauth2-redirect", "GET /redoc"}  # served, but
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path_factory.mktemp("permissions"),
-        model_cache_dir=model_cache,
-        parse_workers=1,
-        embed_threads=1,
-    )
-    with LiveServer(create_app(settings)) as live:
+    with small_server(tmp_path_factory.mktemp("permissions"), model_cache) as live:
         yield live
 
 

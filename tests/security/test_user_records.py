@@ -124,7 +124,7 @@ def test_a_session_lives_until_it_expires_or_is_revoked(db: Database) -> None:
     holder = db.users.session("live")
     assert holder is not None and holder.user.id == user.id and holder.tenant.enabled
     assert db.users.session("over") is None and db.users.session("refresh") is None
-    assert db.users.family_of("live") == "f1"
+    assert (login := db.users.login_of("live")) is not None and login.family_id == "f1"
     db.users.revoke_user(user.id)
     assert db.users.session("live") is None and db.users.access(user.id, "f3") is None
 

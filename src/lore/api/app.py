@@ -26,12 +26,15 @@ from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
     admin,
+    analytics,
     audit,
     auth,
     chat,
     conversations,
     documents,
     end_users,
+    events,
+    gaps,
     groups,
     health,
     intents,
@@ -49,6 +52,7 @@ from lore.api.throttle import Throttle, Throttling, throttle
 from lore.api.user_auth import access_token_check, open_identity, session_cookie_check
 from lore.config import Settings
 from lore.conversations import open_answering
+from lore.intelligence.gaps import KnowledgeGaps
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
@@ -90,10 +94,12 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             secrets=app.state.secrets,
             audit=AuditLog(service.store.audit),
         )
+        app.state.gaps = KnowledgeGaps(service)
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
         throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
+        metrics.watch_events(service.events.counts.snapshot)
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
@@ -135,7 +141,19 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.cookie_checks = []
     app.state.throttling = throttling
     routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
-    for module in (*routers, groups, access, end_users, audit, secrets, tenant_settings, intents):
+    for module in (
+        *routers,
+        groups,
+        access,
+        end_users,
+        audit,
+        secrets,
+        tenant_settings,
+        events,
+        analytics,
+        gaps,
+        intents,
+    ):
         app.include_router(module.router)
     _check_guarded(app)
     return app

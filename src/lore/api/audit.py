@@ -25,6 +25,7 @@ from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep
 from lore.backends.store.audit_records import AuditRecord
 from lore.backends.store.tenant_records import TenantRecords
+from lore.models import Document
 from lore.security.audit import ANONYMOUS, AuditLog
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -72,6 +73,18 @@ async def get_request_audit(request: Request, lore: LoreDep, principal: Principa
 
 
 AuditDep = Annotated[RequestAudit, Depends(get_request_audit)]
+
+
+def document_summary(document: Document, **more: object) -> dict[str, object]:
+    """What the audit log says of a document: where it is and came from, never its text."""
+    return {
+        "collection": document.collection,
+        "source": document.source,
+        "title": document.title,
+        "chunks": document.chunk_count,
+        "content_hash": document.content_hash,
+        **more,
+    }
 
 
 @dataclass(frozen=True, slots=True)

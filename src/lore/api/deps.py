@@ -1,6 +1,7 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
-identities, the job queue, the app's metrics, answering and its intent models, the tenants' secrets, the limits on concurrent work and
-the throttle (rate limits, quotas, usage). Only this module reads `app.state`, where the lifespan put them."""
+identities, the job queue, the app's metrics, answering and its intent models, knowledge gaps, the
+tenants' secrets, the limits on concurrent work and the throttle (rate limits, quotas, usage). Only this
+module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from lore.api.metrics import ApiMetrics
 from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttling
 from lore.conversations import Answering
+from lore.intelligence.gaps import KnowledgeGaps
 from lore.intelligence.intents.serving import IntentService
 from lore.jobs import JobQueue
 from lore.security.identity import Identity
@@ -59,6 +61,10 @@ async def get_secrets(request: Request) -> TenantSecrets:
     return request.app.state.secrets
 
 
+async def get_gaps(request: Request) -> KnowledgeGaps:
+    return request.app.state.gaps
+
+
 async def get_search_limiter(request: Request) -> anyio.CapacityLimiter:
     """Admits `LORE_SEARCH_THREADS` searches (and answer retrievals) of this process at a time."""
     return request.app.state.search_limiter
@@ -81,6 +87,7 @@ MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
 IntentsDep = Annotated[IntentService, Depends(get_intents)]
 SecretsDep = Annotated[TenantSecrets, Depends(get_secrets)]
+GapsDep = Annotated[KnowledgeGaps, Depends(get_gaps)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]
 ThrottlingDep = Annotated[Throttling, Depends(get_throttling)]

@@ -54,6 +54,10 @@ class ApiMetrics:
         """Export hits, misses and entries of the caches `stats` reports, read at each scrape."""
         self.registry.register(CacheCollector(stats))
 
+    def watch_events(self, counts: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        """Export events by kind and outcome (`lore_events_total`), read from `counts` at each scrape."""
+        self.registry.register(EventCollector(counts))
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method if method in _METHODS else "OTHER", route, str(status))
         self.requests.labels(*labels).inc()
@@ -88,6 +92,20 @@ class CacheCollector:
             if stats.size is not None:
                 entries.add_metric([name], stats.size)
         yield from (hits, misses, errors, ratio, entries)
+
+
+class EventCollector:
+    """Events by kind and outcome: a client's are stored, duplicate or rejected; the server's are stored,
+    failed (the write failed) or dropped (its buffer was full)."""
+
+    def __init__(self, counts: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("lore_events", "Events by kind and outcome.", labels=["kind", "outcome"])
+        for (kind, outcome), n in sorted(self.counts().items()):
+            family.add_metric([kind, outcome], n)
+        yield family
 
 
 class RequestMetrics:

@@ -12,6 +12,8 @@ from lore.cli import (
     backup,
     documents,
     evaluate,
+    events,
+    gaps,
     index,
     ingest,
     intents,
@@ -54,6 +56,9 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(events.app, name="events")
+app.add_typer(events.analytics_app, name="analytics")
+app.add_typer(gaps.app, name="gaps")
 app.add_typer(intents.app, name="intents")
 
 

@@ -1,4 +1,4 @@
-"""`lore search QUERY`: ranked hits with highlighted snippets."""
+"""`lore search QUERY`: ranked hits with highlighted snippets; recorded as a `search` event, as the API's are."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from rich.text import Text
 
 from lore.cli.common import Collections, DataDir, JsonFlag, console, open_lore, print_json
 from lore.core.retrieve import SearchRequest
+from lore.intelligence.events import Asker, new_id, search_event
 from lore.models import DEFAULT_TENANT, Hit, SearchMode
 from lore.wire.schemas import HitOut, SearchOut
+
+OPERATOR_ASKS = Asker(DEFAULT_TENANT, "operator")
 
 
 def search(
@@ -23,12 +26,16 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Search the knowledge base."""
+    search_id = new_id()
     with open_lore(data_dir) as lore:
         start = time.perf_counter()
         hits = lore.search(SearchRequest(DEFAULT_TENANT, query, k, mode, collection or None))
         took_ms = round((time.perf_counter() - start) * 1000, 3)
+        first = collection[0] if collection else None
+        lore.events.record(search_event(OPERATOR_ASKS, search_id, query, mode, first, hits))
     if as_json:
-        found = SearchOut(query=query, mode=mode, took_ms=took_ms, hits=[HitOut.of(hit) for hit in hits])
+        ranked = [HitOut.of(hit, rank) for rank, hit in enumerate(hits, start=1)]
+        found = SearchOut(search_id=search_id, query=query, mode=mode, took_ms=took_ms, hits=ranked)
         print_json(found.model_dump(mode="json"))
         return
     if not hits:

@@ -7,6 +7,8 @@
 `prepare` does everything that can fail on the caller's input (unknown conversation, unknown provider, bad
 filters) and the retrieval, before any text is produced, so an API can still answer with an error status.
 `ground` is the same first step without a stored conversation: what `/v1/chat/completions` uses.
+Every answer is recorded as an `answer` event (`Lore.events`), with the confidence the abstention was decided
+by: the best passage's semantic score.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lore.answers.tenants import TenantProviders
 from lore.answers.types import Usage
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.core.retrieve import SearchRequest
+from lore.intelligence.events import Answered, Asker, answer_event, new_id
 from lore.intelligence.intents.routing import Routing, route
 from lore.intelligence.intents.serving import Caller, IntentService
 from lore.models import (
@@ -42,7 +45,8 @@ TITLE_CHARS = 80
 @dataclass(frozen=True, slots=True)
 class Question:
     """What is asked, where and how to look, which providers may answer (None: the configured chain), and
-    whose reading the answer serves: it is grounded only in passages `readers` may read."""
+    whose reading the answer serves: it is grounded only in passages `readers` may read. `asker` is whom its
+    answer event is recorded for (None: the operator)."""
 
     text: str
     collections: Sequence[str] | None = None
@@ -50,12 +54,14 @@ class Question:
     providers: Sequence[str] | None = None
     mode: SearchMode = "hybrid"
     readers: Readers = None
+    asker: Asker | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Grounding:
     """A question ready to be answered: its passages retrieved (`retrieved`; the request holds none of them
-    when even the best is unrelated to the question), its providers checked against the tenant's policy."""
+    when even the best is unrelated to the question), its providers checked against the tenant's policy.
+    `search_id` names the retrieval, for clicks on its citations and feedback on its answer."""
 
     tenant_id: str
     question: Question
@@ -64,8 +70,16 @@ class Grounding:
     retrieval_query: str
     asked_at: datetime
     providers: tuple[str, ...]  # to try in order: what the question named, as far as the tenant allows
+    search_id: str
     conversation: Conversation | None = None
     routing: Routing | None = None  # the question's intent and the tenant's rule for it
+
+    @property
+    def confidence(self) -> float | None:
+        """The best passage's semantic (vector) score, in 0..1: what the abstention floor is checked against;
+        None when no passage has one (nothing found, or keyword retrieval only)."""
+        scores = [hit.vector_score for hit in self.retrieved if hit.vector_score is not None]
+        return min(1.0, max(0.0, max(scores))) if scores else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ def answer_metadata(answer: Answer, grounding: Grounding) -> dict[str, Any]:
     for, and which providers failed first."""
     return {
         "abstained": answer.abstained,
+        "search_id": grounding.search_id,
         "retrieval_query": grounding.retrieval_query,
         "retrieved": len(grounding.retrieved),
         "passages": len(grounding.request.passages),
@@ -124,7 +139,7 @@ class Answering:
         intents: IntentService | None = None,
     ) -> None:
         self.lore = lore
-        self.intents = intents or IntentService(lore.store, lore.models, lore.settings)
+        self.intents = intents or IntentService(lore.store, lore.models, lore.settings, lore.events)
         self.chain = chain
         self.providers = providers or TenantProviders(chain, lore.settings)
         self.records = records
@@ -148,7 +163,7 @@ class Answering:
         # Nothing the question is about: every provider is asked with no passages, and abstains.
         passages = () if self._unrelated(tenant_id, question, retrieved) else retrieved
         request = AnswerRequest(question.text, passages, tuple(history))
-        return Grounding(tenant_id, question, request, retrieved, query, utcnow(), providers)
+        return Grounding(tenant_id, question, request, retrieved, query, utcnow(), providers, new_id())
 
     def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
         """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
@@ -180,17 +195,19 @@ class Answering:
         routing = route(self.intents, self.lore.store.intent_routes, tenant_id, question.text, caller)
         if routing is not None and routing.reply is not None:
             request = AnswerRequest(question.text, (), tuple(history))
+            asked = utcnow()
             return Grounding(
-                tenant_id, question, request, (), question.text, utcnow(), (), conversation, routing
+                tenant_id, question, request, (), question.text, asked, (), new_id(), conversation, routing
             )
         grounding = self.ground(tenant_id, _narrowed(question, routing), history)
         return replace(grounding, conversation=conversation, routing=routing)
 
     def stream(self, grounding: Grounding) -> Iterator[TextDelta | Answer]:
-        """The answer, unstored: text deltas, then the `Answer`."""
-        if grounding.routing is not None and grounding.routing.reply is not None:
-            return _canned(grounding.routing.reply)
-        return self.providers.stream(grounding.tenant_id, grounding.request, grounding.providers)
+        """The answer, unstored: text deltas, then the `Answer` (recorded without a message)."""
+        for event in self._provided(grounding):
+            if isinstance(event, Answer):
+                self._record(grounding, event)
+            yield event
 
     def answer(self, grounding: Grounding) -> Iterator[TextDelta | StoredTurn]:
         """Text deltas, then the stored turn. Nothing is stored when the answer fails or the caller stops
@@ -198,11 +215,33 @@ class Answering:
         conversation = grounding.conversation
         if conversation is None:
             raise ValueError("answer() needs a prepared conversation turn; use stream() without one")
-        for event in self.stream(grounding):
+        for event in self._provided(grounding):
             if isinstance(event, TextDelta):
                 yield event
                 continue
-            yield self._store(grounding, conversation, event)
+            turn = self._store(grounding, conversation, event)
+            self._record(grounding, event, turn)
+            yield turn
+
+    def _provided(self, grounding: Grounding) -> Iterator[TextDelta | Answer]:
+        if grounding.routing is not None and grounding.routing.reply is not None:
+            return _canned(grounding.routing.reply)
+        return self.providers.stream(grounding.tenant_id, grounding.request, grounding.providers)
+
+    def _record(self, grounding: Grounding, answer: Answer, turn: StoredTurn | None = None) -> None:
+        question = grounding.question
+        answered = Answered(
+            search_id=grounding.search_id,
+            question=question.text,
+            abstained=answer.abstained,
+            provider=answer.usage.provider,
+            confidence=grounding.confidence,
+            document_ids=[citation.document_id for citation in answer.citations],
+            conversation_id=turn.conversation_id if turn else None,
+            message_id=turn.answer.id if turn else None,
+        )
+        asker = question.asker or Asker(grounding.tenant_id, "operator")
+        self.lore.events.record(answer_event(asker, answered))
 
     def _store(self, grounding: Grounding, conversation: Conversation, answer: Answer) -> StoredTurn:
         question = NewMessage("user", grounding.question.text, grounding.asked_at)

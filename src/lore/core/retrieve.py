@@ -107,6 +107,19 @@ class Retriever:
         hidden = self.hidden(request) if hidden is None else hidden
         return self.hydrate(request, self.rank(request, request.k, hidden), hidden)
 
+    def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
+        """The request's k readable chunks nearest `vector`, a unit vector of `model`, among the searched
+        collections that model embeds (the others cannot be compared with it); `request.query` only picks
+        the snippets. What a centroid of questions is matched against documents with."""
+        collections = self.models.plan(request.tenant_id, request.collections).get(model, [])
+        if not collections:
+            return []
+        request = replace(request, collections=collections)
+        hidden = self.hidden(request)
+        target = _Target(model, [partition_key(request.tenant_id, c, model) for c in collections])
+        found = self._vector(request, target, vector, request.k, hidden)
+        return self.hydrate(request, [RankedChunk(cid, s, s, None) for cid, s in found], hidden)
+
     def rank(self, request: SearchRequest, k: int, hidden: Hidden = NOTHING_HIDDEN) -> Ranked:
         """(chunk id, score, vector score, keyword score), best first, none of them `hidden`. Collections
         embedded by different models are ranked apart and interleaved by rank: cosines of two models are not

@@ -12,7 +12,9 @@ The rules:
   it or changing who may read it needs the `documents:write` scope and being able to read it;
 - a key restricted to collections reads and writes only there;
 - a conversation is seen by whoever started it (the same user or key, and the same end user of a publishable
-  key's page) and by admins.
+  key's page) and by admins;
+- an event is about the end user of a publishable key's page (never whom the page claims), a signed-in user
+  themself, or, sent with a secret key (a trusted backend) or by the operator, the user it names.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 from lore.conversations import Question
 from lore.core.retrieve import SearchRequest
 from lore.errors import Forbidden, InvalidInput, NotFound
+from lore.intelligence.events import Asker
 from lore.models import Access, Author, ConversationOwner, Document, Readers
 from lore.security.credentials import principal_of
 from lore.security.principal import Principal
@@ -86,9 +89,27 @@ def search_as(principal: Principal, request: SearchRequest) -> SearchRequest:
 
 
 def ask_as(principal: Principal, question: Question) -> Question:
-    """The question, to be answered only from what the principal may read."""
+    """The question, to be answered only from what the principal may read (and recorded as its)."""
     collections = collections_for(principal, question.collections)
-    return replace(question, collections=collections, readers=readers_of(principal))
+    return replace(
+        question, collections=collections, readers=readers_of(principal), asker=asker_of(principal)
+    )
+
+
+def asker_of(principal: Principal) -> Asker:
+    """Whom the server's own events (a search, an answer) are recorded for: a publishable key's end user, else
+    nobody in particular."""
+    end_user = principal.end_user if principal.kind == "publishable" else None
+    return Asker(principal.tenant_id, principal.actor, end_user)
+
+
+def event_user(principal: Principal, claimed: str | None) -> str | None:
+    """The user an event the principal sends is about (`claimed`: the event's own `user_id`)."""
+    if principal.kind == "publishable":
+        return principal.end_user
+    if principal.kind == "user":
+        return principal.id
+    return claimed if claimed is not None else principal.end_user
 
 
 def holder_of(db: Database, tenant_id: str, user_id: str) -> Holder | None:

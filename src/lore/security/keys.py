@@ -88,7 +88,7 @@ class KeySpec:
         extra = sorted(self.scopes - PUBLISHABLE_SCOPES)
         if extra:
             raise InvalidInput(
-                "a publishable key may only search and ask",
+                "a publishable key may only search, ask and send events",
                 details={"field": "scopes", "not_allowed": extra, "allowed": sorted(PUBLISHABLE_SCOPES)},
             )
         if not self.collections:

@@ -7,6 +7,10 @@ password, a disabled user) therefore stops them all at once, because every reque
 
 Login with MFA has two steps: the password answers with a short-lived `mfa_token` instead of tokens, and the
 code (TOTP or a recovery code) is sent with it to finish.
+
+What happens to a login after its password step (a wrong second-step code, a reused refresh token, a logout) is
+told to a `SignInRecorder` the caller passes, because only the token knows whose login it was: the API's
+sign-in audit records it in that user's tenant.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.user_records import UserRecords
@@ -29,6 +34,12 @@ from lore.security.tokens import AccessClaims, TokenSigner, new_opaque_token, op
 from lore.security.users import User, normal_email
 
 _WRONG = "wrong email or password"
+
+SignInRecorder = Callable[[str, str, str, dict[str, Any]], None]  # (tenant, actor, action, summary)
+
+
+def _unrecorded(tenant_id: str, actor: str, action: str, summary: dict[str, Any]) -> None:
+    """For callers that keep no sign-in audit (the command line, tests of the flow itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +108,22 @@ class Logins:
             return MfaChallenge(self.signer.sign("mfa", user.id, ttl, {"tenant": user.tenant_id}), ttl)
         return user
 
-    def check_code(self, mfa_token: str, code: str) -> User:
+    def check_code(self, mfa_token: str, code: str, record: SignInRecorder = _unrecorded) -> User:
         """The second step: the challenge's user, if `code` is a current TOTP code or an unused recovery code.
-        Wrong codes count as failed logins, so the lockout bounds guessing."""
+        Wrong codes count as failed logins, so the lockout bounds guessing; each failure is recorded."""
         claims = self.signer.verify(mfa_token, "mfa")
         user = self.users.get(str(claims.get("tenant")), claims["sub"])
         if user is None or not user.mfa_enabled:
             raise Unauthenticated("this MFA challenge is no longer valid", details={"reason": "invalid"})
-        self._check_not_locked(user)
+        actor, summary = f"user:{user.id}", {"email": user.email, "with": "mfa"}
+        try:
+            self._check_not_locked(user)
+        except AccountLocked:
+            record(user.tenant_id, actor, "auth.login_failed", {**summary, "reason": "account_locked"})
+            raise
         if not self.mfa.accepts(user, code):
             self._count_failure(user)
+            record(user.tenant_id, actor, "auth.login_failed", {**summary, "reason": "invalid_code"})
             raise Unauthenticated("wrong or already used code", details={"reason": "invalid_code"})
         self._check_enabled(user)
         self.users.clear_failures(user.id)
@@ -151,11 +168,19 @@ class Logins:
         self.users.add_token(opaque_hash(refresh), family, user, "refresh", self._refresh_expiry())
         return self._pair(user.id, user.tenant_id, user.role, family, refresh)
 
-    def refresh(self, refresh_token: str) -> TokenPair:
-        """A new pair for a live refresh token, which is used up; a used one revokes its whole login."""
+    def refresh(self, refresh_token: str, record: SignInRecorder = _unrecorded) -> TokenPair:
+        """A new pair for a live refresh token, which is used up; a used one revokes its whole login (and is
+        recorded: someone else holds a copy of the token)."""
         new = new_opaque_token()
         rotation = self.users.rotate(opaque_hash(refresh_token), opaque_hash(new), self._refresh_expiry())
         if rotation.outcome == "reused":
+            if rotation.tenant_id is not None:
+                record(
+                    rotation.tenant_id,
+                    f"user:{rotation.user_id}",
+                    "auth.refresh_reused",
+                    {"login": rotation.family_id},
+                )
             raise Unauthenticated(
                 "this refresh token was already used: every token of its login is revoked",
                 details={"reason": "reused"},
@@ -177,18 +202,21 @@ class Logins:
     def _refresh_expiry(self) -> datetime:
         return utcnow() + timedelta(seconds=self.settings.refresh_token_seconds)
 
-    def logout(self, token: str) -> None:
+    def logout(self, token: str, record: SignInRecorder = _unrecorded) -> None:
         """End the login a refresh token or session cookie belongs to; an unknown token changes nothing."""
-        family = self.users.family_of(opaque_hash(token))
-        if family is not None:
-            self.users.revoke_family(family)
+        login = self.users.login_of(opaque_hash(token))
+        if login is not None:
+            self.users.revoke_family(login.family_id)
+            record(login.tenant_id, f"user:{login.user_id}", "auth.logout", {"login": login.family_id})
 
     # --- web sessions ------------------------------------------------------------------------------------
 
-    def close_session(self, token: str, csrf_header: str | None) -> None:
+    def close_session(
+        self, token: str, csrf_header: str | None, record: SignInRecorder = _unrecorded
+    ) -> None:
         """Log out of a web session: a change like any other, so it needs the session's CSRF token."""
         check_csrf(self._secret, token, "DELETE", csrf_header)
-        self.logout(token)
+        self.logout(token, record)
 
     def open_session(self, user: User) -> WebSession:
         token = new_opaque_token()

@@ -105,6 +105,31 @@ class ModelDirectory:
         vector.flags.writeable = False
         return vector
 
+    def embed_queries(self, model: str, texts: Sequence[str]) -> np.ndarray:
+        """Many queries' vectors by `model`, shape (len(texts), dim): those the query cache holds (a question
+        searched lately was embedded then) are reused, the others embedded in batches and not cached, since
+        past questions that analytics group would only crowd live searches out."""
+        embedder = self.embedder_for(model)
+        vectors = np.empty((len(texts), embedder.dim), np.float32)
+        missing = []
+        for row, text in enumerate(texts):
+            cached = self._query_vectors.get(f"{model}\0{text}")
+            if cached is None:
+                missing.append(row)
+            else:
+                vectors[row] = cached
+        if missing:
+            vectors[missing] = embedder.embed_queries([texts[row] for row in missing])
+        return vectors
+
+    def main_model(self, tenant_id: str) -> str:
+        """The model that embeds most of the tenant's collections with vectors (ties: the first by name; none:
+        the default): the one its questions are compared in."""
+        plan = self.plan(tenant_id, None)
+        if not plan:
+            return self.default.model_id
+        return min(plan, key=lambda model: (-len(plan[model]), model))
+
     def coverage(self, model: str, query: str) -> float:
         return self.embedder_for(model).coverage(query)
 

@@ -1,12 +1,14 @@
 """`Lore`: the service the CLI and the API call alike. It owns the lifecycle of the parts it is built from and
 delegates each call to the part that owns the state: ingestion, the model directory, index sync, the search
-cache and the retriever."""
+cache, the retriever and the recorder of the server's events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lore.backends.cache import Caches, open_caches
 from lore.backends.store.access_records import no_document
@@ -18,6 +20,7 @@ from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
+from lore.intelligence.events import EventRecorder
 from lore.interfaces import Embedder, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
@@ -90,6 +93,14 @@ class Lore:
             keywords,
             self.cache.chunks,
         )
+        recording = settings.intelligence
+        self.events = EventRecorder(
+            store.events,
+            enabled=recording.record_searches,
+            flush_seconds=recording.event_flush_seconds,
+            flush_events=recording.event_flush_events,
+            capacity=recording.event_buffer_events,
+        )
         writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(
             settings, store.documents, writer, self.models, self.index_sync, token_counter_factory(settings)
@@ -107,6 +118,7 @@ class Lore:
         return lore
 
     def close(self) -> None:
+        self.events.close()  # what is still buffered is written before the store closes
         self.ingestion.close()
         self.index_sync.close()
         self.index.save()
@@ -267,6 +279,12 @@ class Lore:
             if self.index_sync.applied_seq >= max(versions):
                 self.cache.put(key, hits, hidden)
         return hits
+
+    def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
+        """The readable chunks nearest a vector of `model` (not a query's text): uncached, since such vectors
+        (centroids of questions) are rarely asked for twice."""
+        self.index_sync.sync_if_due()
+        return self.retriever.nearest(request, model, vector)
 
     def cache_stats(self) -> dict[str, CacheStats]:
         """Every cache by name, for /metrics."""

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from lore.answers import provider_names
 from lore.conversations import Conversation, Message, Question
 from lore.models import EndUserData, SearchFilters
+from lore.wire.events import EventOut
 from lore.wire.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
 
 MAX_QUESTION_CHARS = 4000
@@ -84,11 +85,12 @@ class MessageOut(BaseModel):
     citations: list[CitationOut]
     usage: AnswerUsage | None = Field(description="Null on questions.")
     metadata: dict[str, Any] = Field(
-        description="On answers: `abstained` (Lore said it does not know), `retrieval_query`, `retrieved` and "
-        "`passages` (found; given to the provider), `failed_attempts` (providers that failed before the one that "
-        "answered), `reply_to` (the question's id), `intent` (the question's intent, confidence, model version and the "
-        "intent route applied, when the tenant has an active intent model; else null) and `escalate` (true when the "
-        "intent's route hands the conversation to a human)."
+        description="On answers: `abstained` (Lore said it does not know), `search_id` (names the answer's "
+        "retrieval, for clicks on its citations), `retrieval_query`, `retrieved` and `passages` (found; given "
+        "to the provider), `failed_attempts` (providers that failed before the one that answered), `reply_to` "
+        "(the question's id), `intent` (the question's intent, confidence, model version and the intent route "
+        "applied, when the tenant has an active intent model; else null) and `escalate` (true when that route "
+        "hands the conversation to a human). Feedback on an answer: `POST .../messages/{id}/feedback`."
     )
     created_at: datetime
 
@@ -155,6 +157,7 @@ class EndUserExport(BaseModel):
     end_user: str
     exported_at: datetime
     conversations: list[ConversationExport] = Field(description="Oldest first.")
+    events: list[EventOut] = Field(description="Their events, in the order they were stored.")
 
     @classmethod
     def of(cls, data: EndUserData, exported_at: datetime) -> EndUserExport:
@@ -165,10 +168,14 @@ class EndUserExport(BaseModel):
             )
             for conversation, messages in data.conversations
         ]
-        return cls(end_user=data.end_user, exported_at=exported_at, conversations=conversations)
+        events = [EventOut.of(event) for event in data.events]
+        return cls(
+            end_user=data.end_user, exported_at=exported_at, conversations=conversations, events=events
+        )
 
 
 class EndUserErased(BaseModel):
     end_user: str
     conversations: int = Field(description="Conversations deleted.")
     messages: int = Field(description="Messages deleted with them.")
+    events: int = Field(description="Events deleted (interactions, feedback, searches and answers).")

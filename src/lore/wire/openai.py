@@ -110,6 +110,10 @@ class LoreAnswerInfo(BaseModel):
     provider: str = Field(description="The provider that answered.")
     retrieval_query: str
     failed_attempts: list[dict[str, str]]
+    search_id: str = Field(
+        description="Names the answer's retrieval: send feedback on the answer as a `helpful` or "
+        "`not_helpful` event with this `search_id`, and clicks on its citations with it (docs/events.md)."
+    )
 
 
 class ChatCompletionOut(BaseModel):

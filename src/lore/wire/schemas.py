@@ -171,6 +171,13 @@ class SearchIn(Input):
         None, description="Admins only: search as this user of the tenant would, with their permissions."
     )
 
+    @property
+    def first_collection(self) -> str | None:
+        """The collection asked for first (None: none named), as a search event records it."""
+        if isinstance(self.collection, str):
+            return self.collection
+        return self.collection[0] if self.collection else None
+
     def to_domain(self, tenant_id: str) -> SearchRequest:
         collections = [self.collection] if isinstance(self.collection, str) else self.collection
         filters = self.filters.to_domain() if self.filters else SearchFilters()
@@ -185,6 +192,7 @@ class Scores(BaseModel):
 
 
 class HitOut(BaseModel):
+    rank: int = Field(description="1-based position in the hits: what a click event reports.")
     chunk_id: int
     document_id: str
     collection: str
@@ -202,9 +210,10 @@ class HitOut(BaseModel):
     metadata: dict[str, Any]
 
     @classmethod
-    def of(cls, hit: Hit) -> HitOut:
+    def of(cls, hit: Hit, rank: int) -> HitOut:
         chunk = hit.chunk
         return cls(
+            rank=rank,
             chunk_id=chunk.id,
             document_id=chunk.document_id,
             collection=chunk.collection,
@@ -222,6 +231,9 @@ class HitOut(BaseModel):
 
 
 class SearchOut(BaseModel):
+    search_id: str = Field(
+        description="Names this search in the click and feedback events that follow it (docs/events.md)."
+    )
     query: str
     mode: SearchMode
     took_ms: float

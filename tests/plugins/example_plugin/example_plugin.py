@@ -47,6 +47,9 @@ class HashingEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_documents(texts)
+
     def coverage(self, text: str) -> float:
         return 1.0
 

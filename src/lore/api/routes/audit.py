@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +15,7 @@ from lore.api.audit import AuditDep
 from lore.api.deps import LoreDep, TenantDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.backends.store.audit_records import AuditFilters
+from lore.models import as_utc
 from lore.wire.audit import AuditPage, AuditRecordOut, ExportFormat, csv_lines, jsonl_lines
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
@@ -36,12 +37,7 @@ def filters(
     since: Annotated[datetime | None, Query(description="Records at or after this time.")] = None,
     until: Annotated[datetime | None, Query(description="Records before this time.")] = None,
 ) -> AuditFilters:
-    return AuditFilters(actor, action, target, _utc(since), _utc(until))
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time without an offset is read as UTC, as every time Lore records is."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+    return AuditFilters(actor, action, target, as_utc(since), as_utc(until))
 
 
 FiltersDep = Annotated[AuditFilters, Depends(filters)]

@@ -28,7 +28,7 @@ from lore.security.sessions import (
     clear_session_cookies,
     set_session_cookies,
 )
-from lore.security.sso import STATE_COOKIE, STATE_SECONDS
+from lore.security.sso import STATE_COOKIE, STATE_SECONDS, SignedOn
 from lore.security.users import User
 from lore.wire.identity import (
     EnrolmentOut,
@@ -83,7 +83,7 @@ def login(body: LoginIn, identity: IdentityDep, audit: SignInAuditDep) -> LoginO
 
 
 def _check_code(body: MfaLoginIn, identity: Identity, audit: SignInAudit) -> User:
-    user = identity.logins.check_code(body.mfa_token, body.code)
+    user = identity.logins.check_code(body.mfa_token, body.code, audit.record)
     audit.record(user.tenant_id, f"user:{user.id}", "auth.login", {"email": user.email, "with": "mfa"})
     return user
 
@@ -95,15 +95,15 @@ def login_mfa(body: MfaLoginIn, identity: IdentityDep, audit: SignInAuditDep) ->
 
 
 @router.post("/refresh")
-def refresh(body: RefreshIn, identity: IdentityDep) -> TokensOut:
+def refresh(body: RefreshIn, identity: IdentityDep, audit: SignInAuditDep) -> TokensOut:
     """A new pair; the refresh token sent is used up. Sending a used one again ends its whole login."""
-    return TokensOut.of(identity.logins.refresh(body.refresh_token))
+    return TokensOut.of(identity.logins.refresh(body.refresh_token, audit.record))
 
 
 @router.post("/logout", status_code=204)
-def logout(body: RefreshIn, identity: IdentityDep) -> Response:
+def logout(body: RefreshIn, identity: IdentityDep, audit: SignInAuditDep) -> Response:
     """End the login the refresh token belongs to: its access tokens stop working at once too."""
-    identity.logins.logout(body.refresh_token)
+    identity.logins.logout(body.refresh_token, audit.record)
     return Response(status_code=204)
 
 
@@ -148,11 +148,11 @@ def open_session_mfa(
 
 
 @router.delete("/session", status_code=204)
-def close_session(identity: IdentityDep, request: Request) -> Response:
+def close_session(identity: IdentityDep, request: Request, audit: SignInAuditDep) -> Response:
     """Log out of the web session (with its `X-CSRF-Token`) and clear its cookies."""
     token = request.cookies.get(SESSION_COOKIE)
     if token is not None:
-        identity.logins.close_session(token, request.headers.get(CSRF_HEADER))
+        identity.logins.close_session(token, request.headers.get(CSRF_HEADER), audit.record)
     response = Response(status_code=204)
     clear_session_cookies(
         response, secure=_secure(request), same_site=identity.settings.auth.session_same_site
@@ -188,6 +188,20 @@ def oidc_start(
     return response
 
 
+def _finish_sign_on(
+    tenant: str, identity: Identity, request: Request, code: str | None, state: str | None, error: str | None
+) -> SignedOn:
+    if error is not None:
+        raise Unauthenticated(
+            "the identity provider refused the sign-on", details={"reason": "provider_error", "error": error}
+        )
+    if code is None or state is None:
+        raise InvalidInput(
+            "the callback needs the provider's code and state", details={"fields": ["code", "state"]}
+        )
+    return identity.sso.finish(tenant, code, state, request.cookies.get(STATE_COOKIE))
+
+
 @router.get(
     "/oidc/{tenant}/callback",
     name="oidc_callback",
@@ -198,21 +212,22 @@ def oidc_callback(
     tenant: TenantId,
     identity: IdentityDep,
     request: Request,
+    audit: SignInAuditDep,
     code: QueryValue = None,
     state: QueryValue = None,
     error: QueryValue = None,
 ) -> Response:
-    """Where the provider sends the browser back: opens a web session (and goes on to `return_to`, if any)."""
-    if error is not None:
-        raise Unauthenticated(
-            "the identity provider refused the sign-on", details={"reason": "provider_error", "error": error}
-        )
-    if code is None or state is None:
-        raise InvalidInput(
-            "the callback needs the provider's code and state", details={"fields": ["code", "state"]}
-        )
-    signed = identity.sso.finish(tenant, code, state, request.cookies.get(STATE_COOKIE))
-    session = identity.logins.open_session(signed.user)
+    """Where the provider sends the browser back: opens a web session (and goes on to `return_to`, if any).
+    The sign-on is audited in the tenant, refused or not."""
+    try:
+        signed = _finish_sign_on(tenant, identity, request, code, state, error)
+    except LoreError as refused:
+        reason = refused.details.get("reason", refused.code)
+        audit.record(tenant, ANONYMOUS, "auth.login_failed", {"with": "oidc", "reason": reason})
+        raise
+    user = signed.user
+    audit.record(user.tenant_id, f"user:{user.id}", "auth.login", {"email": user.email, "with": "oidc"})
+    session = identity.logins.open_session(user)
     response: Response
     if signed.return_to is not None:
         response = RedirectResponse(signed.return_to, status_code=303)

@@ -152,6 +152,7 @@ def _info(answer: Answer, prepared: Grounding) -> LoreAnswerInfo:
         provider=answer.usage.provider,
         retrieval_query=prepared.retrieval_query,
         failed_attempts=[{"provider": a.provider, "error": a.error} for a in answer.failed_attempts],
+        search_id=prepared.search_id,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from lore.api.audit import AuditDep
+from lore.api.audit import AuditDep, document_summary
 from lore.api.auth import PrincipalDep
 from lore.api.bodies import Upload, is_json, media_type, read_json, read_upload
 from lore.api.deps import LoreDep, MetricsDep
@@ -78,21 +78,9 @@ async def add_document(
         response.status_code = 200
         return DocumentAdded.added(added.document, unchanged=True)
     metrics.documents_ingested.labels(kind).inc()
-    summary = _summary(added.document, via=kind)
+    summary = document_summary(added.document, via=kind)
     await run_in_threadpool(audit.record, "document.added", added.document.id, summary)
     return DocumentAdded.added(added.document, unchanged=False)
-
-
-def _summary(document: Document, **more: object) -> dict[str, object]:
-    """What the audit log says of a document: where it is and came from, never its text."""
-    return {
-        "collection": document.collection,
-        "source": document.source,
-        "title": document.title,
-        "chunks": document.chunk_count,
-        "content_hash": document.content_hash,
-        **more,
-    }
 
 
 def _add_upload(lore: Lore, principal: Principal, upload: Upload) -> Added:
@@ -156,7 +144,7 @@ def delete_document(
     """Needs to be able to read it."""
     document = _readable(lore, principal, document_id)
     lore.delete_document(document_id, tenant_id=principal.tenant_id, readers=readers_of(principal))
-    audit.record("document.deleted", target=document_id, summary=_summary(document))
+    audit.record("document.deleted", target=document_id, summary=document_summary(document))
     return Response(status_code=204)
 
 

@@ -118,6 +118,7 @@ def compare_models(
 ) -> ComparisonOut:
     """Agreement of the shadow with the serving version, and requests served per version, from the
     `classified` events."""
+    intents.events.flush()  # this process's latest classifications count too
     return ComparisonOut.of(compare(lore.store, tenant, name or intents.default_name))
 
 

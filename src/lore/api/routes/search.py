@@ -1,4 +1,5 @@
-"""Search: hybrid, vector or keyword retrieval over the collections and documents the caller may read."""
+"""Search: hybrid, vector or keyword retrieval over the collections and documents the caller may read. Each
+search has a `search_id` that clicks and feedback name, and is recorded as a `search` event."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from lore.api.audit import RequestAudit
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
+from lore.intelligence.events import new_id, search_event
 from lore.models import Hit
-from lore.security.access import act_as, holder_of, search_as
+from lore.security.access import act_as, asker_of, holder_of, search_as
 from lore.security.audit import AuditLog
 from lore.security.principal import Principal
 from lore.service import Lore
@@ -36,17 +38,21 @@ async def search(
     throughput, ten times the in-service latency). With `as_user`, an admin sees what that user would (and the
     audit log says so)."""
     start = time.perf_counter()
+    asker = asker_of(principal)
     if body.as_user is not None:
         audit = RequestAudit.of(request, AuditLog(lore.store.audit), principal.tenant_id, principal.actor)
         principal = await anyio.to_thread.run_sync(_acting_as, lore, principal, body.as_user, audit)
     hits = await anyio.to_thread.run_sync(_search, lore, principal, body, limiter=limiter)
     seconds = time.perf_counter() - start
     metrics.search_seconds.labels(body.mode).observe(seconds)
+    search_id = new_id()
+    lore.events.record(search_event(asker, search_id, body.query, body.mode, body.first_collection, hits))
     return SearchOut(
+        search_id=search_id,
         query=body.query,
         mode=body.mode,
         took_ms=round(seconds * 1000, 3),
-        hits=[HitOut.of(hit) for hit in hits],
+        hits=[HitOut.of(hit, rank) for rank, hit in enumerate(hits, start=1)],
     )
 
 

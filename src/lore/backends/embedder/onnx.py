@@ -64,20 +64,28 @@ class MiniLMEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Bulk embedding: shape (len(texts), 384), in the input order."""
+        return self._embed_batches(texts, "bulk")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query on the single-threaded session: shape (384,)."""
+        return run_model(self._session("query"), [self._tokenizer.encode(text)])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Queries in batches on the single-threaded session (MiniLM embeds queries as it embeds passages)."""
+        return self._embed_batches(texts, "query")
+
+    def _embed_batches(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        """Batches of similar lengths (little padding), written back in the input order."""
         out = np.empty((len(texts), self.dim), np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         order = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
-        session = self._session("bulk")
+        session = self._session(kind)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
             out[batch] = run_model(session, [encodings[i] for i in batch])
         return out
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """One query on the single-threaded session: shape (384,)."""
-        return run_model(self._session("query"), [self._tokenizer.encode(text)])[0]
 
     def coverage(self, text: str) -> float:
         return english_coverage(text)

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lore.backends.store import codec, paging, refusing_unstorable
+from lore.backends.store.event_records import delete_user_events, user_events
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import conversations, messages
 from lore.errors import InvalidInput, NotFound
@@ -25,6 +26,7 @@ from lore.models import (
     Conversation,
     ConversationOwner,
     EndUserData,
+    ErasedEndUser,
     Message,
     NewMessage,
     Order,
@@ -176,6 +178,24 @@ class ConversationRecords:
             items = [_message(row) for row in conn.execute(query)]
         return paging.page(items, limit, lambda last: codec.encode_number_cursor(last.id))
 
+    def message(
+        self, tenant_id: str, conversation_id: str, message_id: int, viewer: ConversationOwner | None = None
+    ) -> Message:
+        """One message of a conversation `viewer` sees; `NotFound` if there is none (or the conversation is
+        not `viewer`'s)."""
+        self.get(tenant_id, conversation_id, viewer)
+        query = sa.select(messages).where(
+            messages.c.conversation_id == conversation_id, messages.c.id == message_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(
+                f"message {message_id} not found in conversation {conversation_id!r}",
+                details={"conversation_id": conversation_id, "message_id": message_id},
+            )
+        return _message(row)
+
     def recent(
         self, tenant_id: str, conversation_id: str, count: int, viewer: ConversationOwner | None = None
     ) -> list[Message]:
@@ -186,7 +206,8 @@ class ConversationRecords:
     # --- one end user's data -----------------------------------------------------------------------------
 
     def end_user_data(self, tenant_id: str, end_user: str) -> EndUserData:
-        """Every conversation of one end user, oldest first, each with all its messages in order."""
+        """Every conversation of one end user, oldest first, each with all its messages in order, and every
+        event of theirs, read in one transaction."""
         mine = sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.end_user == end_user)
         with self.engine.connect() as conn:
             found = [
@@ -206,16 +227,17 @@ class ConversationRecords:
             by_conversation: dict[str, list[Message]] = {}
             for row in listed:
                 by_conversation.setdefault(row.conversation_id, []).append(_message(row))
-        return EndUserData(end_user, [(c, by_conversation.get(c.id, [])) for c in found])
+            theirs = user_events(conn, tenant_id, end_user)
+        return EndUserData(end_user, [(c, by_conversation.get(c.id, [])) for c in found], theirs)
 
-    def erase_end_user(self, tenant_id: str, end_user: str) -> tuple[int, int]:
-        """Delete every conversation of one end user and their messages in one transaction; returns how many
-        (conversations, messages) were deleted."""
+    def erase_end_user(self, tenant_id: str, end_user: str) -> ErasedEndUser:
+        """Delete every conversation of one end user, their messages and their events, in one transaction."""
         mine = sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.end_user == end_user)
         with self.engine.begin() as conn:
             theirs = sa.select(conversations.c.id).where(mine)
             deleted = conn.execute(sa.delete(messages).where(messages.c.conversation_id.in_(theirs))).rowcount
-            return conn.execute(sa.delete(conversations).where(mine)).rowcount, deleted
+            started = conn.execute(sa.delete(conversations).where(mine)).rowcount
+            return ErasedEndUser(started, deleted, delete_user_events(conn, tenant_id, end_user))
 
     def append_turn(
         self,

@@ -126,6 +126,18 @@ class SqlDocuments:
         with self._db.read() as conn:
             return paging.page([rows.document(row) for row in conn.execute(query)], limit)
 
+    def readable_collections(
+        self, tenant_id: str, document_ids: Sequence[str], readers: Readers = None
+    ) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self._db.read() as conn:
+            for batch in codec.in_batches(sorted(set(document_ids))):
+                query = sa.select(documents.c.id, documents.c.collection).where(
+                    documents.c.tenant_id == tenant_id, documents.c.id.in_(batch), queries.readable(readers)
+                )
+                found.update((str(doc_id), str(collection)) for doc_id, collection in conn.execute(query))
+        return found
+
     def document_hashes(
         self, tenant_id: str, collection: str, sources: Sequence[str] | None = None
     ) -> dict[str, KnownDocument]:

@@ -3,53 +3,30 @@ resolved tickets) and what the server saw (searches, answers, classifications), 
 
 Events are appended in batches and are idempotent by (tenant, event id): a batch sent twice stores each event
 once, so clients may retry freely. They are read back in the order they were stored (`stream`), newest first in
-cursor pages (`page`), and erased per user. Models (recommendations, gaps, adapters) read them through `stream`.
+cursor pages (`page`), and erased per user. Models (recommendations, gaps, adapters) read them through `stream`;
+`search_analytics` aggregates searches and their clicks (lore.backends.store.search_analytics).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lore.backends.store import paging, refusing_unstorable
+from lore.backends.store import codec, paging, refusing_unstorable
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import events
+from lore.backends.store.search_analytics import SearchAnalytics, search_analytics
 from lore.errors import InvalidInput
-from lore.models import Page
+from lore.models import Event, Page
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
 
 BATCH = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One event as stored; `id` is the row id the store gave it (0 before it is stored)."""
-
-    tenant_id: str
-    event_id: str
-    kind: str
-    at: datetime
-    received_at: datetime
-    actor: str
-    user_id: str | None = None
-    document_id: str | None = None
-    chunk_id: int | None = None
-    collection: str | None = None
-    search_id: str | None = None
-    conversation_id: str | None = None
-    message_id: int | None = None
-    query: str | None = None
-    rank: int | None = None
-    value: float | None = None
-    reason: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +74,9 @@ class EventRecords:
         statement = self.db._insert(events).on_conflict_do_nothing(
             index_elements=[events.c.tenant_id, events.c.event_id]
         )
+        # The ids of the rows inserted, not the driver's rowcount: psycopg's is -1 for a batch.
         with refusing_unstorable(), self.db.write() as conn:
-            result = conn.execute(statement, rows)
-        return max(int(result.rowcount), 0)
+            return len(conn.execute(statement.returning(events.c.id), rows).all())
 
     def stream(self, tenant_id: str, filters: EventFilters = EventFilters()) -> Iterator[Event]:
         """Every matching event in the order stored, read in batches by row id (not one long transaction)."""
@@ -131,11 +108,48 @@ class EventRecords:
         with self.db.read() as conn:
             return {str(kind): int(n) for kind, n in conn.execute(query)}
 
+    def existing(self, tenant_id: str, event_ids: Sequence[str]) -> set[str]:
+        """Which of `event_ids` the tenant has stored already (what a retried batch would not store again)."""
+        found: set[str] = set()
+        with self.db.read() as conn:
+            for batch in codec.in_batches(sorted(set(event_ids))):
+                query = sa.select(events.c.event_id).where(
+                    events.c.tenant_id == tenant_id, events.c.event_id.in_(batch)
+                )
+                found.update(conn.execute(query).scalars())
+        return found
+
     def erase_user(self, tenant_id: str, user_id: str) -> int:
         """Delete every event of one user (an end user's erasure); how many there were."""
-        statement = sa.delete(events).where(events.c.tenant_id == tenant_id, events.c.user_id == user_id)
         with self.db.write() as conn:
-            return int(conn.execute(statement).rowcount)
+            return delete_user_events(conn, tenant_id, user_id)
+
+    def search_analytics(
+        self,
+        tenant_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        limit: int = 20,
+        min_searches: int = 3,
+    ) -> SearchAnalytics:
+        """Top queries, queries searched at least `min_searches` times and never clicked, click-through by
+        rank and queries without results, over the searches with `since <= at < until`."""
+        paging.check_limit(limit)
+        with self.db.read() as conn:
+            return search_analytics(conn, tenant_id, since, until, limit=limit, min_searches=min_searches)
+
+
+def user_events(conn: sa.Connection, tenant_id: str, user_id: str) -> list[Event]:
+    """Every event of one user, in the order stored: read inside a caller's transaction (an end user's export)."""
+    query = sa.select(events).where(events.c.tenant_id == tenant_id, events.c.user_id == user_id)
+    return [_event(row) for row in conn.execute(query.order_by(events.c.id))]
+
+
+def delete_user_events(conn: sa.Connection, tenant_id: str, user_id: str) -> int:
+    """Delete every event of one user inside a caller's transaction; how many there were."""
+    statement = sa.delete(events).where(events.c.tenant_id == tenant_id, events.c.user_id == user_id)
+    return int(conn.execute(statement).rowcount)
 
 
 def _row_id(cursor: str) -> int:

@@ -93,6 +93,16 @@ class Rotation:
     outcome: Literal["rotated", "reused", "dead"]
     user_id: str | None = None
     family_id: str | None = None
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRef:
+    """Which login a refresh token or session cookie belongs to, and whose it is."""
+
+    family_id: str
+    user_id: str
+    tenant_id: str
 
 
 class UserRecords:
@@ -314,12 +324,12 @@ class UserRecords:
                         }
                     )
                 )
-                return Rotation("rotated", row.user_id, row.family_id)
+                return Rotation("rotated", row.user_id, row.family_id, row.tenant_id)
             known = conn.execute(sa.select(refresh_tokens).where(mine)).first()
             if known is None or known.used_at is None or known.revoked_at is not None:
                 return Rotation("dead")
             self._revoke(conn, refresh_tokens.c.family_id == known.family_id, now)
-            return Rotation("reused", known.user_id, known.family_id)
+            return Rotation("reused", known.user_id, known.family_id, known.tenant_id)
 
     def revoke_family(self, family_id: str) -> None:
         with self._engine.begin() as conn:
@@ -330,10 +340,13 @@ class UserRecords:
         with self._engine.begin() as conn:
             self._revoke(conn, refresh_tokens.c.user_id == user_id, utcnow())
 
-    def family_of(self, token_hash: str) -> str | None:
-        query = sa.select(refresh_tokens.c.family_id).where(refresh_tokens.c.token_hash == token_hash)
+    def login_of(self, token_hash: str) -> LoginRef | None:
+        query = sa.select(
+            refresh_tokens.c.family_id, refresh_tokens.c.user_id, refresh_tokens.c.tenant_id
+        ).where(refresh_tokens.c.token_hash == token_hash)
         with self._engine.connect() as conn:
-            return conn.execute(query).scalar()
+            row = conn.execute(query).first()
+        return LoginRef(row.family_id, row.user_id, row.tenant_id) if row is not None else None
 
     def _revoke(self, conn: sa.Connection, which: sa.ColumnElement[bool], now: datetime) -> None:
         statement = sa.update(refresh_tokens).where(which, refresh_tokens.c.revoked_at.is_(None))

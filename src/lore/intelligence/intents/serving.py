@@ -3,7 +3,8 @@
 Which version answers: the active one, unless a candidate with a `traffic_share` takes this request — a hash of
 the request's key (its end user, else its conversation, else the text) puts the same user or conversation in
 the same arm every time. A version in `shadow` predicts beside it; its prediction never reaches the caller, but
-both go into the `classified` event, with whether they agree, for `lore intents compare`.
+both go into the `classified` event, with whether they agree, for `lore intents compare` (recorded like every
+server event: buffered, written in batches).
 
     >>> service.classify("default", "where is my card", caller=Caller("operator"))
     Classification(intent='card_arrival', confidence=0.91, ...)
@@ -20,15 +21,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lore.backends.store.event_records import Event
 from lore.backends.store.trained_models import TrainedModel
 from lore.errors import Conflict
 from lore.intelligence.intents.model import IntentModel, Prediction
-from lore.models import utcnow
+from lore.models import Event, utcnow
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
     from lore.config import Settings
+    from lore.intelligence.events import EventRecorder
     from lore.service.embedding_models import ModelDirectory
 
 KIND = "intents"
@@ -74,10 +75,13 @@ def arm(models: list[TrainedModel], key: str) -> TrainedModel | None:
 class IntentService:
     """Serving of every tenant's intent models: their payloads, loaded once, and the query embeddings."""
 
-    def __init__(self, store: Database, models: ModelDirectory, settings: Settings) -> None:
+    def __init__(
+        self, store: Database, models: ModelDirectory, settings: Settings, events: EventRecorder
+    ) -> None:
         self.store = store
         self.models = models
         self.settings = settings
+        self.events = events
         self._loaded: OrderedDict[str, IntentModel] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -103,7 +107,7 @@ class IntentService:
         served = self.predict(chosen, text)
         shadowed = self.predict(shadow, text) if shadow is not None else None
         if self.settings.intelligence.record_classifications:
-            self.store.events.append([_event(tenant_id, text, caller, chosen, served, shadow, shadowed)])
+            self.events.record(_event(tenant_id, text, caller, chosen, served, shadow, shadowed))
         return Classification(
             served.intent, served.confidence, served.alternatives, chosen.id, chosen.version, name
         )
