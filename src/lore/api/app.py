@@ -38,6 +38,7 @@ from lore.api.routes import (
     gaps,
     groups,
     health,
+    intents,
     jobs,
     keys,
     recommendations,
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         gaps,
         adapters,
         recommendations,
+        intents,
     ):
         app.include_router(module.router)
     _check_guarded(app)
