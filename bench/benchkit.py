@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from lore.evaluation.machine import cpu_flags
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCIFACT = Path(os.environ.get("LORE_BENCH_DATA", ROOT.parent / "shared" / "data")) / "scifact"
@@ -62,22 +64,6 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-# The instruction sets that change Lore's speed (DESIGN.md §5: machines of this kind differ in them).
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
-
-
-def cpu_flags() -> list[str]:
-    """Which of `CPU_FLAGS` this CPU has (empty where /proc/cpuinfo is not there)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next(
-        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
-    )
-    return [flag for flag in CPU_FLAGS if flag in flags]
 
 
 def context() -> dict[str, Any]:

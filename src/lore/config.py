@@ -707,6 +707,87 @@ class IntelligenceSettings(BaseModel):
     gaps_drafts_collection: str = Field(
         "drafts", description="Collection that answers promoted to draft articles go to unless one is named."
     )
+    # query adapters
+    adapter_refresh_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often each process re-reads which query adapter a searched collection has; the "
+        "process that activates or rolls one back applies it at once, others within this many seconds.",
+    )
+    adapter_min_gain: float = Field(
+        0.0,
+        ge=0,
+        description="nDCG@10 an adapter must gain in vector search on its held-out pairs (without losing any "
+        "in hybrid search) before it may be activated without forcing.",
+    )
+    # recommendations (weights and lambda: tuned on MovieLens validation folds, docs/evaluation.md; the time
+    # constants suit a help centre)
+    recommend_refresh_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How often a server looks for tenants with new engagement events or changed documents and "
+        "queues one refresh of their recommender (at most one queued per tenant; 0: never automatically).",
+    )
+    recommend_half_life_days: float = Field(
+        14.0, gt=0, description="Half-life of an engagement in popularity, in days."
+    )
+    recommend_profile_half_life_days: float | None = Field(
+        180.0,
+        gt=0,
+        description="Half-life of what a user engaged with in their profile, in days (unset: all alike): what "
+        "they read lately says more about what they want next.",
+    )
+    recommend_ease_lambda: float = Field(200.0, gt=0, description="L2 penalty of the EASE item-item model.")
+    recommend_neighbours: int = Field(
+        300, ge=1, le=1000, description="Neighbours each item keeps in the item-kNN and EASE weights."
+    )
+    recommend_max_items: int = Field(
+        2000,
+        ge=2,
+        le=20_000,
+        description="Most-engaged items a tenant's collaborative weights cover (others still rank by "
+        "popularity and content).",
+    )
+    recommend_max_documents: int = Field(
+        20_000, ge=1, description="Documents a tenant's recommender holds (the most engaged)."
+    )
+    recommend_weight_ease: float = Field(1.0, ge=0, description="Blend weight of EASE.")
+    recommend_weight_knn: float = Field(0.0, ge=0, description="Blend weight of item-kNN.")
+    recommend_weight_popularity: float = Field(0.25, ge=0, description="Blend weight of decayed popularity.")
+    recommend_weight_content: float = Field(
+        0.1, ge=0, description="Blend weight of the user's content profile."
+    )
+    recommend_weight_context: float = Field(
+        2.0, ge=0, description="Blend weight of the request's context text, when one is given."
+    )
+    recommend_diversity: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Maximal marginal relevance trade-off: 0 keeps the blend's order, higher spreads the list.",
+    )
+    recommend_related_engagement: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of co-engagement (against content similarity) in a document's related documents.",
+    )
+    recommend_duplicate_cosine: float = Field(
+        0.97,
+        gt=0,
+        le=1,
+        description="Content cosine at or above which a document counts as a near-duplicate and is never "
+        "related to the other.",
+    )
+    recommend_exclude_engaged: bool = Field(
+        True, description="Leave out of a user's recommendations what they already engaged with."
+    )
+    recommend_history_events: int = Field(
+        500, ge=1, le=10_000, description="A user's newest events a recommendation request reads."
+    )
+    recommend_keep_versions: int = Field(
+        3, ge=1, description="Recommender versions kept per tenant; older retired ones are deleted."
+    )
     # intents
     intent_model: str = Field(
         "default",

@@ -195,6 +195,7 @@ def by_id(world: World, caller: Caller, hidden: list[str]) -> list[Probe]:
             found += [
                 Probe("by id", caller.name, "GET", path, statuses=NOT_THERE | REFUSED),
                 Probe("by id", caller.name, "GET", f"{path}/access", statuses=NOT_THERE | REFUSED),
+                Probe("by id", caller.name, "GET", f"{path}/related", statuses=NOT_THERE | REFUSED),
                 Probe(
                     "by id",
                     caller.name,

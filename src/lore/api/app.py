@@ -25,6 +25,7 @@ from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
 from lore.api.routes import (
     access,
+    adapters,
     admin,
     analytics,
     audit,
@@ -40,6 +41,7 @@ from lore.api.routes import (
     intents,
     jobs,
     keys,
+    recommendations,
     search,
     secrets,
     tenant_settings,
@@ -53,6 +55,7 @@ from lore.api.user_auth import access_token_check, open_identity, session_cookie
 from lore.config import Settings
 from lore.conversations import open_answering
 from lore.intelligence.gaps import KnowledgeGaps
+from lore.intelligence.recommend.refresh import RefreshScheduler
 from lore.jobs.runtime import JobRuntime
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
@@ -79,6 +82,10 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         saver.start()
         runtime = await run_in_threadpool(JobRuntime.for_lore, service)  # worker threads and the reaper
         runtime.start()
+        refreshes = RefreshScheduler(
+            service.store, runtime.queue, settings.intelligence.recommend_refresh_seconds
+        )
+        refreshes.start()
         app.state.lore = service
         app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
         identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
@@ -106,6 +113,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             yield
         finally:
             await throttling.close()
+            await run_in_threadpool(refreshes.stop)
             await run_in_threadpool(runtime.stop)
             await run_in_threadpool(saver.stop)
             identity.close()
@@ -152,6 +160,8 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         events,
         analytics,
         gaps,
+        adapters,
+        recommendations,
         intents,
     ):
         app.include_router(module.router)

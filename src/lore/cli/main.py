@@ -7,6 +7,7 @@ import sys
 import typer
 
 from lore.cli import (
+    adapters,
     ask,
     audit,
     backup,
@@ -59,6 +60,7 @@ app.add_typer(secrets.app, name="secrets")
 app.add_typer(events.app, name="events")
 app.add_typer(events.analytics_app, name="analytics")
 app.add_typer(gaps.app, name="gaps")
+app.add_typer(adapters.app, name="adapters")
 app.add_typer(intents.app, name="intents")
 
 

@@ -63,15 +63,42 @@ class RankedChunk(NamedTuple):
 Ranked = list[RankedChunk]
 
 
+class QueryAdapter(Protocol):
+    """A map of query vectors tuned to one collection (`lore.intelligence.adapters`); `id` names its version."""
+
+    @property
+    def id(self) -> str: ...
+
+    def apply(self, vector: np.ndarray) -> np.ndarray:
+        """The adapted unit vector of a query vector."""
+        ...
+
+
+class QuerySpace(NamedTuple):
+    """Where a query is embedded to search some collections: by their model, through their adapter (if any).
+    Collections of different spaces are ranked apart, as collections of different models are."""
+
+    model: str
+    adapter: QueryAdapter | None = None
+
+    @property
+    def label(self) -> str:
+        """The space in cache keys: a new adapter version is a new label."""
+        return self.model if self.adapter is None else f"{self.model}+{self.adapter.id}"
+
+
+Plan = dict[QuerySpace, list[str]]  # the searched collections by the query space they are searched in
+
+
 class QueryModels(Protocol):
     """The embedding models a search needs: which serves which collection, and query vectors by each."""
 
-    def plan(self, tenant_id: str, collections: Sequence[str] | None) -> dict[str, list[str]]:
-        """{model id: the searched collections it embeds}; None searches every collection with vectors."""
+    def plan(self, tenant_id: str, collections: Sequence[str] | None) -> Plan:
+        """{space: the searched collections it embeds}; None searches every collection with vectors."""
         ...
 
-    def embed_query(self, model: str, text: str) -> np.ndarray:
-        """A unit vector of the query by that model."""
+    def embed_query(self, space: QuerySpace, text: str) -> np.ndarray:
+        """A unit vector of the query in that space."""
         ...
 
     def coverage(self, model: str, query: str) -> float:
@@ -101,49 +128,59 @@ class Retriever:
         """The documents and chunks of the searched collections that the request's readers may not read."""
         return self.access.hidden(request.tenant_id, request.readers, request.collections)
 
-    def search(self, request: SearchRequest, hidden: Hidden | None = None) -> list[Hit]:
-        """`hidden`, when the caller resolved it already (to key a cache with it), is what the search leaves
-        out; otherwise it is resolved here."""
+    def search(
+        self, request: SearchRequest, hidden: Hidden | None = None, plan: Plan | None = None
+    ) -> list[Hit]:
+        """`hidden` and `plan`, when the caller resolved them already (to key a cache with them), are what the
+        search leaves out and the query spaces it searches in; otherwise they are resolved here."""
         hidden = self.hidden(request) if hidden is None else hidden
-        return self.hydrate(request, self.rank(request, request.k, hidden), hidden)
+        return self.hydrate(request, self.rank(request, request.k, hidden, plan), hidden)
 
     def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
         """The request's k readable chunks nearest `vector`, a unit vector of `model`, among the searched
         collections that model embeds (the others cannot be compared with it); `request.query` only picks
         the snippets. What a centroid of questions is matched against documents with."""
-        collections = self.models.plan(request.tenant_id, request.collections).get(model, [])
+        plan = self.models.plan(request.tenant_id, request.collections)
+        collections = [c for space, group in plan.items() if space.model == model for c in group]
         if not collections:
             return []
         request = replace(request, collections=collections)
         hidden = self.hidden(request)
-        target = _Target(model, [partition_key(request.tenant_id, c, model) for c in collections])
+        target = _Target(QuerySpace(model), [partition_key(request.tenant_id, c, model) for c in collections])
         found = self._vector(request, target, vector, request.k, hidden)
         return self.hydrate(request, [RankedChunk(cid, s, s, None) for cid, s in found], hidden)
 
-    def rank(self, request: SearchRequest, k: int, hidden: Hidden = NOTHING_HIDDEN) -> Ranked:
+    def plan(self, request: SearchRequest) -> Plan:
+        """The query space of each searched collection: its model, and its adapter if it has one."""
+        return self.models.plan(request.tenant_id, request.collections)
+
+    def rank(
+        self, request: SearchRequest, k: int, hidden: Hidden = NOTHING_HIDDEN, plan: Plan | None = None
+    ) -> Ranked:
         """(chunk id, score, vector score, keyword score), best first, none of them `hidden`. Collections
-        embedded by different models are ranked apart and interleaved by rank: cosines of two models are not
-        on one scale."""
-        groups = self.models.plan(request.tenant_id, request.collections)
+        embedded by different models, or through different adapters, are ranked apart and interleaved by rank:
+        their cosines are not on one scale. Keyword scores are: a keyword search ranks every collection at once."""
+        if request.mode == "keyword":
+            return self._keyword_only(request, k, hidden)
+        groups = self.plan(request) if plan is None else plan
         if len(groups) <= 1:
-            model = next(iter(groups), None)
-            return self._rank(request, model, groups.get(model or "", []), k, hidden)
+            space = next(iter(groups), None)
+            return self._rank(request, space, [] if space is None else groups[space], k, hidden)
         ranked = [
-            self._rank(replace(request, collections=collections), model, collections, k, hidden)
-            for model, collections in sorted(groups.items())
+            self._rank(replace(request, collections=collections), space, collections, k, hidden)
+            for space, collections in sorted(groups.items(), key=lambda group: group[0].label)
         ]
         return interleave(ranked, k)
 
     def _rank(
-        self, request: SearchRequest, model: str | None, collections: list[str], k: int, hidden: Hidden
+        self, request: SearchRequest, space: QuerySpace | None, collections: list[str], k: int, hidden: Hidden
     ) -> Ranked:
-        if request.mode == "keyword":
-            return self._keyword_only(request, k, hidden)
-        if model is None:  # no vectors in these collections yet
+        if space is None:  # no vectors in these collections yet
             return [] if request.mode == "vector" else self._keyword_only(request, k, hidden)
-        target = _Target(model, [partition_key(request.tenant_id, c, model) for c in collections])
+        partitions = [partition_key(request.tenant_id, c, space.model) for c in collections]
+        target = _Target(space, partitions)
         if request.mode == "vector":
-            query = self.models.embed_query(model, request.query)
+            query = self.models.embed_query(space, request.query)
             return [
                 RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k, hidden)
             ]
@@ -211,7 +248,7 @@ class Retriever:
         candidates = self.candidates(request, target, max(k, MIN_DEPTH), hidden)
         if not candidates:
             return []
-        scores = fusion.fuse(candidates, self.models.coverage(target.model, request.query))
+        scores = fusion.fuse(candidates, self.models.coverage(target.space.model, request.query))
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             RankedChunk(candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)
@@ -222,7 +259,7 @@ class Retriever:
         self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden = NOTHING_HIDDEN
     ) -> list[fusion.Candidate]:
         """The union of both retrievers' top `depth` readable chunks, each candidate with both scores."""
-        query = self.models.embed_query(target.model, request.query)
+        query = self.models.embed_query(target.space, request.query)
         vector = dict(self._vector(request, target, query, depth, hidden))
         keyword = dict(self._keyword(request, depth, hidden))
         self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
@@ -281,9 +318,9 @@ class Retriever:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """The vector side of one search: a model and the partitions of the searched collections it embeds."""
+    """The vector side of one search: a query space and the partitions of the searched collections in it."""
 
-    model: str
+    space: QuerySpace
     partitions: list[str]
 
 

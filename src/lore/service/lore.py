@@ -1,6 +1,6 @@
 """`Lore`: the service the CLI and the API call alike. It owns the lifecycle of the parts it is built from and
 delegates each call to the part that owns the state: ingestion, the model directory, index sync, the search
-cache, the retriever and the recorder of the server's events."""
+cache, the retriever, the recorder of the server's events and the recommenders."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput, NotFound
 from lore.intelligence.events import EventRecorder
+from lore.intelligence.recommend.serving import Recommendations
 from lore.interfaces import Embedder, VectorIndex
 from lore.models import (
     DEFAULT_COLLECTION,
@@ -44,6 +45,7 @@ from lore.registry import (
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Added, Destination, Ingestion
+from lore.service.query_adapters import QueryAdapters, QuerySpaces
 from lore.service.search_cache import SearchCache
 from lore.service.visibility import Visibility
 
@@ -72,6 +74,7 @@ class Lore:
             settings, embedder, store.reembedding, store.vectors, caches.query_vectors, create_embedder_for
         )
         self.cache = SearchCache(caches, self.models, settings.caches.chunk_cache_size)
+        self.adapters = QueryAdapters(store.trained_models, settings.intelligence.adapter_refresh_seconds)
         keywords = KeywordIndex() if settings.index.keyword_index == "memory" else None
         self.index_sync = IndexSync(
             store.changes,
@@ -84,15 +87,17 @@ class Lore:
             check_seconds=settings.index.index_sync_seconds,
             inline_changes=settings.index.inline_catch_up_changes,
         )
+        visibility = Visibility(store.access)
         self.retriever = Retriever(
             store.documents,
             store.keywords,
             index,
-            self.models,
-            Visibility(store.access),
+            QuerySpaces(self.models, self.adapters),
+            visibility,
             keywords,
             self.cache.chunks,
         )
+        self.recommendations = Recommendations(store, visibility, self.models, settings)
         recording = settings.intelligence
         self.events = EventRecorder(
             store.events,
@@ -272,10 +277,11 @@ class Lore:
             # when that is cheap; otherwise the answer comes from what is applied, and is not cached).
             self.index_sync.catch_up_to(max(versions))
         hidden = self.retriever.hidden(request)
-        key = self.cache.key(request, versions, hidden)
+        plan = self.retriever.plan(request)
+        key = self.cache.key(request, plan, versions, hidden)
         hits = self.cache.get(key)
         if hits is None:
-            hits = self.retriever.search(request, hidden)
+            hits = self.retriever.search(request, hidden, plan)
             if self.index_sync.applied_seq >= max(versions):
                 self.cache.put(key, hits, hidden)
         return hits
@@ -328,6 +334,7 @@ class Lore:
 
     def rebuild_index(self) -> int:
         """Rebuild the derived indexes from the store; returns the number of vectors."""
+        self.adapters.clear()  # a restored store may hold other adapters
         return self.index_sync.rebuild()
 
     def readiness(self) -> dict[str, Any]:

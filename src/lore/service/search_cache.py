@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from lore.backends.cache import Caches
 from lore.caching import LRU, CacheStats, collection_scope, tenant_scope
-from lore.core.retrieve import SearchRequest
+from lore.core.retrieve import Plan, SearchRequest
 from lore.models import NOTHING_HIDDEN, Change, Chunk, Hidden, Hit, split_partition
 from lore.service.embedding_models import ModelDirectory
 
@@ -50,13 +50,13 @@ def hidden_key(hidden: Hidden) -> str | None:
 
 def result_key(
     request: SearchRequest,
-    models: Sequence[str],
+    spaces: Sequence[str],
     versions: Sequence[int],
     hidden: Hidden = NOTHING_HIDDEN,
 ) -> str:
-    """The cache key of a search: its inputs, the models that embed the searched collections, the content
-    versions of those collections, and what its readers may not see there."""
-    parts = [*search_key(request), list(models), list(versions), hidden_key(hidden)]
+    """The cache key of a search: its inputs, the query spaces of the searched collections (their models and
+    adapter versions), the content versions of those collections, and what its readers may not see there."""
+    parts = [*search_key(request), list(spaces), list(versions), hidden_key(hidden)]
     return json.dumps(parts, ensure_ascii=False)
 
 
@@ -81,9 +81,11 @@ class SearchCache:
             return local
         return [max(a, b) for a, b in zip(local, self.caches.shared.read(scopes), strict=True)]
 
-    def key(self, request: SearchRequest, versions: Sequence[int], hidden: Hidden = NOTHING_HIDDEN) -> str:
-        models = sorted(self.models.plan(request.tenant_id, request.collections))
-        return result_key(request, models, versions, hidden)
+    def key(
+        self, request: SearchRequest, plan: Plan, versions: Sequence[int], hidden: Hidden = NOTHING_HIDDEN
+    ) -> str:
+        """`plan` is the one the search runs with: a new adapter version is a new key at once."""
+        return result_key(request, sorted(space.label for space in plan), versions, hidden)
 
     def get(self, key: str) -> list[Hit] | None:
         return self.caches.search_results.get(key)

@@ -29,6 +29,7 @@ from lore.backends.store import codec, queries, rows
 from lore.backends.store.access_records import AccessRecords
 from lore.backends.store.api_keys import ApiKeyRecords
 from lore.backends.store.audit_records import AuditRecords
+from lore.backends.store.catalogue import CatalogueRecords
 from lore.backends.store.change_feed import SqlChangeFeed
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.backends.store.documents import SqlDocuments
@@ -53,7 +54,7 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
     `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`,
-    `secrets`, `events`, `trained_models` and `intent_routes` are the repositories callers use."""
+    `secrets`, `events`, `trained_models`, `catalogue` and `intent_routes` are the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -75,6 +76,7 @@ class Database(abc.ABC):
         self.secrets = SecretRecords(self)
         self.events = EventRecords(self)
         self.trained_models = TrainedModelRecords(self)
+        self.catalogue = CatalogueRecords(self)
         self.intent_routes = IntentRouteRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------

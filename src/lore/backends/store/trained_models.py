@@ -4,8 +4,8 @@ training data and the embedder it needs.
 
 A model's life: saved as a `candidate`; optionally run in `shadow` next to the active one, or serving a
 `traffic_share` of requests (A/B); `activate`d, which retires the version active before it in the same
-transaction; `rollback` reactivates the version active before the current one. At most one version of a
-(tenant, kind, name) is active at a time.
+transaction; `rollback` reactivates the version active before the current one; `deactivate` leaves none
+active. At most one version of a (tenant, kind, name) is active at a time.
 """
 
 from __future__ import annotations
@@ -237,6 +237,22 @@ class TrainedModelRecords:
                 .values(status="active", traffic_share=None)
             )
         return self.get(tenant_id, previous.id)
+
+    def deactivate(self, tenant_id: str, kind: str, name: str) -> TrainedModel:
+        """Retire the active version, so that none is (as before the first activation); `Conflict` if none is.
+        A `rollback` afterwards reactivates it."""
+        with self.db.write() as conn:
+            current = conn.execute(
+                sa.select(*_COLUMNS).where(
+                    *self._of(tenant_id, kind, name), trained_models.c.status == "active"
+                )
+            ).one_or_none()
+            if current is None:
+                raise Conflict("no active version to deactivate", details={"kind": kind, "name": name})
+            conn.execute(
+                sa.update(trained_models).where(trained_models.c.id == current.id).values(status="retired")
+            )
+        return self.get(tenant_id, current.id)
 
     def delete(self, tenant_id: str, model_id: str) -> None:
         with self.db.write() as conn:
