@@ -799,7 +799,8 @@ class IntelligenceSettings(BaseModel):
     record_classifications: bool = Field(
         True,
         description="Record each classification as a `classified` event: the serving version's prediction and, "
-        "when a version runs in shadow, its prediction and whether the two agree (`lore intents compare`).",
+        "when a version runs in shadow, its prediction and whether the two agree (`lore intents compare`); "
+        "recorded with the server's events, so `LORE_RECORD_SEARCHES` must be on too.",
     )
     intent_validation_share: float = Field(
         0.1,

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from lore.errors import InvalidInput
+from lore.evaluation.machine import cpu_flags
 from lore.intelligence.intents.data import Labelled, parse_csv
 from lore.intelligence.intents.metrics import quality
 from lore.intelligence.intents.model import IntentModel
 from lore.intelligence.intents.training import Progress, TrainingParams, embed_all, train
 from lore.interfaces import Embedder
-
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
 
 
 def evaluate(
@@ -60,15 +59,3 @@ def score(
         "precision": round(sum(intent == label for intent, label in given) / max(1, len(given)), 4),
     }
     return figures
-
-
-def cpu_flags() -> list[str]:
-    """Which of `CPU_FLAGS` this CPU has (empty where /proc/cpuinfo is not there)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next(
-        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
-    )
-    return [flag for flag in CPU_FLAGS if flag in flags]
