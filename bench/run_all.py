@@ -24,6 +24,7 @@ MODEST: dict[str, list[str]] = {
     "backends": ["--docs", "300", "--queries", "100"],
     "conversations": [],
     "hostile": ["--alone", "6", "--bound", "45"],
+    "cli_startup": ["--runs", "3"],
 }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
 import pytest
 
 from lore.config import Settings
+from lore.core.ingest import Progress
 from lore.core.retrieve import SearchRequest
 from lore.errors import InvalidInput, NotFound
 from lore.models import DEFAULT_TENANT, SearchFilters
@@ -34,11 +36,32 @@ def help_centre(tmp_path: Path) -> Path:
     return root
 
 
+def test_ingest_reports_progress_with_totals_known_first(lore: Lore, tmp_path: Path) -> None:
+    folder = tmp_path / "long"
+    folder.mkdir()
+    sentences = " ".join(f"Sentence {i} tells of part {i % 7} and step {i * 3}." for i in range(1500))
+    (folder / "0-long.md").write_text(f"# Long\n\n{sentences}\n")  # over 64 chunks: two embedding steps
+    (folder / "1-short.md").write_text("# Short\n\nA short note.\n")
+    (folder / "2-short.md").write_text("# Shorter\n\nA shorter note.\n")
+    seen: list[Progress] = []
+    report = lore.ingest_paths([folder], on_progress=seen.append)
+    assert report.chunks > 64
+    assert seen[0].files_total == 3 and (seen[0].files_done, seen[0].work_done) == (0, 0.0)
+    assert seen[-1].files_done == 3 and seen[-1].work_done == 1.0
+    assert seen[-1].chunks == report.chunks and seen[-1].embedded == report.embedded
+    steps = [p.embedded for p in seen]
+    assert steps == sorted(steps) and max(b - a for a, b in itertools.pairwise(steps)) <= 64
+    assert [p.work_done for p in seen] == sorted(p.work_done for p in seen)
+    assert len({p.work_done for p in seen if p.files_done == 0}) > 2  # it moves before the first file is done
+    assert {Path(p.source).name for p in seen if p.source} == {"0-long.md", "1-short.md", "2-short.md"}
+
+
 def test_ingest_indexes_supported_files_and_reports_the_rest(lore: Lore, help_centre: Path) -> None:
     report = lore.ingest_paths([help_centre])
     assert (report.files, report.added, report.unchanged) == (4, 3, 0)
     failed = {Path(f.source).name: f.code for f in report.failures}
-    assert failed == {"logo.png": "unsupported_format", "broken.pdf": "corrupt_document"}
+    assert failed == {"broken.pdf": "corrupt_document"}
+    assert {Path(f.source).name: f.code for f in report.skipped} == {"logo.png": "unsupported_format"}
     for mode in ("hybrid", "vector", "keyword"):
         assert search(lore, "how long until my refund arrives", mode)[0] == "Refunds"
     assert search(lore, "forgot my password")[0] == "Passwords"

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from limits import parse_many
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
@@ -29,6 +28,13 @@ from pydantic_settings import (
 # one-shot command: it amortises building the in-memory keyword index over its whole life.
 SERVING_DEFAULTS: dict[str, Any] = {"keyword_index": "memory"}
 MIB = 1024 * 1024
+
+
+def _parse_rates(value: str) -> None:
+    """Check rates such as `120/minute` (`limits` is imported only when a setting names one)."""
+    from limits import parse_many
+
+    parse_many(value)
 
 
 class StorageSettings(BaseModel):
@@ -245,6 +251,11 @@ class ServingSettings(BaseModel):
         description="On SIGTERM or Ctrl-C, seconds the requests under way may take to finish before they are "
         "cancelled (an answer then stops at its next piece).",
     )
+    access_log: bool = Field(
+        True,
+        description="Log one line per request to stderr (client address, method, path without its query, "
+        "status, milliseconds); errors are logged either way.",
+    )
 
 
 # A list setting reads one variable, comma-separated: `LORE_ALLOWED_HOSTS=lore.example.com,lore.internal`.
@@ -420,13 +431,13 @@ class LimitsSettings(BaseModel):
     @classmethod
     def _a_limit_or_none(cls, value: str | None) -> str | None:
         if value:
-            parse_many(value)  # ValueError names what it could not read
+            _parse_rates(value)  # ValueError names what it could not read
         return value or None
 
     @field_validator("rate_limit_address", "rate_limit_sign_in")
     @classmethod
     def _a_limit(cls, value: str) -> str:
-        parse_many(value)  # publishable keys are always limited: an empty one is an error too
+        _parse_rates(value)  # publishable keys are always limited: an empty one is an error too
         return value
 
     @field_validator("trusted_proxies")

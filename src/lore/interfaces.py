@@ -9,9 +9,7 @@ the same bodies against every implementation. The database's roles (`Documents`,
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from lore.models import (
     Change,
@@ -28,6 +26,9 @@ from lore.models import (
     ScoredChunk,
     SearchFilters,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Embedder(Protocol):
@@ -138,7 +139,13 @@ class Documents(ChunkSource, Protocol):
 
     def ensure_collection(self, tenant_id: str, collection: str) -> None: ...
 
-    def list_collections(self, tenant_id: str) -> list[CollectionInfo]: ...
+    def list_collections(self, tenant_id: str, readers: Readers = None) -> list[CollectionInfo]:
+        """Name order; the counts are of the documents `readers` may read."""
+        ...
+
+    def delete_collection(self, tenant_id: str, collection: str) -> int | None:
+        """The collection and all its documents, at once: how many documents went (None: no such collection)."""
+        ...
 
     def write_document(
         self,

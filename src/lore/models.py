@@ -231,6 +231,7 @@ class Hit:
     highlights: list[tuple[int, int]]  # [start, end) offsets of matched words in `snippet`
     vector_score: float | None = None
     keyword_score: float | None = None
+    relevance: float | None = None  # 0..1 on an absolute scale (`lore.core.fusion.relevance`); None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,9 +281,15 @@ class Page(Generic[T]):
 
 @dataclass(slots=True)
 class CollectionInfo:
+    """A collection with what it holds (of what its reader may read) and its embedding models (None: the
+    configured default embedder; `pending_model_id`: a re-embedding under way)."""
+
     name: str
     document_count: int
     chunk_count: int
+    created_at: datetime | None = None
+    model_id: str | None = None
+    pending_model_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

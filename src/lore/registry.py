@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lore.backends.embedder import e5, onnx
 from lore.config import Settings
-from lore.core.chunk import TokenCounter
 from lore.errors import InvalidInput
 from lore.interfaces import Embedder, VectorIndex
 from lore.plugins import Registry
@@ -20,6 +18,7 @@ from lore.plugins import Registry
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
     from lore.backends.vector.hnsw import HnswOptions
+    from lore.core.chunk import TokenCounter
 
 
 class EmbedderPlugin(NamedTuple):
@@ -36,7 +35,11 @@ stores: Registry[Callable[[Settings], Database]] = Registry("store backend", "lo
 vector_indexes: Registry[Callable[[Settings], VectorIndex]] = Registry(
     "vector index backend", "lore.vector_indexes"
 )
-embedders: Registry[EmbedderPlugin] = Registry("embedder backend", "lore.embedders")
+# The built-in embedders register in their own module, imported at the first lookup: a command that only
+# opens the store never loads a tokenizer or an inference runtime.
+embedders: Registry[EmbedderPlugin] = Registry(
+    "embedder backend", "lore.embedders", builtins="lore.backends.embedder.builtins"
+)
 
 
 @stores.register("sqlite")
@@ -80,32 +83,6 @@ def _hnsw(settings: Settings) -> HnswOptions:
         index.hnsw_expansion_add,
         index.hnsw_expansion_search,
     )
-
-
-def _minilm(settings: Settings) -> Embedder:
-    return onnx.MiniLMEmbedder(
-        variant=settings.embedding.embedding_variant,
-        cache_dir=settings.embedding.model_cache_dir,
-        threads=settings.embedding.embed_threads,
-        batch_size=settings.embedding.embed_batch_size,
-    )
-
-
-def _e5(settings: Settings) -> Embedder:
-    return e5.E5Embedder(
-        threads=settings.embedding.embed_threads, batch_size=settings.embedding.embed_batch_size
-    )
-
-
-embedders.add(
-    "minilm",
-    EmbedderPlugin(
-        _minilm,
-        onnx.token_counter,
-        {model_id: {"embedding_variant": variant} for variant, model_id in onnx.MODEL_IDS.items()},
-    ),
-)
-embedders.add("e5", EmbedderPlugin(_e5, e5.token_counter, {e5.MODEL_ID: {}}))
 
 
 def store_backend_name(url: str) -> str:

@@ -20,6 +20,7 @@ HIT_FIELDS = {
     "highlights",
     "text",
     "score",
+    "relevance",
     "scores",
     "tags",
     "metadata",
@@ -98,6 +99,19 @@ def test_scores_say_which_retrievers_ran(client: httpx.Client, ids: dict[str, st
     assert vector["keyword"] is None and isinstance(vector["vector"], float)
     assert keyword["vector"] is None and keyword["keyword"] > 0
     assert hybrid["vector"] is not None and hybrid["keyword"] is not None
+
+
+def test_relevance_is_absolute_where_the_fused_score_is_relative(
+    client: httpx.Client, ids: dict[str, str]
+) -> None:
+    on_topic = search(client, query="how do I reset my password", mode="hybrid")["hits"]
+    off_topic = search(client, query="volcanic eruptions on jupiter's moons", mode="hybrid")["hits"]
+    assert off_topic[0]["score"] > 0.3  # the fused score ranks: even a search for nothing has a "best" hit
+    assert on_topic[0]["relevance"] > 0.3 > off_topic[0]["relevance"]
+    assert all(0.0 <= hit["relevance"] <= 1.0 for hit in on_topic + off_topic)
+    assert [h["score"] for h in on_topic] == sorted((h["score"] for h in on_topic), reverse=True)
+    keyword = search(client, query="reset password", mode="keyword")["hits"]
+    assert {hit["relevance"] for hit in keyword} == {None}  # BM25 has no absolute scale
 
 
 def test_heading_path_comes_from_the_markdown(client: httpx.Client, ids: dict[str, str]) -> None:

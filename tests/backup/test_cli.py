@@ -53,6 +53,7 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path, model_cache: P
 
 def test_human_output_and_errors(tmp_path: Path, model_cache: Path) -> None:
     data = tmp_path / "data"
+    lore("migrate", data=data, model_cache=model_cache)  # an installation, empty
     made = lore("backup", str(tmp_path / "empty.tar"), data=data, model_cache=model_cache)
     assert "backup written" in made.stderr and "no rows" in made.stderr
     (tmp_path / "junk.tar").write_bytes(b"junk" * 300)

@@ -12,8 +12,12 @@ import pytest
 LORE = [sys.executable, "-m", "lore"]
 
 
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*LORE, *args], capture_output=True, text=True, env=env, timeout=300, check=False)
+def run(
+    *args: str, env: dict[str, str], check: bool = True, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*LORE, *args], capture_output=True, text=True, env=env, timeout=300, check=False, cwd=cwd
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"lore {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result

@@ -18,8 +18,8 @@ def test_ingest_search_and_reingest(tmp_path: Path, store_env: dict[str, str]) -
     )
     (docs / "notes.xyz").write_text("not a supported format")
     first = json.loads(run("ingest", str(docs), "--tag", "billing", "--json", env=env).stdout)
-    assert (first["added"], first["chunks"]) == (1, 1)
-    assert first["failures"] == [
+    assert (first["added"], first["chunks"], first["failures"]) == (1, 1, [])
+    assert first["skipped"] == [  # another type in a folder: skipped, and the ingest succeeded
         {
             "source": str((docs / "notes.xyz").resolve()),
             "code": "unsupported_format",
@@ -57,6 +57,7 @@ def test_human_output_shows_progress_and_highlighted_results(tmp_path: Path, env
 
 
 def test_errors_are_one_line_with_a_code(env: dict[str, str]) -> None:
+    run("migrate", env=env)  # a data dir, empty
     result = run("search", "x", "--k", "0", env=env, check=False)
     assert result.returncode == 2
     assert "error [invalid_input]" in result.stderr and "Traceback" not in result.stderr

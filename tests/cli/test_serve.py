@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+import uvicorn.supervisors
 from typer.testing import CliRunner
 
 from lore.api.app import create_app
-from lore.cli import serve as serve_module
 from lore.cli.main import app as cli
 from lore.config import Settings
 
@@ -51,7 +51,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[uvicorn.Config]:
             pass
 
     monkeypatch.setattr(uvicorn.Server, "run", one_worker)
-    monkeypatch.setattr(serve_module, "Multiprocess", Workers)
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Workers)
     return configs
 
 
@@ -164,6 +164,24 @@ def test_lore_serve_on_a_busy_port_fails_without_printing_an_address(environment
             timeout=120,
             check=False,
         )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Lore on" not in result.stdout + result.stderr
-    assert "address already in use" in result.stderr.lower()
+    assert f"error [conflict]: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "--port or LORE_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lore_serve_demo_shows_its_progress_then_its_address(
+    environment: Path, captured: list[uvicorn.Config]
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--demo", "--port", "0"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    progress = [n for n, line in enumerate(lines) if line.startswith("loading the demo:")]
+    assert lines[progress[0]].startswith("loading the demo:   0%")
+    assert re.match(r"loading the demo: 100% (\d+)/\1 articles", lines[progress[-1]])
+    address = next(n for n, line in enumerate(lines) if line.startswith("Lore on http://127.0.0.1:"))
+    assert progress[-1] < address  # the address comes once the server is about to answer
+    assert "demo API key in" in result.output
+    assert (environment / "demo-key").exists() and (environment / "cli-key").exists()
+    assert not (environment / "server.json").exists()  # written for the server's life, removed after it

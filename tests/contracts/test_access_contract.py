@@ -15,7 +15,7 @@ from lore.backends.store.schema import tenants, users
 from lore.errors import InvalidInput, NotFound, SourceTaken
 from lore.models import Access, Author, Document, Hidden, SearchFilters, utcnow
 from lore.service.visibility import Visibility
-from tests.contracts.test_database_contract import T1, T2, draft, vectors_of
+from tests.contracts.test_database_contract import C1, T1, T2, draft, vectors_of
 
 ALICE = Author("user:alice", frozenset({"user:alice", "group:legal"}))
 BOB = Author("user:bob", frozenset({"user:bob"}))
@@ -118,6 +118,19 @@ def test_a_restricted_document_is_read_by_its_grants_its_owner_and_admins(people
         assert db.keywords.keyword_search(T1, "merger", 5, readers=outsider) == []
         assert db.documents.filter_chunk_ids(T1, None, SearchFilters(), outsider) == set()
     assert db.access.access_of(T1, secret.id) == Access(True, ("legal",), ())
+
+
+def test_collections_count_only_what_the_reader_may_read(people: Database) -> None:
+    db = people
+    write_as(db, BOB, "merger plans", source="secret.md", access=LEGAL)
+    write_as(db, BOB, "holiday rota", source="rota.md")
+    counts = {
+        name: [(c.name, c.document_count) for c in db.documents.list_collections(T1, reader)]
+        for name, reader in {"admin": None, "legal": readers("user:carol", "group:legal")}.items()
+    }
+    assert counts == {"admin": [(C1, 2)], "legal": [(C1, 2)]}
+    outsider = db.documents.list_collections(T1, readers("user:dave"))
+    assert [(c.name, c.document_count, c.chunk_count) for c in outsider] == [(C1, 1, 1)]
 
 
 def test_a_rewrite_without_access_keeps_the_document_restricted(people: Database) -> None:

@@ -14,7 +14,6 @@ from lore.backends.store.database import Database
 from lore.errors import Conflict, InvalidInput
 from lore.models import (
     ChunkDraft,
-    CollectionInfo,
     Document,
     DocumentDraft,
     KnownDocument,
@@ -93,7 +92,31 @@ def test_collections_are_listed_with_counts(db: Database) -> None:
     db.documents.ensure_collection(T1, C2)
     write(db, "one", "two", source="a.md")
     write(db, "three", source="b.md")
-    assert db.documents.list_collections(T1) == [CollectionInfo(C2, 0, 0), CollectionInfo(C1, 2, 3)]
+    listed = db.documents.list_collections(T1)
+    assert [(c.name, c.document_count, c.chunk_count) for c in listed] == [(C2, 0, 0), (C1, 2, 3)]
+    assert all(c.created_at is not None and c.model_id is None for c in listed)
+
+
+def test_deleting_a_collection_deletes_its_documents_in_one_go(db: Database) -> None:
+    kept = write(db, "stays here", source="a.md", collection=C2)
+    gone = [write(db, f"goes {i}", source=f"{i}.md", tags=["old"]) for i in range(3)]
+    gone_chunks = [cid for document in gone for cid in chunk_ids_of(db, T1, document.id)]
+    other_tenant = write(db, "goes too?", tenant=T2)
+    seq = db.changes.last_seq()
+
+    assert db.documents.delete_collection(T1, C1) == 3
+
+    assert [c.name for c in db.documents.list_collections(T1)] == [C2]
+    assert all(db.documents.get_document(T1, document.id) is None for document in gone)
+    assert db.documents.get_chunks(T1, gone_chunks) == {}
+    assert db.keywords.keyword_search(T1, "goes", 10) == []
+    assert db.documents.filter_chunk_ids(T1, None, SearchFilters(tags=("old",))) == set()
+    removed = [(c.op, c.chunk_id) for c in db.changes.changes_since(seq)]
+    assert sorted(removed) == sorted(("remove", cid) for cid in gone_chunks)  # the indexes catch up
+    assert db.documents.get_document(T1, kept.id) is not None
+    assert db.documents.get_document(T2, other_tenant.id) is not None  # the same name in another tenant
+    assert db.documents.delete_collection(T1, C1) is None
+    assert db.documents.delete_collection(T1, "never-there") is None
 
 
 # -- writing documents ---------------------------------------------------------------------------------------
@@ -565,7 +588,7 @@ def test_tenants_see_nothing_of_each_other(db: Database) -> None:
     assert db.documents.list_documents(T2, None, 10, None).items == []
     assert db.documents.list_documents(T2, [C1], 10, None).items == []
     assert db.documents.document_hashes(T2, C1) == {}
-    assert db.documents.list_collections(T2) == [CollectionInfo(C2, 0, 0)]
+    assert [(c.name, c.document_count) for c in db.documents.list_collections(T2)] == [(C2, 0)]
     assert db.keywords.keyword_search(T2, "secret plans", 10) == []
     assert db.keywords.keyword_scores(T2, "secret", chunk_ids) == {}
     assert db.documents.get_chunks(T2, chunk_ids) == {}
@@ -662,7 +685,9 @@ def test_the_switch_waits_for_every_vector_then_retires_the_old_partition(db: Da
         write(db, "written by a process that missed the switch")  # with the old model
     again, more = draft("three", source="other.md")
     db.documents.write_document(again, more, new_vectors(more), NEW)
-    assert db.documents.list_collections(T1) == [CollectionInfo(C1, 2, 3)]
+    assert [(c.name, c.document_count, c.chunk_count) for c in db.documents.list_collections(T1)] == [
+        (C1, 2, 3)
+    ]
 
 
 def test_the_switch_reconciles_chunks_written_and_deleted_meanwhile(db: Database) -> None:

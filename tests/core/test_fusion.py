@@ -37,3 +37,14 @@ def test_queries_in_scripts_the_model_does_not_know_lean_on_keywords() -> None:
     ]
     assert ranking(fusion.fuse(candidates, coverage=1.0))[0] == 0
     assert ranking(fusion.fuse(candidates, coverage=0.0))[0] == 1
+
+
+def test_relevance_is_the_cosine_on_the_models_calibrated_scale() -> None:
+    floor = 0.2
+    assert fusion.relevance(0.1, floor) == 0.0  # unrelated: what an answer is not grounded in
+    assert fusion.relevance(floor, floor) == 0.0
+    assert fusion.relevance(0.6, floor) == 0.5
+    assert fusion.relevance(1.0, floor) == 1.0
+    assert fusion.relevance(1.2, floor) == 1.0
+    assert fusion.relevance(0.9, None) is None  # an uncalibrated model says nothing absolute
+    assert fusion.relevance(None, floor) is None  # keyword mode

@@ -4,13 +4,17 @@ client library, with its own retries off (the chain retries)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-import anthropic
 from pydantic import SecretStr
 
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
+
+if TYPE_CHECKING:
+    import anthropic
 
 NO_KEY = "no-key"  # the client refuses to start without one; the server then answers 401
 
@@ -23,13 +27,25 @@ class AnthropicMessages:
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
-        key = api_key.get_secret_value() if api_key else NO_KEY
-        self._client = anthropic.Anthropic(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+        self.base_url = base_url
+        self._key = api_key.get_secret_value() if api_key else NO_KEY
+        self._timeout = timeout
+
+    @cached_property
+    def _client(self) -> anthropic.Anthropic:
+        """Made, and the SDK imported, at the first request: a process that never asks pays for neither."""
+        import anthropic
+
+        return anthropic.Anthropic(
+            base_url=self.base_url, api_key=self._key, timeout=self._timeout, max_retries=0
+        )
 
     def __repr__(self) -> str:
-        return f"AnthropicMessages(base_url={str(self._client.base_url)!r}, model={self.model!r})"
+        return f"AnthropicMessages(base_url={self.base_url!r}, model={self.model!r})"
 
     def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
+        import anthropic
+
         prompt = build_prompt(request)
         parts: list[str] = []
         prompt_tokens = completion_tokens = 0
@@ -61,5 +77,7 @@ def _message(turn: Turn) -> anthropic.types.MessageParam:
 
 def _text(event: anthropic.types.RawMessageStreamEvent) -> str:
     """The answer's text an event carries ("" for the other kinds of delta: thinking, citations ...)."""
+    import anthropic
+
     delta = event.delta if isinstance(event, anthropic.types.RawContentBlockDeltaEvent) else None
     return delta.text if isinstance(delta, anthropic.types.TextDelta) else ""

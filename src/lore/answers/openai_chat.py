@@ -5,14 +5,18 @@ own retries off (the chain retries)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-import openai
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import SecretStr
 
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import Prompt, build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
+
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 NO_KEY = "no-key"  # local servers (Ollama, llama.cpp) need none, but the client insists on one
 
@@ -25,13 +29,23 @@ class OpenAIChat:
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
-        key = api_key.get_secret_value() if api_key else NO_KEY
-        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+        self.base_url = base_url
+        self._key = api_key.get_secret_value() if api_key else NO_KEY
+        self._timeout = timeout
+
+    @cached_property
+    def _client(self) -> openai.OpenAI:
+        """Made, and the SDK imported, at the first request: a process that never asks pays for neither."""
+        import openai
+
+        return openai.OpenAI(base_url=self.base_url, api_key=self._key, timeout=self._timeout, max_retries=0)
 
     def __repr__(self) -> str:
-        return f"OpenAIChat(base_url={str(self._client.base_url)!r}, model={self.model!r})"
+        return f"OpenAIChat(base_url={self.base_url!r}, model={self.model!r})"
 
     def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
+        import openai
+
         prompt = build_prompt(request)
         parts: list[str] = []
         usage = None

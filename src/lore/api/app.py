@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 
 from lore.answers import AnswerMetrics
 from lore.answers.tenants import stored_policies
+from lore.api.access_log import AccessLog
 from lore.api.auth import authorize
 from lore.api.errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from lore.api.framing import BodyTimeout
@@ -31,6 +32,7 @@ from lore.api.routes import (
     audit,
     auth,
     chat,
+    collections,
     conversations,
     documents,
     end_users,
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
         dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
+            *([Middleware(AccessLog)] if settings.serving.access_log else []),
             security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(UnexpectedErrors),
@@ -148,7 +151,21 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
     app.state.credential_checks = []
     app.state.cookie_checks = []
     app.state.throttling = throttling
-    routers = (health, documents, search, conversations, chat, jobs, admin, keys, tenants, usage, auth, users)
+    routers = (
+        health,
+        documents,
+        collections,
+        search,
+        conversations,
+        chat,
+        jobs,
+        admin,
+        keys,
+        tenants,
+        usage,
+        auth,
+        users,
+    )
     for module in (
         *routers,
         groups,

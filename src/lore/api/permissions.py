@@ -30,6 +30,9 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "GET /v1/documents/{document_id}/access": Scope.DOCUMENTS_READ,
     "PUT /v1/documents/{document_id}/access": Scope.DOCUMENTS_WRITE,
     "GET /v1/documents/{document_id}/related": Scope.SEARCH,
+    "GET /v1/collections": Scope.DOCUMENTS_READ,
+    "GET /v1/collections/{name}": Scope.DOCUMENTS_READ,
+    "DELETE /v1/collections/{name}": Scope.ADMIN,  # every document in it, those the caller may not read too
     "GET /v1/recommendations": Scope.SEARCH,
     "GET /v1/recommendations/model": Scope.ADMIN,
     "POST /v1/conversations": Scope.ASK,

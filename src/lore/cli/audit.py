@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lore.cli.common import DataDir, JsonFlag, console, err_console, open_store, print_json
-from lore.security.audit import AuditLog, ChainReport
+
+if TYPE_CHECKING:
+    from lore.security.audit import ChainReport
 
 app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 
@@ -21,6 +23,8 @@ def verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Recompute every record's hash and link; exits 1 naming the seq of each edited, missing or moved record."""
+    from lore.security.audit import AuditLog
+
     with open_store(data_dir) as db:
         reports = AuditLog(db.audit).verify(tenant)
     if as_json:

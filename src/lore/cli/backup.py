@@ -1,51 +1,65 @@
 """`lore backup PATH` and `lore restore PATH`: a consistent archive of the store, and its restore into an
-empty installation, with a progress bar per phase."""
+empty installation, with progress per phase. An existing archive is replaced only with `--force`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from lore.backup import BackupProgress, RestoreReport, create_backup, restore_backup
-from lore.cli.common import DataDir, JsonFlag, err_console, print_json, settings_for
-from lore.registry import create_store
-from lore.wire.schemas import BackupCreated
+from lore.cli.common import DataDir, JsonFlag, Quiet, err_console, open_store, print_json, settings_for
+from lore.cli.progress import reporting
+from lore.errors import Conflict
+
+if TYPE_CHECKING:
+    from lore.backup import BackupProgress, RestoreReport
+    from lore.cli.progress import Reporter
 
 ArchivePath = Annotated[Path, typer.Argument(help="The archive file (a tar).", show_default=False)]
+Force = Annotated[bool, typer.Option("--force", "-f", help="Replace the archive if it exists.")]
 _PHASES = {"read": "reading", "verify": "verifying", "load": "loading", "index": "indexing"}
 
 
-def backup(path: ArchivePath, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def backup(
+    path: ArchivePath,
+    force: Force = False,
+    quiet: Quiet = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Write a consistent snapshot of the store to PATH, while Lore keeps serving."""
-    store = create_store(settings_for(data_dir))
-    try:
-        store.migrate()
-        with _progress_bar(disable=as_json) as on_progress:
-            report = create_backup(store, path, on_progress)
-    finally:
-        store.close()
+    if path.exists() and not path.is_dir() and not force:
+        raise Conflict(f"{path} exists: pass --force to replace it", details={"path": str(path)})
+    from lore.backup import create_backup
+    from lore.wire.schemas import BackupCreated
+
+    with open_store(data_dir) as store, reporting(quiet or as_json) as report:
+        done = create_backup(store, path, _phases(report))
     if as_json:
         # the API's shape, and where the archive is: the CLI writes it anywhere, the API only into its folder
-        print_json({"path": str(report.path), **BackupCreated.of(report).model_dump(mode="json")})
-    else:
-        err_console.print(f"backup written: {report.path} ({_size(report.bytes)}) · {_rows(report.tables)}")
-
-
-def restore(path: ArchivePath, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Restore the archive PATH into an empty installation and rebuild its indexes."""
-    with _progress_bar(disable=as_json) as on_progress:
-        report = restore_backup(settings_for(data_dir), path, on_progress)
-    if as_json:
-        print_json(restore_dict(report))
-    else:
+        print_json({"path": str(done.path), **BackupCreated.of(done).model_dump(mode="json")})
+    elif not quiet:
         err_console.print(
-            f"restored {report.path} ({report.source_dialect}, revision {report.revision}) · "
-            f"{_rows(report.tables)} · {report.vectors} vectors indexed in {report.seconds:.1f}s"
+            f"backup written: {done.path} ({_size(done.bytes)}) · {_rows(done.tables)}", highlight=False
+        )
+
+
+def restore(
+    path: ArchivePath, quiet: Quiet = False, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """Restore the archive PATH into an empty installation and rebuild its indexes."""
+    from lore.backup import restore_backup
+
+    with reporting(quiet or as_json) as report:
+        done = restore_backup(settings_for(data_dir), path, _phases(report))
+    if as_json:
+        print_json(restore_dict(done))
+    elif not quiet:
+        err_console.print(
+            f"restored {done.path} ({done.source_dialect}, revision {done.revision}) · "
+            f"{_rows(done.tables)} · {done.vectors} vectors indexed in {done.seconds:.1f}s",
+            highlight=False,
         )
 
 
@@ -61,26 +75,12 @@ def restore_dict(report: RestoreReport) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _progress_bar(disable: bool) -> Iterator[Any]:
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[table]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=disable,
-    )
-    tasks: dict[str, TaskID] = {}
-
+def _phases(report: Reporter) -> Any:
     def on_progress(p: BackupProgress) -> None:
-        if p.phase not in tasks:
-            tasks[p.phase] = bar.add_task(_PHASES[p.phase], total=p.total, table="")
-        bar.update(tasks[p.phase], completed=p.done, total=p.total, table=p.table)
+        fraction = p.done / p.total if p.total else None
+        report(_PHASES[p.phase], fraction, f"{p.done}/{p.total} rows · {p.table}" if p.total else p.table)
 
-    with bar:
-        yield on_progress
+    return on_progress
 
 
 def _rows(tables: dict[str, int]) -> str:

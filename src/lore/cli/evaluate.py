@@ -6,27 +6,20 @@ pair."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from lore.answers import build_chain, provider_names
-from lore.cli.common import DataDir, JsonFlag, console, err_console, print_json, settings_for
-from lore.conversations import Answering
+from lore.cli.common import DataDir, JsonFlag, Quiet, console, err_console, print_json, settings_for
+from lore.cli.progress import Reporter, reporting
 from lore.errors import InvalidInput
-from lore.evaluation import answers, retrieval
-from lore.evaluation.datasets import BeirSet, gold_answers, judged_queries, load_beir
 from lore.models import SearchMode
-from lore.service import Lore
+
+if TYPE_CHECKING:
+    from lore.evaluation.datasets import BeirSet
+    from lore.service import Lore
 
 app = typer.Typer(help="Evaluate Lore on data sets.", no_args_is_help=True)
 DatasetDir = Annotated[Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")]
@@ -39,20 +32,25 @@ def eval_retrieval(
     mode: Annotated[SearchMode, typer.Option("--mode", "-m")] = "hybrid",
     k: Annotated[int, typer.Option("--k", help="Hits per query for the latency figures.")] = 10,
     split: Split = "test",
+    quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest the corpus (into a fresh temporary data dir unless --data-dir) and score every judged query."""
+    from lore.evaluation import retrieval
+    from lore.evaluation.datasets import load_beir
+    from lore.service import Lore
+
     dataset = load_beir(dataset_dir, split)
     with (
         tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch,
         Lore.open(settings_for(data_dir or Path(scratch))) as lore,
+        reporting(quiet or as_json) as report,
     ):
-        ingest_seconds = _ingest(lore, dataset, quiet=as_json)
-        with _bar(as_json) as bar:
-            task = bar.add_task(f"{mode} queries", total=len(dataset.queries))
-            depth = max(k, retrieval.DEPTH)
-            run = retrieval.search_all(lore, dataset, mode, depth, lambda n: bar.update(task, completed=n))
+        ingest_seconds = _ingest(lore, dataset, report)
+        label, total = f"{mode} queries", len(dataset.queries)
+        depth = max(k, retrieval.DEPTH)
+        run = retrieval.search_all(lore, dataset, mode, depth, _counted(report, label, total, "queries"))
     _render(retrieval.summarise(dataset, mode, run, ingest_seconds), as_json)
 
 
@@ -73,11 +71,18 @@ def eval_answers(
         int | None, typer.Option("--limit", min=1, help="Only the first N judged queries.")
     ] = None,
     split: Split = "test",
+    quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest the corpus (into a fresh temporary data dir unless --data-dir), answer every judged query from its
     top k passages and score the answers: citation accuracy, answer recall, abstention rate, latency."""
+    from lore.answers import build_chain, provider_names
+    from lore.conversations import Answering
+    from lore.evaluation import answers
+    from lore.evaluation.datasets import gold_answers, judged_queries, load_beir
+    from lore.service import Lore
+
     dataset = load_beir(dataset_dir, split)
     queries = judged_queries(dataset, gold_answers(dataset_dir), limit)
     with tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch:
@@ -86,18 +91,17 @@ def eval_answers(
             raise InvalidInput(f"k must be between 1 and {settings.serving.max_k}", details={"k": k})
         chain = build_chain(settings)
         providers = chain.check(provider_names(provider or settings.answers.llm_providers))
-        with Lore.open(settings) as lore:
-            ingest_seconds = _ingest(lore, dataset, quiet=as_json)
+        with Lore.open(settings) as lore, reporting(quiet or as_json) as report:
+            ingest_seconds = _ingest(lore, dataset, report)
             answering = Answering(lore, chain, lore.store.conversations, passages=k)
-            with _bar(as_json) as bar:
-                task = bar.add_task(f"answering ({', '.join(providers)})", total=len(queries))
-                outcomes = answers.answer_all(
-                    answering,
-                    queries,
-                    mode=mode,
-                    providers=providers,
-                    on_progress=lambda n: bar.update(task, completed=n),
-                )
+            label = f"answering ({', '.join(providers)})"
+            outcomes = answers.answer_all(
+                answering,
+                queries,
+                mode=mode,
+                providers=providers,
+                on_progress=_counted(report, label, len(queries), "questions"),
+            )
     for message, count in answers.failures(outcomes):
         err_console.print(f"{count} answer(s) failed: {message}", style="yellow", markup=False)
     result = answers.summarise(
@@ -111,28 +115,28 @@ def eval_adapter(
     dataset_dir: DatasetDir,
     train_split: Annotated[str, typer.Option("--train-split", help="qrels file to train on.")] = "train",
     split: Split = "test",
+    quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest the corpus (into a fresh temporary data dir unless --data-dir), train a query adapter on the pairs
     of one qrels split, and score the other in vector and hybrid search without and with it."""
     from lore.evaluation import adapters
+    from lore.evaluation.datasets import load_beir
+    from lore.service import Lore
 
     train, test = load_beir(dataset_dir, train_split), load_beir(dataset_dir, split)
     with (
         tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch,
         Lore.open(settings_for(data_dir or Path(scratch))) as lore,
+        reporting(quiet or as_json) as report,
     ):
-        ingest_seconds = _ingest(lore, test, quiet=as_json)
-        with _bar(as_json) as bar:
-            tasks: dict[str, TaskID] = {}
+        ingest_seconds = _ingest(lore, test, report)
 
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done)
+        def progress(stage: str, done: int, total: int) -> None:
+            report(stage, done / total if total else None, f"{done}/{total}")
 
-            result = adapters.run(lore, train, test, progress)
+        result = adapters.run(lore, train, test, progress)
     _render({**result, "ingest_seconds": round(ingest_seconds, 2)}, as_json)
 
 
@@ -149,6 +153,7 @@ def eval_recommendations(
     20% of positive ratings by time: HR@10, NDCG@10 with bootstrap 95% intervals, catalogue coverage."""
     from lore.evaluation import movielens, recommendations
     from lore.intelligence.recommend.settings import fit_params
+    from lore.service import Lore
 
     dataset = movielens.load(dataset_dir)
     with tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch:
@@ -170,23 +175,19 @@ def _render(result: dict[str, object], as_json: bool) -> None:
             console.print(f"{key:>{width}}  {value}", markup=False)
 
 
-def _bar(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    )
+def _counted(report: Reporter, label: str, total: int, unit: str) -> Callable[[int], None]:
+    def update(done: int) -> None:
+        report(label, done / total if total else 1.0, f"{done}/{total} {unit}")
+
+    return update
 
 
-def _ingest(lore: Lore, dataset: BeirSet, quiet: bool) -> float:
+def _ingest(lore: Lore, dataset: BeirSet, report: Reporter) -> float:
     total = sum(1 for _ in dataset.corpus())
-    with _bar(quiet) as bar:
-        task = bar.add_task("ingesting corpus", total=total)
-        report = lore.add_corpus(dataset.corpus(), on_progress=lambda n: bar.update(task, completed=n))
-    return report.seconds
+    done = lore.add_corpus(
+        dataset.corpus(), on_progress=_counted(report, "ingesting corpus", total, "records")
+    )
+    return done.seconds
 
 
 @app.command("intents")
@@ -194,6 +195,7 @@ def eval_intents(
     dataset_dir: Annotated[
         Path, typer.Argument(help="train.csv and test.csv, columns text,label (or category).")
     ],
+    quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -204,13 +206,10 @@ def eval_intents(
     from lore.registry import create_embedder
 
     settings = settings_for(data_dir)
-    with _bar(as_json) as bar:
-        tasks: dict[str, TaskID] = {}
+    with reporting(quiet or as_json) as report:
 
         def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+            report(stage, done / total if total else None, f"{done}/{total}")
 
         result = evaluate(dataset_dir, create_embedder(settings), training_params(settings), progress)
     _render(result, as_json)

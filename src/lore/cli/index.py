@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lore.cli.common import DataDir, JsonFlag, console, open_lore, print_json
+from lore.cli.tables import listing
 
 app = typer.Typer(help="Manage the derived vector index.", no_args_is_help=True)
 
@@ -22,10 +23,10 @@ def rebuild(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
 @app.command("status")
 def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """How far the index is with the store."""
+    """How far the index is with the store (what `GET /readyz` reports)."""
     with open_lore(data_dir) as lore:
         state = lore.readiness()
     if as_json:
         print_json(state)
     else:
-        console.print(state)
+        listing(console, state, indent=0)

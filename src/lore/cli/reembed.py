@@ -6,27 +6,28 @@ By default the work runs in this process, with a progress bar; `--background` ha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lore.cli.common import (
     Collection,
     DataDir,
     JsonFlag,
+    Quiet,
+    check_data_dir,
     err_console,
     open_lore,
     open_store,
     print_json,
     settings_for,
 )
-from lore.jobs import Job, open_queue
+from lore.cli.progress import Reporter, reporting
 from lore.models import DEFAULT_TENANT
-from lore.security.audit import AuditLog
-from lore.security.principal import operator
+
+if TYPE_CHECKING:
+    from lore.models import Job
 
 Model = Annotated[
     str,
@@ -39,14 +40,19 @@ def reembed(
     collection: Collection,
     model: Model,
     background: Background = False,
+    quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Re-embed a collection with another model; searches use the old one until the switch."""
-    result = _in_background(collection, model, data_dir, as_json) if background else None
+    from lore.security.audit import AuditLog
+    from lore.security.principal import operator
+
+    result = _in_background(collection, model, data_dir, quiet or as_json) if background else None
     if result is None:
-        with open_lore(data_dir) as lore, _progress_bar(as_json) as on_progress:
-            result = lore.reembed(collection=collection, model=model, on_progress=on_progress).as_dict()
+        with open_lore(data_dir) as lore, reporting(quiet or as_json) as report:
+            done = lore.reembed(collection=collection, model=model, on_progress=_steps(report))
+            result = done.as_dict()
     with open_store(data_dir) as db:
         summary = {name: result.get(name) for name in ("model", "previous_model", "switched", "embedded")}
         actor = operator(DEFAULT_TENANT).actor
@@ -62,11 +68,16 @@ def reembed(
         err_console.print(f"{collection}: already embedded with {result['model']}")
 
 
-def _in_background(collection: str, model: str, data_dir: Any, as_json: bool) -> dict[str, Any]:
-    with open_queue(settings_for(data_dir)) as queue, _progress_bar(as_json) as on_progress:
+def _in_background(collection: str, model: str, data_dir: Any, quiet: bool) -> dict[str, Any]:
+    from lore.jobs import open_queue
+
+    settings = settings_for(data_dir)
+    check_data_dir(settings, create=False)
+    with open_queue(settings) as queue, reporting(quiet) as report:
         job = queue.submit("reembed", {"collection": collection, "model": model})
-        if not as_json:
+        if not quiet:
             err_console.print(f"job {job.id} queued")
+        on_progress = _steps(report)
 
         def follow(current: Job) -> None:
             if current.progress_total:
@@ -80,20 +91,8 @@ def _in_background(collection: str, model: str, data_dir: Any, as_json: bool) ->
     return job.result
 
 
-@contextmanager
-def _progress_bar(disable: bool) -> Iterator[Callable[[int, int], None]]:
-    bar = Progress(
-        TextColumn("[bold]re-embedding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=disable,
-    )
-    task = bar.add_task("chunks", total=None)
-
+def _steps(report: Reporter) -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+        report("re-embedding", done / total if total else None, f"{done}/{total} chunks")
 
-    with bar:
-        yield update
+    return update

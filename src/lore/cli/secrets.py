@@ -7,9 +7,6 @@ from typing import Annotated
 import typer
 
 from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json, settings_for
-from lore.security.audit import AuditLog
-from lore.security.principal import operator
-from lore.security.secrets import SecretBox, generate_key, rotate
 
 app = typer.Typer(help="Manage the keys that encrypt stored secrets.", no_args_is_help=True)
 
@@ -22,6 +19,10 @@ NewKey = Annotated[
 @app.command("rotate")
 def rotate_keys(new_key: NewKey = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Re-encrypt every stored secret under a new first key, in one transaction; the old keys still decrypt."""
+    from lore.security.audit import AuditLog
+    from lore.security.principal import operator
+    from lore.security.secrets import SecretBox, generate_key, rotate
+
     settings = settings_for(data_dir)
     key = new_key or generate_key()
     box = SecretBox.from_settings(settings).with_first(key)  # the key file, if any, is rewritten first
@@ -47,6 +48,12 @@ def rotate_keys(new_key: NewKey = None, data_dir: DataDir = None, as_json: JsonF
 
 
 @app.command("generate-key")
-def generate() -> None:
+def generate(as_json: JsonFlag = False) -> None:
     """Print a new Fernet key, for LORE_SECRET_KEYS."""
-    typer.echo(generate_key())
+    from lore.security.secrets import generate_key
+
+    key = generate_key()
+    if as_json:
+        print_json({"key": key})
+    else:
+        typer.echo(key)

@@ -1,29 +1,30 @@
-"""`lore serve` and `lore migrate`."""
+"""`lore serve` and `lore migrate`.
+
+`lore serve` binds its port first, so a busy port fails at once with one clear line (exit 2); then it loads the
+demo (with `--demo`, showing its progress), keeps the local keys (`demo-key` with the demo, `cli-key` on the
+embedded store: see `lore.cli.remote`), prints its address, writes `server.json` for the command line, and
+serves until stopped, logging one line per request (`LORE_ACCESS_LOG`) and every error.
+"""
 
 from __future__ import annotations
 
+import socket
 import sys
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors import Multiprocess
 
-from lore.cli.common import DataDir, err_console, settings_for
-from lore.config import WILDCARD_BINDS, Settings
-from lore.demo import demo_dir
-from lore.errors import Forbidden, Unauthenticated
-from lore.files import write_private
-from lore.models import DEFAULT_TENANT
-from lore.registry import create_store
-from lore.security.keys import KeyRing, KeySpec
-from lore.security.scopes import Scope
-from lore.security.secrets import SecretBox
-from lore.service import Lore
+from lore.cli.common import DataDir, JsonFlag, err_console, settings_for
+from lore.errors import Conflict
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
+    from lore.config import Settings
+    from lore.security.scopes import Scope
+    from lore.service import Lore
 
 DEMO_COLLECTION = "demo"
 DEMO_KEY_FILE = "demo-key"
@@ -46,7 +47,10 @@ def serve(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Serve the REST API (docs at /docs)."""
+    """Serve the REST API (docs at /docs), logging each request and every error to stderr."""
+    from lore.config import WILDCARD_BINDS, Settings
+    from lore.security.secrets import SecretBox
+
     given = {
         "data_dir": data_dir,
         "host": host,
@@ -58,25 +62,14 @@ def serve(
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
     check_tls_files(settings)
     SecretBox.from_settings(settings)  # no secret keys outside the embedded default: one line, no server
-    if settings.serving.demo:
-        with Lore.open(settings) as lore:
-            report = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True)
+    with bind(settings) as sock:
+        prepare(settings)
+        if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
             err_console.print(
-                f"demo knowledge base: {report.added + report.updated + report.unchanged} articles"
+                "Only requests addressed to localhost, 127.0.0.1 or [::1] are answered: set LORE_ALLOWED_HOSTS "
+                "to the host names clients use (docs/http.md)."
             )
-            key_file = demo_key(lore)
-        err_console.print(
-            f"demo API key in {key_file}: export LORE_KEY=$(cat {key_file}) and send "
-            '-H "Authorization: Bearer $LORE_KEY"'
-        )
-    else:
-        migrate_store(settings)  # once, before the workers start: they open the store side by side
-    if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
-        err_console.print(
-            "Only requests addressed to localhost, 127.0.0.1 or [::1] are answered: set LORE_ALLOWED_HOSTS "
-            "to the host names clients use (docs/http.md)."
-        )
-    run_server(settings, workers)
+        run_server(settings, workers, sock)
 
 
 def check_tls_files(settings: Settings) -> None:
@@ -87,32 +80,121 @@ def check_tls_files(settings: Settings) -> None:
             raise typer.Exit(2)
 
 
+def bind(settings: Settings) -> socket.socket:
+    """The server's socket, bound (uvicorn listens on it once the app has started); a port in use is a
+    `Conflict` that says what to do."""
+    host, port = settings.serving.host, settings.serving.port
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as error:
+        sock.close()
+        raise Conflict(
+            f"cannot listen on {host}:{port}: {error.strerror or error}. Is another server using it? Choose "
+            "another port with --port or LORE_PORT.",
+            details={"host": host, "port": port},
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def prepare(settings: Settings) -> None:
+    """The store migrated (once, before the workers start: they open it side by side), the demo loaded if
+    asked, and the local keys kept."""
+    from lore.cli.common import check_data_dir
+    from lore.registry import create_store
+
+    check_data_dir(settings, create=True)
+    if settings.serving.demo:
+        load_demo(settings)
+    store = create_store(settings)
+    try:
+        store.migrate()
+        if settings.storage.database_url is None:
+            from lore.cli.remote import KEY_FILE
+            from lore.security.scopes import Scope
+
+            keep_key(
+                store,
+                settings.storage.data_dir / KEY_FILE,
+                "cli",
+                {Scope.SEARCH, Scope.ASK, Scope.DOCUMENTS_READ, Scope.ADMIN},
+            )
+    finally:
+        store.close()
+
+
+def load_demo(settings: Settings) -> None:
+    """The bundled articles into the `demo` collection (only what changed since the last start), with their
+    progress, and the demo's key."""
+    from lore.cli.ingest import render
+    from lore.cli.progress import reporting
+    from lore.core.ingest import Progress
+    from lore.demo import demo_dir
+    from lore.service import Lore
+
+    with Lore.open(settings) as lore, reporting(quiet=False) as report:
+
+        def on_progress(p: Progress) -> None:
+            detail = f"{p.files_done}/{p.files_total} articles · {p.chunks} chunks"
+            report("loading the demo", p.work_done, detail)
+
+        done = lore.ingest_paths([demo_dir()], collection=DEMO_COLLECTION, sync=True, on_progress=on_progress)
+        report("loading the demo", 1.0, f"{done.files}/{done.files} articles · {done.chunks} chunks")
+        key_file = demo_key(lore)
+    render(done, quiet=True)
+    err_console.print(f"demo knowledge base: {done.added + done.updated + done.unchanged} articles")
+    err_console.print(
+        f"demo API key in {key_file}: export LORE_KEY=$(cat {key_file}) and send "
+        '-H "Authorization: Bearer $LORE_KEY"',
+        highlight=False,
+    )
+
+
 def demo_key(lore: Lore) -> Path:
     """The demo's key (every scope of the default tenant), kept in `<data dir>/demo-key` (mode 0600) and reused
     while it works, so the README's examples keep working across restarts with one exported variable."""
-    path = lore.settings.storage.data_dir / DEMO_KEY_FILE
-    ring = KeyRing(lore.store.api_keys, lore.store.tenants)
+    from lore.security.scopes import Scope
+
+    return keep_key(lore.store, lore.settings.storage.data_dir / DEMO_KEY_FILE, "demo", set(Scope))
+
+
+def keep_key(store: Database, path: Path, name: str, scopes: set[Scope]) -> Path:
+    """A key of the default tenant kept in `path` (mode 0600): the one there while it works, else a new one."""
+    from lore.errors import Forbidden, Unauthenticated
+    from lore.files import write_private
+    from lore.models import DEFAULT_TENANT
+    from lore.security.keys import KeyRing, KeySpec
+
+    ring = KeyRing(store.api_keys, store.tenants)
     if path.exists():
         with suppress(Unauthenticated, Forbidden):
             ring.authenticate(path.read_text().strip())
             return path
     _, token = ring.create(
-        DEFAULT_TENANT, KeySpec(name="demo", scopes=frozenset(Scope)), created_by="operator"
+        DEFAULT_TENANT, KeySpec(name=name, scopes=frozenset(scopes)), created_by="operator"
     )
     write_private(path, token + "\n")
     return path
 
 
-def run_server(settings: Settings, workers: int) -> None:
-    """uvicorn serving the app built from `settings` in each of `workers` processes. The factory goes to every
-    worker with its settings, pickled with uvicorn's config, so nothing is read back from the environment (for
-    several workers `uvicorn.run` takes only an import string, hence its supervisor is called here).
+def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
+    """uvicorn serving the app built from `settings` on `sock` in each of `workers` processes. The factory goes
+    to every worker with its settings, pickled with uvicorn's config, so nothing is read back from the
+    environment (for several workers `uvicorn.run` takes only an import string, hence its supervisor is called
+    here).
 
-    The port is bound before the address is printed, so a busy port fails first. Requests are read through
-    `lore.api.framing`'s guarded protocol, and a shutdown waits `graceful_shutdown_seconds` for requests under
-    way before cancelling them."""
+    Requests are read through `lore.api.framing`'s guarded protocol, and a shutdown waits
+    `graceful_shutdown_seconds` for requests under way before cancelling them."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    from lore.api.access_log import log_config
     from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
     from lore.api.framing import http_protocol
+    from lore.cli.remote import remove_state, write_state
 
     config = uvicorn.Config(
         partial(create_app, settings),
@@ -120,8 +202,8 @@ def run_server(settings: Settings, workers: int) -> None:
         host=settings.serving.host,
         port=settings.serving.port,
         workers=workers,
-        log_level="info",
-        access_log=False,
+        log_config=log_config(),
+        access_log=False,  # Lore writes its own (lore.api.access_log)
         server_header=False,  # what serves Lore is nobody's business
         ssl_certfile=settings.http.ssl_certfile,
         ssl_keyfile=settings.http.ssl_keyfile,
@@ -131,11 +213,11 @@ def run_server(settings: Settings, workers: int) -> None:
         http=http_protocol(settings.serving),
         timeout_graceful_shutdown=settings.serving.graceful_shutdown_seconds,
     )
-    with config.bind_socket() as sock:
-        host, port = sock.getsockname()[:2]
-        scheme = "https" if settings.http.ssl_certfile else "http"
-        address = f"{scheme}://{host}:{port}"
-        err_console.print(f"Lore on {address} · API docs at {address}/docs")
+    address = served_address(settings, sock)
+    err_console.print(f"Lore on {address} · API docs at {address}/docs", highlight=False)
+    if not settings.http.ssl_certfile:
+        write_state(settings, local_address(settings, sock))
+    try:
         if workers > 1:
             with suppress(
                 KeyboardInterrupt
@@ -145,18 +227,46 @@ def run_server(settings: Settings, workers: int) -> None:
         server = uvicorn.Server(config)
         with suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
+    finally:
+        remove_state(settings)
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
 
-def migrate(data_dir: DataDir = None) -> None:
+def served_address(settings: Settings, sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if settings.http.ssl_certfile else 'http'}://{host}:{port}"
+
+
+def local_address(settings: Settings, sock: socket.socket) -> str:
+    """Where a client on this machine reaches the server: the loopback address for a wildcard bind."""
+    from lore.config import WILDCARD_BINDS
+
+    port = sock.getsockname()[1]
+    if settings.serving.host in WILDCARD_BINDS:
+        return f"http://{'[::1]' if sock.family == socket.AF_INET6 else '127.0.0.1'}:{port}"
+    return served_address(settings, sock)
+
+
+def migrate(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Bring the store's schema to the newest version."""
-    migrate_store(settings_for(data_dir))
-    err_console.print("store is up to date")
+    from lore.cli.common import check_data_dir, print_json
+    from lore.migrations import head_revision
+
+    settings = settings_for(data_dir)
+    check_data_dir(settings, create=True)
+    migrate_store(settings)
+    if as_json:
+        print_json({"revision": head_revision()})
+    else:
+        err_console.print(f"store is up to date (revision {head_revision()})")
 
 
 def migrate_store(settings: Settings) -> None:
     """Migrate without opening the whole service (no model, no index): cheap enough to run before every start."""
+    from lore.registry import create_store
+
     store = create_store(settings)
     try:
         store.migrate()

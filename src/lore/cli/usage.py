@@ -4,15 +4,15 @@ there every second)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from lore.cli.common import DataDir, JsonFlag, console, print_json, settings_for
-from lore.registry import create_store
-from lore.security.usage import report_range
-from lore.wire.usage import UsageOut
+from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json
+
+if TYPE_CHECKING:
+    from lore.wire.usage import UsageOut
 
 METRICS = ("requests", "searches", "answers", "tokens_in", "tokens_out", "bytes_ingested")
 
@@ -34,17 +34,16 @@ def usage(
 ) -> None:
     """Requests, searches, answers, tokens and bytes ingested per day and key (with --json: one report per
     tenant, one JSON object a line, as `GET /v1/usage` returns it)."""
+    from lore.security.usage import report_range
+    from lore.wire.usage import UsageOut
+
     first, last = report_range(_day(since), _day(until), datetime.now(UTC).date())
-    store = create_store(settings_for(data_dir))
-    try:
-        store.migrate()
+    with open_store(data_dir) as store:
         tenants = [tenant] if tenant else store.usage.tenants()
         reports = [
             UsageOut.of(name, first, last, key, store.usage.report(name, str(first), str(last), key))
             for name in tenants
         ]
-    finally:
-        store.close()
     for report in reports:
         if as_json:
             print_json(report.model_dump(mode="json"))

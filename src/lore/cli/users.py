@@ -7,21 +7,20 @@ lore users reset-password ada@example.org --tenant acme --json | jq -r .password
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from lore.backends.store.database import Database
 from lore.cli.common import DataDir, JsonFlag, console, open_store, print_json, settings_for
+from lore.cli.tables import show, table
 from lore.models import DEFAULT_TENANT, utcnow
-from lore.security.accounts import Accounts
-from lore.security.bootstrap import forget_initial_password
-from lore.security.passwords import random_password
 from lore.security.principal import operator
 from lore.security.scopes import RoleName
-from lore.security.users import User
-from lore.wire.identity import UserOut, UserPage
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
+    from lore.security.accounts import Accounts
+    from lore.security.users import User
 
 app = typer.Typer(help="Create and list a tenant's users, and reset their passwords.", no_args_is_help=True)
 
@@ -29,11 +28,16 @@ TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The user's te
 
 
 def _accounts(db: Database, data_dir: DataDir) -> Accounts:
+    from lore.security.accounts import Accounts
+    from lore.security.bootstrap import forget_initial_password
+
     settings = settings_for(data_dir)
     return Accounts(db.users, db.tenants, settings.auth, forget_initial_password(settings.storage.data_dir))
 
 
 def _print_password(user: User, password: str | None, as_json: bool) -> None:
+    from lore.wire.identity import UserOut
+
     if as_json:
         print_json({**UserOut.of(user).model_dump(mode="json"), "password": password})
         return
@@ -56,8 +60,10 @@ def create(
     as_json: JsonFlag = False,
 ) -> None:
     """A new user with a random password, printed once (`--json`: a user object with `password`)."""
+    from lore.security.passwords import random_password
+
     password = None if sso else random_password()
-    with open_store(data_dir) as db:
+    with open_store(data_dir, create=True) as db:
         user = _accounts(db, data_dir).create(operator(tenant), email, role, password)
     _print_password(user, password, as_json)
 
@@ -71,24 +77,23 @@ def list_users(
     as_json: JsonFlag = False,
 ) -> None:
     """Newest first."""
+    from lore.wire.identity import UserOut, UserPage
+
     with open_store(data_dir) as db:
         page = _accounts(db, data_dir).list_users(tenant, limit, cursor)
     listed = UserPage(items=[UserOut.of(user) for user in page.items], next_cursor=page.next_cursor)
     if as_json:
         print_json(listed.model_dump(mode="json"))
         return
-    table = Table("id", "email", "role", "mfa", "sign-in", "state")
-    table.columns[0].no_wrap = True
+    grid = table("id", "email", "role", "mfa", "sign-in", "state", flexible=("email",))
     for user in listed.items:
         locked = user.locked_until is not None and user.locked_until > utcnow()
         state = "disabled" if user.disabled else ("locked" if locked else "active")
         sign_in = " ".join(
             name for name, on in (("password", user.has_password), ("sso", user.single_sign_on)) if on
         )
-        table.add_row(
-            user.id, user.email, user.role, "on" if user.mfa_enabled else "-", sign_in or "-", state
-        )
-    console.print(table)
+        grid.add_row(user.id, user.email, user.role, "on" if user.mfa_enabled else "-", sign_in or "-", state)
+    show(grid, console)
     if listed.next_cursor:
         console.print(f"[dim]next page: --cursor {listed.next_cursor}[/dim]")
 
@@ -98,6 +103,8 @@ def reset_password(
     email: str, tenant: TenantOption = DEFAULT_TENANT, data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """A new random password, printed once; unlocks the account and ends its logins."""
+    from lore.security.passwords import random_password
+
     password = random_password()
     with open_store(data_dir) as db:
         accounts = _accounts(db, data_dir)

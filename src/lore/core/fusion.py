@@ -43,6 +43,16 @@ KEYWORD_GAP_SLOPE = 0.5  # a keyword best hit far ahead of the second earns the 
 UNCOVERED_WEIGHT = 0.02  # vector weight for queries in a language the embedding model was not trained on
 
 
+def relevance(cosine: float | None, unrelated_below: float | None) -> float | None:
+    """A hit's relevance on an absolute scale, comparable across queries, unlike the fused score (relative to
+    the query's other candidates: the top hit of any query scores near 1): the cosine to the query mapped
+    linearly from the embedding model's calibrated `unrelated_below` floor (0: a passage Lore would not answer
+    from) to 1 (the same text). None without a cosine or a calibrated floor."""
+    if cosine is None or unrelated_below is None:
+        return None
+    return round(min(1.0, max(0.0, (cosine - unrelated_below) / (1.0 - unrelated_below))), 4)
+
+
 def _columns(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
     vector = np.array([c.vector for c in candidates], dtype=np.float64)
     keyword = np.array([c.keyword for c in candidates], dtype=np.float64)

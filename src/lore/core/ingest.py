@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from lore.models import (
 
 PIPELINE_VERSION = "2"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
+FILE_BATCH_CHUNKS = 64  # the same for files, smaller: each batch written is progress a person sees
+PROGRESS_TEXTS = 64  # texts per embedding call within a batch, each reported as progress
+EMBEDDING_SHARE = 0.9  # of a batch's work, what embedding it takes (the rest is writing it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +77,109 @@ class IngestReport:
     embedded: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)  # files of unsupported types found in folders
     documents: list[Document] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
+    """Where a run is: files done (written, unchanged or failed) of those found, chunks written, texts
+    embedded, seconds so far, the share of the work done (by the bytes of the files to parse and embed, the
+    batch being embedded counted as far as it is), and the file last done."""
+
     files_done: int
     files_total: int
     chunks: int
     embedded: int
     elapsed: float
+    work_done: float = 0.0
+    source: str = ""
+
+
+class WriteProgress(Protocol):
+    """What a `Writer` reports while it writes a batch: texts embedded so far, then each document written."""
+
+    def embedded(self, texts: int) -> None: ...
+
+    def written(self, document: Document) -> None: ...
+
+
+@dataclass
+class Tracker:
+    """A run's progress, reported to `on_progress` whenever texts are embedded or a file is done. Work is
+    counted in the bytes of the files that need parsing (`sizes`); a batch being embedded counts in proportion
+    to its texts embedded."""
+
+    on_progress: Callable[[Progress], None] | None
+    files_total: int
+    sizes: dict[str, int]
+    start: float = field(default_factory=time.perf_counter)
+    files_done: int = 0
+    chunks: int = 0
+    embedded_texts: int = 0
+    source: str = ""
+    _total_bytes: int = 0
+    _done_bytes: int = 0
+    _batch_bytes: int = 0
+    _batch_texts: int = 0
+    _batch_embedded: int = 0
+
+    def __post_init__(self) -> None:
+        self._total_bytes = sum(self.sizes.values())
+
+    def skipped(self, count: int) -> None:
+        """Files done without work (unchanged, or failed before parsing)."""
+        self.files_done += count
+        self.emit()
+
+    def begin(self, batch: Sequence[Prepared], texts: int) -> None:
+        """A batch of documents whose `texts` chunks (at most) are about to be embedded."""
+        self._batch_bytes = sum(self.sizes.get(item.draft.source, 0) for item in batch)
+        self._batch_texts, self._batch_embedded = texts, 0
+
+    def embedded(self, texts: int) -> None:
+        self.embedded_texts += texts
+        self._batch_embedded += texts
+        self.emit()
+
+    def written(self, document: Document) -> None:
+        self._batch_embedded = self._batch_texts  # whatever was not embedded was cached
+        self._finish(document.source, self.sizes.get(document.source, 0))
+        self.chunks += document.chunk_count
+        self._batch_bytes -= self.sizes.get(document.source, 0)
+        self.emit()
+
+    def failed(self, failure: Failure) -> None:
+        self._finish(failure.source, self.sizes.get(failure.source, 0))
+        self.emit()
+
+    def _finish(self, source: str, size: int) -> None:
+        self.files_done += 1
+        self._done_bytes += size
+        self.source = source
+
+    def work_done(self) -> float:
+        """Below 1 until every file is done: a batch embedded but not yet written counts 90% of its bytes."""
+        if not self._total_bytes:
+            return 1.0 if self.files_done >= self.files_total else 0.0
+        share = self._batch_embedded / self._batch_texts if self._batch_texts else 0.0
+        partial = self._batch_bytes * EMBEDDING_SHARE * min(1.0, share)
+        return min(1.0, (self._done_bytes + partial) / self._total_bytes)
+
+    def emit(self) -> None:
+        if self.on_progress is None:
+            return
+        self.on_progress(
+            Progress(
+                self.files_done,
+                self.files_total,
+                self.chunks,
+                self.embedded_texts,
+                elapsed_since(self.start),
+                self.work_done(),
+                self.source,
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,21 +220,29 @@ def salt_for(model_id: str, tags: Sequence[str], metadata: dict[str, object] | N
     return json.dumps([PIPELINE_VERSION, model_id, sorted(tags), metadata or {}], sort_keys=True)
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
-    """Supported files under the given paths (hidden files and folders skipped); the rest as failures."""
-    files: list[Path] = []
-    failures: list[Failure] = []
+class Found(NamedTuple):
+    """What a run found: the supported files, the paths that fail outright (missing, or a file named on its
+    own that is of an unsupported type), and the unsupported files met in folders, which are skipped."""
+
+    files: list[Path]
+    failures: list[Failure]
+    skipped: list[Failure]
+
+
+def discover(paths: Iterable[Path]) -> Found:
+    """Supported files under the given paths (hidden files and folders skipped)."""
+    found = Found([], [], [])
     for root in paths:
         if not root.exists():
-            failures.append(Failure(str(root), "not_found", "no such file or directory"))
+            found.failures.append(Failure(str(root), "not_found", "no such file or directory"))
         elif root.is_file():
-            _classify(root.resolve(), files, failures)
+            _classify(root.resolve(), found.files, found.failures)
         else:
             for path in sorted(root.rglob("*")):
                 relative = path.relative_to(root).parts
                 if path.is_file() and not any(part.startswith(".") for part in relative):
-                    _classify(path.resolve(), files, failures)
-    return files, failures
+                    _classify(path.resolve(), found.files, found.skipped)
+    return found
 
 
 def _classify(path: Path, files: list[Path], failures: list[Failure]) -> None:
@@ -264,7 +368,9 @@ class Writer:
     reembedding: Reembedding
     models: WritingModels
 
-    def write(self, batch: list[Prepared]) -> tuple[list[Document], int]:
+    def write(
+        self, batch: list[Prepared], progress: WriteProgress | None = None
+    ) -> tuple[list[Document], int]:
         """Returns the stored documents and how many texts had to be embedded."""
         plans = [(item, *self.models.serving(item.draft.tenant_id, item.draft.collection)) for item in batch]
         wanted: dict[str, list[ChunkDraft]] = {}
@@ -274,11 +380,14 @@ class Writer:
         vectors: dict[str, dict[str, np.ndarray]] = {}
         embedded = 0
         for model, chunks in wanted.items():
-            vectors[model], fresh = self._vectors(model, chunks)
+            vectors[model], fresh = self._vectors(model, chunks, progress)
             embedded += fresh
         documents = []
         for item, active, pending in plans:
-            documents.append(self.documents.write_document(item.draft, item.chunks, vectors[active], active))
+            document = self.documents.write_document(item.draft, item.chunks, vectors[active], active)
+            documents.append(document)
+            if progress is not None:
+                progress.written(document)
             if pending is not None:
                 mine = {chunk.content_hash: vectors[pending][chunk.content_hash] for chunk in item.chunks}
                 self._add_pending(item.draft, pending, mine)
@@ -289,13 +398,20 @@ class Writer:
         with contextlib.suppress(Conflict):
             self.reembedding.add_model_vectors(draft.tenant_id, draft.collection, model, vectors)
 
-    def _vectors(self, model: str, chunks: list[ChunkDraft]) -> tuple[dict[str, np.ndarray], int]:
+    def _vectors(
+        self, model: str, chunks: list[ChunkDraft], progress: WriteProgress | None
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """The vectors of `chunks` by content hash: cached ones read, the rest embedded `PROGRESS_TEXTS` at a
+        time (shortest first, as the embedder batches them anyway), each step reported."""
         texts = {chunk.content_hash: chunk.embed_text for chunk in chunks}
         vectors = self.vectors.cached_vectors(model, list(texts))
-        missing = [h for h in texts if h not in vectors]
-        if missing:
-            fresh = self.models.embedder_for(model).embed_documents([texts[h] for h in missing])
-            vectors.update(zip(missing, fresh, strict=True))
+        missing = sorted((h for h in texts if h not in vectors), key=lambda h: len(texts[h]))
+        embedder = self.models.embedder_for(model)
+        for start in range(0, len(missing), PROGRESS_TEXTS):
+            step = missing[start : start + PROGRESS_TEXTS]
+            vectors.update(zip(step, embedder.embed_documents([texts[h] for h in step]), strict=True))
+            if progress is not None:
+                progress.embedded(len(step))
         return vectors, len(missing)
 
 

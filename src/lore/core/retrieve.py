@@ -52,12 +52,14 @@ class SearchRequest:
 
 
 class RankedChunk(NamedTuple):
-    """A ranked chunk with the fused score it is ranked by and each retriever's own (None: not consulted)."""
+    """A ranked chunk with the fused score it is ranked by, each retriever's own (None: not consulted) and its
+    relevance on an absolute scale (`fusion.relevance`)."""
 
     chunk_id: int
     score: float
     vector_score: float | None
     keyword_score: float | None
+    relevance: float | None = None
 
 
 Ranked = list[RankedChunk]
@@ -103,6 +105,10 @@ class QueryModels(Protocol):
 
     def coverage(self, model: str, query: str) -> float:
         """0..1: how well the model understands the query's language."""
+        ...
+
+    def unrelated_below(self, model: str) -> float | None:
+        """The model's calibrated cosine under which a passage is about something else (None: uncalibrated)."""
         ...
 
 
@@ -181,10 +187,13 @@ class Retriever:
         target = _Target(space, partitions)
         if request.mode == "vector":
             query = self.models.embed_query(space, request.query)
-            return [
+            ranked = [
                 RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k, hidden)
             ]
-        return self._hybrid(request, target, k, hidden)
+        else:
+            ranked = self._hybrid(request, target, k, hidden)
+        floor = self.models.unrelated_below(space.model)
+        return [item._replace(relevance=fusion.relevance(item.vector_score, floor)) for item in ranked]
 
     def _keyword_only(self, request: SearchRequest, k: int, hidden: Hidden) -> Ranked:
         return [RankedChunk(cid, score, None, score) for cid, score in self._keyword(request, k, hidden)]
@@ -298,7 +307,13 @@ class Retriever:
             snippet = make_snippet(chunk.text, request.query)
             hits.append(
                 Hit(
-                    chunk, item.score, snippet.text, snippet.highlights, item.vector_score, item.keyword_score
+                    chunk,
+                    item.score,
+                    snippet.text,
+                    snippet.highlights,
+                    item.vector_score,
+                    item.keyword_score,
+                    item.relevance,
                 )
             )
         return hits

@@ -23,18 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from lore.conversations import Question
-from lore.core.retrieve import SearchRequest
 from lore.errors import Forbidden, InvalidInput, NotFound
 from lore.intelligence.events import Asker
 from lore.models import Access, Author, ConversationOwner, Document, Readers
-from lore.security.credentials import principal_of
 from lore.security.principal import Principal
 from lore.security.scopes import Scope
 from lore.security.users import Holder
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
+    from lore.conversations import Question
+    from lore.core.retrieve import SearchRequest
 
 Reason = Literal[
     "admin", "unrestricted", "owner", "granted_user", "granted_group", "not_granted", "user_disabled"
@@ -131,6 +130,8 @@ def act_as(principal: Principal, user_id: str, holder: Holder | None) -> Princip
         raise InvalidInput(
             f"user {user_id!r} is disabled: they can read nothing", details={"user_id": user_id}
         )
+    from lore.security.credentials import principal_of
+
     return replace(principal_of(holder), collections=principal.collections)
 
 
@@ -155,6 +156,8 @@ def explain(holder: Holder, document: Document, access: Access) -> Explanation:
     made (an admin who must enrol in MFA first reads as a viewer)."""
     if holder.user.disabled_at is not None:
         return Explanation(False, "user_disabled")
+    from lore.security.credentials import principal_of
+
     principal = principal_of(holder)
     if principal.reads_everything:
         return Explanation(True, "admin")

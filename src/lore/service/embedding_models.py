@@ -133,6 +133,9 @@ class ModelDirectory:
     def coverage(self, model: str, query: str) -> float:
         return self.embedder_for(model).coverage(query)
 
+    def unrelated_below(self, model: str) -> float | None:
+        return self.embedder_for(model).unrelated_below
+
     # -- serving models -----------------------------------------------------------------------------------
 
     def serving(self, tenant_id: str, collection: str) -> ServingModels:

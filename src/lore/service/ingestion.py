@@ -109,19 +109,19 @@ class Ingestion:
         check_name("tenant", tenant_id)
         check_name("collection", collection)
         start = time.perf_counter()
-        files, failures = ingest.discover(paths)
-        report = ingest.IngestReport(files=len(files), failures=failures)
+        files, failures, skipped = ingest.discover(paths)
+        report = ingest.IngestReport(files=len(files), failures=failures, skipped=skipped)
         known = self.documents.document_hashes(tenant_id, collection)
-        jobs = self._file_jobs(files, known, report, tenant_id, collection, tuple(tags))
+        sizes: dict[str, int] = {}
+        jobs = self._file_jobs(files, known, report, (tenant_id, collection, tuple(tags)), sizes)
+        tracker = ingest.Tracker(on_progress, len(files), sizes, start)
+        tracker.skipped(len(files) - len(jobs))  # unchanged or unreadable: done already
         prepared = ingest.prepare_jobs(self.sandbox(), jobs) if jobs else iter(())
-        done = report.unchanged
-        for batch, batch_failures in ingest.batched(prepared):
+        for batch, batch_failures in ingest.batched(prepared, ingest.FILE_BATCH_CHUNKS):
             report.failures.extend(batch_failures)
-            self._write_batch(batch, known, report)
-            done += len(batch) + len(batch_failures)
-            if on_progress:
-                elapsed = ingest.elapsed_since(start)
-                on_progress(ingest.Progress(done, len(files), report.chunks, report.embedded, elapsed))
+            for failure in batch_failures:
+                tracker.failed(failure)
+            self._write_batch(batch, known, report, tracker)
         if sync:
             report.removed = self._remove_missing(paths, files, known, tenant_id)
         self.sync.after_write(save=True)
@@ -133,28 +133,39 @@ class Ingestion:
         files: list[Path],
         known: Known,
         report: ingest.IngestReport,
-        tenant_id: str,
-        collection: str,
-        tags: tuple[str, ...],
+        into: tuple[str, str, tuple[str, ...]],
+        sizes: dict[str, int],
     ) -> list[ingest.ParseJob]:
+        """A parse job for each file that changed (`into`: tenant, collection, tags), its size in `sizes`."""
+        tenant_id, collection, tags = into
         salt = ingest.salt_for(self.models.default.model_id, tags)
         jobs = []
         for path in files:
             try:
-                digest = ingest.fingerprint(path.read_bytes(), salt)
+                data = path.read_bytes()
             except OSError as error:
                 report.failures.append(ingest.Failure(str(path), "unreadable", error.strerror or str(error)))
                 continue
+            digest = ingest.fingerprint(data, salt)
             if unchanged(known, str(path), digest):
                 report.unchanged += 1
             else:
+                sizes[str(path)] = len(data)
                 jobs.append(ingest.ParseJob(str(path), path.name, tenant_id, collection, digest, tags))
         return jobs
 
-    def _write_batch(self, batch: list[ingest.Prepared], known: Known, report: ingest.IngestReport) -> None:
+    def _write_batch(
+        self,
+        batch: list[ingest.Prepared],
+        known: Known,
+        report: ingest.IngestReport,
+        tracker: ingest.Tracker | None = None,
+    ) -> None:
         if not batch:
             return
-        documents, embedded = self._write(batch)
+        if tracker is not None:
+            tracker.begin(batch, sum(len(item.chunks) for item in batch))
+        documents, embedded = self._write(batch, tracker)
         for document in documents:
             if document.source in known:
                 report.updated += 1
@@ -165,11 +176,14 @@ class Ingestion:
         report.documents.extend(documents)
         self.sync.after_write(save=False)
 
-    def _write(self, batch: list[ingest.Prepared]) -> tuple[list[Document], int]:
+    def _write(
+        self, batch: list[ingest.Prepared], progress: ingest.WriteProgress | None = None
+    ) -> tuple[list[Document], int]:
         """Write with the collections' current models; a switch committed meanwhile (Conflict) is read and the
-        batch written again (writes replace by source, so a repeat is harmless)."""
+        batch written again (writes replace by source, so a repeat is harmless; its progress is not reported
+        twice)."""
         try:
-            return self.writer.write(batch)
+            return self.writer.write(batch, progress)
         except Conflict:
             self.sync.sync()
             return self.writer.write(batch)

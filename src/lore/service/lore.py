@@ -13,13 +13,14 @@ import numpy as np
 from lore.backends.cache import Caches, open_caches
 from lore.backends.store.access_records import no_document
 from lore.backends.store.database import Database
+from lore.backends.store.documents import named_collections
 from lore.caching import CacheStats
 from lore.config import Settings
 from lore.core import ingest, reembedding
 from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import Retriever, SearchRequest
-from lore.errors import InvalidInput, NotFound
+from lore.errors import InvalidInput
 from lore.intelligence.events import EventRecorder
 from lore.intelligence.recommend.serving import Recommendations
 from lore.interfaces import Embedder, VectorIndex
@@ -29,12 +30,13 @@ from lore.models import (
     OPERATOR,
     Access,
     Author,
+    CollectionInfo,
     Document,
     Hit,
     Page,
     Readers,
 )
-from lore.names import check_name
+from lore.names import check_name, no_collection
 from lore.registry import (
     create_embedder,
     create_embedder_for,
@@ -258,6 +260,31 @@ class Lore:
         it); `author` must be able to read it."""
         return self.store.access.set_access(tenant_id, document_id, access, author)
 
+    # -- collections ------------------------------------------------------------------------------------------
+
+    def list_collections(
+        self, *, tenant_id: str = DEFAULT_TENANT, readers: Readers = None
+    ) -> list[CollectionInfo]:
+        """Name order, with counts of what `readers` may read."""
+        return self.store.documents.list_collections(tenant_id, readers)
+
+    def get_collection(
+        self, collection: str, *, tenant_id: str = DEFAULT_TENANT, readers: Readers = None
+    ) -> CollectionInfo:
+        (found,) = named_collections(
+            self.list_collections(tenant_id=tenant_id, readers=readers), [collection]
+        )
+        return found
+
+    def delete_collection(self, collection: str, *, tenant_id: str = DEFAULT_TENANT) -> int:
+        """The collection and every document in it, in one transaction; how many documents went."""
+        check_name("collection", collection)
+        deleted = self.store.documents.delete_collection(tenant_id, collection)
+        if deleted is None:
+            raise no_collection(collection, [c.name for c in self.list_collections(tenant_id=tenant_id)])
+        self.index_sync.after_write(save=True)
+        return deleted
+
     # -- search -----------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> list[Hit]:
@@ -311,8 +338,7 @@ class Lore:
         in one transaction and drop the old vectors. Resumable: a rerun skips what was embedded."""
         check_name("tenant", tenant_id)
         check_name("collection", collection)
-        if collection not in {info.name for info in self.store.documents.list_collections(tenant_id)}:
-            raise NotFound(f"no collection {collection!r}", details={"collection": collection})
+        named_collections(self.store.documents.list_collections(tenant_id), [collection])
         embedder = self.models.embedder_for(model)
         self.sync_index()
         report = reembedding.run(

@@ -108,6 +108,9 @@ class QuerySpaces:
     def coverage(self, model: str, query: str) -> float:
         return self.models.coverage(model, query)
 
+    def unrelated_below(self, model: str) -> float | None:
+        return self.models.unrelated_below(model)
+
 
 @dataclass(frozen=True, slots=True)
 class OnlyAdapter:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from lore.answers import provider_names
-from lore.conversations import Conversation, Message, Question
-from lore.models import EndUserData, SearchFilters
+from lore.models import Conversation, EndUserData, Message, SearchFilters
 from lore.wire.events import EventOut
 from lore.wire.schemas import MAX_COLLECTIONS, FiltersIn, Input, Metadata, Name, Title
+
+if TYPE_CHECKING:
+    from lore.conversations import Question
 
 MAX_QUESTION_CHARS = 4000
 MAX_PROVIDERS = 8
@@ -131,6 +132,8 @@ class MessageIn(Input):
     filters: FiltersIn | None = None
 
     def to_domain(self) -> Question:
+        from lore.conversations import Question
+
         return Question(
             self.content,
             collections=[self.collection] if isinstance(self.collection, str) else self.collection,
@@ -143,6 +146,8 @@ def provider_list(value: str | list[str] | None) -> list[str] | None:
     """`"openai, extractive"` or `["openai", "extractive"]` -> the list; None stays None."""
     if value is None:
         return None
+    from lore.answers import provider_names
+
     names = provider_names(",".join(value) if isinstance(value, list) else value)
     return names or None
 

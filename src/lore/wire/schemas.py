@@ -10,12 +10,21 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
 
-from lore.core.retrieve import SearchRequest
-from lore.models import DEFAULT_COLLECTION, Document, Hit, Job, JobState, SearchFilters, SearchMode
+from lore.models import (
+    DEFAULT_COLLECTION,
+    CollectionInfo,
+    Document,
+    Hit,
+    Job,
+    JobState,
+    SearchFilters,
+    SearchMode,
+)
 from lore.wire.access import AccessIn, UserId
 
 if TYPE_CHECKING:
     from lore.backup import BackupReport
+    from lore.core.retrieve import SearchRequest
 
 MAX_QUERY_CHARS = 1000
 MAX_TITLE_CHARS = 500
@@ -122,6 +131,35 @@ class DocumentOut(BaseModel):
         return cls.model_validate(document, from_attributes=True)
 
 
+class CollectionOut(BaseModel):
+    name: str
+    document_count: int = Field(description="Documents in it that the caller may read.")
+    chunk_count: int = Field(description="Chunks of those documents.")
+    created_at: datetime | None
+    model: str | None = Field(description="Embedding model of its searches; null: the configured default.")
+    pending_model: str | None = Field(description="Model a re-embedding under way will switch it to.")
+
+    @classmethod
+    def of(cls, info: CollectionInfo) -> CollectionOut:
+        return cls(
+            name=info.name,
+            document_count=info.document_count,
+            chunk_count=info.chunk_count,
+            created_at=info.created_at,
+            model=info.model_id,
+            pending_model=info.pending_model_id,
+        )
+
+
+class CollectionList(BaseModel):
+    items: list[CollectionOut]
+
+
+class CollectionDeleted(BaseModel):
+    name: str
+    deleted_documents: int = Field(description="Documents deleted with it, in the same transaction.")
+
+
 class DocumentAdded(DocumentOut):
     unchanged: bool = Field(
         False,
@@ -179,6 +217,8 @@ class SearchIn(Input):
         return self.collection[0] if self.collection else None
 
     def to_domain(self, tenant_id: str) -> SearchRequest:
+        from lore.core.retrieve import SearchRequest
+
         collections = [self.collection] if isinstance(self.collection, str) else self.collection
         filters = self.filters.to_domain() if self.filters else SearchFilters()
         return SearchRequest(tenant_id, self.query, self.k, self.mode, collections, filters)
@@ -204,7 +244,15 @@ class HitOut(BaseModel):
         description="[start, end) offsets of matched words in `snippet`."
     )
     text: str
-    score: float
+    score: float = Field(
+        description="The fused score hits are ranked by: relative to this query's other candidates (its best "
+        "hit scores near 1 whatever it matched), so compare it within one search only."
+    )
+    relevance: float | None = Field(
+        description="How relevant the passage is on an absolute scale, comparable across searches: 0 at or "
+        "under the embedding model's calibrated floor (a passage Lore would not answer from), 1 for the query's "
+        "own text, linear in the cosine between; null in keyword mode and for uncalibrated models."
+    )
     scores: Scores
     tags: list[str]
     metadata: dict[str, Any]
@@ -224,6 +272,7 @@ class HitOut(BaseModel):
             highlights=hit.highlights,
             text=chunk.text,
             score=hit.score,
+            relevance=hit.relevance,
             scores=Scores(vector=hit.vector_score, keyword=hit.keyword_score),
             tags=chunk.tags,
             metadata=chunk.metadata,

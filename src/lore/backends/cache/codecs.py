@@ -36,4 +36,5 @@ def _hit(item: dict[str, Any]) -> Hit:
         highlights=[(start, end) for start, end in item["highlights"]],
         vector_score=item["vector_score"],
         keyword_score=item["keyword_score"],
+        relevance=item.get("relevance"),
     )

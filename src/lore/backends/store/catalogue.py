@@ -11,13 +11,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import codec
 from lore.backends.store.schema import chunks, documents, embeddings
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lore.backends.store.database import Database
 
 BATCH = 500  # documents per read transaction
@@ -94,4 +95,6 @@ class CatalogueRecords:
             for document_id, blob in conn.execute(query):
                 vector = codec.decode_vector(blob)
                 sums[document_id] = sums[document_id] + vector if document_id in sums else vector.copy()
+        import numpy as np  # here, not at the top: commands that only list records never load it
+
         return {key: total / norm for key, total in sums.items() if (norm := float(np.linalg.norm(total)))}

@@ -7,19 +7,23 @@ import binascii
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, TypeVar
 
 from lore.errors import InvalidInput
 
-VECTOR_DTYPE = np.dtype("<f4")  # little-endian float32, whatever the machine
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported by the functions that need it: commands that only list records never load it.
+VECTOR_DTYPE = "<f4"  # little-endian float32, whatever the machine
 BATCH = 2000  # items per IN list: under every driver's bound-parameter limit
 T = TypeVar("T")
 
 
 def encode_vectors(vectors: Mapping[str, np.ndarray]) -> tuple[int, dict[str, bytes]]:
     """(dim, hash -> blob); every vector must be one-dimensional, finite and of the same length."""
+    import numpy as np
+
     blobs: dict[str, bytes] = {}
     dims: set[int] = set()
     for key, vector in vectors.items():
@@ -38,11 +42,15 @@ def encode_vectors(vectors: Mapping[str, np.ndarray]) -> tuple[int, dict[str, by
 
 
 def decode_vector(blob: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(blob, dtype=VECTOR_DTYPE).astype(np.float32)
 
 
 def decode_matrix(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     """One writable (n, dim) float32 matrix from n blobs, with a single copy."""
+    import numpy as np
+
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
     buffer = bytearray().join(blobs)

@@ -21,8 +21,6 @@ from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lore.backends.store import codec, queries, rows
@@ -48,6 +46,7 @@ from lore.backends.store.user_records import UserRecords
 from lore.backends.store.vector_source import SqlVectorSource
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
+from lore.migrations import head_revision
 from lore.models import CollectionModels, MetadataValue, utcnow
 
 
@@ -127,7 +126,13 @@ class Database(abc.ABC):
     # --- schema and lifecycle ----------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent; a store already there costs one query and
+        no import of Alembic)."""
+        if self.revision() == head_revision():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         location = str(resources.files("lore.migrations")).replace("%", "%%")
         config.set_main_option("script_location", location)
@@ -135,6 +140,14 @@ class Database(abc.ABC):
         with self.write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        """The schema's migration revision (None: not migrated yet)."""
+        version = sa.table("alembic_version", sa.column("version_num", sa.Text()))
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.select(version.c.version_num)).scalar()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,11 +16,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import access_records, codec, paging, queries, rows
-from lore.backends.store.schema import changes, chunks, document_tags, documents, embeddings
+from lore.backends.store.schema import changes, chunks, collections, document_tags, documents, embeddings
 from lore.errors import Conflict, InvalidInput, SourceTaken
 from lore.models import (
     Chunk,
@@ -35,9 +34,26 @@ from lore.models import (
     partition_key,
     utcnow,
 )
+from lore.names import no_collection
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lore.backends.store.database import Database
+
+
+def named_collections(known: Sequence[CollectionInfo], names: Sequence[str]) -> list[CollectionInfo]:
+    """The collections `names` names, in that order, out of the `known` ones; `NotFound` names the first that
+    is not there and lists those that are."""
+    by_name = {info.name: info for info in known}
+    for name in names:
+        if name not in by_name:
+            raise no_collection(name, by_name)
+    return [by_name[name] for name in names]
+
+
+def _of_document(document_id: str) -> queries.Condition:
+    return chunks.c.document_id == document_id
 
 
 class SqlDocuments:
@@ -50,10 +66,28 @@ class SqlDocuments:
         with self._db.write() as conn:
             self._db._ensure_collection(conn, tenant_id, collection)
 
-    def list_collections(self, tenant_id: str) -> list[CollectionInfo]:
-        query = queries.collection_counts(tenant_id)
+    def list_collections(self, tenant_id: str, readers: Readers = None) -> list[CollectionInfo]:
+        query = queries.collection_counts(tenant_id, readers)
         with self._db.read() as conn:
-            return [CollectionInfo(name, int(docs), int(n)) for name, docs, n in conn.execute(query)]
+            return [rows.collection_info(row) for row in conn.execute(query)]
+
+    def delete_collection(self, tenant_id: str, collection: str) -> int | None:
+        """Every document of the collection, then the collection itself, in one transaction: the number of
+        documents deleted, or None if there is no such collection."""
+        where = sa.and_(documents.c.tenant_id == tenant_id, documents.c.collection == collection)
+        with self._db.write() as conn:
+            named = sa.select(collections.c.name).where(*queries.collection_is(tenant_id, collection))
+            if conn.execute(named).first() is None:
+                return None
+            restricted = sa.select(documents.c.id).where(where, documents.c.restricted.is_(True)).limit(1)
+            if conn.execute(restricted).first() is not None:
+                access_records.raise_version(self._db, conn, tenant_id)
+            self._remove_chunks(conn, tenant_id, chunks.c.collection == collection)
+            ids = sa.select(documents.c.id).where(where).scalar_subquery()
+            conn.execute(sa.delete(document_tags).where(document_tags.c.document_id.in_(ids)))
+            deleted = conn.execute(sa.delete(documents).where(where)).rowcount
+            conn.execute(sa.delete(collections).where(*queries.collection_is(tenant_id, collection)))
+            return int(deleted)
 
     # --- documents ---------------------------------------------------------------------------------------
 
@@ -71,7 +105,7 @@ class SqlDocuments:
             self._db._ensure_collection(conn, draft.tenant_id, draft.collection)
             self._check_model(conn, draft.tenant_id, draft.collection, model_id)
             document = self._upsert_document(conn, draft, len(chunks), now)
-            self._remove_chunks(conn, draft.tenant_id, chunks_of_document=document.id)
+            self._remove_chunks(conn, draft.tenant_id, _of_document(document.id))
             self._db._cache_vectors(conn, model_id, dim, blobs)
             self._check_vectors(conn, model_id, needed)
             self._add_chunks(conn, document.id, draft, chunks, model_id)
@@ -92,7 +126,7 @@ class SqlDocuments:
                 return False
             if restricted:
                 access_records.raise_version(self._db, conn, tenant_id)
-            self._remove_chunks(conn, tenant_id, chunks_of_document=document_id)
+            self._remove_chunks(conn, tenant_id, _of_document(document_id))
             tags = sa.and_(document_tags.c.document_id == document_id, document_tags.c.tenant_id == tenant_id)
             conn.execute(sa.delete(document_tags).where(tags))
             where = sa.and_(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
@@ -214,8 +248,10 @@ class SqlDocuments:
             )
         return rows.document(row)
 
-    def _remove_chunks(self, conn: sa.Connection, tenant_id: str, *, chunks_of_document: str) -> None:
-        where = sa.and_(chunks.c.document_id == chunks_of_document, chunks.c.tenant_id == tenant_id)
+    def _remove_chunks(self, conn: sa.Connection, tenant_id: str, which: queries.Condition) -> None:
+        """The tenant's chunks that match `which` (one document's, one collection's), with their keyword rows;
+        each removal joins the change sequence."""
+        where = sa.and_(which, chunks.c.tenant_id == tenant_id)
         deleted = conn.execute(sa.delete(chunks).where(where).returning(chunks.c.id, chunks.c.partition))
         removed = sorted((int(chunk_id), str(partition)) for chunk_id, partition in deleted)
         if removed:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import codec, queries, rows
@@ -16,6 +15,8 @@ from lore.errors import Conflict
 from lore.models import Chunk, CollectionModels, partition_key
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lore.backends.store.database import Database
 
 

@@ -159,22 +159,33 @@ def count_missing(tenant_id: str, collection: str, model_id: str) -> sa.Select[A
     )
 
 
-def collection_counts(tenant_id: str) -> sa.Select[Any]:
-    """(name, documents, chunks) of each of the tenant's collections, empty ones included."""
+def collection_counts(tenant_id: str, readers: Readers = None) -> sa.Select[Any]:
+    """(name, created_at, model, pending model, documents, chunks) of each of the tenant's collections, empty
+    ones included; only the documents `readers` may read are counted."""
     joined = collections.outerjoin(
         documents,
         sa.and_(
-            documents.c.tenant_id == collections.c.tenant_id, documents.c.collection == collections.c.name
+            documents.c.tenant_id == collections.c.tenant_id,
+            documents.c.collection == collections.c.name,
+            readable(readers),
         ),
     )
     return (
         sa.select(
             collections.c.name,
+            collections.c.created_at,
+            collections.c.model_id,
+            collections.c.pending_model_id,
             sa.func.count(documents.c.id),
             sa.func.coalesce(sa.func.sum(documents.c.chunk_count), 0),
         )
         .select_from(joined)
         .where(collections.c.tenant_id == tenant_id)
-        .group_by(collections.c.name)
+        .group_by(
+            collections.c.name,
+            collections.c.created_at,
+            collections.c.model_id,
+            collections.c.pending_model_id,
+        )
         .order_by(collections.c.name)
     )

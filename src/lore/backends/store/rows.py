@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import codec
 from lore.core import keywords
-from lore.models import Chunk, ChunkDraft, CollectionModels, Document, DocumentDraft, IdVectors
+from lore.models import (
+    Chunk,
+    ChunkDraft,
+    CollectionInfo,
+    CollectionModels,
+    Document,
+    DocumentDraft,
+    IdVectors,
+)
 
 AnyRow: TypeAlias = sa.Row[*tuple[Any, ...]]  # a row of any number of columns
 
@@ -76,9 +83,17 @@ def chunk_row(
 
 def id_vectors(rows: Sequence[AnyRow]) -> IdVectors:
     """int64 ids and their float32 (n, dim) matrix from (id, dim, vector blob) rows."""
+    import numpy as np
+
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     dim = rows[0][1] if rows else 0
     return IdVectors(ids, codec.decode_matrix([row[2] for row in rows], dim))
+
+
+def collection_info(row: AnyRow) -> CollectionInfo:
+    """From a row of `queries.collection_counts`."""
+    name, created_at, model, pending, document_count, chunk_count = row
+    return CollectionInfo(name, int(document_count), int(chunk_count), created_at, model, pending)
 
 
 def collection_models(row: AnyRow) -> CollectionModels:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from lore.backends.store import codec, queries, rows
@@ -14,6 +13,8 @@ from lore.backends.store.schema import chunks, embeddings
 from lore.models import IdVectors
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lore.backends.store.database import Database
 
 
