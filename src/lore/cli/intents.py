@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lore.cli.common import DataDir, JsonFlag, console, err_console, open_store, print_json, settings_for
+from lore.cli.common import (
+    DataDir,
+    JsonFlag,
+    Quiet,
+    console,
+    open_store,
+    print_json,
+    settings_for,
+)
+from lore.cli.progress import reporting
 from lore.models import DEFAULT_TENANT
 
 if TYPE_CHECKING:
@@ -39,22 +47,21 @@ def train(
     name: Name = None,
     activate: Annotated[bool, typer.Option("--activate", help="Serve the new version at once.")] = False,
     tenant: Tenant = DEFAULT_TENANT,
+    quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train the next version of a model on a labelled CSV, with a stratified validation share."""
+    """Train the next version of a model on a labelled CSV, with a stratified validation share (a new data dir
+    is made for it)."""
     from lore.intelligence.intents.versions import train_version
     from lore.registry import create_embedder
 
     settings = settings_for(data_dir)
     embedder = create_embedder(settings)
-    with open_store(data_dir) as store, _bar(as_json) as bar:
-        tasks: dict[str, Any] = {}
+    with open_store(data_dir, create=True) as store, reporting(quiet or as_json) as report:
 
         def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+            report(stage, done / total if total else None, f"{done}/{total}")
 
         record = train_version(
             store,
@@ -276,14 +283,3 @@ def _figures(values: dict[str, Any], as_json: bool) -> None:
     width = max(map(len, values), default=0)
     for key, value in values.items():
         console.print(f"{key:>{width}}  {value}", markup=False)
-
-
-def _bar(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    )
