@@ -799,6 +799,34 @@ class IntelligenceSettings(BaseModel):
     recommend_keep_versions: int = Field(
         3, ge=1, description="Recommender versions kept per tenant; older retired ones are deleted."
     )
+    # intents
+    intent_model: str = Field(
+        "default",
+        min_length=1,
+        max_length=64,
+        description="The intent model (by name) that `/v1/classify` uses when no name is given and that "
+        "classifies each new question of a conversation, for the tenant's intent routes.",
+    )
+    record_classifications: bool = Field(
+        True,
+        description="Record each classification as a `classified` event: the serving version's prediction and, "
+        "when a version runs in shadow, its prediction and whether the two agree (`lore intents compare`); "
+        "recorded with the server's events, so `LORE_RECORD_SEARCHES` must be on too.",
+    )
+    intent_validation_share: float = Field(
+        0.1,
+        ge=0.0,
+        lt=0.5,
+        description="Share of each label's training rows held out (stratified) to measure an intent model and "
+        "calibrate its confidence threshold; the stored model is then refitted on every row.",
+    )
+    intent_target_precision: float = Field(
+        0.95,
+        gt=0.0,
+        le=1.0,
+        description="The intent threshold is the lowest confidence at which predictions are still right this "
+        "share of the time on validation; under it a text has no intent (null) and no route applies.",
+    )
 
 
 class Settings(BaseSettings):

@@ -1,5 +1,6 @@
 """Fixtures of the support-intelligence tests: a migrated store (`db`) and settings for a whole Lore (`settings`),
-each on SQLite and on PostgreSQL, and events made the way clients and the server make them."""
+each on SQLite and on PostgreSQL, and events made the way clients and the server make them; for the intent
+tests, a labelled CSV (`intent_csv`) and a Lore on SQLite (`intent_lore`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from lore.backends.store.database import Database
 from lore.config import Settings
 from lore.models import Access, ChunkDraft, Document, DocumentDraft, Event, content_hash, utcnow
 from lore.registry import create_store
+from lore.service import Lore
+from tests.intelligence.intent_data import as_csv, labelled_rows, make_settings
 
 TENANT, OTHER = "default", "acme"
 
@@ -93,3 +96,14 @@ def click(search_id: str, rank: int, *, n: int = 0, tenant: str = TENANT) -> Eve
 
 
 HOUR = timedelta(hours=1)
+
+
+@pytest.fixture(scope="session")
+def intent_csv() -> bytes:
+    return as_csv(labelled_rows())
+
+
+@pytest.fixture
+def intent_lore(tmp_path: Path, model_cache: Path) -> Iterator[Lore]:
+    with Lore.open(make_settings(tmp_path / "data", model_cache)) as service:
+        yield service

@@ -40,6 +40,7 @@ from lore.api.routes import (
     gaps,
     groups,
     health,
+    intents,
     jobs,
     keys,
     recommendations,
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         gaps,
         adapters,
         recommendations,
+        intents,
     ):
         app.include_router(module.router)
     _check_guarded(app)

@@ -1,7 +1,7 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
-identities, the job queue, the app's metrics, answering, knowledge gaps, the tenants' secrets, the limits on
-concurrent work and the throttle (rate limits, quotas, usage). Only this module reads `app.state`, where the
-lifespan put them."""
+identities, the job queue, the app's metrics, answering and its intent models, knowledge gaps, the
+tenants' secrets, the limits on concurrent work and the throttle (rate limits, quotas, usage). Only this
+module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttling
 from lore.conversations import Answering
 from lore.intelligence.gaps import KnowledgeGaps
+from lore.intelligence.intents.serving import IntentService
 from lore.jobs import JobQueue
 from lore.security.identity import Identity
 from lore.security.keys import KeyRing
@@ -52,6 +53,10 @@ async def get_answering(request: Request) -> Answering:
     return request.app.state.answering
 
 
+async def get_intents(request: Request) -> IntentService:
+    return request.app.state.answering.intents
+
+
 async def get_secrets(request: Request) -> TenantSecrets:
     return request.app.state.secrets
 
@@ -80,6 +85,7 @@ IdentityDep = Annotated[Identity, Depends(get_identity)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 AnsweringDep = Annotated[Answering, Depends(get_answering)]
+IntentsDep = Annotated[IntentService, Depends(get_intents)]
 SecretsDep = Annotated[TenantSecrets, Depends(get_secrets)]
 GapsDep = Annotated[KnowledgeGaps, Depends(get_gaps)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]

@@ -109,6 +109,18 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /v1/adapters/{collection}/train": Scope.ADMIN,
     "POST /v1/adapters/{collection}/activate": Scope.ADMIN,
     "POST /v1/adapters/{collection}/rollback": Scope.ADMIN,
+    "POST /v1/classify": Scope.CLASSIFY,
+    "GET /v1/intents/models": Scope.ADMIN,
+    "GET /v1/intents/models/{model_id}": Scope.ADMIN,
+    "POST /v1/intents/models/{model_id}/activate": Scope.ADMIN,
+    "POST /v1/intents/models/{model_id}/shadow": Scope.ADMIN,
+    "POST /v1/intents/models/{model_id}/share": Scope.ADMIN,
+    "POST /v1/intents/rollback": Scope.ADMIN,
+    "GET /v1/intents/compare": Scope.ADMIN,
+    "POST /v1/intents/train": Scope.ADMIN,
+    "GET /v1/intents/routes": Scope.ADMIN,
+    "PUT /v1/intents/routes/{intent}": Scope.ADMIN,
+    "DELETE /v1/intents/routes/{intent}": Scope.ADMIN,
 }
 
 

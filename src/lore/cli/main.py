@@ -31,6 +31,7 @@ from lore.cli import (
     gaps,
     index,
     ingest,
+    intents,
     jobs,
     keys,
     reembed,
@@ -96,6 +97,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(events.analytics_app, name="analytics")
 app.add_typer(gaps.app, name="gaps")
 app.add_typer(adapters.app, name="adapters")
+app.add_typer(intents.app, name="intents")
 
 
 def main() -> None:

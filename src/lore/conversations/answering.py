@@ -20,9 +20,12 @@ from typing import Any
 
 from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, standalone_query
 from lore.answers.tenants import TenantProviders
+from lore.answers.types import Usage
 from lore.backends.store.conversation_records import ConversationRecords
 from lore.core.retrieve import SearchRequest
 from lore.intelligence.events import Answered, Asker, answer_event, new_id
+from lore.intelligence.intents.routing import Routing, route
+from lore.intelligence.intents.serving import Caller, IntentService
 from lore.models import (
     Conversation,
     ConversationOwner,
@@ -69,6 +72,7 @@ class Grounding:
     providers: tuple[str, ...]  # to try in order: what the question named, as far as the tenant allows
     search_id: str
     conversation: Conversation | None = None
+    routing: Routing | None = None  # the question's intent and the tenant's rule for it
 
     @property
     def confidence(self) -> float | None:
@@ -116,6 +120,8 @@ def answer_metadata(answer: Answer, grounding: Grounding) -> dict[str, Any]:
         "retrieved": len(grounding.retrieved),
         "passages": len(grounding.request.passages),
         "failed_attempts": [asdict(attempt) for attempt in answer.failed_attempts],
+        "intent": grounding.routing.metadata() if grounding.routing is not None else None,
+        "escalate": grounding.routing is not None and grounding.routing.escalate,
     }
 
 
@@ -130,8 +136,10 @@ class Answering:
         *,
         passages: int | None = None,
         providers: TenantProviders | None = None,
+        intents: IntentService | None = None,
     ) -> None:
         self.lore = lore
+        self.intents = intents or IntentService(lore.store, lore.models, lore.settings, lore.events)
         self.chain = chain
         self.providers = providers or TenantProviders(chain, lore.settings)
         self.records = records
@@ -178,11 +186,21 @@ class Answering:
         viewer: ConversationOwner | None = None,
     ) -> Grounding:
         """`ground`, with the conversation's recent messages as the history; `viewer` (None: an admin) must
-        own the conversation."""
+        own the conversation. With an active intent model, the tenant's rule for the question's intent applies:
+        its canned reply answers without retrieval, its collection and tags narrow the search."""
         conversation = self.records.get(tenant_id, conversation_id, viewer)
         recent = self.records.recent(tenant_id, conversation_id, self.history_messages, viewer)
         history = [Turn(message.role, message.content) for message in recent]
-        return replace(self.ground(tenant_id, question, history), conversation=conversation)
+        caller = Caller(conversation.owner or "operator", conversation.end_user, conversation.id)
+        routing = route(self.intents, self.lore.store.intent_routes, tenant_id, question.text, caller)
+        if routing is not None and routing.reply is not None:
+            request = AnswerRequest(question.text, (), tuple(history))
+            asked = utcnow()
+            return Grounding(
+                tenant_id, question, request, (), question.text, asked, (), new_id(), conversation, routing
+            )
+        grounding = self.ground(tenant_id, _narrowed(question, routing), history)
+        return replace(grounding, conversation=conversation, routing=routing)
 
     def stream(self, grounding: Grounding) -> Iterator[TextDelta | Answer]:
         """The answer, unstored: text deltas, then the `Answer` (recorded without a message)."""
@@ -206,6 +224,8 @@ class Answering:
             yield turn
 
     def _provided(self, grounding: Grounding) -> Iterator[TextDelta | Answer]:
+        if grounding.routing is not None and grounding.routing.reply is not None:
+            return _canned(grounding.routing.reply)
         return self.providers.stream(grounding.tenant_id, grounding.request, grounding.providers)
 
     def _record(self, grounding: Grounding, answer: Answer, turn: StoredTurn | None = None) -> None:
@@ -238,6 +258,25 @@ class Answering:
             grounding.tenant_id, conversation.id, question, reply, title=title
         )
         return StoredTurn(conversation.id, asked, answered)
+
+
+def _narrowed(question: Question, routing: Routing | None) -> Question:
+    """The question searched where its intent's rule points: its collection (if the caller may search it)
+    and its tags on top of the question's own."""
+    rule = routing.rule if routing is not None else None
+    if rule is None:
+        return question
+    collections = question.collections
+    if rule.collection is not None and (collections is None or rule.collection in collections):
+        collections = (rule.collection,)
+    tags = tuple(dict.fromkeys([*question.filters.tags, *rule.tags]))
+    return replace(question, collections=collections, filters=replace(question.filters, tags=tags))
+
+
+def _canned(reply: str) -> Iterator[TextDelta | Answer]:
+    """A rule's canned reply, as an answer stream of one delta."""
+    yield TextDelta(reply)
+    yield Answer(reply, (), Usage("intent_route", "canned_reply", 0, 0, 0.0, None), abstained=False)
 
 
 def _title(question: str) -> str:

@@ -89,7 +89,9 @@ class MessageOut(BaseModel):
         description="On answers: `abstained` (Lore said it does not know), `search_id` (names the answer's "
         "retrieval, for clicks on its citations), `retrieval_query`, `retrieved` and `passages` (found; given "
         "to the provider), `failed_attempts` (providers that failed before the one that answered), `reply_to` "
-        "(the question's id). Feedback on an answer: `POST .../messages/{id}/feedback`."
+        "(the question's id), `intent` (the question's intent, confidence, model version and the intent route "
+        "applied, when the tenant has an active intent model; else null) and `escalate` (true when that route "
+        "hands the conversation to a human). Feedback on an answer: `POST .../messages/{id}/feedback`."
     )
     created_at: datetime
 

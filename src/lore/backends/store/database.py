@@ -34,6 +34,7 @@ from lore.backends.store.documents import SqlDocuments
 from lore.backends.store.embedding_versions import SqlReembedding
 from lore.backends.store.event_records import EventRecords
 from lore.backends.store.group_records import GroupRecords
+from lore.backends.store.intent_routes import IntentRouteRecords
 from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
@@ -52,7 +53,7 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
     `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`,
-    `secrets`, `events`, `trained_models` and `catalogue` are the repositories callers use."""
+    `secrets`, `events`, `trained_models`, `catalogue` and `intent_routes` are the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -75,6 +76,7 @@ class Database(abc.ABC):
         self.events = EventRecords(self)
         self.trained_models = TrainedModelRecords(self)
         self.catalogue = CatalogueRecords(self)
+        self.intent_routes = IntentRouteRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 
