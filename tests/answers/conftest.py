@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,6 +14,18 @@ from lore.answers.openai_chat import OpenAIChat
 from lore.answers.provider import Provider
 from lore.models import Chunk, Hit
 from tests.answers.servers import LiveServer, Script
+
+
+@pytest.fixture(autouse=True)
+def sdk_connections_closed_here() -> Iterator[None]:
+    """The providers these tests build keep their SDK clients' keep-alive connections to the protocol servers
+    until they are garbage. Collecting them as each test ends keeps their unclosed-socket warnings here, instead
+    of failing whichever later test happens to trigger the collection."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
 
 MakeHit = Callable[..., Hit]
 
