@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: install install-test install-bench install-local run test test-local fuzz coverage lint format bench clean
+# Debian's Chromium, which the browser tests (tests/ui) drive: Playwright never downloads a browser here.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install install-test install-bench install-local browser run test test-local fuzz coverage lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +41,16 @@ $(VENV)/.installed-local: pyproject.toml $(VENV)/.installed-test
 
 install-local: $(VENV)/.installed-local
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
+
+browser: $(CHROMIUM)
+
 run: install
 	$(BIN)/lore serve --demo
 
-test: install-test lint
+test: install-test lint browser
 	$(BIN)/pytest
 
 test-local: install-local

@@ -11,6 +11,7 @@ from importlib.metadata import version
 import anyio
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
@@ -65,6 +66,7 @@ from lore.security.keys import KeyRing
 from lore.security.secrets import SecretBox, TenantSecrets
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
+from lore.ui import mount_ui
 
 
 def create_app(settings: Settings | None = None, lore: Lore | None = None) -> FastAPI:
@@ -182,13 +184,24 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         intents,
     ):
         app.include_router(module.router)
+    mount_ui(app)
     _check_guarded(app)
     return app
 
 
+def routes_of(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app routes to a handler: the API's and the web UI's pages (which the OpenAPI
+    leaves out) alike."""
+    return [
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and context.path is not None
+        for method in context.methods or ()
+    ]
+
+
 def _check_guarded(app: FastAPI) -> None:
     """Refuse to build an app with a route that has no row in ROUTE_SCOPES."""
-    routes = [(method, path) for path, operations in app.openapi()["paths"].items() for method in operations]
-    missing = unguarded(routes)
+    missing = unguarded(routes_of(app))
     if missing:
         raise RuntimeError(f"routes without a permission in lore.api.permissions.ROUTE_SCOPES: {missing}")

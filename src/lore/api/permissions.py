@@ -121,6 +121,14 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "GET /v1/intents/routes": Scope.ADMIN,
     "PUT /v1/intents/routes/{intent}": Scope.ADMIN,
     "DELETE /v1/intents/routes/{intent}": Scope.ADMIN,
+    # The web UI's pages (lore.ui): each needs what the API routes it calls need.
+    "GET /": PUBLIC,
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /login/mfa": PUBLIC,
+    "POST /logout": PUBLIC,  # the API's session handler checks the CSRF token
+    "GET /search": Scope.SEARCH,
+    "GET /documents/{document_id}": Scope.DOCUMENTS_READ,
 }
 
 

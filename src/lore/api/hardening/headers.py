@@ -40,6 +40,8 @@ def script_hashes(page: bytes) -> str:
 
 def private(scope: Scope) -> bool:
     """API data, and anything asked for with credentials: never stored by a browser or a proxy."""
+    if scope["path"].startswith("/static/"):  # the UI's own files: the same for everyone, cached by version
+        return False
     headers = request_headers(scope)
     return scope["path"].startswith("/v1/") or "authorization" in headers or "cookie" in headers
 

@@ -2,8 +2,9 @@
 
 The size limit (`BodyLimit`, outside this middleware) bounds the bytes; here the nesting depth and the number of
 items are read off the raw bytes, strings skipped, with vectorised byte operations, so a body of a million tiny
-arrays or ten thousand nested ones is refused before `json.loads` builds it. Any other content type with a body
-(a form, `text/plain`, none declared) is 415 `unsupported_media_type`: no route reads one."""
+arrays or ten thousand nested ones is refused before `json.loads` builds it. The web UI's pages (outside `/v1/`)
+also take url-encoded forms. Any other content type with a body (a form sent to the API, `text/plain`, none
+declared) is 415 `unsupported_media_type`: no route reads one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _STEP = np.zeros(256, np.int8)  # what each byte does to the nesting depth
 _STEP[list(b"[{")] = 1
 _STEP[list(b"]}")] = -1
 _QUOTE, _COMMA = ord('"'), ord(",")
+FORM = "application/x-www-form-urlencoded"
 
 
 class JsonShape(NamedTuple):
@@ -63,7 +65,7 @@ class JsonBodies:
             await self.app(scope, receive, send)
             return
         media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if media == "multipart/form-data":
+        if media == "multipart/form-data" or (media == FORM and not scope["path"].startswith("/v1/")):
             await self.app(scope, receive, send)
         elif not is_json(media):
             await lore_error_response(_unsupported(media))(scope, receive, send)

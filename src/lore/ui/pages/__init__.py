@@ -1,0 +1,9 @@
+"""Every page of the UI, one module per area; each router is made by `lore.ui.routing.page_router`."""
+
+from fastapi import APIRouter
+
+from lore.ui.pages import auth, documents, search
+
+router = APIRouter()
+for module in (auth, search, documents):
+    router.include_router(module.router)
