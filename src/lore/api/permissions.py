@@ -128,7 +128,14 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /login/mfa": PUBLIC,
     "POST /logout": PUBLIC,  # the API's session handler checks the CSRF token
     "GET /search": Scope.SEARCH,
+    "GET /documents": Scope.DOCUMENTS_READ,
+    "POST /documents": Scope.DOCUMENTS_WRITE,
     "GET /documents/{document_id}": Scope.DOCUMENTS_READ,
+    "DELETE /documents/{document_id}": Scope.DOCUMENTS_WRITE,
+    "PUT /documents/{document_id}/access": Scope.DOCUMENTS_WRITE,
+    "GET /jobs": Scope.DOCUMENTS_WRITE,
+    "GET /jobs/stream": Scope.DOCUMENTS_WRITE,
+    "POST /jobs/{job_id}/retry": Scope.DOCUMENTS_WRITE,
 }
 
 

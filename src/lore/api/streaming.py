@@ -39,6 +39,12 @@ def frame(data: Any, event: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
+def html_frame(html: str, event: str) -> bytes:
+    """One SSE frame of an HTML fragment (the web UI's live rows): a `data:` line per line of it."""
+    data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    return f"event: {event}\n{data}\n".encode()
+
+
 def event_stream(*events: dict[str, Any]) -> dict[str, Any]:
     """The `text/event-stream` content of an OpenAPI response: the schema of each item, an event, as OpenAPI
     3.2 describes server-sent events (`itemSchema`, as FastAPI writes for its own event streams)."""
