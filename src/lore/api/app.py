@@ -24,6 +24,7 @@ from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
+from lore.api.request_id import RequestIds
 from lore.api.routes import (
     access,
     adapters,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
         dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
+            Middleware(RequestIds),
             *([Middleware(AccessLog)] if settings.serving.access_log else []),
             security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),

@@ -186,10 +186,10 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    from lore.api.access_log import log_config
     from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
     from lore.api.framing import http_protocol
     from lore.cli.remote import remove_state, write_state
+    from lore.logs import dict_config
 
     config = uvicorn.Config(
         partial(create_app, settings),
@@ -197,7 +197,7 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
         host=settings.serving.host,
         port=settings.serving.port,
         workers=workers,
-        log_config=log_config(),
+        log_config=dict_config(settings.logging),  # JSON lines or readable ones: lore.logs
         access_log=False,  # Lore writes its own (lore.api.access_log)
         server_header=False,  # what serves Lore is nobody's business
         ssl_certfile=settings.http.ssl_certfile,

@@ -20,11 +20,13 @@ from lore.config import Settings
 from lore.errors import Conflict, InvalidInput, NotFound, Unavailable
 from lore.jobs.registry import kind as job_kind
 from lore.jobs.transport import Transport
+from lore.logs import current_request_id
 from lore.models import DEFAULT_TENANT, Job, JobState, Page
 from lore.names import check_name
 from lore.registry import create_store
 
 logger = logging.getLogger("lore.jobs")
+REQUEST_ID = "request_id"  # the parameter that carries the submitting request's id
 
 
 class JobQueue:
@@ -42,10 +44,13 @@ class JobQueue:
         self.transport.close()
 
     def submit(self, kind: str, params: Mapping[str, Any], *, tenant_id: str = DEFAULT_TENANT) -> Job:
-        """Record the job durably, then send it; if the queue is down, the reaper sends it later."""
+        """Record the job durably, then send it; if the queue is down, the reaper sends it later. The id of the
+        request submitting it goes with its parameters, so the job's log lines carry it too."""
         check_name("tenant", tenant_id)
         spec = job_kind(kind)
         full = {**params, "tenant_id": tenant_id}
+        if (request_id := current_request_id()) is not None:
+            full[REQUEST_ID] = request_id
         if spec.validate is not None:
             spec.validate(full)
         try:
