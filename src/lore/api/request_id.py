@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lore.tracing import tag
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 HEADER = "X-Request-ID"
 _PLAIN_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
@@ -23,6 +28,21 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 def accepted(given: str | None) -> str:
     """The caller's id when it is safe to log and echo, else a new one."""
     return given if given is not None and _PLAIN_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def assign(scope: MutableMapping[str, Any]) -> str:
+    """The request's id, chosen by whichever sees the request first (the tracing hook, else `RequestIds`) and
+    kept in its state."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        given = dict(scope["headers"]).get(HEADER.lower().encode())
+        state["request_id"] = accepted(given.decode("latin-1") if given is not None else None)
+    return str(state["request_id"])
+
+
+def tag_server_span(span: Span, scope: dict[str, Any]) -> None:
+    """The tracing hook of each request's server span, which starts before `RequestIds` runs."""
+    tag(span, assign(scope))
 
 
 def of_scope(scope: MutableMapping[str, Any]) -> str:
@@ -41,10 +61,7 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        given = headers.get(HEADER.lower().encode())
-        request_id = accepted(given.decode("latin-1") if given is not None else None)
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = assign(scope)
 
         async def with_header(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -50,6 +50,7 @@ def serve(
     """Serve the REST API (docs at /docs), logging each request and every error to stderr."""
     from lore.config import WILDCARD_BINDS, Settings
     from lore.security.secrets import SecretBox
+    from lore.tracing import check_installed
 
     given = {
         "data_dir": data_dir,
@@ -62,6 +63,7 @@ def serve(
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
     check_tls_files(settings)
     SecretBox.from_settings(settings)  # no secret keys outside the embedded default: one line, no server
+    check_installed(settings.tracing)  # nor tracing without its extra
     with bind(settings) as sock:
         prepare(settings)
         if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
