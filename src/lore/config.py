@@ -829,6 +829,44 @@ class IntelligenceSettings(BaseModel):
     )
 
 
+class LoggingSettings(BaseModel):
+    """What Lore's logs look like and how much they say (docs/operations.md)."""
+
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="`json`: one JSON object per line; `console`: aligned, readable lines; `auto`: console "
+        "when stderr is a terminal, JSON otherwise.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="The least severe level written (DEBUG may show queries and document text)."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces of requests, SQL and provider calls (the `tracing` extra; docs/operations.md)."""
+
+    tracing_enabled: bool = Field(
+        False, description="Trace requests, SQL statements and outgoing HTTP calls, exported over OTLP."
+    )
+    otlp_endpoint: str = Field(
+        "http://127.0.0.1:4318/v1/traces", description="Where spans are sent (OTLP over HTTP, protobuf)."
+    )
+    otlp_headers: SecretStr | None = Field(
+        None,
+        description="Headers sent with every export, `name=value` comma-separated (an API key of the "
+        "tracing backend); never logged or shown.",
+    )
+    tracing_service_name: str = Field("lore", description="The `service.name` of every span.")
+    tracing_sample_ratio: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of traces recorded (a request's children follow its choice)."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, by group: `Settings(data_dir="lore-data").storage.data_dir`."""
 
@@ -857,6 +895,8 @@ class Settings(BaseSettings):
     intelligence: IntelligenceSettings = Field(
         default_factory=IntelligenceSettings, description=IntelligenceSettings.__doc__
     )
+    logging: LoggingSettings = Field(default_factory=LoggingSettings, description=LoggingSettings.__doc__)
+    tracing: TracingSettings = Field(default_factory=TracingSettings, description=TracingSettings.__doc__)
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -197,8 +197,8 @@ def test_readyz_is_503_when_the_store_fails(tmp_path: Path, model_cache: Path) -
             for suffix in ("-wal", "-shm"):
                 Path(f"{settings.storage.data_dir / 'lore.db'}{suffix}").unlink(missing_ok=True)
             (settings.storage.data_dir / "lore.db").write_bytes(b"this is not a database" * 100)
-            error = assert_error(httpx.get(f"{live.url}/readyz"), 503, "unavailable")
-            assert error["details"]["reason"]
+            error = assert_error(httpx.get(f"{live.url}/readyz"), 503, "not_ready")
+            assert error["details"]["store"]["status"] == "failing" and error["details"]["store"]["reason"]
             assert httpx.get(f"{live.url}/healthz").status_code == 200
     finally:
         broken.store.close()

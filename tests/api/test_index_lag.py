@@ -58,12 +58,12 @@ def test_a_big_upload_returns_and_searches_answer_while_the_index_catches_up(
         # answered from what is applied: not the new manual yet
         assert created.json()["source"] not in sources(client, "the zebra manual on refunds")
         error = assert_error(client.get("/readyz"), 503, "index_behind")
-        index = error["details"]["index"]
+        index = error["details"]["vector_index"]
         assert index["changes_behind"] >= SECTIONS and index["seconds_behind"] > 0
         assert error["details"]["max_lag_changes"] == READY_LAG
     wait_for(lambda: client.get("/readyz").status_code == 200, "the index to catch up in the background")
     assert created.json()["source"] in sources(client, "the zebra manual on refunds")
-    assert client.get("/readyz").json()["index"]["changes_behind"] == 0
+    assert client.get("/readyz").json()["vector_index"]["changes_behind"] == 0
 
 
 def test_a_small_write_during_a_long_catch_up_waits_only_a_moment(client: httpx.Client, lore: Lore) -> None:
@@ -79,5 +79,5 @@ def test_a_small_write_during_a_long_catch_up_waits_only_a_moment(client: httpx.
 
 
 def test_readiness_reports_the_lag(client: httpx.Client) -> None:
-    index = client.get("/readyz").json()["index"]
+    index = client.get("/readyz").json()["vector_index"]
     assert {"applied_seq", "store_seq", "changes_behind", "seconds_behind"} <= set(index)

@@ -19,9 +19,9 @@ def test_readyz_reports_the_store_and_index(client: httpx.Client) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
-    assert body["store"] == "ok"
-    assert body["index"]["applied_seq"] <= body["index"]["store_seq"]
-    assert body["embedder"]
+    assert body["store"]["status"] == "ok"
+    assert body["vector_index"]["applied_seq"] <= body["vector_index"]["store_seq"]
+    assert body["vector_index"]["embedder"]
 
 
 def test_metrics_count_requests_by_route_template_and_status(client: httpx.Client) -> None:

@@ -215,13 +215,13 @@ def test_a_refused_tenant_key_is_flagged_in_readyz_and_the_audit_log_once(
             assert error["details"]["status"] in (401, 403) and ACME_OPENAI_KEY not in str(error)
         (listed,) = acme_owner.get("/v1/secrets").json()["items"]
         assert listed["failing_since"] is not None
-        ready = httpx.get(f"{server.url}/readyz").json()["provider_keys"]
-        assert ready == {"failing_tenant_keys": 1, "failing_server_keys": []}
+        ready = httpx.get(f"{server.url}/readyz").json()["providers"]
+        assert (ready["failing_tenant_keys"], ready["failing_server_keys"]) == (1, [])
         assert audit_actions(acme_owner) == [("provider_key.failing", "openai_api_key")]
         assert ask(acme_owner).status_code == 201  # the provider takes the key again
         (listed,) = acme_owner.get("/v1/secrets").json()["items"]
         assert listed["failing_since"] is None
-        assert httpx.get(f"{server.url}/readyz").json()["provider_keys"]["failing_tenant_keys"] == 0
+        assert httpx.get(f"{server.url}/readyz").json()["providers"]["failing_tenant_keys"] == 0
         assert audit_actions(acme_owner)[0] == ("provider_key.recovered", "openai_api_key")
     finally:
         acme_owner.delete("/v1/secrets/openai_api_key")
@@ -235,10 +235,10 @@ def test_a_refused_server_key_is_named_in_readyz(
     try:
         script.then(Reply(status=401))
         assert_error(ask(default_owner, "anthropic"), 502, "provider_error")
-        ready = httpx.get(f"{server.url}/readyz").json()["provider_keys"]
-        assert ready["failing_server_keys"] == ["anthropic"]
+        ready = httpx.get(f"{server.url}/readyz").json()["providers"]
+        assert ready["failing_server_keys"] == ["anthropic"] and ready["status"] == "ok"  # extractive answers
         assert audit_actions(default_owner)[0] == ("provider_key.failing", "server:anthropic_api_key")
         assert ask(default_owner, "anthropic").status_code == 201
-        assert httpx.get(f"{server.url}/readyz").json()["provider_keys"]["failing_server_keys"] == []
+        assert httpx.get(f"{server.url}/readyz").json()["providers"]["failing_server_keys"] == []
     finally:
         allow(default_owner)

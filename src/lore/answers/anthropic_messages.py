@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
+from lore.logs import request_id_header
 
 if TYPE_CHECKING:
     import anthropic
@@ -55,6 +56,7 @@ class AnthropicMessages:
                 max_tokens=self.max_tokens,
                 system=prompt.system,
                 messages=[_message(turn) for turn in prompt.messages],
+                extra_headers=request_id_header(),
                 stream=True,
             )
             with stream as events:

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import Prompt, build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
+from lore.logs import request_id_header
 
 if TYPE_CHECKING:
     import openai
@@ -56,6 +57,7 @@ class OpenAIChat:
                 max_tokens=self.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
+                extra_headers=request_id_header(),
             )
             with stream as chunks:
                 for chunk in chunks:

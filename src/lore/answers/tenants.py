@@ -189,6 +189,16 @@ class TenantProviders:
             self.audit.record(tenant_id, SYSTEM, action, target=target, summary=summary)
 
     def readiness(self) -> dict[str, object]:
-        """What /readyz adds: how many tenants' provider keys are refused, and which of the server's are."""
+        """What /readyz reports of the server's providers, without calling any: those configured, the state of
+        each one's circuit breaker, how many tenants' provider keys are refused and which of the server's are.
+        `failing` when none of the configured providers can answer now."""
         failing = self.secrets.records.count_failing() if self.secrets is not None else 0
-        return {"failing_tenant_keys": failing, "failing_server_keys": sorted(self._server_failing)}
+        circuits = {name: str(self.chain.breakers[name].current_state) for name in self.chain.order}
+        down = {name for name, state in circuits.items() if state == "open"} | set(self._server_failing)
+        return {
+            "status": "failing" if down >= set(self.chain.order) else "ok",
+            "configured": list(self.chain.order),
+            "circuits": circuits,
+            "failing_tenant_keys": failing,
+            "failing_server_keys": sorted(self._server_failing),
+        }

@@ -1,28 +1,29 @@
-"""One readable line per request on the `lore.access` logger, and the logging `lore serve` sets up.
+"""One event per request on the `lore.access` logger, with its fields (`lore.logs` renders them):
 
-    2026-12-02 09:14:03 INFO  lore.access  127.0.0.1 POST /v1/search 200 12.4 ms
+    {"event": "request", "method": "POST", "route": "/v1/search", "path": "/v1/search", "status": 200,
+     "duration_ms": 12.4, "client": "127.0.0.1", "tenant": "default", "principal_kind": "key",
+     "principal_id": "k_3f...", "request_id": "5f0c...", ...}
 
-The path is logged without its query string, which can carry codes and tokens (a sign-in callback's); the
-client is the address the connection came from. `LORE_ACCESS_LOG=false` leaves the middleware out; errors (a
-request that failed with a 500, with its traceback) are logged by `lore.api` either way.
+The path is logged without its query string, which can carry a search's text, codes and tokens (a sign-in
+callback's); the route is its template (`/v1/documents/{document_id}`). The principal is named by kind and id,
+never by its key or token. `LORE_ACCESS_LOG=false` leaves the middleware out; errors (a request that failed with a
+500, with its traceback) are logged by `lore.api` either way.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from typing import Any, TextIO
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("lore.access")
-FORMAT = "%(asctime)s %(levelname)-5s %(name)s  %(message)s"
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class AccessLog:
-    """Pure ASGI, outermost: it sees the status of every answer, the ones other middleware gave included."""
+    """Pure ASGI, outside every middleware but the request ids: it sees the status of every answer, the ones
+    other middleware gave included."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,38 +44,20 @@ class AccessLog:
         try:
             await self.app(scope, receive, watch)
         finally:
-            client = scope.get("client") or ("-", 0)
-            took = (time.perf_counter() - start) * 1000
-            logger.info("%s %s %s %d %.1f ms", client[0], scope["method"], scope["path"], status, took)
+            took = round((time.perf_counter() - start) * 1000, 1)
+            logger.info("request", extra={**fields(scope), "status": status, "duration_ms": took})
 
 
-class StderrHandler(logging.StreamHandler):
-    """Writes to whatever `sys.stderr` is when a record comes, not the stream it was when logging was set up
-    (which a test runner, or anything else that swaps stderr, may have closed since)."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's `log_config` for `lore serve`: uvicorn's own messages and Lore's loggers (access, errors, jobs)
-    as timestamped lines on stderr; uvicorn's access log stays off (this module writes Lore's)."""
+def fields(scope: Scope) -> dict[str, Any]:
+    """What a request's line says of it, beside its outcome."""
+    client = scope.get("client") or ("-", 0)
+    principal = scope.get("state", {}).get("principal")
     return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": FORMAT, "datefmt": DATE_FORMAT}},
-        "handlers": {"stderr": {"()": StderrHandler, "formatter": "plain"}},
-        "loggers": {
-            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-            "lore": {"handlers": ["stderr"], "level": "INFO"},
-        },
+        "method": scope["method"],
+        "route": getattr(scope.get("route"), "path", None),
+        "path": scope["path"],
+        "client": client[0],
+        "tenant": getattr(principal, "tenant_id", None),
+        "principal_kind": getattr(principal, "kind", None),
+        "principal_id": getattr(principal, "id", None),
     }

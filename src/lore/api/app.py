@@ -7,6 +7,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import Depends, FastAPI
@@ -25,6 +26,7 @@ from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
 from lore.api.permissions import unguarded
+from lore.api.request_id import RequestIds, tag_server_span
 from lore.api.routes import (
     access,
     adapters,
@@ -66,21 +68,31 @@ from lore.security.keys import KeyRing
 from lore.security.secrets import SecretBox, TenantSecrets
 from lore.service import Lore
 from lore.service.index_sync import IndexSaver
+from lore.tracing import Tracing
 from lore.ui import mount_ui
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
-def create_app(settings: Settings | None = None, lore: Lore | None = None) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None, lore: Lore | None = None, *, span_exporter: SpanExporter | None = None
+) -> FastAPI:
     """The API over `lore`, or over a Lore opened from `settings` (default: `Settings.for_server()`) at start-up
-    and closed at shutdown. A Lore passed in stays the caller's to close."""
+    and closed at shutdown. A Lore passed in stays the caller's to close. With tracing on, spans go to
+    `span_exporter` if given (a test's in-memory one), else over OTLP."""
     settings = settings or (lore.settings if lore else Settings.for_server())
     secret = signing_secret(settings)  # refuses to start without one (outside the embedded default)
     box = SecretBox.from_settings(settings)  # and without secret keys
+    tracing = Tracing.from_settings(settings.tracing, span_exporter)  # and without its extra when it is on
     metrics = ApiMetrics()
     throttling = Throttling(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = lore if lore is not None else await run_in_threadpool(Lore.open, settings)
+        if tracing is not None:
+            tracing.start(service.store.engine)
         service.index_sync.follow()  # writes and searches never wait for a long catch-up
         saver = IndexSaver(service.index_sync)
         saver.start()
@@ -124,6 +136,8 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
             await run_in_threadpool(service.index_sync.stop_following)
             if lore is None:
                 await run_in_threadpool(service.close)
+            if tracing is not None:
+                await run_in_threadpool(tracing.stop)
 
     app = FastAPIOffline(  # API docs served from the package: /docs works with no network
         title="Lore",
@@ -134,6 +148,7 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         # every route: its row in ROUTE_SCOPES checked, then the caller's rate limits and quotas
         dependencies=[Depends(authorize), Depends(throttle)],
         middleware=[
+            Middleware(RequestIds),
             *([Middleware(AccessLog)] if settings.serving.access_log else []),
             security_headers(settings),
             Middleware(RequestMetrics, metrics=metrics),
@@ -149,6 +164,9 @@ def create_app(settings: Settings | None = None, lore: Lore | None = None) -> Fa
         ],
     )
     app.state.settings = settings
+    app.state.tracing = tracing
+    if tracing is not None:
+        tracing.instrument_app(app, tag_server_span)
     app.state.metrics = metrics
     app.state.credential_checks = []
     app.state.cookie_checks = []

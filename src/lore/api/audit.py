@@ -7,15 +7,12 @@ client address, so a handler names only the action, the target and what changed.
         audit.record("document.deleted", target=document_id, summary={"title": document.title})
 
 The tenant and the actor are the authenticated principal's (`RequestAudit.of` binds a route without one, a
-login, to the tenant and actor it knows of, "anonymous" by default); the request id is the caller's
-`X-Request-ID` when it is a plain token of at most 128 characters, else one made here, the same for every record
-of the request. `record` writes to the store: async handlers call it in the threadpool.
+login, to the tenant and actor it knows of, "anonymous" by default); the request id is the one
+`lore.api.request_id` gave the request, the same for every record of the request and in its response. `record` writes to the store: async handlers call it in the threadpool.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -23,21 +20,11 @@ from fastapi import Depends, Request
 
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep
+from lore.api.request_id import of_scope
 from lore.backends.store.audit_records import AuditRecord
 from lore.backends.store.tenant_records import TenantRecords
 from lore.models import Document
 from lore.security.audit import ANONYMOUS, AuditLog
-
-REQUEST_ID_HEADER = "X-Request-ID"
-_PLAIN_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
-
-
-def request_id(request: Request) -> str:
-    known: str | None = getattr(request.state, "request_id", None)
-    if known is None:
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        known = request.state.request_id = given if _PLAIN_ID.fullmatch(given) else uuid.uuid4().hex
-    return known
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +41,7 @@ class RequestAudit:
     def of(cls, request: Request, log: AuditLog, tenant_id: str, actor: str = ANONYMOUS) -> RequestAudit:
         """For a route without a principal (a login): the tenant and actor it knows of."""
         client = request.client.host if request.client is not None else None
-        return cls(log, tenant_id, actor, request_id(request), client)
+        return cls(log, tenant_id, actor, of_scope(request.scope), client)
 
     def in_tenant(self, tenant_id: str) -> RequestAudit:
         """Bound to another tenant: what an installation operator does to a tenant goes to that tenant's log."""

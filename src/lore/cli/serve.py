@@ -50,6 +50,7 @@ def serve(
     """Serve the REST API (docs at /docs), logging each request and every error to stderr."""
     from lore.config import WILDCARD_BINDS, Settings
     from lore.security.secrets import SecretBox
+    from lore.tracing import check_installed
 
     given = {
         "data_dir": data_dir,
@@ -62,6 +63,7 @@ def serve(
     settings = Settings.for_server(**{name: value for name, value in given.items() if value is not None})
     check_tls_files(settings)
     SecretBox.from_settings(settings)  # no secret keys outside the embedded default: one line, no server
+    check_installed(settings.tracing)  # nor tracing without its extra
     with bind(settings) as sock:
         prepare(settings)
         if settings.serving.host in WILDCARD_BINDS and not settings.http.allowed_hosts:
@@ -186,10 +188,10 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    from lore.api.access_log import log_config
     from lore.api.app import create_app  # FastAPI is imported to serve, not at every start of the CLI
     from lore.api.framing import http_protocol
     from lore.cli.remote import remove_state, write_state
+    from lore.logs import dict_config
 
     config = uvicorn.Config(
         partial(create_app, settings),
@@ -197,7 +199,7 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
         host=settings.serving.host,
         port=settings.serving.port,
         workers=workers,
-        log_config=log_config(),
+        log_config=dict_config(settings.logging),  # JSON lines or readable ones: lore.logs
         access_log=False,  # Lore writes its own (lore.api.access_log)
         server_header=False,  # what serves Lore is nobody's business
         ssl_certfile=settings.http.ssl_certfile,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -17,11 +16,12 @@ def worker(
     """Run background jobs until SIGTERM (finish running jobs, then stop) or Ctrl-C (hand them back now)."""
     from lore.jobs.runtime import run_worker
     from lore.jobs.transport import backend_name
+    from lore.logs import configure
     from lore.service import Lore
 
     settings = settings_for(data_dir)
     check_data_dir(settings, create=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(settings.logging)
     err_console.print(f"Lore worker: {threads} thread(s) on the {backend_name(settings)} queue")
     with Lore.open(settings) as lore:
         run_worker(lore, threads)

@@ -17,14 +17,16 @@ from typing import Any
 
 from lore.backends.store.job_records import JobRecords
 from lore.config import Settings
-from lore.errors import Conflict, InvalidInput, NotFound, Unavailable
+from lore.errors import Conflict, InvalidInput, NotFound
 from lore.jobs.registry import kind as job_kind
 from lore.jobs.transport import Transport
+from lore.logs import current_request_id
 from lore.models import DEFAULT_TENANT, Job, JobState, Page
 from lore.names import check_name
 from lore.registry import create_store
 
 logger = logging.getLogger("lore.jobs")
+REQUEST_ID = "request_id"  # the parameter that carries the submitting request's id
 
 
 class JobQueue:
@@ -42,10 +44,13 @@ class JobQueue:
         self.transport.close()
 
     def submit(self, kind: str, params: Mapping[str, Any], *, tenant_id: str = DEFAULT_TENANT) -> Job:
-        """Record the job durably, then send it; if the queue is down, the reaper sends it later."""
+        """Record the job durably, then send it; if the queue is down, the reaper sends it later. The id of the
+        request submitting it goes with its parameters, so the job's log lines carry it too."""
         check_name("tenant", tenant_id)
         spec = job_kind(kind)
         full = {**params, "tenant_id": tenant_id}
+        if (request_id := current_request_id()) is not None:
+            full[REQUEST_ID] = request_id
         if spec.validate is not None:
             spec.validate(full)
         try:
@@ -117,14 +122,9 @@ class JobQueue:
             time.sleep(poll)
 
     def readiness(self) -> dict[str, Any]:
-        """What /readyz reports for jobs: the queue answers, and how many jobs are in each state."""
-        try:
-            pending = self.transport.pending()
-        except Exception as error:
-            raise Unavailable(
-                "the job queue is not reachable",
-                details={"backend": self.transport.backend, "reason": type(error).__name__},
-            ) from error
+        """What /readyz reports for jobs: the queue answers (else this raises its error), and how many jobs are
+        in each state."""
+        pending = self.transport.pending()
         return {"backend": self.transport.backend, "pending": pending, "jobs": self.records.counts()}
 
 

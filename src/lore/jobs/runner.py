@@ -15,8 +15,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from lore.backends.store.job_records import JobRecords
 from lore.errors import Forbidden, InvalidInput, LoreError, NotFound
+from lore.jobs.queue import REQUEST_ID
 from lore.jobs.registry import kind
 from lore.jobs.transport import Transport
 from lore.models import Job
@@ -113,12 +116,18 @@ class Runner:
         self.run(job_id)
 
     def run(self, job_id: str) -> Job | None:
-        """Claim and run one job; None when this delivery had nothing to do."""
+        """Claim and run one job; None when this delivery had nothing to do. Its log lines carry its id and
+        the id of the request that submitted it."""
         owner = self.owner_prefix + uuid.uuid4().hex[:8]
         job = self.records.claim(job_id, owner, self.lease_seconds)
         if job is None:
             logger.debug("job %s: nothing to do for this delivery", job_id)
             return None
+        context = {"job_id": job.id, "request_id": job.params.get(REQUEST_ID)}
+        with structlog.contextvars.bound_contextvars(**{k: v for k, v in context.items() if v is not None}):
+            return self._run(job, owner)
+
+    def _run(self, job: Job, owner: str) -> Job | None:
         logger.info("job %s (%s): attempt %d of %d", job.id, job.kind, job.attempts, job.max_attempts)
         with Lease(self.records, job, self.lease_seconds) as lease:
             try:

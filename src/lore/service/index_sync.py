@@ -29,6 +29,7 @@ from lore.errors import Unavailable
 from lore.interfaces import ChangeFeed, ChunkSource, VectorIndex, VectorSource
 from lore.models import Change
 from lore.service.embedding_models import ModelDirectory
+from lore.service.readiness import Check
 from lore.service.search_cache import SearchCache
 
 INDEX_SAVE_SECONDS = 30.0
@@ -300,21 +301,25 @@ class IndexSync:
             return Lag(0, 0.0)
         return Lag(behind, round(time.monotonic() - self._current_at, 3))
 
-    def readiness(self) -> dict[str, Any]:
-        """How far each index is behind the store, for /readyz."""
-        last = self.feed.last_seq()
-        lag = self.lag()
-        state: dict[str, Any] = {
-            "index": {
-                "applied_seq": self.index.applied_seq,
-                "store_seq": last,
-                "changes_behind": max(0, last - self.index.applied_seq),
-                "seconds_behind": lag.seconds,
-            }
-        }
+    def checks(self) -> dict[str, Check]:
+        """What /readyz checks of the indexes: how far each is behind the store."""
+        checks: dict[str, Check] = {"vector_index": self._vector_state}
         if self.keywords is not None:
-            state["keyword_index"] = {"applied_seq": self.keywords.applied_seq, "store_seq": last}
-        return state
+            checks["keyword_index"] = self._keyword_state
+        return checks
+
+    def _vector_state(self) -> dict[str, Any]:
+        last = self.feed.last_seq()
+        return {
+            "applied_seq": self.index.applied_seq,
+            "store_seq": last,
+            "changes_behind": max(0, last - self.index.applied_seq),
+            "seconds_behind": self.lag().seconds,
+        }
+
+    def _keyword_state(self) -> dict[str, Any]:
+        assert self.keywords is not None
+        return {"applied_seq": self.keywords.applied_seq, "store_seq": self.feed.last_seq()}
 
 
 class IndexSaver:

@@ -48,6 +48,7 @@ from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Added, Destination, Ingestion
 from lore.service.query_adapters import QueryAdapters, QuerySpaces
+from lore.service.readiness import Check, Component, probe_all
 from lore.service.search_cache import SearchCache
 from lore.service.visibility import Visibility
 
@@ -363,6 +364,24 @@ class Lore:
         self.adapters.clear()  # a restored store may hold other adapters
         return self.index_sync.rebuild()
 
-    def readiness(self) -> dict[str, Any]:
-        """What /readyz reports: the store answers, and the index is current with it."""
-        return {"store": "ok", "embedder": self.embedder.model_id, **self.index_sync.readiness()}
+    def readiness(self) -> dict[str, Component]:
+        """What /readyz reports of this process's parts: the store answers, the indexes are current with it,
+        and Redis answers when the caches live there; each with its status and latency."""
+        checks: dict[str, Check] = {
+            "store": self._store_state,
+            "keyword_index": self._stored_keywords_state,  # replaced by the in-memory index's when there is one
+            **self.index_sync.checks(),
+        }
+        vector_state = checks["vector_index"]
+        checks["vector_index"] = lambda: {**vector_state(), "embedder": self.embedder.model_id}
+        if self.cache.caches.ping is not None:
+            checks["redis"] = self.cache.caches.ping
+        return probe_all(checks)
+
+    def _store_state(self) -> dict[str, Any]:
+        return {"backend": self.store.engine.dialect.name, "store_seq": self.store.changes.last_seq()}
+
+    def _stored_keywords_state(self) -> dict[str, Any]:
+        """The store's own keyword index answers a query (FTS5, or PostgreSQL's full text)."""
+        self.store.keywords.keyword_search(DEFAULT_TENANT, "readiness", 1)
+        return {"backend": self.store.engine.dialect.name}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -12,12 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from lore.api.deps import AnsweringDep, JobsDep, LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.config import IndexSettings
-from lore.errors import LoreError, Unavailable
 from lore.service.index_sync import IndexBehind
+from lore.service.readiness import probe, require
 from lore.wire.schemas import Health
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
-logger = logging.getLogger("lore.api")
+OPTIONAL = frozenset({"providers"})  # what /readyz reports but does not require
 # Declared by hand: a PlainTextResponse class on the route would document its JSON errors as text/plain too.
 METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -35,33 +34,31 @@ async def healthz() -> Health:
 
 @router.get("/readyz")
 def readyz(lore: LoreDep, jobs: JobsDep, answering: AnsweringDep) -> dict[str, Any]:
-    """Ready to take traffic: the store and the job queue answer, and the vector index is not far behind the
-    store (`LORE_READY_MAX_LAG_CHANGES`, `LORE_READY_MAX_LAG_SECONDS`). A failure is a 503 whose details say
-    why, so balancers route elsewhere. `provider_keys` counts the tenants' provider keys their providers refuse
-    and names the server's own that are refused (a refused key takes no replica out of service)."""
-    try:
-        state = {
-            **lore.readiness(),
-            "queue": jobs.readiness(),
-            "provider_keys": answering.providers.readiness(),
-        }
-    except LoreError:
-        raise
-    except Exception as exc:  # whatever the driver raises, the answer is "not ready", not a 500
-        logger.warning("readiness check failed: %s", exc)
-        raise Unavailable("the store is not ready", details={"reason": type(exc).__name__}) from exc
-    check_lag(state, lore.settings.index)
-    return state
+    """Ready to take traffic: every component answers (the store, the vector and keyword indexes, the job
+    queue, Redis when configured), each reported with its status and latency in ms, and the vector index is not
+    far behind the store (`LORE_READY_MAX_LAG_CHANGES`, `LORE_READY_MAX_LAG_SECONDS`). A failure is a 503
+    (`not_ready`, or `index_behind`) whose details are the components, so balancers route elsewhere. The
+    server's providers are reported without being called (configured, circuit states, refused keys); a failing
+    provider takes no replica out of service."""
+    components = {
+        **lore.readiness(),
+        "queue": probe("queue", jobs.readiness),
+        "providers": probe("providers", answering.providers.readiness),
+    }
+    require(components, optional=OPTIONAL)
+    check_lag(components, lore.settings.index)
+    return components
 
 
-def check_lag(state: dict[str, Any], limits: IndexSettings) -> None:
-    """`IndexBehind` (503, with the whole state) when the vector index lags past either limit."""
-    behind, seconds = state["index"]["changes_behind"], state["index"]["seconds_behind"]
+def check_lag(components: dict[str, Any], limits: IndexSettings) -> None:
+    """`IndexBehind` (503, with every component) when the vector index lags past either limit."""
+    index = components["vector_index"]
+    behind, seconds = index["changes_behind"], index["seconds_behind"]
     if behind > limits.ready_max_lag_changes or seconds > limits.ready_max_lag_seconds:
         raise IndexBehind(
             f"the vector index is {behind} changes ({seconds:g} s) behind the store",
             details={
-                **state,
+                **components,
                 "max_lag_changes": limits.ready_max_lag_changes,
                 "max_lag_seconds": limits.ready_max_lag_seconds,
             },

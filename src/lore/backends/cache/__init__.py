@@ -24,6 +24,7 @@ class Caches:
     shared: Generations | None = None  # generations every replica sees; None in process
     local: LocalGenerations = field(default_factory=LocalGenerations)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    ping: Callable[[], dict[str, object]] | None = None  # what /readyz asks of Redis, when they live there
 
     def stats(self) -> dict[str, CacheStats]:
         return {"query_embeddings": self.query_vectors.stats(), "search_results": self.search_results.stats()}
@@ -46,4 +47,5 @@ def open_caches(settings: Settings, *, prefix: str = "lore") -> Caches:
         RedisCache(link, "sr", codecs.encode_hits, codecs.decode_hits, ttl_seconds=SEARCH_RESULT_TTL),
         shared=RedisGenerations(link),
         closers=[link.close],
+        ping=link.ping,
     )

@@ -66,6 +66,11 @@ class RedisLink:
         )
         return cls(client, prefix)
 
+    def ping(self) -> dict[str, object]:
+        """A round trip to Redis, raising its error (for /readyz, which times it), whatever the failure policy."""
+        self.client.ping()
+        return {}
+
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
