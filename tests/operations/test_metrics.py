@@ -3,8 +3,11 @@ work it measures, with the labels the dashboards and alerts group by."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from lore.api.metrics import ApiMetrics, StoreFigures
 from tests.operations.conftest import exported_names, samples_of
@@ -134,3 +137,13 @@ def test_store_reads_are_reused_for_a_few_seconds() -> None:
     figures.jobs_source = lambda: reads.append(1) or {"queued": len(reads)}
     assert [figures.jobs(), figures.jobs()] == [{"queued": 1}, {"queued": 1}]
     assert len(reads) == 1
+
+
+def test_every_family_is_documented(exercised: str) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    types = {f.name: f.type for f in text_string_to_metric_families(exercised) if f.name.startswith("lore_")}
+    documented = {
+        name: f"`{name}_total`" if kind == "counter" else f"`{name}`" for name, kind in types.items()
+    }
+    missing = [name for name, shown in sorted(documented.items()) if shown not in docs]
+    assert [name for name in missing if not name.endswith("_created")] == []  # counters' start times
