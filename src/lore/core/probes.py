@@ -7,7 +7,7 @@ observer a probe costs a few attribute reads.
     >>> probes = Probes()
     >>> probes.attach(observer)  # has search_stages, embedded and job_finished
     >>> with probes.search("hybrid"):
-    ...     with stage("embed"):
+    ...     with Stage("embed"):
     ...         vector = embed(query)
 """
 
@@ -77,18 +77,25 @@ class Probes:
             observer.job_finished(kind, outcome, seconds)
 
 
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Add the time inside to stage `name` of the search being measured (nothing when none is)."""
-    seconds = _stages.get()
-    if seconds is None:
-        yield
-        return
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+class Stage:
+    """`with Stage("embed"):` adds the time inside to that stage of the search being measured (nothing when
+    none is). A class rather than a generator: entering and leaving it costs a third as much."""
+
+    __slots__ = ("name", "seconds", "start")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seconds: dict[str, float] | None = None
+        self.start = 0.0
+
+    def __enter__(self) -> None:
+        self.seconds = _stages.get()
+        if self.seconds is not None:
+            self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.seconds is not None:
+            self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.perf_counter() - self.start
 
 
 class MeteredEmbedder:

@@ -19,7 +19,7 @@ from lore.caching import LRU
 from lore.core import fusion
 from lore.core.bm25 import KeywordIndex
 from lore.core.highlight import make_snippet
-from lore.core.probes import Probes, stage
+from lore.core.probes import Probes, Stage
 from lore.interfaces import Documents, KeywordSearch, VectorIndex
 from lore.models import (
     NOTHING_HIDDEN,
@@ -180,7 +180,7 @@ class Retriever:
             self._rank(replace(request, collections=collections), space, collections, k, hidden)
             for space, collections in sorted(groups.items(), key=lambda group: group[0].label)
         ]
-        with stage("fuse"):
+        with Stage("fuse"):
             return interleave(ranked, k)
 
     def _rank(
@@ -191,7 +191,7 @@ class Retriever:
         partitions = [partition_key(request.tenant_id, c, space.model) for c in collections]
         target = _Target(space, partitions)
         if request.mode == "vector":
-            with stage("embed"):
+            with Stage("embed"):
                 query = self.models.embed_query(space, request.query)
             ranked = [
                 RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k, hidden)
@@ -207,7 +207,7 @@ class Retriever:
     def _keyword(self, request: SearchRequest, k: int, hidden: Hidden) -> list[ScoredChunk]:
         """The in-memory BM25 passes over the hidden chunks before taking its top k; the store's SQL leaves
         the hidden documents out in its WHERE clause (only when there are any: else the query is unchanged)."""
-        with stage("keyword"):
+        with Stage("keyword"):
             if (memory := self._memory_keywords(request)) is not None:
                 return memory.search(request.tenant_id, request.query, k, request.collections, hidden.chunks)
             readers = request.readers if hidden else None
@@ -224,7 +224,7 @@ class Retriever:
     ) -> list[ScoredChunk]:
         """The k nearest readable chunks: with filters, the index searches the allowed ids; else hidden
         chunks are passed over (`_passing_over`)."""
-        with stage("vector"):
+        with Stage("vector"):
             if request.filters:
                 return self._allowed(request, target, query, k, hidden)
             if not hidden.chunks:
@@ -265,7 +265,7 @@ class Retriever:
         candidates = self.candidates(request, target, max(k, MIN_DEPTH), hidden)
         if not candidates:
             return []
-        with stage("fuse"):
+        with Stage("fuse"):
             scores = fusion.fuse(candidates, self.models.coverage(target.space.model, request.query))
             order = np.argsort(-scores, kind="stable")[:k]
             return [
@@ -279,16 +279,16 @@ class Retriever:
         self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden = NOTHING_HIDDEN
     ) -> list[fusion.Candidate]:
         """The union of both retrievers' top `depth` readable chunks, each candidate with both scores."""
-        with stage("embed"):
+        with Stage("embed"):
             query = self.models.embed_query(target.space, request.query)
         vector = dict(self._vector(request, target, query, depth, hidden))
         keyword = dict(self._keyword(request, depth, hidden))
-        with stage("vector"):
+        with Stage("vector"):
             self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
         memory = self._memory_keywords(request)
         scorer: KeywordSearch | KeywordIndex = self.keywords if memory is None else memory
-        with stage("keyword"):
+        with Stage("keyword"):
             keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
         return [
             fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
@@ -312,7 +312,7 @@ class Retriever:
     def hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden = NOTHING_HIDDEN) -> list[Hit]:
         """Attach chunk and document fields; ids deleted since the index saw them drop out here, and so do
         chunks of hidden documents that the index had not replaced yet when a rewrite gave them new ids."""
-        with stage("hydrate"):
+        with Stage("hydrate"):
             return self._hydrate(request, ranked, hidden)
 
     def _hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden) -> list[Hit]:
