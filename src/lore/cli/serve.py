@@ -214,12 +214,8 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
         write_state(settings, local_address(settings, sock))
     try:
         if workers > 1:
-            with (
-                shared_metrics(),
-                suppress(
-                    KeyboardInterrupt
-                ),  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
-            ):
+            # as in uvicorn.run: Ctrl-C stops the server, without a traceback
+            with shared_metrics(), suppress(KeyboardInterrupt):
                 Multiprocess(config, sockets=[sock]).run()
             return
         server = uvicorn.Server(config)
