@@ -34,12 +34,14 @@ def serve_env(data_dir: Path, model_cache: Path, **settings: str) -> dict[str, s
 
 
 class ServedLore:
-    """`python -m lore serve` with `env`, started by `with`, and stopped (SIGINT, then SIGKILL) at its end."""
+    """`python -m lore serve` with `env` (and `workers` processes), started by `with`, and stopped (SIGINT, then
+    SIGKILL) at its end."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, port: int | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "lore", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(workers)]
         store = Settings(
             _env_file=None, data_dir=Path(env["LORE_DATA_DIR"]), database_url=env.get("LORE_DATABASE_URL")
         )

@@ -213,6 +213,17 @@ class ServingSettings(BaseModel):
     search_threads: int = Field(
         1, ge=1, description="Searches one server process runs at a time (more processes: `--workers`)."
     )
+    metrics_history_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Interval of the figures `GET /v1/metrics/history` keeps for the health page (requests per "
+        "second, error rate, latency percentiles, cache hit rate, queue depth).",
+    )
+    metrics_history_window_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How far back `GET /v1/metrics/history` reaches; older intervals are dropped.",
+    )
     max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
     max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")

@@ -41,6 +41,7 @@ class AnswerMetrics:
             "1 while a provider's circuit breaker is open.",
             ["provider"],
             registry=registry,
+            multiprocess_mode="livemax",  # under --workers N: open in any worker
         )
 
     def failed(self, provider: str, reason: str) -> None:

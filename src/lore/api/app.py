@@ -25,6 +25,7 @@ from lore.api.framing import BodyTimeout
 from lore.api.hardening import request_guards, security_headers
 from lore.api.limits import BodyLimit
 from lore.api.metrics import ApiMetrics, RequestMetrics
+from lore.api.metrics_history import MetricsHistory
 from lore.api.permissions import unguarded
 from lore.api.request_id import RequestIds, tag_server_span
 from lore.api.routes import (
@@ -123,11 +124,22 @@ def create_app(
         throttling.open(service.store, runtime.queue.transport.pending)
         metrics.watch_caches(service.cache_stats)
         metrics.watch_events(service.events.counts.snapshot)
+        metrics.watch_process(service.store.engine, service.index_sync.lag)
+        metrics.watch_store(service.store.jobs.counts, service.store.usage.holdings)
+        service.probes.attach(metrics)
+        history = MetricsHistory(
+            metrics, settings.serving.metrics_history_seconds, settings.serving.metrics_history_window_seconds
+        )
+        history.start()
+        app.state.metrics_history = history
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
             yield
         finally:
+            await run_in_threadpool(history.stop)
+            service.probes.detach(metrics)
+            metrics.close()
             await throttling.close()
             await run_in_threadpool(refreshes.stop)
             await run_in_threadpool(runtime.stop)

@@ -122,6 +122,9 @@ def status_for(error: LoreError) -> int:
     return next((STATUS[cls] for cls in type(error).__mro__ if cls in STATUS), 500)
 
 
+ERROR_CODE = "lore.error_code"  # the request state's key of the code a request was answered with
+
+
 class ErrorResponse(Response):
     """JSON that cannot fail to render: details are domain data, and an error must never become a 500."""
 
@@ -141,6 +144,11 @@ class ErrorResponse(Response):
             status,
             dict(headers) if headers is not None else None,
         )
+        self.code = code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})[ERROR_CODE] = self.code  # metrics count refusals by their code
+        await super().__call__(scope, receive, send)
 
 
 def lore_error_response(error: LoreError) -> ErrorResponse:

@@ -22,6 +22,7 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "GET /redoc": PUBLIC,
     "GET /readyz": PUBLIC,
     "GET /metrics": Scope.METRICS,
+    "GET /v1/metrics/history": Scope.ADMIN,
     "POST /v1/search": Scope.SEARCH,
     "POST /v1/documents": Scope.DOCUMENTS_WRITE,
     "GET /v1/documents": Scope.DOCUMENTS_READ,

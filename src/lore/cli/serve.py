@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -216,9 +216,8 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
         write_state(settings, local_address(settings, sock))
     try:
         if workers > 1:
-            with suppress(
-                KeyboardInterrupt
-            ):  # as in uvicorn.run: Ctrl-C stops the server, without a traceback
+            # as in uvicorn.run: Ctrl-C stops the server, without a traceback
+            with shared_metrics(), suppress(KeyboardInterrupt):
                 Multiprocess(config, sockets=[sock]).run()
             return
         server = uvicorn.Server(config)
@@ -228,6 +227,29 @@ def run_server(settings: Settings, workers: int, sock: socket.socket) -> None:
         remove_state(settings)
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+@contextmanager
+def shared_metrics() -> Iterator[None]:
+    """The workers keep their metrics in files of a fresh private folder (prometheus_client's multiprocess
+    mode, `PROMETHEUS_MULTIPROC_DIR`), which `/metrics` adds up whichever worker answers. Named before the
+    workers start (they read it when they import prometheus_client), removed with what is in it when the
+    server stops; this process's environment is as it was afterwards."""
+    import os
+    import tempfile
+
+    from lore.api.metrics import MULTIPROCESS_DIR
+
+    before = os.environ.get(MULTIPROCESS_DIR)
+    with tempfile.TemporaryDirectory(prefix="lore-metrics-") as folder:  # mode 0700
+        os.environ[MULTIPROCESS_DIR] = folder
+        try:
+            yield
+        finally:
+            if before is None:
+                del os.environ[MULTIPROCESS_DIR]
+            else:
+                os.environ[MULTIPROCESS_DIR] = before
 
 
 def served_address(settings: Settings, sock: socket.socket) -> str:

@@ -19,6 +19,7 @@ from lore.caching import LRU
 from lore.core import fusion
 from lore.core.bm25 import KeywordIndex
 from lore.core.highlight import make_snippet
+from lore.core.probes import Probes, Stage
 from lore.interfaces import Documents, KeywordSearch, VectorIndex
 from lore.models import (
     NOTHING_HIDDEN,
@@ -129,6 +130,7 @@ class Retriever:
     access: Visibility
     keyword_index: KeywordIndex | None = None  # in-memory BM25 for unfiltered queries; else the store's index
     chunk_cache: LRU[int, Chunk] = field(default_factory=lambda: LRU(0))
+    probes: Probes = field(default_factory=Probes)  # each search's time per stage
 
     def hidden(self, request: SearchRequest) -> Hidden:
         """The documents and chunks of the searched collections that the request's readers may not read."""
@@ -139,8 +141,10 @@ class Retriever:
     ) -> list[Hit]:
         """`hidden` and `plan`, when the caller resolved them already (to key a cache with them), are what the
         search leaves out and the query spaces it searches in; otherwise they are resolved here."""
-        hidden = self.hidden(request) if hidden is None else hidden
-        return self.hydrate(request, self.rank(request, request.k, hidden, plan), hidden)
+        with self.probes.search(request.mode):
+            hidden = self.hidden(request) if hidden is None else hidden
+            ranked = self.rank(request, request.k, hidden, plan)
+            return self.hydrate(request, ranked, hidden)
 
     def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
         """The request's k readable chunks nearest `vector`, a unit vector of `model`, among the searched
@@ -176,7 +180,8 @@ class Retriever:
             self._rank(replace(request, collections=collections), space, collections, k, hidden)
             for space, collections in sorted(groups.items(), key=lambda group: group[0].label)
         ]
-        return interleave(ranked, k)
+        with Stage("fuse"):
+            return interleave(ranked, k)
 
     def _rank(
         self, request: SearchRequest, space: QuerySpace | None, collections: list[str], k: int, hidden: Hidden
@@ -186,7 +191,8 @@ class Retriever:
         partitions = [partition_key(request.tenant_id, c, space.model) for c in collections]
         target = _Target(space, partitions)
         if request.mode == "vector":
-            query = self.models.embed_query(space, request.query)
+            with Stage("embed"):
+                query = self.models.embed_query(space, request.query)
             ranked = [
                 RankedChunk(cid, s, s, None) for cid, s in self._vector(request, target, query, k, hidden)
             ]
@@ -201,12 +207,13 @@ class Retriever:
     def _keyword(self, request: SearchRequest, k: int, hidden: Hidden) -> list[ScoredChunk]:
         """The in-memory BM25 passes over the hidden chunks before taking its top k; the store's SQL leaves
         the hidden documents out in its WHERE clause (only when there are any: else the query is unchanged)."""
-        if (memory := self._memory_keywords(request)) is not None:
-            return memory.search(request.tenant_id, request.query, k, request.collections, hidden.chunks)
-        readers = request.readers if hidden else None
-        return self.keywords.keyword_search(
-            request.tenant_id, request.query, k, request.collections, request.filters or None, readers
-        )
+        with Stage("keyword"):
+            if (memory := self._memory_keywords(request)) is not None:
+                return memory.search(request.tenant_id, request.query, k, request.collections, hidden.chunks)
+            readers = request.readers if hidden else None
+            return self.keywords.keyword_search(
+                request.tenant_id, request.query, k, request.collections, request.filters or None, readers
+            )
 
     def _memory_keywords(self, request: SearchRequest) -> KeywordIndex | None:
         """The in-memory BM25 index serves unfiltered queries; filters need the store's SQL."""
@@ -217,11 +224,12 @@ class Retriever:
     ) -> list[ScoredChunk]:
         """The k nearest readable chunks: with filters, the index searches the allowed ids; else hidden
         chunks are passed over (`_passing_over`)."""
-        if request.filters:
-            return self._allowed(request, target, query, k, hidden)
-        if not hidden.chunks:
-            return self.index.search(target.partitions, query, k)
-        return self._passing_over(request, target, query, k, hidden)
+        with Stage("vector"):
+            if request.filters:
+                return self._allowed(request, target, query, k, hidden)
+            if not hidden.chunks:
+                return self.index.search(target.partitions, query, k)
+            return self._passing_over(request, target, query, k, hidden)
 
     def _passing_over(
         self, request: SearchRequest, target: _Target, query: np.ndarray, k: int, hidden: Hidden
@@ -257,25 +265,31 @@ class Retriever:
         candidates = self.candidates(request, target, max(k, MIN_DEPTH), hidden)
         if not candidates:
             return []
-        scores = fusion.fuse(candidates, self.models.coverage(target.space.model, request.query))
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [
-            RankedChunk(candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword)
-            for i in order
-        ]
+        with Stage("fuse"):
+            scores = fusion.fuse(candidates, self.models.coverage(target.space.model, request.query))
+            order = np.argsort(-scores, kind="stable")[:k]
+            return [
+                RankedChunk(
+                    candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword
+                )
+                for i in order
+            ]
 
     def candidates(
         self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden = NOTHING_HIDDEN
     ) -> list[fusion.Candidate]:
         """The union of both retrievers' top `depth` readable chunks, each candidate with both scores."""
-        query = self.models.embed_query(target.space, request.query)
+        with Stage("embed"):
+            query = self.models.embed_query(target.space, request.query)
         vector = dict(self._vector(request, target, query, depth, hidden))
         keyword = dict(self._keyword(request, depth, hidden))
-        self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
+        with Stage("vector"):
+            self._complete_vector(target, vector, keyword.keys() - vector.keys(), query)
         missing_keyword = list(vector.keys() - keyword.keys())
         memory = self._memory_keywords(request)
         scorer: KeywordSearch | KeywordIndex = self.keywords if memory is None else memory
-        keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
+        with Stage("keyword"):
+            keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
         return [
             fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
             for cid in sorted(vector.keys() | keyword.keys())
@@ -298,6 +312,10 @@ class Retriever:
     def hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden = NOTHING_HIDDEN) -> list[Hit]:
         """Attach chunk and document fields; ids deleted since the index saw them drop out here, and so do
         chunks of hidden documents that the index had not replaced yet when a rewrite gave them new ids."""
+        with Stage("hydrate"):
+            return self._hydrate(request, ranked, hidden)
+
+    def _hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden) -> list[Hit]:
         chunks = self._chunks(request.tenant_id, [item.chunk_id for item in ranked])
         hits = []
         for item in ranked:

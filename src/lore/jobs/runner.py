@@ -129,6 +129,7 @@ class Runner:
 
     def _run(self, job: Job, owner: str) -> Job | None:
         logger.info("job %s (%s): attempt %d of %d", job.id, job.kind, job.attempts, job.max_attempts)
+        start = time.perf_counter()
         with Lease(self.records, job, self.lease_seconds) as lease:
             try:
                 result = kind(job.kind).run(self.lore, dict(job.params), lease.progress)
@@ -136,11 +137,12 @@ class Runner:
                 logger.warning("job %s: lease lost to another worker; stopping", job.id)
                 return None
             except Exception as error:
-                return self._failed(job, owner, error)
+                return self._failed(job, owner, error, start)
         try:
             recorded = self.records.succeed(job.id, owner, result)
         except Exception as error:  # e.g. a result that is not JSON
-            return self._failed(job, owner, error)
+            return self._failed(job, owner, error, start)
+        self.lore.probes.job_finished(job.kind, "succeeded", time.perf_counter() - start)
         if not recorded:
             logger.warning(
                 "job %s: finished after its lease was lost; the other worker's outcome stands", job.id
@@ -148,9 +150,11 @@ class Runner:
             return None
         return self.records.get(job.tenant_id, job.id)
 
-    def _failed(self, job: Job, owner: str, error: Exception) -> Job | None:
+    def _failed(self, job: Job, owner: str, error: Exception, start: float) -> Job | None:
         permanent = isinstance(error, PERMANENT) or job.attempts >= job.max_attempts
         delay = None if permanent else retry_delay(job.attempts, self.retry_base)
+        outcome = "failed" if permanent else "retried"
+        self.lore.probes.job_finished(job.kind, outcome, time.perf_counter() - start)
         logger.warning("job %s: attempt %d failed (%s)", job.id, job.attempts, error, exc_info=not permanent)
         updated = self.records.fail(job.id, owner, error_record(error, job.attempts), delay)
         if updated is not None and delay is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from lore.caching import Cache, get_or_compute
 from lore.config import Settings
+from lore.core.probes import MeteredEmbedder, Probes
 from lore.interfaces import Embedder, Reembedding, VectorSource
 from lore.models import CollectionModels, ServingModels, split_partition
 
@@ -69,14 +70,16 @@ class ModelDirectory:
         vectors: VectorSource,
         query_vectors: Cache[np.ndarray],
         create_embedder: EmbedderFactory,
+        probes: Probes | None = None,
     ) -> None:
         self.settings = settings
-        self.default = default  # collections without a recorded model use it
+        self.probes = probes or Probes()
+        self.default: Embedder = MeteredEmbedder(default, self.probes)  # collections without a model use it
         self._reembedding = reembedding
         self._vectors = vectors
         self._query_vectors = query_vectors
         self._create_embedder = create_embedder
-        self._embedders: dict[str, Embedder] = {default.model_id: default}
+        self._embedders: dict[str, Embedder] = {default.model_id: self.default}
         self._lock = threading.Lock()
         self._models: ModelTable | None = None
         self._collections: dict[str, list[str]] | None = None
@@ -91,7 +94,7 @@ class ModelDirectory:
             if model == self.settings.embedding.embedder:
                 embedder = self.default
             else:
-                embedder = self._create_embedder(self.settings, model)
+                embedder = MeteredEmbedder(self._create_embedder(self.settings, model), self.probes)
             embedder = self._embedders.setdefault(embedder.model_id, embedder)
             self._embedders[model] = embedder
             return embedder

@@ -19,6 +19,7 @@ from lore.config import Settings
 from lore.core import ingest, reembedding
 from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
+from lore.core.probes import Probes
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput
 from lore.intelligence.events import EventRecorder
@@ -71,10 +72,17 @@ class Lore:
     ) -> None:
         caches = caches or open_caches(settings)
         self.settings = settings
+        self.probes = Probes()  # timings of searches, embeddings and jobs, for whoever attaches (the API)
         self.store = store
         self.index = index
         self.models = ModelDirectory(
-            settings, embedder, store.reembedding, store.vectors, caches.query_vectors, create_embedder_for
+            settings,
+            embedder,
+            store.reembedding,
+            store.vectors,
+            caches.query_vectors,
+            create_embedder_for,
+            self.probes,
         )
         self.cache = SearchCache(caches, self.models, settings.caches.chunk_cache_size)
         self.adapters = QueryAdapters(store.trained_models, settings.intelligence.adapter_refresh_seconds)
@@ -99,6 +107,7 @@ class Lore:
             visibility,
             keywords,
             self.cache.chunks,
+            self.probes,
         )
         self.recommendations = Recommendations(store, visibility, self.models, settings)
         recording = settings.intelligence

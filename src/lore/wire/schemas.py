@@ -385,3 +385,26 @@ class BackupCreated(BackupOut):
 class BackupPage(BaseModel):
     items: list[BackupOut]
     next_cursor: str | None
+
+
+# -- metrics history -----------------------------------------------------------------------------------------
+
+
+class MetricsSample(BaseModel):
+    """One interval of the server's figures; the latencies and the hit rate are null when nothing was
+    measured in it."""
+
+    at: datetime = Field(description="End of the interval, UTC.")
+    requests_per_second: float
+    error_rate: float = Field(description="Share of the interval's requests answered with a 5xx, 0..1.")
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    cache_hit_rate: float | None = Field(description="Hits per lookup of every cache in the interval.")
+    queue_depth: int = Field(description="Jobs queued at the end of the interval.")
+
+
+class MetricsHistory(BaseModel):
+    interval_seconds: float
+    window_seconds: float
+    samples: list[MetricsSample] = Field(description="Oldest first.")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from lore.api.deps import AnsweringDep, JobsDep, LoreDep, MetricsDep
 from lore.api.errors import ERROR_RESPONSES
 from lore.config import IndexSettings
 from lore.service.index_sync import IndexBehind
 from lore.service.readiness import probe, require
-from lore.wire.schemas import Health
+from lore.wire.schemas import Health, MetricsHistory
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
 OPTIONAL = frozenset({"providers"})  # what /readyz reports but does not require
@@ -66,6 +66,17 @@ def check_lag(components: dict[str, Any], limits: IndexSettings) -> None:
 
 
 @router.get("/metrics", response_class=Response, responses=METRICS_RESPONSE)
-async def metrics(metrics: MetricsDep) -> PlainTextResponse:
-    """Prometheus text exposition of this app's registry."""
-    return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def metrics(metrics: MetricsDep) -> PlainTextResponse:
+    """Prometheus text exposition of this app's metrics (of all workers under `--workers N`); a thread, since
+    the store's figures are read (at most every few seconds) and the workers' files too."""
+    return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/metrics/history")
+async def metrics_history(request: Request) -> MetricsHistory:
+    """The last hour of requests per second, error rate, latency percentiles, cache hit rate and queue depth,
+    one sample per `LORE_METRICS_HISTORY_SECONDS`, oldest first: what the health page charts."""
+    history = request.app.state.metrics_history
+    return MetricsHistory(
+        interval_seconds=history.interval, window_seconds=history.window, samples=history.snapshot()
+    )

@@ -44,6 +44,13 @@ class Stored:
     bytes: int
 
 
+class Holdings(NamedTuple):
+    """How many documents a tenant stores, and how many chunks they make."""
+
+    documents: int
+    chunks: int
+
+
 class UsageRecords:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -95,6 +102,14 @@ class UsageRecords:
         with self.db.read() as conn:
             count, size = conn.execute(query).one()
         return Stored(int(count), int(size))
+
+    def holdings(self) -> dict[str, Holdings]:
+        """Documents and chunks of every tenant that has any, in one grouped read (what /metrics exports)."""
+        query = sa.select(
+            documents.c.tenant_id, sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.chunk_count), 0)
+        ).group_by(documents.c.tenant_id)
+        with self.db.read() as conn:
+            return {str(t): Holdings(int(n), int(chunks)) for t, n, chunks in conn.execute(query)}
 
     def _text_bytes(self) -> sa.ColumnElement[int]:
         """The UTF-8 length of a document's text; PostgreSQL reads it from the value's header, untoasted."""
