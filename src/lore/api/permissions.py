@@ -129,6 +129,10 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /logout": PUBLIC,  # the API's session handler checks the CSRF token
     "GET /search": Scope.SEARCH,
     "GET /documents/{document_id}": Scope.DOCUMENTS_READ,
+    "GET /gaps": Scope.ADMIN,
+    "POST /gaps/promote": Scope.DOCUMENTS_WRITE,
+    "GET /recommendations": Scope.SEARCH,  # another user's, and the model's state, for admins only
+    "GET /health": Scope.ADMIN,
 }
 
 

@@ -9,6 +9,7 @@ from fastapi import Path, Query, Request, Response
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep
 from lore.api.routes import documents as api_documents
+from lore.ui.pages.recommendations import related_articles
 from lore.ui.rendering import render
 from lore.ui.routing import page_router
 
@@ -31,4 +32,9 @@ def document_page(
     if chunk is not None:
         found = lore.store.documents.get_chunks(principal.tenant_id, [chunk]).get(chunk)
         passage = found if found is not None and found.document_id == document.id else None
-    return render(request, "document.html", {"document": document, "passage": passage})
+    context = {
+        "document": document,
+        "passage": passage,
+        "related": related_articles(lore, principal, document.id),
+    }
+    return render(request, "document.html", context)
