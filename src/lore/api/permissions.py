@@ -137,6 +137,10 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "GET /jobs": Scope.DOCUMENTS_WRITE,
     "GET /jobs/stream": Scope.DOCUMENTS_WRITE,
     "POST /jobs/{job_id}/retry": Scope.DOCUMENTS_WRITE,
+    "GET /gaps": Scope.ADMIN,
+    "POST /gaps/promote": Scope.DOCUMENTS_WRITE,
+    "GET /recommendations": Scope.SEARCH,  # another user's, and the model's state, for admins only
+    "GET /health": Scope.ADMIN,
 }
 
 

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from lore.ui.pages import auth, documents, jobs, search
+from lore.ui.pages import auth, documents, gaps, health, jobs, recommendations, search
 
 router = APIRouter()
-for module in (auth, search, documents, jobs):
+for module in (auth, search, documents, jobs, gaps, recommendations, health):
     router.include_router(module.router)

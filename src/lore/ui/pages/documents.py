@@ -16,6 +16,7 @@ from lore.api.audit import AuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep, MetricsDep
 from lore.api.routes import documents as api_documents
+from lore.ui.pages.recommendations import related_articles
 from lore.ui.pages.search import collection_names
 from lore.ui.rendering import is_htmx, render
 from lore.ui.routing import page_router
@@ -88,7 +89,12 @@ def document_page(
         found = lore.store.documents.get_chunks(principal.tenant_id, [chunk]).get(chunk)
         passage = found if found is not None and found.document_id == document.id else None
     access = api_documents.get_document_access(document_id, lore, principal)
-    context = {"document": document, "passage": passage, "access": access}
+    context = {
+        "document": document,
+        "passage": passage,
+        "access": access,
+        "related": related_articles(lore, principal, document.id),
+    }
     return render(request, "document.html", context)
 
 
