@@ -129,6 +129,10 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /logout": PUBLIC,  # the API's session handler checks the CSRF token
     "GET /search": Scope.SEARCH,
     "GET /documents/{document_id}": Scope.DOCUMENTS_READ,
+    "GET /keys": Scope.ADMIN,
+    "POST /keys": Scope.ADMIN,
+    "DELETE /keys/{key_id}": Scope.ADMIN,
+    "POST /keys/{key_id}/rotate": Scope.ADMIN,
 }
 
 
