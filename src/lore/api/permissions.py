@@ -141,6 +141,10 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /gaps/promote": Scope.DOCUMENTS_WRITE,
     "GET /recommendations": Scope.SEARCH,  # another user's, and the model's state, for admins only
     "GET /health": Scope.ADMIN,
+    "GET /keys": Scope.ADMIN,
+    "POST /keys": Scope.ADMIN,
+    "DELETE /keys/{key_id}": Scope.ADMIN,
+    "POST /keys/{key_id}/rotate": Scope.ADMIN,
 }
 
 

@@ -54,6 +54,12 @@ def error_response(request: Request, error: LoreError) -> Response:
     return render(request, "error.html", context, status=status)
 
 
+class InvalidRequest(InvalidInput):
+    """A form that does not fit the API's input model: the code the API answers for the same body."""
+
+    code = "invalid_request"
+
+
 def invalid_input(errors: list[Any]) -> InvalidInput:
     """A form's fields that failed validation, said the way the API's 422 says them."""
     fields = [
@@ -62,7 +68,7 @@ def invalid_input(errors: list[Any]) -> InvalidInput:
         for e in errors
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields)
-    return InvalidInput(summary or "the form is not valid", details={"fields": fields})
+    return InvalidRequest(summary or "the form is not valid", details={"fields": fields})
 
 
 class UiRoute(APIRoute):
