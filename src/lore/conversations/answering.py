@@ -159,11 +159,34 @@ class Answering:
             question.filters,
             question.readers,
         )
-        retrieved = tuple(self.lore.search(search))
+        return self.grounded(tenant_id, question, self.lore.search(search), history, query, providers)
+
+    def grounded(
+        self,
+        tenant_id: str,
+        question: Question,
+        retrieved: Sequence[Hit],
+        history: Sequence[Turn] = (),
+        query: str | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> Grounding:
+        """The question grounded in passages already retrieved (by `ground`, or by an evaluation that leaves
+        some documents out)."""
+        if providers is None:
+            providers = self.providers.resolve(tenant_id, question.providers)
         # Nothing the question is about: every provider is asked with no passages, and abstains.
-        passages = () if self._unrelated(tenant_id, question, retrieved) else retrieved
+        passages = () if self._unrelated(tenant_id, question, retrieved) else tuple(retrieved)
         request = AnswerRequest(question.text, passages, tuple(history))
-        return Grounding(tenant_id, question, request, retrieved, query, utcnow(), providers, new_id())
+        return Grounding(
+            tenant_id,
+            question,
+            request,
+            tuple(retrieved),
+            query or question.text,
+            utcnow(),
+            tuple(providers),
+            new_id(),
+        )
 
     def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
         """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
