@@ -26,6 +26,7 @@ from lore.core.retrieve import SearchRequest
 from lore.intelligence.events import Answered, Asker, answer_event, new_id
 from lore.intelligence.intents.routing import Routing, route
 from lore.intelligence.intents.serving import Caller, IntentService
+from lore.interfaces import Embedder
 from lore.models import (
     Conversation,
     ConversationOwner,
@@ -174,9 +175,10 @@ class Answering:
         some documents out)."""
         if providers is None:
             providers = self.providers.resolve(tenant_id, question.providers)
+        embedder = self._embedder(tenant_id, question)
         # Nothing the question is about: every provider is asked with no passages, and abstains.
-        passages = () if self._unrelated(tenant_id, question, retrieved) else tuple(retrieved)
-        request = AnswerRequest(question.text, passages, tuple(history))
+        passages = () if _unrelated(embedder, retrieved) else tuple(retrieved)
+        request = AnswerRequest(question.text, passages, tuple(history), embedder)
         return Grounding(
             tenant_id,
             question,
@@ -188,18 +190,10 @@ class Answering:
             new_id(),
         )
 
-    def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
-        """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
-        the model that embeds the searched collections (no floor when they use several models or an
-        uncalibrated one). Keyword matches alone (a shared common word) do not make a passage relevant."""
+    def _embedder(self, tenant_id: str, question: Question) -> Embedder | None:
+        """The model that embeds the searched collections; None when they use several."""
         models = list(self.lore.models.plan(tenant_id, question.collections))
-        if len(models) != 1 or not passages:
-            return False
-        floor = self.lore.models.embedder_for(models[0]).unrelated_below
-        scores = [hit.vector_score for hit in passages]
-        if floor is None or any(score is None for score in scores):
-            return False
-        return max(score for score in scores if score is not None) < floor
+        return self.lore.models.embedder_for(models[0]) if len(models) == 1 else None
 
     def prepare(
         self,
@@ -281,6 +275,17 @@ class Answering:
             grounding.tenant_id, conversation.id, question, reply, title=title
         )
         return StoredTurn(conversation.id, asked, answered)
+
+
+def _unrelated(embedder: Embedder | None, passages: Sequence[Hit]) -> bool:
+    """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
+    the model that embeds the searched collections (no floor when they use several models or an
+    uncalibrated one). Keyword matches alone (a shared common word) do not make a passage relevant."""
+    floor = embedder.unrelated_below if embedder is not None else None
+    scores = [hit.vector_score for hit in passages]
+    if floor is None or not passages or any(score is None for score in scores):
+        return False
+    return max(score for score in scores if score is not None) < floor
 
 
 def _narrowed(question: Question, routing: Routing | None) -> Question:
