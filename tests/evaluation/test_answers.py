@@ -134,7 +134,7 @@ def test_unanswerable_questions_measure_false_answers(tmp_path: Path, cli: Cli) 
     other = tmp_path / "other"
     (other / "qrels").mkdir(parents=True)
     (other / "corpus.jsonl").write_text(json.dumps({"_id": "x1", "text": "Comets have icy nuclei."}))
-    strangers = ["Which telescope photographed the comet nucleus?", "Refunds for gift cards, when?"]
+    strangers = ["Which telescope photographed the comet nucleus?", "What do giraffes eat in the dry season?"]
     (other / "queries.jsonl").write_text(
         "\n".join(json.dumps({"_id": f"x{i}", "text": text}) for i, text in enumerate(strangers))
     )

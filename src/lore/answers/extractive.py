@@ -127,10 +127,20 @@ class Extractive:
             yield Completion(ABSTENTION, self.model, prompt_tokens, _words(ABSTENTION), abstained=True)
             return
         parts = [piece.text if i == 0 else piece.separator + piece.text for i, piece in enumerate(pieces)]
+        parts = _within(parts, request.max_tokens)
         for part in parts:
             yield TextDelta(part)
         text = "".join(parts)
         yield Completion(text, self.model, prompt_tokens, _words(text), abstained=False)
+
+
+def _within(parts: list[str], max_tokens: int | None) -> list[str]:
+    """The parts, or their first `max_tokens` words (the provider's tokens) when the request sets a limit."""
+    text = "".join(parts)
+    if max_tokens is None or _words(text) <= max_tokens:
+        return parts
+    pieces = re.split(r"(\s+)", text.strip())  # words at even positions, the spaces between at odd ones
+    return ["".join(pieces[: 2 * max_tokens - 1])]
 
 
 def compose(request: AnswerRequest) -> list[Piece]:

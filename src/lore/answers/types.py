@@ -24,12 +24,14 @@ class Turn:
 class AnswerRequest:
     """A question, the passages retrieved for it (best first; passage n is cited as [n]) and the conversation so
     far, oldest first. `embedder` is the model that embedded the passages (None: unknown, or several): the
-    extractive provider compares sentences with it and reads its calibrated abstention evidence."""
+    extractive provider compares sentences with it and reads its calibrated abstention evidence.
+    `max_tokens` bounds this answer below the configured limit (None: that limit alone)."""
 
     question: str
     passages: Sequence[Hit]
     history: Sequence[Turn] = ()
     embedder: Embedder | None = None
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

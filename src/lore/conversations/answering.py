@@ -56,6 +56,7 @@ class Question:
     mode: SearchMode = "hybrid"
     readers: Readers = None
     asker: Asker | None = None
+    max_tokens: int | None = None  # the answer's length limit, below the configured one
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ class Answering:
         embedder = self._embedder(tenant_id, question)
         # Nothing the question is about: every provider is asked with no passages, and abstains.
         passages = () if _unrelated(embedder, retrieved) else tuple(retrieved)
-        request = AnswerRequest(question.text, passages, tuple(history), embedder)
+        request = AnswerRequest(question.text, passages, tuple(history), embedder, question.max_tokens)
         return Grounding(
             tenant_id,
             question,
