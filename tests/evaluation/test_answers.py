@@ -14,7 +14,13 @@ from lore.cli.main import main
 from lore.config import Settings
 from lore.conversations import Answering
 from lore.evaluation.answers import answer_query, summarise
-from lore.evaluation.datasets import JudgedQuery, gold_answers, judged_queries, load_beir
+from lore.evaluation.datasets import (
+    JudgedQuery,
+    gold_answers,
+    judged_queries,
+    load_beir,
+    with_gold_passages,
+)
 from lore.service import Lore
 from tests.answers.servers import LiveServer, Reply, Script
 from tests.evaluation.sets import write_answer_set
@@ -34,6 +40,14 @@ KEYS = {
     "answer_recall",
     "answer_recall_gold_in_passages",
     "abstention_rate",
+    "token_f1",
+    "rouge_l",
+    "cited_overlaps_gold",
+    "false_abstention_rate",
+    "unanswerable",
+    "false_answer_rate",
+    "false_answer_held_out",
+    "false_answer_foreign",
     "latency_ms_p50",
     "latency_ms_p99",
     "search_ms_p50",
@@ -51,7 +65,9 @@ def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
         answering = Answering(lore, chain, lore.store.conversations, passages=3)
         outcomes = {
             query.id: answer_query(answering, query, mode="hybrid", providers=["extractive"])
-            for query in judged_queries(load_beir(root), gold_answers(root))
+            for query in with_gold_passages(
+                load_beir(root), judged_queries(load_beir(root), gold_answers(root))
+            )
         }
         empty = answer_query(answering, JudgedQuery("q0", " ", frozenset(), ()), mode="hybrid", providers=[])
     q1 = outcomes["q1"]
@@ -70,6 +86,12 @@ def test_scores_the_real_answer_path(tmp_path: Path, model_cache: Path) -> None:
     assert report["answer_recall"] == 0.5  # q1, q2 of the four with spans (q3 abstained, q5 lacks "never")
     assert report["answer_recall_gold_in_passages"] == 0.6667  # q1, q2 of q1, q2, q3
     assert report["abstention_rate"] == 0.2
+    # q1, q2, q4 are answered with their one-sentence gold passage, word for word; q3 abstained; q5's gold
+    # document is not in the corpus, so it has no gold passage to be compared with
+    assert report["token_f1"] == report["rouge_l"] == 0.75
+    assert report["cited_overlaps_gold"] == 1.0
+    assert report["false_abstention_rate"] == 0.25  # q3, of the four with their gold document among passages
+    assert (report["unanswerable"], report["false_answer_rate"]) == (0, None)
     assert 0 < report["latency_ms_p50"] <= report["latency_ms_p99"]  # type: ignore[operator]
 
 
@@ -105,6 +127,29 @@ def test_command_prints_the_documented_json(tmp_path: Path, cli: Cli) -> None:
     code, out, _ = cli(str(root), "--k", "3", "--limit", "1", "--json")
     limited = json.loads(out)
     assert [limited[key] for key in ("queries", "answer_recall", "citation_accuracy")] == [1, 1.0, 1.0]
+
+
+def test_unanswerable_questions_measure_false_answers(tmp_path: Path, cli: Cli) -> None:
+    root = write_answer_set(tmp_path / "set")
+    other = tmp_path / "other"
+    (other / "qrels").mkdir(parents=True)
+    (other / "corpus.jsonl").write_text(json.dumps({"_id": "x1", "text": "Comets have icy nuclei."}))
+    strangers = ["Which telescope photographed the comet nucleus?", "What do giraffes eat in the dry season?"]
+    (other / "queries.jsonl").write_text(
+        "\n".join(json.dumps({"_id": f"x{i}", "text": text}) for i, text in enumerate(strangers))
+    )
+    (other / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nx0\tx1\t1\nx1\tx1\t1\n")
+
+    code, out, err = cli(str(root), "--k", "3", "--held-out", "--foreign", str(other), "--json")
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["queries"] == 5 and report["unanswerable"] == 5 + 2
+    # held out: q1, q2, q4 lose the one passage that answers them; q5's gold was never in the corpus, so its
+    # refund passage still answers it; another set's questions find nothing here
+    assert report["false_answer_held_out"] == 0.2
+    assert report["false_answer_foreign"] == 0.0
+    assert report["false_answer_rate"] == round(1 / 7, 4)
 
 
 def test_a_model_provider_is_scored_and_its_failures_counted(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from lore.answers.availability import reachable
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
@@ -44,6 +45,9 @@ class AnthropicMessages:
     def __repr__(self) -> str:
         return f"AnthropicMessages(base_url={self.base_url!r}, model={self.model!r})"
 
+    def unavailable(self) -> str | None:
+        return None if reachable(self.base_url) else "unreachable"
+
     def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
         import anthropic
 
@@ -53,7 +57,7 @@ class AnthropicMessages:
         with sdk_errors(self.name, anthropic):
             stream = self._client.messages.create(
                 model=self.model,
-                max_tokens=self.max_tokens,
+                max_tokens=min(self.max_tokens, request.max_tokens or self.max_tokens),
                 system=prompt.system,
                 messages=[_message(turn) for turn in prompt.messages],
                 extra_headers=request_id_header(),

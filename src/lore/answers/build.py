@@ -8,6 +8,7 @@ no model loaded), since the chain builds every one it knows.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -25,13 +26,16 @@ from lore.plugins import Registry
 llm_providers: Registry[Callable[[Settings], Provider]] = Registry("LLM provider", "lore.llm_providers")
 
 
-HOSTED = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}  # the hosted APIs: a key is required
+NO_KEY_NEEDED = (
+    "a server on this machine or the local network needs none; any other does (any value if it checks none)"
+)
 
 
 @llm_providers.register("openai")
 def _openai(settings: Settings) -> Provider:
-    if settings.openai.openai_api_key is None and _hosted("openai", settings.openai.openai_base_url):
-        return Unconfigured("openai", "LORE_OPENAI_API_KEY", "the OpenAI API needs an API key")
+    if settings.openai.openai_api_key is None and needs_key(settings.openai.openai_base_url):
+        why = f"{settings.openai.openai_base_url} needs an API key ({NO_KEY_NEEDED})"
+        return Unconfigured("openai", "LORE_OPENAI_API_KEY", why)
     return OpenAIChat(
         base_url=settings.openai.openai_base_url,
         api_key=settings.openai.openai_api_key,
@@ -43,9 +47,7 @@ def _openai(settings: Settings) -> Provider:
 
 @llm_providers.register("anthropic")
 def _anthropic(settings: Settings) -> Provider:
-    if settings.anthropic.anthropic_api_key is None and _hosted(
-        "anthropic", settings.anthropic.anthropic_base_url
-    ):
+    if settings.anthropic.anthropic_api_key is None and needs_key(settings.anthropic.anthropic_base_url):
         return Unconfigured("anthropic", "LORE_ANTHROPIC_API_KEY", "the Anthropic API needs an API key")
     return AnthropicMessages(
         base_url=settings.anthropic.anthropic_base_url,
@@ -72,9 +74,16 @@ def _extractive(_settings: Settings) -> Provider:
     return Extractive()
 
 
-def _hosted(provider: str, base_url: str) -> bool:
-    """Whether `base_url` is the provider's own hosted API (local OpenAI-compatible servers need no key)."""
-    return urlsplit(base_url).hostname == HOSTED[provider]
+def needs_key(base_url: str) -> bool:
+    """Whether a server at `base_url` is out on the internet (hosted APIs want a key) rather than on this
+    machine or the local network (Ollama, llama.cpp, vLLM in a container: `localhost`, `10.0.0.5`, `vllm`,
+    `gpu.local`), which usually need none. Asking without a key would only fail, later and less clearly."""
+    host = urlsplit(base_url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host and not host.endswith((".local", ".internal", ".lan", ".localhost"))
+    return not (address.is_private or address.is_loopback or address.is_link_local)
 
 
 def provider_names(value: str) -> list[str]:

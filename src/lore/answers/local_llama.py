@@ -59,11 +59,20 @@ class LocalLlama:
     def __repr__(self) -> str:
         return f"LocalLlama(model={self.model!r}, threads={self.threads})"
 
+    def unavailable(self) -> str | None:
+        """Checked without importing anything: llama.cpp and the model package are found, or the file is."""
+        if importlib.util.find_spec("llama_cpp") is None:
+            return "not_installed"
+        if self.model_path is None:
+            return None if importlib.util.find_spec(MODEL_PACKAGE) is not None else "not_installed"
+        return None if self.model_path.is_file() else "model_not_found"
+
     def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
         messages = build_prompt(request).as_chat()
         deadline = time.monotonic() + self.timeout
         parts: list[str] = []
-        with self._turn(), contextlib.closing(self._pieces(messages, deadline)) as pieces:
+        limit = min(self.max_tokens, request.max_tokens or self.max_tokens)
+        with self._turn(), contextlib.closing(self._pieces(messages, deadline, limit)) as pieces:
             for text in pieces:
                 parts.append(text)
                 yield TextDelta(text)
@@ -107,10 +116,12 @@ class LocalLlama:
             return ProviderNotConfigured(NAME, SETTING, why, reason)
         return ProviderNotInstalled(NAME, why, INSTALL)
 
-    def _pieces(self, messages: list[dict[str, str]], deadline: float) -> Generator[str, None, None]:
+    def _pieces(
+        self, messages: list[dict[str, str]], deadline: float, limit: int
+    ) -> Generator[str, None, None]:
         """The answer's text as llama.cpp streams it; the deadline is checked between tokens."""
         llama = self._loaded()
-        with llama_errors(), contextlib.closing(self._chunks(llama, messages)) as chunks:
+        with llama_errors(), contextlib.closing(self._chunks(llama, messages, limit)) as chunks:
             for chunk in chunks:
                 text = chunk["choices"][0]["delta"].get("content")
                 if text:
@@ -118,11 +129,11 @@ class LocalLlama:
                 if time.monotonic() > deadline:
                     raise ProviderUnavailable(NAME, "timeout")
 
-    def _chunks(self, llama: Any, messages: list[dict[str, str]]) -> Any:
+    def _chunks(self, llama: Any, messages: list[dict[str, str]], limit: int) -> Any:
         return llama.create_chat_completion(
             messages=messages,
             stream=True,
-            max_tokens=self.max_tokens,
+            max_tokens=limit,
             temperature=TEMPERATURE,
             repeat_penalty=REPEAT_PENALTY,
         )

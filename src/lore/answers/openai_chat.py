@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from lore.answers.availability import reachable
 from lore.answers.failures import sdk_errors
 from lore.answers.prompt import Prompt, build_prompt
 from lore.answers.types import AnswerRequest, Completion, ProviderEvent, TextDelta, Turn
@@ -44,6 +45,9 @@ class OpenAIChat:
     def __repr__(self) -> str:
         return f"OpenAIChat(base_url={self.base_url!r}, model={self.model!r})"
 
+    def unavailable(self) -> str | None:
+        return None if reachable(self.base_url) else "unreachable"
+
     def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
         import openai
 
@@ -54,7 +58,7 @@ class OpenAIChat:
             stream = self._client.chat.completions.create(
                 model=self.model,
                 messages=chat_messages(prompt),
-                max_tokens=self.max_tokens,
+                max_tokens=min(self.max_tokens, request.max_tokens or self.max_tokens),
                 stream=True,
                 stream_options={"include_usage": True},
                 extra_headers=request_id_header(),

@@ -49,3 +49,6 @@ class Unconfigured:
 
     def stream(self, request: AnswerRequest) -> Iterator[ProviderEvent]:
         raise ProviderNotConfigured(self.name, self.setting, self.why)
+
+    def unavailable(self) -> str | None:
+        return "not_configured"

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
+from lore.answers.availability import unavailable
 from lore.answers.build import llm_providers
 from lore.answers.chain import ProviderChain
 from lore.answers.errors import ProviderFailed
@@ -89,6 +90,13 @@ class TenantProviders:
             return sorted(self.chain.providers)
         usable = {*self.chain.order, *self._keys(tenant_id)}
         return [name for name in self.policy_of(tenant_id).allowed(self.chain.order) if name in usable]
+
+    def available(self, tenant_id: str) -> list[str]:
+        """The providers the tenant may use that can answer now: configured (with the tenant's own key where
+        it has one), installed, their server reachable."""
+        keys = self._keys(tenant_id)
+        providers = self._chain_for(tenant_id, keys).providers if keys else self.chain.providers
+        return [name for name in self.allowed(tenant_id) if unavailable(providers[name]) is None]
 
     def resolve(self, tenant_id: str, requested: Sequence[str] | None) -> list[str]:
         """The providers to try: unknown names are `InvalidInput`, names the tenant may not use

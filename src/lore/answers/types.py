@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lore.models import Hit, Role
+
+if TYPE_CHECKING:
+    from lore.interfaces import Embedder
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,11 +23,15 @@ class Turn:
 @dataclass(frozen=True, slots=True)
 class AnswerRequest:
     """A question, the passages retrieved for it (best first; passage n is cited as [n]) and the conversation so
-    far, oldest first."""
+    far, oldest first. `embedder` is the model that embedded the passages (None: unknown, or several): the
+    extractive provider compares sentences with it and reads its calibrated abstention evidence.
+    `max_tokens` bounds this answer below the configured limit (None: that limit alone)."""
 
     question: str
     passages: Sequence[Hit]
     history: Sequence[Turn] = ()
+    embedder: Embedder | None = None
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

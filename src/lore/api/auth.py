@@ -74,7 +74,7 @@ def authorize(request: Request) -> Principal | None:
     """Run for every route (sync: the key lookup reads the store, so FastAPI runs it in a worker thread)."""
     route = request.scope.get("route")
     assert isinstance(route, APIRoute)
-    requirement = ROUTE_SCOPES.get(route_key(request.method, route.path))
+    requirement = ROUTE_SCOPES.get(route_key(request.method, route.path_format))
     if requirement is None:  # create_app checks the table: only a route added around it gets here
         raise Forbidden("this route has no permission declared", details={"path": route.path})
     if requirement == PUBLIC:

@@ -45,6 +45,7 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /v1/conversations/{conversation_id}/messages": Scope.ASK,
     "POST /v1/conversations/{conversation_id}/messages/{message_id}/feedback": Scope.EVENTS,
     "GET /v1/models": Scope.ASK,
+    "GET /v1/models/{model_id}": Scope.ASK,
     "POST /v1/chat/completions": Scope.ASK,
     "POST /v1/ingest": Scope.DOCUMENTS_WRITE,
     "GET /v1/jobs": Scope.DOCUMENTS_WRITE,

@@ -18,7 +18,8 @@ from lore.errors import InvalidInput
 from lore.models import SearchMode
 
 if TYPE_CHECKING:
-    from lore.evaluation.datasets import BeirSet
+    from lore.evaluation.answers import Outcome
+    from lore.evaluation.datasets import BeirSet, JudgedQuery
     from lore.service import Lore
 
 app = typer.Typer(help="Evaluate Lore on data sets.", no_args_is_help=True)
@@ -70,21 +71,36 @@ def eval_answers(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Only the first N judged queries.")
     ] = None,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out", help="Ask each query again with its gold documents held out of its passages."
+        ),
+    ] = False,
+    foreign: Annotated[
+        Path | None,
+        typer.Option("--foreign", help="Ask another BEIR set's queries (the first N) of this corpus too."),
+    ] = None,
     split: Split = "test",
     quiet: Quiet = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest the corpus (into a fresh temporary data dir unless --data-dir), answer every judged query from its
-    top k passages and score the answers: citation accuracy, answer recall, abstention rate, latency."""
+    top k passages and score the answers: citation accuracy, answer recall, token F1 and ROUGE-L against the
+    gold passages, abstention, false answers on unanswerable questions, latency."""
     from lore.answers import build_chain, provider_names
     from lore.conversations import Answering
     from lore.evaluation import answers
-    from lore.evaluation.datasets import gold_answers, judged_queries, load_beir
+    from lore.evaluation.datasets import foreign as foreign_queries
+    from lore.evaluation.datasets import gold_answers, judged_queries, load_beir, with_gold_passages
     from lore.service import Lore
 
     dataset = load_beir(dataset_dir, split)
-    queries = judged_queries(dataset, gold_answers(dataset_dir), limit)
+    queries = with_gold_passages(dataset, judged_queries(dataset, gold_answers(dataset_dir), limit))
+    strangers = []
+    if foreign is not None:
+        strangers = foreign_queries(judged_queries(load_beir(foreign, split), {}, limit))
     with tempfile.TemporaryDirectory(prefix="lore-eval-") as scratch:
         settings = settings_for(data_dir or Path(scratch))
         if k > settings.serving.max_k:
@@ -95,17 +111,27 @@ def eval_answers(
             ingest_seconds = _ingest(lore, dataset, report)
             answering = Answering(lore, chain, lore.store.conversations, passages=k)
             label = f"answering ({', '.join(providers)})"
-            outcomes = answers.answer_all(
-                answering,
-                queries,
-                mode=mode,
-                providers=providers,
-                on_progress=_counted(report, label, len(queries), "questions"),
-            )
-    for message, count in answers.failures(outcomes):
+
+            def run(asked: list[JudgedQuery], stage: str, hold: bool = False) -> list[Outcome]:
+                progress = _counted(report, stage, len(asked), "questions")
+                return answers.answer_all(
+                    answering, asked, mode=mode, providers=providers, held_out=hold, on_progress=progress
+                )
+
+            own = run(queries, label)
+            out = run(queries, f"{label}, gold held out", hold=True) if held_out else []
+            alien = run(strangers, f"{label}, another set's questions") if strangers else []
+    for message, count in answers.failures([*own, *out, *alien]):
         err_console.print(f"{count} answer(s) failed: {message}", style="yellow", markup=False)
     result = answers.summarise(
-        outcomes, dataset=dataset.name, providers=providers, mode=mode, k=k, ingest_seconds=ingest_seconds
+        own,
+        dataset=dataset.name,
+        providers=providers,
+        mode=mode,
+        k=k,
+        ingest_seconds=ingest_seconds,
+        held_out=out,
+        foreign=alien,
     )
     _render(result, as_json)
 

@@ -26,6 +26,7 @@ from lore.core.retrieve import SearchRequest
 from lore.intelligence.events import Answered, Asker, answer_event, new_id
 from lore.intelligence.intents.routing import Routing, route
 from lore.intelligence.intents.serving import Caller, IntentService
+from lore.interfaces import Embedder
 from lore.models import (
     Conversation,
     ConversationOwner,
@@ -55,6 +56,7 @@ class Question:
     mode: SearchMode = "hybrid"
     readers: Readers = None
     asker: Asker | None = None
+    max_tokens: int | None = None  # the answer's length limit, below the configured one
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,24 +161,40 @@ class Answering:
             question.filters,
             question.readers,
         )
-        retrieved = tuple(self.lore.search(search))
-        # Nothing the question is about: every provider is asked with no passages, and abstains.
-        passages = () if self._unrelated(tenant_id, question, retrieved) else retrieved
-        request = AnswerRequest(question.text, passages, tuple(history))
-        return Grounding(tenant_id, question, request, retrieved, query, utcnow(), providers, new_id())
+        return self.grounded(tenant_id, question, self.lore.search(search), history, query, providers)
 
-    def _unrelated(self, tenant_id: str, question: Question, passages: Sequence[Hit]) -> bool:
-        """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
-        the model that embeds the searched collections (no floor when they use several models or an
-        uncalibrated one). Keyword matches alone (a shared common word) do not make a passage relevant."""
+    def grounded(
+        self,
+        tenant_id: str,
+        question: Question,
+        retrieved: Sequence[Hit],
+        history: Sequence[Turn] = (),
+        query: str | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> Grounding:
+        """The question grounded in passages already retrieved (by `ground`, or by an evaluation that leaves
+        some documents out)."""
+        if providers is None:
+            providers = self.providers.resolve(tenant_id, question.providers)
+        embedder = self._embedder(tenant_id, question)
+        # Nothing the question is about: every provider is asked with no passages, and abstains.
+        passages = () if _unrelated(embedder, retrieved) else tuple(retrieved)
+        request = AnswerRequest(question.text, passages, tuple(history), embedder, question.max_tokens)
+        return Grounding(
+            tenant_id,
+            question,
+            request,
+            tuple(retrieved),
+            query or question.text,
+            utcnow(),
+            tuple(providers),
+            new_id(),
+        )
+
+    def _embedder(self, tenant_id: str, question: Question) -> Embedder | None:
+        """The model that embeds the searched collections; None when they use several."""
         models = list(self.lore.models.plan(tenant_id, question.collections))
-        if len(models) != 1 or not passages:
-            return False
-        floor = self.lore.models.embedder_for(models[0]).unrelated_below
-        scores = [hit.vector_score for hit in passages]
-        if floor is None or any(score is None for score in scores):
-            return False
-        return max(score for score in scores if score is not None) < floor
+        return self.lore.models.embedder_for(models[0]) if len(models) == 1 else None
 
     def prepare(
         self,
@@ -258,6 +276,17 @@ class Answering:
             grounding.tenant_id, conversation.id, question, reply, title=title
         )
         return StoredTurn(conversation.id, asked, answered)
+
+
+def _unrelated(embedder: Embedder | None, passages: Sequence[Hit]) -> bool:
+    """Whether even the best passage is semantically unrelated to the question, by the calibrated floor of
+    the model that embeds the searched collections (no floor when they use several models or an
+    uncalibrated one). Keyword matches alone (a shared common word) do not make a passage relevant."""
+    floor = embedder.unrelated_below if embedder is not None else None
+    scores = [hit.vector_score for hit in passages]
+    if floor is None or not passages or any(score is None for score in scores):
+        return False
+    return max(score for score in scores if score is not None) < floor
 
 
 def _narrowed(question: Question, routing: Routing | None) -> Question:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lore.core.ingest import CorpusDoc
@@ -54,12 +54,14 @@ def load_beir(directory: Path, split: str = "test") -> BeirSet:
 
 @dataclass(frozen=True, slots=True)
 class JudgedQuery:
-    """A judged query: its gold documents (qrels of grade > 0) and its gold answers (none when absent)."""
+    """A judged query: its gold documents (qrels of grade > 0), its gold answers (none when absent) and the
+    text of its gold documents (`with_gold_passages`; none until then)."""
 
     id: str
     text: str
     gold_documents: frozenset[str]
     gold_answers: tuple[str, ...]
+    gold_passages: tuple[str, ...] = ()
 
 
 def gold_answers(directory: Path) -> dict[str, list[str]]:
@@ -87,6 +89,29 @@ def judged_queries(
         )
         for query_id, text in list(dataset.queries.items())[:limit]
     ]
+
+
+def with_gold_passages(dataset: BeirSet, queries: Sequence[JudgedQuery]) -> list[JudgedQuery]:
+    """The queries with the text of their gold documents, the whole passages an answer is compared with."""
+    wanted = {doc for query in queries for doc in query.gold_documents}
+    texts = {doc.id: doc.text for doc in dataset.corpus() if doc.id in wanted}
+    return [
+        replace(
+            query, gold_passages=tuple(texts[doc] for doc in sorted(query.gold_documents) if doc in texts)
+        )
+        for query in queries
+    ]
+
+
+def held_out(queries: Sequence[JudgedQuery], every: int) -> frozenset[str]:
+    """The gold documents of every `every`-th query (the first, the `every`+1-th ...): left out of the corpus,
+    they make those questions (and any other whose gold documents are all among them) unanswerable."""
+    return frozenset(doc for query in queries[::every] for doc in query.gold_documents)
+
+
+def foreign(queries: Sequence[JudgedQuery]) -> list[JudgedQuery]:
+    """Another set's queries, to ask of this set's corpus: none of them has an answer there."""
+    return [JudgedQuery(f"foreign:{q.id}", q.text, frozenset(), ()) for q in queries]
 
 
 def source_record(source: str) -> str:

@@ -1,4 +1,5 @@
-"""Pure scoring functions: ranking metrics (nDCG, recall, MRR), latency percentiles, shares, answer matching."""
+"""Pure scoring functions: ranking metrics (nDCG, recall, MRR), latency percentiles, shares, answer matching,
+and overlap with a gold passage (token F1, ROUGE-L)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 import re
 import string
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -75,3 +77,46 @@ def _joined(left: str, right: str) -> bool:
     """Whether two adjacent characters belong to one word: letters or digits of a script that spaces its words
     (below Thai, U+0E00: Latin, Greek, Cyrillic, Arabic, Devanagari ...), not Thai or Chinese."""
     return all(ch.isalnum() and ord(ch) < 0x0E00 for ch in (left, right)) and bool(left and right)
+
+
+def answer_tokens(text: str) -> list[str]:
+    """The words of a text as the overlap scores compare them: normalised, citation markers dropped."""
+    return normalise(_MARKER.sub(" ", text)).split()
+
+
+def token_f1(answer: str, gold: str) -> float:
+    """SQuAD's token F1: the harmonic mean of the shares of the answer's and the gold text's words that the
+    other holds (counted with multiplicity)."""
+    ours, theirs = answer_tokens(answer), answer_tokens(gold)
+    common = sum((Counter(ours) & Counter(theirs)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(ours), common / len(theirs)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(answer: str, gold: str) -> float:
+    """ROUGE-L F-measure: the longest common subsequence of words, as a share of each text, combined."""
+    ours, theirs = answer_tokens(answer), answer_tokens(gold)
+    common = _lcs(ours, theirs)
+    if not common:
+        return 0.0
+    precision, recall = common / len(ours), common / len(theirs)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
+    previous = [0] * (len(b) + 1)
+    for word in a:
+        current = [0]
+        for j, other in enumerate(b):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def overlaps(passage: str, gold: str, share: float = 0.5) -> bool:
+    """Whether at least `share` of a passage's distinct words are words of the gold text: the passage is
+    (part of) the gold passage, or a near copy of it."""
+    words, gold_words = set(answer_tokens(passage)), set(answer_tokens(gold))
+    return bool(words) and len(words & gold_words) >= share * len(words)

@@ -1,7 +1,9 @@
 """Wire models of the OpenAI-compatible endpoints (`/v1/chat/completions`, `/v1/models`).
 
-Requests ignore the OpenAI parameters Lore has no use for (temperature, top_p, tools ...), so any OpenAI client
-works unchanged; the answer's citations travel in the extra `citations` field and as [n] markers in the text.
+Requests ignore the OpenAI parameters that cannot change a grounded answer (temperature, top_p, seed ...), so any
+OpenAI client works unchanged; those that would (`tools`, `response_format`, `max_tokens`) are honoured or refused.
+The answer's citations travel in the extra `citations` field and as [n] markers in the text, and with the model
+`lore+sources` (or `lore.sources`) as a "Sources:" list at the end of the text, for clients that drop extra fields.
 """
 
 from __future__ import annotations
@@ -52,6 +54,16 @@ class LoreOptions(Input):
 
     collection: Name | Annotated[list[Name], Field(min_length=1, max_length=MAX_COLLECTIONS)] | None = None
     filters: FiltersIn | None = None
+    sources: bool = Field(
+        False, description='Append a "Sources:" list of the cited passages to the message text.'
+    )
+
+
+class ResponseFormat(Lenient):
+    type: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="`text`, or `json_object`: the content is a JSON object with `answer`, `citations` and "
+        "`abstained`. `json_schema` is refused: Lore cannot shape an answer to a schema."
+    )
 
 
 class ChatCompletionIn(Lenient):
@@ -65,7 +77,22 @@ class ChatCompletionIn(Lenient):
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=1, description="Lore writes one answer per request.")
+    max_tokens: int | None = Field(
+        None, ge=1, description="Longest answer, in tokens (the extractive provider's are words)."
+    )
+    max_completion_tokens: int | None = Field(
+        None, ge=1, description="The same as `max_tokens`, its newer name."
+    )
+    response_format: ResponseFormat | None = None
+    tools: Annotated[list[dict[str, Any]], Field(max_length=128)] | None = Field(
+        None, description="Refused when not empty: Lore answers from the knowledge base and calls no tools."
+    )
+    functions: Annotated[list[dict[str, Any]], Field(max_length=128)] | None = None
     lore: LoreOptions | None = None
+
+    def answer_limit(self) -> int | None:
+        limits = [limit for limit in (self.max_tokens, self.max_completion_tokens) if limit is not None]
+        return min(limits) if limits else None
 
     def question(self) -> str:
         last = self.messages[-1]
@@ -93,7 +120,7 @@ class AssistantMessage(BaseModel):
 class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"
     logprobs: None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,7 +117,61 @@ def test_a_model_names_a_provider_chain(sdk: openai.OpenAI, articles: dict[str, 
 def test_models_are_listed(sdk: openai.OpenAI) -> None:
     names = {model.id for model in sdk.models.list()}
 
-    assert names == {"lore", "lore/extractive", "lore/openai"}  # what the tenant may use, of every provider
+    # what the tenant may use and can answer, each also with its sources listed in the text
+    assert names == {
+        f"{base}{suffix}" for base in ("lore", "lore+sources") for suffix in ("", "/extractive", "/openai")
+    }
+    assert sdk.models.retrieve("lore").id == "lore"
+    assert sdk.models.retrieve("lore+sources/openai").id == "lore+sources/openai"
+    with pytest.raises(openai.NotFoundError):
+        sdk.models.retrieve("gpt-4o")
+
+
+def test_lore_sources_appends_the_sources_to_the_text(sdk: openai.OpenAI, articles: dict[str, str]) -> None:
+    question = [{"role": "user", "content": "How do I reset my password?"}]
+    plain = sdk.chat.completions.create(model="lore+sources", messages=question)
+    text = plain.choices[0].message.content or ""
+    assert "\n\nSources:\n[1] " in text and "passwords.md" in text
+    stream = sdk.chat.completions.create(model="lore+sources", messages=question, stream=True)
+    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert streamed == text
+    flagged = sdk.chat.completions.create(
+        model="lore", messages=question, extra_body={"lore": {"sources": True}}
+    )
+    assert flagged.choices[0].message.content == text
+
+
+def test_json_object_is_the_answer_and_its_citations(sdk: openai.OpenAI, articles: dict[str, str]) -> None:
+    completion = sdk.chat.completions.create(
+        model="lore",
+        messages=[{"role": "user", "content": "How do I reset my password?"}],
+        response_format={"type": "json_object"},
+    )
+    content = json.loads(completion.choices[0].message.content or "")
+    assert content["abstained"] is False and "[1]" in content["answer"]
+    assert content["citations"][0]["document_id"] == articles["passwords.md"]
+
+
+def test_what_lore_cannot_honour_is_refused(client: httpx.Client) -> None:
+    ask = {"model": "lore", "messages": [{"role": "user", "content": "How do I get a refund?"}]}
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {}}}
+    error = assert_error(
+        client.post("/v1/chat/completions", json={**ask, "tools": [tool]}), 422, "unsupported_parameter"
+    )
+    assert error["details"] == {"parameter": "tools"}
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}
+    response = client.post("/v1/chat/completions", json={**ask, "response_format": schema})
+    assert assert_error(response, 422, "unsupported_parameter")["details"]["parameter"] == "response_format"
+
+
+def test_max_tokens_bounds_the_answer(sdk: openai.OpenAI, articles: dict[str, str]) -> None:
+    completion = sdk.chat.completions.create(
+        model="lore/extractive",
+        messages=[{"role": "user", "content": "How do I get a refund?"}],
+        max_tokens=4,
+    )
+    assert len((completion.choices[0].message.content or "").split()) == 4
+    assert completion.choices[0].finish_reason == "length"
 
 
 def test_a_mid_stream_failure_reaches_the_client_as_an_error(
