@@ -129,6 +129,15 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /logout": PUBLIC,  # the API's session handler checks the CSRF token
     "GET /search": Scope.SEARCH,
     "GET /documents/{document_id}": Scope.DOCUMENTS_READ,
+    "POST /feedback": Scope.EVENTS,
+    "GET /chat": Scope.ASK,
+    "POST /chat": Scope.ASK,
+    "GET /chat/{conversation_id}": Scope.ASK,
+    "PATCH /chat/{conversation_id}": Scope.ASK,
+    "DELETE /chat/{conversation_id}": Scope.ASK,
+    "POST /chat/{conversation_id}/questions": Scope.ASK,
+    "GET /chat/{conversation_id}/answers/{token}": Scope.ASK,
+    "POST /chat/{conversation_id}/messages/{message_id}/feedback": Scope.EVENTS,
 }
 
 

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from lore.ui.pages import auth, documents, search
+from lore.ui.pages import auth, chat, documents, search
 
 router = APIRouter()
-for module in (auth, search, documents):
+for module in (auth, search, chat, documents):
     router.include_router(module.router)
