@@ -48,6 +48,8 @@ ROUTE_USE: dict[str, RouteUse] = {
     "POST /v1/search": RouteUse(metric="searches"),
     "POST /v1/conversations/{conversation_id}/messages": RouteUse(metric="answers", answers=True),
     "POST /v1/chat/completions": RouteUse(metric="answers", answers=True),
+    # the web UI's chat: its answer stream is where the question is answered
+    "GET /chat/{conversation_id}/answers/{token}": RouteUse(metric="answers", answers=True),
     "POST /v1/documents": RouteUse(Priority.BULK, ingests=True),
     "POST /v1/ingest": RouteUse(Priority.BULK, ingests=True),
     "POST /v1/admin/backups": RouteUse(Priority.BULK),

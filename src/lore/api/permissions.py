@@ -146,6 +146,15 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /keys": Scope.ADMIN,
     "DELETE /keys/{key_id}": Scope.ADMIN,
     "POST /keys/{key_id}/rotate": Scope.ADMIN,
+    "POST /feedback": Scope.EVENTS,
+    "GET /chat": Scope.ASK,
+    "POST /chat": Scope.ASK,
+    "GET /chat/{conversation_id}": Scope.ASK,
+    "PATCH /chat/{conversation_id}": Scope.ASK,
+    "DELETE /chat/{conversation_id}": Scope.ASK,
+    "POST /chat/{conversation_id}/questions": Scope.ASK,
+    "GET /chat/{conversation_id}/answers/{token}": Scope.ASK,
+    "POST /chat/{conversation_id}/messages/{message_id}/feedback": Scope.EVENTS,
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
+from jinja2_fragments import render_block
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from lore.api.permissions import PUBLIC, ROUTE_SCOPES, USER, route_key
@@ -91,8 +92,26 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The whole page, or only its `block` (the part an htmx request swaps in)."""
+    response: Response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        _values(request, context),
+        status_code=status,
+        headers=dict(headers or {}),
+        block_name=block,
+    )
+    return response
+
+
+def fragment(request: Request, template: str, block: str, context: Mapping[str, Any] | None = None) -> str:
+    """One block as HTML text, with the same context as a page: what a server-sent event carries."""
+    values = {"request": request, **_values(request, context)}
+    return render_block(TEMPLATES.env, template, block, values)
+
+
+def _values(request: Request, context: Mapping[str, Any] | None) -> dict[str, Any]:
     principal = principal_of(request)
-    values = {
+    return {
         "principal": principal,
         "navigation": navigation(principal),
         "csrf_header": CSRF_HEADER,
@@ -102,7 +121,3 @@ def render(
         "current_path": request.url.path,
         **(context or {}),
     }
-    response: Response = TEMPLATES.TemplateResponse(
-        request, template, values, status_code=status, headers=dict(headers or {}), block_name=block
-    )
-    return response

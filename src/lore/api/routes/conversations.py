@@ -6,8 +6,10 @@ in what the asker may read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
+import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
@@ -26,9 +28,11 @@ from lore.api.streaming import (
     streamed_answer,
     whole_answer,
 )
-from lore.conversations import Order, StoredTurn
+from lore.api.throttle import Throttling
+from lore.conversations import Answering, Order, StoredTurn
 from lore.errors import LoreError
 from lore.security.access import ask_as, conversation_owner, conversation_viewer
+from lore.security.principal import Principal
 from lore.wire.conversations import (
     ConversationIn,
     ConversationOut,
@@ -151,15 +155,29 @@ async def post_message(
 ) -> Any:
     """Ask a question: Lore retrieves passages (reading a follow-up in the light of the conversation), answers
     from them citing each as [n], and stores the question and the answer together once the answer is whole."""
-    question, viewer = ask_as(principal, body.to_domain()), conversation_viewer(principal)
-    prepared = await anyio.to_thread.run_sync(
-        answering.prepare, principal.tenant_id, conversation_id, question, viewer, limiter=limiter
-    )
-    events = throttling.counted(principal, answering.answer(prepared))
+    events = await answer_events(conversation_id, body, answering, principal, limiter, throttling)
     if body.stream:
         return await streamed_answer(slots, events, _render, _render_error, request.receive, 201)
     turn = await whole_answer(slots, events, StoredTurn, request.receive)
     return MessageOut.of(turn.answer)
+
+
+async def answer_events(
+    conversation_id: str,
+    body: MessageIn,
+    answering: Answering,
+    principal: Principal,
+    limiter: anyio.CapacityLimiter,
+    throttling: Throttling,
+) -> Iterator[TextDelta | StoredTurn]:
+    """The way every question in a conversation is answered, here and in the web UI's chat: asked as the
+    principal (grounded in what it may read), prepared off the event loop (retrieval admitted like a search),
+    its answer's tokens counted against the tenant's quota as they come."""
+    question, viewer = ask_as(principal, body.to_domain()), conversation_viewer(principal)
+    prepared = await anyio.to_thread.run_sync(
+        answering.prepare, principal.tenant_id, conversation_id, question, viewer, limiter=limiter
+    )
+    return throttling.counted(principal, answering.answer(prepared))
 
 
 def _render(event: TextDelta | StoredTurn) -> bytes:

@@ -11,8 +11,10 @@ the thousandth page cost the same at any number of messages.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 from lore.backends.store import codec, paging, refusing_unstorable
 from lore.backends.store.event_records import delete_user_events, user_events
 from lore.backends.store.rows import AnyRow
-from lore.backends.store.schema import conversations, messages
+from lore.backends.store.schema import conversations, held_questions, messages
 from lore.errors import InvalidInput, NotFound
 from lore.models import (
     Conversation,
@@ -33,6 +35,8 @@ from lore.models import (
     Page,
     utcnow,
 )
+
+HELD_SECONDS = 600  # a question whose answer is not asked for in this time is dropped
 
 
 def _conversation(row: AnyRow) -> Conversation:
@@ -267,6 +271,55 @@ class ConversationRecords:
             asked = self._insert(conn, conversation_id, question, {})
             answered = self._insert(conn, conversation_id, answer, {"reply_to": asked.id})
         return asked, answered
+
+    def hold_question(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        asker: ConversationOwner,
+        question: Mapping[str, Any],
+        viewer: ConversationOwner | None = None,
+    ) -> str:
+        """Keep `question` (in a conversation `viewer` sees) for `asker` until `take_question`; returns its
+        token. Questions held longer than `HELD_SECONDS` are dropped meanwhile: their answer was never asked
+        for."""
+        self.get(tenant_id, conversation_id, viewer)
+        token, now = secrets.token_urlsafe(24), utcnow()
+        row = {
+            "id": token,
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "asker": asker.actor,
+            "end_user": asker.end_user,
+            "question": dict(question),
+            "created_at": now,
+        }
+        stale = held_questions.c.created_at < now - timedelta(seconds=HELD_SECONDS)
+        with refusing_unstorable(), self.engine.begin() as conn:
+            conn.execute(sa.delete(held_questions).where(stale))
+            conn.execute(sa.insert(held_questions).values(row))
+        return token
+
+    def take_question(
+        self, tenant_id: str, conversation_id: str, token: str, asker: ConversationOwner
+    ) -> dict[str, Any] | None:
+        """The question held under `token` for `asker` in this conversation, deleted by the same statement that
+        reads it, so only one caller ever gets it; None when there is none (taken, dropped, or another's)."""
+        taken = (
+            sa.delete(held_questions)
+            .where(
+                held_questions.c.id == token,
+                held_questions.c.tenant_id == tenant_id,
+                held_questions.c.conversation_id == conversation_id,
+                held_questions.c.asker == asker.actor,
+                held_questions.c.end_user.is_not_distinct_from(asker.end_user),
+                held_questions.c.created_at >= utcnow() - timedelta(seconds=HELD_SECONDS),
+            )
+            .returning(held_questions.c.question)
+        )
+        with self.engine.begin() as conn:
+            row = conn.execute(taken).first()
+        return dict(row.question) if row is not None else None
 
     @staticmethod
     def _insert(

@@ -203,6 +203,23 @@ messages = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# A question asked in two steps (the web UI posts it, then opens the stream of its answer): kept here between
+# them, so any worker can answer it, and taken out by the one that does, so it is answered once.
+held_questions = sa.Table(
+    "held_questions",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),  # a random token: the answer stream's address
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column(
+        "conversation_id", sa.Text(), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("asker", sa.Text(), nullable=False),  # the actor who asked: only it may take the question
+    sa.Column("end_user", sa.Text(), nullable=True),
+    sa.Column("question", Json, nullable=False),  # the API's MessageIn, as posted
+    _created_at(),
+    sa.Index("ix_held_questions_created", "created_at"),
+)
+
 
 # --- identities, permissions, audit, usage and secrets ---------------------------------------------------
 

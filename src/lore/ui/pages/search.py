@@ -1,22 +1,26 @@
 """The search page: a query box with mode and collection selectors, hits with highlighted snippets and their
 sources, and helpful / not helpful on each hit. The search itself is the API's handler (`POST /v1/search`), so
-the page finds what the same principal would through the API, records the same `search` event and metrics."""
+the page finds what the same principal would through the API, records the same `search` event and metrics;
+feedback goes through the events API's handler (`POST /v1/events`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from markupsafe import Markup, escape
 
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.routes import collections as api_collections
+from lore.api.routes import events as api_events
 from lore.api.routes import search as api_search
+from lore.intelligence.events import MAX_RANK, new_id
 from lore.security.principal import Principal
 from lore.service import Lore
 from lore.ui.rendering import is_htmx, render
 from lore.ui.routing import page_router
+from lore.wire.events import EventIn, EventsIn
 from lore.wire.schemas import SearchIn, SearchMode
 
 router = page_router()
@@ -67,3 +71,22 @@ async def search_page(
         "highlighted": highlighted,
     }
     return render(request, "search.html", context, block="results" if is_htmx(request) else None)
+
+
+@router.post("/feedback")
+def hit_feedback(
+    request: Request,
+    events: api_events.IntakeDep,
+    principal: PrincipalDep,
+    search_id: Annotated[str, Form(min_length=1, max_length=128)],
+    document_id: Annotated[str, Form(min_length=1, max_length=128)],
+    rank: Annotated[int, Form(ge=1, le=MAX_RANK)],
+    kind: Annotated[Literal["helpful", "not_helpful"], Form()],
+) -> Response:
+    """Whether a hit helped: a `helpful` or `not_helpful` event through the API's events handler, naming the
+    search and the hit's document, with its rank in `data` (feedback events carry no rank field)."""
+    event = EventIn(
+        event_id=new_id(), kind=kind, search_id=search_id, document_id=document_id, data={"rank": rank}
+    )
+    api_events.post_events(EventsIn(events=[event]), events, principal)
+    return render(request, "search.html", {"kind": kind}, block="thanks")
