@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -48,7 +49,8 @@ def limiter_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
 
 
 def run(settings: Settings, scenario: Callable[[RateLimiter], Awaitable[Any]]) -> Any:
-    """The scenario inside one event loop, over a limiter built in it (as the app's lifespan does)."""
+    """The scenario inside one event loop of its own thread, over a limiter built in it (as the app's lifespan
+    does): a loop another test's library left running on the main thread cannot get in its way."""
 
     async def main() -> Any:
         limiter = RateLimiter.from_settings(settings)
@@ -57,7 +59,8 @@ def run(settings: Settings, scenario: Callable[[RateLimiter], Awaitable[Any]]) -
         finally:
             await limiter.close()
 
-    return anyio.run(main)
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, main).result()
 
 
 async def hits(limiter: RateLimiter, limits: list[Limit], times: int) -> list[Verdict]:
