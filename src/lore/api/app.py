@@ -223,9 +223,10 @@ def routes_of(app: FastAPI) -> list[tuple[str, str]]:
     """Every (method, path) the app routes to a handler: the API's and the web UI's pages (which the OpenAPI
     leaves out) alike."""
     return [
-        (method, context.path)
+        (method, path)
         for context in iter_route_contexts(app.routes)
-        if isinstance(context.original_route, APIRoute) and context.path is not None
+        if isinstance(context.original_route, APIRoute)
+        and (path := context.path_format or context.path) is not None
         for method in context.methods or ()
     ]
 
