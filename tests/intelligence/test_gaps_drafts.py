@@ -19,6 +19,7 @@ from lore.service import Lore
 EDITOR = Principal(DEFAULT_TENANT, "user", "ed", ROLE_SCOPES["editor"])
 VIEWER = Principal(DEFAULT_TENANT, "user", "vi", ROLE_SCOPES["viewer"])
 QUESTION = "How long do refunds take?"
+DAMAGED = "How long do refunds take for damaged parcels?"
 
 
 def asked(lore: Lore, principal: Principal, question: str = QUESTION) -> Message:
@@ -35,7 +36,7 @@ def shop(lore: Lore) -> Lore:
     lore.add_text(title="Refunds", text="Refunds reach your card within five business days of the return.")
     lore.add_text(
         title="Refund desk notes",
-        text="Refunds for damaged parcels reach the card within five business days once a photo is in.",
+        text="Refunds for damaged parcels take ten business days, because the courier confirms the damage first.",
         access=Access(restricted=True),  # only admins read it
     )
     return lore
@@ -61,13 +62,20 @@ def test_a_draft_is_found_by_its_owner_and_admins_only(shop: Lore) -> None:
 
 
 def test_a_draft_lists_only_the_sources_its_promoter_may_read(shop: Lore) -> None:
-    answer = asked(shop, operator(DEFAULT_TENANT))  # an admin's answer may cite the restricted notes
-    assert "Refund desk notes" in {citation["title"] for citation in answer.citations}
+    admins = asked(shop, operator(DEFAULT_TENANT), DAMAGED)  # an admin's answer may cite the restricted notes
+    assert "Refund desk notes" in {citation["title"] for citation in admins.citations}
+    by_admin = promote(shop, operator(DEFAULT_TENANT), Promotion(admins.conversation_id, admins.id))
+    assert "Refund desk notes (" in (shop.get_document(by_admin.id).text or "")
 
-    by_admin = promote(shop, operator(DEFAULT_TENANT), Promotion(answer.conversation_id, answer.id))
-    text = shop.get_document(by_admin.id).text or ""
+    (notes,) = {c["document_id"] for c in admins.citations if c["title"] == "Refund desk notes"}
+    shop.set_document_access(notes, Access(restricted=False))
+    editors = asked(shop, EDITOR, DAMAGED)  # cited while the editor could read the notes
+    assert "Refund desk notes" in {citation["title"] for citation in editors.citations}
+    shop.set_document_access(notes, Access(restricted=True))
 
-    assert "Refund desk notes" in text and "Refunds (" in text
+    by_editor = promote(shop, EDITOR, Promotion(editors.conversation_id, editors.id))
+    text = shop.get_document(by_editor.id).text or ""
+    assert DAMAGED in text and "Refund desk notes" not in text
     assert "[1]" in draft_text("q", "a [1]", [{"marker": 1, "title": "T", "source": "s"}])
 
 

@@ -107,6 +107,11 @@ def allow(client: httpx.Client, *providers: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def model_ids(*providers: str) -> set[str]:
+    """What /v1/models lists for a tenant allowed these providers: each answer style, alone and per provider."""
+    return {f"{style}{suffix}" for style in ("lore", "lore+sources") for suffix in ("", *(f"/{p}" for p in providers))}
+
+
 def keys_sent(script: Script, since: int) -> list[str]:
     """Which of the known keys each model request since `since` carried (in whichever header its protocol
     uses)."""
@@ -138,7 +143,7 @@ def test_a_provider_the_operator_did_not_configure_is_refused_without_calling_it
     assert answer.status_code == 201 and answer.json()["usage"]["provider"] == "anthropic"
     assert keys_sent(script, before) == [SERVER_ANTHROPIC_KEY]
     models = {model["id"] for model in default_owner.get("/v1/models").json()["data"]}
-    assert models == {"lore", "lore/anthropic", "lore/extractive"}
+    assert models == model_ids("anthropic", "extractive")
     assert_error(ask(default_owner, "oracle"), 422, "invalid_input")  # unknown is still a bad request
 
 
@@ -191,7 +196,7 @@ def test_a_tenants_own_key_answers_its_questions_and_is_marked_used(
         assert keys_sent(script, before) == [ACME_OPENAI_KEY, SERVER_ANTHROPIC_KEY]
         assert_error(ask(default_owner, "openai"), 403, "provider_not_allowed")  # no key of its own
         models = {model["id"] for model in acme_owner.get("/v1/models").json()["data"]}
-        assert models == {"lore", "lore/anthropic", "lore/openai"}
+        assert models == model_ids("anthropic", "openai")
         (listed,) = acme_owner.get("/v1/secrets").json()["items"]
         assert listed["name"] == "openai_api_key" and listed["masked"] == "sk-…abcd"
         assert listed["last_used_at"] is not None and listed["failing_since"] is None

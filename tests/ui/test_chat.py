@@ -169,7 +169,7 @@ def test_an_empty_question_shows_the_apis_code(site: Site, page: Page, seen: Wat
     page.locator("textarea[name=content]").fill("   ")
     page.get_by_role("button", name="Ask").click()
     alert = page.locator("#flash [role=alert]")
-    expect(alert).to_have_attribute("data-code", "invalid_input")
+    expect(alert).to_have_attribute("data-code", "invalid_request")
     expect(page.locator(".turn")).to_have_count(0)
     assert stored_messages(site, conversation) == []
     check_page(page, "chat-invalid-question")

@@ -120,5 +120,5 @@ def test_an_unknown_state_shows_the_api_code(site: Site, page: Page, seen: Watch
     sign_in(page, site.url, site.email, site.password, next_path="/jobs")
     response = page.goto(f"{site.url}/jobs?state=sleeping")
     assert response is not None and response.status == 422
-    expect(page.locator("[role=alert]")).to_have_attribute("data-code", "invalid_input")
+    expect(page.locator("[role=alert]")).to_have_attribute("data-code", "invalid_request")
     expect(page.locator("[role=alert]")).to_contain_text("state")

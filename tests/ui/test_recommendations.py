@@ -111,4 +111,4 @@ def test_a_count_out_of_bounds_is_refused(site: Site, page: Page, seen: Watch) -
     sign_in(page, site.url, site.email, site.password)
     response = page.goto(f"{site.url}/recommendations?k=0")
     assert response is not None and response.status == 422
-    expect(page.locator("[role=alert]")).to_have_attribute("data-code", "invalid_input")
+    expect(page.locator("[role=alert]")).to_have_attribute("data-code", "invalid_request")

@@ -162,7 +162,8 @@ def compose(request: AnswerRequest) -> list[Piece]:
 
 def _answerable(request: AnswerRequest, ranked: Sequence[Scored]) -> bool:
     calibration = calibration_for(request.embedder.model_id) if request.embedder is not None else None
-    signals = evidence(request.question, request.passages) if calibration is not None else None
+    asked = standalone_query(request.question, request.history)  # a follow-up's evidence includes its topic
+    signals = evidence(asked, request.passages) if calibration is not None else None
     if calibration is None or signals is None:
         return any(relevant(item) for item in ranked)
     return calibration.answerable(signals)

@@ -21,7 +21,8 @@ ANSWERABLE: frozenset[Kind] = frozenset({"prose", "step", "item"})  # what an an
 
 _STEP = re.compile(r"^\s*(\d{1,3})[.)]\s+")
 _ITEM = re.compile(r"^\s*[-*+•]\s+")
-_END = re.compile(r"[.!?:;…)\"'”’]\s*$")
+_STATEMENT_END = re.compile(r"[.!…:;][)\"'”’]*\s*$")  # a sentence's end, or a list's introduction
+_QUESTION_END = re.compile(r"\?[)\"'”’]*\s*$")
 # A line that opens like a command, a prompt, a statement of code, or an assignment.
 _COMMAND = re.compile(
     r"^\s*(?:[$#>]\s|>>>|\.{0,2}/|~/|[\w.-]+/bin/|sudo\b|lore\b|curl\b|export\b|pip\d?\b|make\b|cd\b|git\b|"
@@ -72,9 +73,19 @@ def _line_units(line: str, headings: set[str]) -> list[Unit]:
         return [Unit("item", _ITEM.sub("", stripped))]
     if is_code(stripped):
         return [Unit("code", stripped)]
-    if not _END.search(stripped) and len(stripped.split()) <= SHORT_FRAGMENT:
+    if _is_heading_line(stripped):
         return [Unit("heading", stripped)]
     return [Unit("meta" if _META.search(part) else "prose", part) for part, _ in sentences(stripped)]
+
+
+def _is_heading_line(line: str) -> bool:
+    """A line that is a heading the chunk kept inline (a section merged into its parent): an unpunctuated
+    fragment, a question ("How do I reset my password?" answers nothing), or a short line that does not end as
+    a statement (a quoted error message, '"no extractable text (scanned?)"')."""
+    if _QUESTION_END.search(line):
+        return True
+    short = len(line.split()) <= SHORT_FRAGMENT
+    return short and not _STATEMENT_END.search(line)
 
 
 def is_code(line: str) -> bool:

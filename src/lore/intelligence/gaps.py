@@ -236,6 +236,7 @@ class KnowledgeGaps:
             kept = self._kept.get(key)
             if kept is not None and kept[0] > time.monotonic():
                 return kept[1]
+            self.lore.events.flush()  # this process's latest questions count too
             window = window_of(since, until, self.settings.gaps_window_days, self.clock())
             report = self._cluster(tenant_id, window)
             self._kept.put(key, (time.monotonic() + self.settings.gaps_cache_seconds, report))

@@ -30,5 +30,6 @@ def search_analytics(
     """Top queries (lower-cased, whitespace collapsed), queries searched at least `min_searches` times and
     never clicked, click-through rate by rank 1 to 10, and queries that found nothing."""
     since, until = as_utc(since), as_utc(until)
+    lore.events.flush()  # this process's latest searches count too
     found = lore.store.events.search_analytics(tenant, since, until, limit=limit, min_searches=min_searches)
     return SearchAnalyticsOut.of(found, since, until)
