@@ -109,7 +109,11 @@ def allow(client: httpx.Client, *providers: str) -> None:
 
 def model_ids(*providers: str) -> set[str]:
     """What /v1/models lists for a tenant allowed these providers: each answer style, alone and per provider."""
-    return {f"{style}{suffix}" for style in ("lore", "lore+sources") for suffix in ("", *(f"/{p}" for p in providers))}
+    return {
+        f"{style}{suffix}"
+        for style in ("lore", "lore+sources")
+        for suffix in ("", *(f"/{p}" for p in providers))
+    }
 
 
 def keys_sent(script: Script, since: int) -> list[str]:
