@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
+from lore.security.scopes import ROLE_SCOPES
+from tests.keys import bearer, mint_key
 from tests.ui.browser import Watch, check_page, sign_in
 from tests.ui.conftest import Site
 
@@ -73,3 +76,21 @@ def test_a_document_another_tenant_owns_is_not_found(site: Site, page: Page, see
     response = page.goto(f"{site.url}/documents/no-such-document")
     assert response is not None and response.status == 404
     expect(page.locator("[role=alert]")).to_have_attribute("data-code", "not_found")
+
+
+def test_a_search_on_the_page_counts_as_a_search_of_the_api(site: Site, page: Page, seen: Watch) -> None:
+    """The page runs the API's search, so the tenant's usage and quotas see it; a page without a query does not
+    count."""
+    sign_in(page, site.url, site.email, site.password)
+    before = searches_used(site)
+    page.goto(f"{site.url}/search")
+    page.goto(f"{site.url}/search?q=refund&mode=keyword")
+    expect(page.locator(".hit").first).to_be_visible()
+    assert searches_used(site) == before + 1
+
+
+def searches_used(site: Site) -> int:
+    """Today's searches of the default tenant, as GET /v1/usage reports them."""
+    key = mint_key(site.live.lore.store, scopes=ROLE_SCOPES["admin"])
+    usage = httpx.get(f"{site.url}/v1/usage", headers=bearer(key), timeout=30).json()
+    return int(usage["totals"].get("searches", 0))

@@ -54,6 +54,9 @@ ROUTE_USE: dict[str, RouteUse] = {
     "POST /v1/ingest": RouteUse(Priority.BULK, ingests=True),
     "POST /v1/admin/backups": RouteUse(Priority.BULK),
     "POST /v1/jobs/{job_id}/retry": RouteUse(Priority.BULK),
+    # the web UI's upload and retry are the API's, from a form
+    "POST /documents": RouteUse(Priority.BULK, ingests=True),
+    "POST /jobs/{job_id}/retry": RouteUse(Priority.BULK),
 }
 INTERACTIVE = RouteUse()
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lore.answers import Answer, Usage
 from lore.api.errors import lore_error_response
-from lore.api.load import LoadShedder, RouteUse, route_use
+from lore.api.load import ROUTE_USE, LoadShedder, RouteUse, route_use
 from lore.backends.store.database import Database
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.usage_records import NO_KEY
@@ -215,6 +215,12 @@ def rate_limit_headers(window: Window) -> dict[str, str]:
     }
 
 
+def counts_as(request: Request, route: str) -> None:
+    """The request did what `route` does (a web UI page that ran a search through the API's handler): its
+    success counts toward that route's usage metric."""
+    request.scope.setdefault("state", {})[USE] = ROUTE_USE[route]
+
+
 class Throttle:
     def __init__(self, app: ASGIApp, *, throttling: Throttling) -> None:
         self.app = app
@@ -258,5 +264,5 @@ class Throttle:
             await self.app(scope, counting_receive, sending)
         finally:
             shedder.inflight -= 1
-        if status < 400:
-            self.throttling.succeeded(state, use, received)
+        if status < 400:  # a handler may have said it did what another route does (`counts_as`)
+            self.throttling.succeeded(state, state.get(USE, use), received)

@@ -15,6 +15,7 @@ from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.routes import collections as api_collections
 from lore.api.routes import events as api_events
 from lore.api.routes import search as api_search
+from lore.api.throttle import counts_as
 from lore.intelligence.events import MAX_RANK, new_id
 from lore.security.principal import Principal
 from lore.service import Lore
@@ -61,6 +62,7 @@ async def search_page(
     if q.strip():
         body = SearchIn(query=q, mode=mode, collection=collection or None)
         results = await api_search.search(request, body, lore, principal, metrics, limiter)
+        counts_as(request, "POST /v1/search")
     context = {
         "q": q,
         "mode": mode,
