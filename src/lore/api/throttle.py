@@ -91,6 +91,11 @@ class Throttling:
     def recorder(self) -> UsageRecorder:
         return self.parts[3]
 
+    def policy(self, tenant_id: str) -> TenantPolicy:
+        """The tenant's rate limits and quotas in force: its policy over the server's defaults, as this
+        process's next request of the tenant meets them (blocking: it may read the store)."""
+        return self.parts[1].of(tenant_id)
+
     # --- the dependency's part ---------------------------------------------------------------------------
 
     async def admit(self, request: Request, principal: Principal) -> None:
