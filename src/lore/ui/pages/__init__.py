@@ -2,8 +2,20 @@
 
 from fastapi import APIRouter
 
-from lore.ui.pages import auth, chat, documents, gaps, health, jobs, keys, recommendations, search
+from lore.ui.pages import (
+    auth,
+    chat,
+    documents,
+    gaps,
+    groups,
+    health,
+    jobs,
+    keys,
+    recommendations,
+    search,
+    users,
+)
 
 router = APIRouter()
-for module in (auth, search, chat, documents, jobs, keys, gaps, recommendations, health):
+for module in (auth, search, chat, documents, jobs, keys, users, groups, gaps, recommendations, health):
     router.include_router(module.router)
