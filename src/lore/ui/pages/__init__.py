@@ -8,14 +8,30 @@ from lore.ui.pages import (
     chat,
     documents,
     gaps,
+    groups,
     health,
     jobs,
     keys,
     recommendations,
     search,
     usage,
+    users,
 )
 
 router = APIRouter()
-for module in (auth, search, chat, documents, jobs, keys, usage, audit, gaps, recommendations, health):
+for module in (
+    auth,
+    search,
+    chat,
+    documents,
+    jobs,
+    keys,
+    users,
+    groups,
+    usage,
+    audit,
+    gaps,
+    recommendations,
+    health,
+):
     router.include_router(module.router)

@@ -1,6 +1,6 @@
-// The API keys page: copy a new key's secret, and clear the form once a key is made (a refused form keeps
-// what was typed: htmx counts a 4xx answer as swapped, not failed). Where the clipboard is
-// unavailable (an insecure origin, a refused permission), the secret is selected for the user to copy.
+// A secret shown once (a new API key, a password Lore chose): copy it; and clear a form once its change is
+// made (a refused form keeps what was typed: htmx counts a 4xx answer as swapped, not failed). Where the
+// clipboard is unavailable (an insecure origin, a refused permission), the secret is selected for copying.
 (function () {
   "use strict";
 
