@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from lore.ui.pages import auth, chat, documents, gaps, health, jobs, keys, recommendations, search
+from lore.ui.pages import account, auth, chat, documents, gaps, health, jobs, keys, recommendations, search
 
 router = APIRouter()
-for module in (auth, search, chat, documents, jobs, keys, gaps, recommendations, health):
+for module in (auth, account, search, chat, documents, jobs, keys, gaps, recommendations, health):
     router.include_router(module.router)
