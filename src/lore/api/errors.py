@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -123,6 +123,8 @@ def status_for(error: LoreError) -> int:
 
 
 ERROR_CODE = "lore.error_code"  # the request state's key of the code a request was answered with
+# An error as a page for a person's browser (the web UI's, kept as `app.state.error_page`): same status and code.
+ErrorPage = Callable[[Request, LoreError], Response]
 
 
 class ErrorResponse(Response):

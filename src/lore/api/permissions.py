@@ -129,6 +129,11 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /login": PUBLIC,
     "POST /login/mfa": PUBLIC,
     "POST /logout": PUBLIC,  # the API's session handler checks the CSRF token
+    "GET /account": USER,
+    "POST /account/password": USER,
+    "POST /account/mfa/enrol": USER,
+    "POST /account/mfa/verify": USER,
+    "POST /account/mfa/recovery-codes": USER,
     "GET /search": Scope.SEARCH,
     "GET /documents": Scope.DOCUMENTS_READ,
     "POST /documents": Scope.DOCUMENTS_WRITE,

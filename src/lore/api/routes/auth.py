@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from lore.api.audit import AuditDep, SignInAudit, SignInAuditDep
 from lore.api.auth import PrincipalDep
 from lore.api.deps import IdentityDep
-from lore.api.errors import ERROR_RESPONSES
+from lore.api.errors import ERROR_RESPONSES, ErrorPage
 from lore.errors import InvalidInput, LoreError, Unauthenticated
 from lore.security.audit import ANONYMOUS
 from lore.security.identity import Identity
@@ -188,6 +188,11 @@ def oidc_start(
     return response
 
 
+def _browser_navigation(request: Request) -> bool:
+    """A person's browser, sent back by the provider, is shown the web UI's error page, not JSON."""
+    return "text/html" in request.headers.get("accept", "")
+
+
 def _finish_sign_on(
     tenant: str, identity: Identity, request: Request, code: str | None, state: str | None, error: str | None
 ) -> SignedOn:
@@ -218,13 +223,17 @@ def oidc_callback(
     error: QueryValue = None,
 ) -> Response:
     """Where the provider sends the browser back: opens a web session (and goes on to `return_to`, if any).
-    The sign-on is audited in the tenant, refused or not."""
+    The sign-on is audited in the tenant, refused or not; a refusal is a page for a browser (same status and
+    code), the error's JSON for anything else."""
     try:
         signed = _finish_sign_on(tenant, identity, request, code, state, error)
     except LoreError as refused:
         reason = refused.details.get("reason", refused.code)
         audit.record(tenant, ANONYMOUS, "auth.login_failed", {"with": "oidc", "reason": reason})
-        raise
+        if not _browser_navigation(request):
+            raise
+        error_page: ErrorPage = request.app.state.error_page
+        return error_page(request, refused)
     user = signed.user
     audit.record(user.tenant_id, f"user:{user.id}", "auth.login", {"email": user.email, "with": "oidc"})
     session = identity.logins.open_session(user)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from lore.ui.pages import (
+    account,
     audit,
     auth,
     chat,
@@ -21,6 +22,7 @@ from lore.ui.pages import (
 router = APIRouter()
 for module in (
     auth,
+    account,
     search,
     chat,
     documents,
