@@ -160,9 +160,14 @@ def lore_error_response(error: LoreError) -> ErrorResponse:
 def _headers_for(error: LoreError) -> dict[str, str] | None:
     if isinstance(error, Unauthenticated):
         return {"WWW-Authenticate": 'Bearer realm="lore"'}
+    return retry_headers(error) or None
+
+
+def retry_headers(error: LoreError) -> dict[str, str]:
+    """`Retry-After` of a refusal that ends by itself (rate limits, shedding), for every kind of response."""
     if isinstance(error, RateLimited | Overloaded):
         return {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
-    return None
+    return {}
 
 
 async def _lore_error(_request: Request, exc: Exception) -> Response:

@@ -44,6 +44,7 @@ PRINCIPAL = "principal"  # set by authentication
 USE = "lore_route_use"
 WINDOW = "lore_rate_limit_window"
 SIGN_IN_PATHS = "/v1/auth/"
+UI_SIGN_INS = frozenset({"/login", "/login/mfa"})  # the web UI's sign-in forms, posted
 
 
 def key_id(principal: Principal) -> str:
@@ -192,8 +193,13 @@ async def throttle(request: Request) -> None:
     principal = getattr(request.state, PRINCIPAL, None)
     if isinstance(principal, Principal):
         await request.app.state.throttling.admit(request, principal)
-    elif request.url.path.startswith(SIGN_IN_PATHS):
+    elif _is_sign_in(request):
         await request.app.state.throttling.admit_sign_in(request)
+
+
+def _is_sign_in(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(SIGN_IN_PATHS) or (request.method == "POST" and path in UI_SIGN_INS)
 
 
 def _rate_limited(verdict: Verdict) -> RateLimited:

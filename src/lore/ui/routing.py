@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from lore.api.errors import status_for
+from lore.api.errors import retry_headers, status_for
 from lore.api.permissions import PUBLIC, ROUTE_SCOPES, route_key
 from lore.errors import InvalidInput, LoreError, Unauthenticated
 from lore.ui.rendering import is_htmx, render
@@ -48,10 +48,11 @@ def sign_in_redirect(request: Request) -> Response:
 def error_response(request: Request, error: LoreError) -> Response:
     status = status_for(error)
     context = {"error": error, "status": status}
+    headers = retry_headers(error)
     if is_htmx(request):
-        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        headers |= {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
         return render(request, "error.html", context, block="message", status=status, headers=headers)
-    return render(request, "error.html", context, status=status)
+    return render(request, "error.html", context, status=status, headers=headers)
 
 
 class InvalidRequest(InvalidInput):
