@@ -209,8 +209,18 @@ def markdown(steps: Sequence[Step], machine: dict[str, object], notes: Sequence[
             cell = f"{_ms(served.p50)} / {_ms(served.p95)} / {_ms(served.p99)}" if served else "-"
             cells.append(cell + (f" ({shed} shed)" if shed else ""))
         out.append(f"| {name} | `{route}` | " + " | ".join(cells) + " |")
-    failures = [(step.users, failure) for step in ordered for failure in step.failures]
-    if failures:
-        out += ["", "Failures:", "", "| users | request | error | count |", "|---:|---|---|---:|"]
-        out += [f"| {users} | {f.name} | {f.error[:100]} | {f.occurrences} |" for users, f in failures]
+    failed: dict[tuple[int, str, str], tuple[int, str]] = {}  # (users, request, kind) -> (count, an error)
+    for step in ordered:
+        for failure in step.failures:
+            count, sample = failed.get((step.users, failure.name, failure.kind), (0, failure.error))
+            failed[(step.users, failure.name, failure.kind)] = (count + failure.occurrences, sample)
+    if failed:
+        out += [
+            "",
+            "Failures:",
+            "",
+            "| users | request | kind | count | for example |",
+            "|---:|---|---|---:|---|",
+        ]
+        out += [f"| {u} | {name} | {kind} | {n} | `{e[:90]}` |" for (u, name, kind), (n, e) in failed.items()]
     return "\n".join(out) + "\n"

@@ -137,4 +137,5 @@ def test_the_report_reads_locust_csv_and_finds_the_sustainable_load_and_the_fail
     text = report.markdown(steps, {"cores": 2}, ["a note"])
     assert "| 64 | 10 | 4500 | 450.0 | 0 | 0.00% | 200 | 4.44% |" in text
     assert "**8 users**" in text and "3 HTTP 5xx, 2 timeout" in text
+    assert "| 400 | ask | timeout | 2 |" in text and "| 400 | search hybrid | HTTP 5xx | 3 |" in text
     assert "| upload | `POST /v1/documents` | 22 / 90 / 90 | 75 / 300 / 300 (200 shed) | - |" in text
