@@ -8,7 +8,7 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-test install-bench install-local browser run test test-local fuzz coverage lint format bench clean
+.PHONY: install install-test install-bench install-local browser run test test-local fuzz coverage lint format bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,5 +82,17 @@ format: install-test
 bench: install-bench
 	$(BIN)/python bench/run_all.py
 
+# The load test (docs/operations.md): Locust, in a venv of its own so that it and gevent never touch Lore's,
+# drives a real `lore serve` in steps of users; LOAD_USERS and LOAD_SECONDS change the steps.
+LOAD_VENV := .venv-load
+LOAD_USERS ?= 8,16,32,64,400
+LOAD_SECONDS ?= 30
+$(LOAD_VENV)/bin/locust:
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip --disable-pip-version-check -q install locust==2.47.0
+
+load: install $(LOAD_VENV)/bin/locust
+	$(BIN)/python bench/load/run.py --users $(LOAD_USERS) --seconds $(LOAD_SECONDS) --locust $(LOAD_VENV)/bin/locust
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOAD_VENV) .pytest_cache .ruff_cache
