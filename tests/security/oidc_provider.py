@@ -13,6 +13,8 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.api.conftest import LiveServer
 
 
 def _rsa(kid: str) -> RSAKey:
@@ -148,3 +152,12 @@ class LocalProvider:
         if "foreign_key" in self.faults:
             key = self.foreign
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+@contextmanager
+def serving() -> Iterator[LocalProvider]:
+    """A provider on a real loopback socket, its issuer being its own URL."""
+    made = LocalProvider()
+    with LiveServer(made.app) as live:  # type: ignore[arg-type]
+        made.issuer = live.url
+        yield made

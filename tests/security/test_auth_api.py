@@ -25,16 +25,14 @@ from lore.security.bootstrap import PASSWORD_FILE
 from lore.security.scopes import Scope
 from tests.api.conftest import LiveServer, assert_error
 from tests.keys import bearer, mint_key
-from tests.security.oidc_provider import LocalProvider, Person
+from tests.security.oidc_provider import LocalProvider, Person, serving
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[LocalProvider]:
-    made = LocalProvider()
-    with LiveServer(made.app) as live:  # type: ignore[arg-type]
-        made.issuer = live.url
+    with serving() as made:
         yield made
 
 

@@ -18,18 +18,15 @@ from lore.models import utcnow
 from lore.security.identity import Identity
 from lore.security.principal import operator
 from lore.security.sso import SignedOn
-from tests.api.conftest import LiveServer
 from tests.security.conftest import SECRET, Clock, Staff
-from tests.security.oidc_provider import LocalProvider, Person
+from tests.security.oidc_provider import LocalProvider, Person, serving
 
 CALLBACK = "http://127.0.0.1:9/v1/auth/oidc/default/callback"
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[LocalProvider]:
-    made = LocalProvider()
-    with LiveServer(made.app) as live:  # type: ignore[arg-type]
-        made.issuer = live.url
+    with serving() as made:
         yield made
 
 

@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 
 from lore.models import DEFAULT_TENANT
 from lore.security.principal import operator
-from tests.api.conftest import LiveServer, assert_error, small_server
-from tests.security.oidc_provider import LocalProvider, Person
+from tests.api.conftest import assert_error, small_server
+from tests.security.oidc_provider import LocalProvider, Person, serving
 from tests.ui.browser import Watch, check_page
 from tests.ui.conftest import Site
 
@@ -25,9 +25,7 @@ CALLBACK = f"/v1/auth/oidc/{DEFAULT_TENANT}/callback"
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[LocalProvider]:
-    made = LocalProvider()
-    with LiveServer(made.app) as live:  # type: ignore[arg-type]
-        made.issuer = live.url
+    with serving() as made:
         yield made
 
 
