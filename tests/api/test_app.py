@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from lore.service import Lore
 from lore.service.index_sync import IndexSaver
 from tests.api.conftest import LiveServer, assert_error
 from tests.keys import bearer, mint_key, operator_key
+from tests.served import free_port
 from tests.waiting import wait_for
 
 
@@ -40,12 +40,6 @@ def manifest_seq(settings: Settings) -> int:
 def saved_seq(settings: Settings) -> int:
     """The saved index's change position; -1 before the first save."""
     return manifest_seq(settings) if (settings.storage.index_dir / "manifest.json").exists() else -1
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from lore.config import Settings
 from lore.registry import create_store
 from lore.security.scopes import Scope
 from tests.keys import bearer, mint_key
+from tests.served import free_port
 from tests.waiting import wait_for
 
 # A tenant of its own for the key that puts the fuzzed tenant back: the fuzzer may disable any tenant it names.
@@ -42,12 +42,6 @@ class ServedLore:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
         raise AssertionError(f"no VmHWM in /proc/{self.pid}/status")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def mint_keys(data_dir: Path) -> tuple[str, str]:

@@ -4,7 +4,6 @@ replica out."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,9 @@ from tests.answers.servers import Reply, Script
 from tests.api.conftest import LiveServer, assert_error
 from tests.keys import bearer, mint_key
 from tests.operations.conftest import answering_settings, sdk_connections_collected
+from tests.served import free_port  # a loopback port nothing listens on
 
 REQUIRED = {"store", "vector_index", "keyword_index", "queue"}
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def assert_component(component: dict[str, Any], status: str) -> None:
@@ -52,7 +45,7 @@ def test_redis_on_a_closed_port_takes_the_replica_out(
     tmp_path: Path, model_cache: Path, model_server: ModelServer
 ) -> None:
     settings = answering_settings(
-        tmp_path, model_cache, model_server, redis_url=f"redis://127.0.0.1:{closed_port()}/0"
+        tmp_path, model_cache, model_server, redis_url=f"redis://127.0.0.1:{free_port()}/0"
     )
     with LiveServer(create_app(settings)) as live:
         error = assert_error(httpx.get(f"{live.url}/readyz"), 503, "not_ready")
@@ -70,7 +63,7 @@ def test_redis_on_a_closed_port_takes_the_replica_out(
 def test_a_queue_on_an_unreachable_redis_takes_the_replica_out(
     tmp_path: Path, model_cache: Path, model_server: ModelServer
 ) -> None:
-    url = f"redis://127.0.0.1:{closed_port()}/0?queue=lore_ready"
+    url = f"redis://127.0.0.1:{free_port()}/0?queue=lore_ready"
     settings = answering_settings(tmp_path, model_cache, model_server, queue_url=url, worker_threads=0)
     with LiveServer(create_app(settings)) as live:
         error = assert_error(httpx.get(f"{live.url}/readyz"), 503, "not_ready")

@@ -16,6 +16,7 @@ from lore.security.bootstrap import PASSWORD_FILE
 from lore.security.scopes import ROLE_SCOPES
 from tests.api.conftest import small_server
 from tests.keys import bearer, mint_key
+from tests.served import free_port
 from tests.ui.admin import assert_closed_to, new_user
 from tests.ui.browser import Watch, check_page, sign_in
 from tests.ui.conftest import Site
@@ -110,3 +111,23 @@ def test_a_non_admin_neither_sees_nor_opens_the_health_page(site: Site, page: Pa
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Health")).to_have_count(0)
     history = page.context.request.get(f"{site.url}{HISTORY}")
     assert history.status == 403 and history.json()["error"]["code"] == "forbidden"
+
+
+def test_a_failing_component_is_shown_with_the_reason_readyz_gives(
+    tmp_path_factory: pytest.TempPathFactory, model_cache: Path, page: Page, seen: Watch
+) -> None:
+    """Redis configured on a port nothing listens on: the page says the server is not ready, and why."""
+    seen.allow("status of 503")
+    data_dir = tmp_path_factory.mktemp("ui-health-redis")
+    with small_server(data_dir, model_cache, redis_url=f"redis://127.0.0.1:{free_port()}/0") as live:
+        ready = httpx.get(f"{live.url}/readyz")
+        assert ready.status_code == 503
+        failing = ready.json()["error"]["details"]["redis"]
+        password = (data_dir / PASSWORD_FILE).read_text().strip()
+        sign_in(page, live.url, live.lore.settings.auth.admin_email, password, next_path="/health")
+        alert = page.locator("#components [role=alert]")
+        expect(alert).to_have_attribute("data-code", "not_ready")
+        redis = page.locator('#components tr[data-component="redis"]')
+        expect(redis.locator("td").first).to_have_text("failing")
+        expect(redis.locator("td.details")).to_contain_text(failing["reason"])
+        check_page(page, "health-not-ready")

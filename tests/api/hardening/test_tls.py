@@ -8,7 +8,6 @@ import datetime as dt
 import ipaddress
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from lore.config import Settings
 from tests.api.conftest import assert_error
 from tests.keys import bearer, operator_key
+from tests.served import free_port
 from tests.waiting import wait_for
 
 
@@ -56,12 +56,6 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     )
     key_file.chmod(0o600)
     return cert_file, key_file
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
