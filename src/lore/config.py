@@ -392,6 +392,13 @@ class LimitsSettings(BaseModel):
         description="Requests in flight in one server process above which bulk requests (uploads, ingest, "
         "backups, job retries) are refused with 503 `overloaded` (0: never).",
     )
+    shed_inflight_interactive: int = Field(
+        128,
+        ge=0,
+        description="Requests in flight in one server process above which interactive requests too (search, "
+        "answers, reads) are refused with 503 `overloaded`, so that a client waits `Retry-After` instead of "
+        "a queue that only grows (0: never). Health checks and metrics are always served.",
+    )
     shed_queue_depth: int = Field(
         1000,
         ge=0,

@@ -113,3 +113,31 @@ def test_bulk_is_shed_while_the_job_queue_is_deep(tmp_path: Path, model_cache: P
         error = assert_error(client.post("/v1/ingest", json=batch), 503, "overloaded")
         assert error["details"]["measure"] == "queue_depth" and error["details"]["value"] >= 2
         assert client.post("/v1/search", json={"query": "queued", "k": 1}).status_code == 200
+
+
+def test_past_their_own_threshold_interactive_requests_are_shed_too_but_probes_never(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    with serve(
+        tmp_path, model_cache, shed_inflight=1, shed_inflight_interactive=2, shed_retry_after=3
+    ) as live:
+        token = mint_key(live.lore.store)
+        live.lore.add_text(title="Refunds", text="Refunds reach your card within five business days.")
+        with httpx.Client(base_url=live.url, timeout=60, headers=bearer(token)) as client:
+            held = [HeldRequest(live, token), HeldRequest(live, token)]
+            wait_for(lambda: shedder_of(live).inflight == 2, "two held searches to be in flight")
+
+            shed = client.post("/v1/search", json={"query": "refunds", "k": 3})
+            error = assert_error(shed, 503, "overloaded")
+            assert shed.headers["retry-after"] == "3"
+            assert error["details"] == {"measure": "requests_in_flight", "value": 2, "threshold": 2}
+            assert "requests are refused" in error["message"]
+            assert_error(client.get("/v1/documents"), 503, "overloaded")
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/readyz").status_code == 200
+            assert client.get("/metrics").status_code == 200
+
+            for request in held:
+                assert request.finish().startswith(b"HTTP/1.1 200")
+            wait_for(lambda: shedder_of(live).inflight == 0, "the held searches to end")
+            assert client.post("/v1/search", json={"query": "refunds", "k": 3}).status_code == 200

@@ -1,12 +1,15 @@
 """Priority classes of the routes, and load shedding: when a server process is overloaded, bulk work is refused
 first so that interactive requests keep their latency.
 
-    interactive   search, ask, conversations, chat completions, and every route not listed as bulk
+    probe         /healthz, /readyz, /metrics: never refused
+    interactive   search, ask, conversations, chat completions, and every route not listed otherwise
     bulk          document uploads, ingest jobs, backups, job retries (re-embedding runs from the CLI)
 
-Overload is either measure crossing its threshold: requests in flight in this process (`LORE_SHED_INFLIGHT`)
-or deliveries waiting in the job queue (`LORE_SHED_QUEUE_DEPTH`). A refused bulk request gets 503 `overloaded`
-with `Retry-After`; it costs the server almost nothing, since it is refused before its body is read.
+Bulk work is refused when either measure crosses its threshold: requests in flight in this process
+(`LORE_SHED_INFLIGHT`) or deliveries waiting in the job queue (`LORE_SHED_QUEUE_DEPTH`). Interactive requests are
+refused only past `LORE_SHED_INFLIGHT_INTERACTIVE` requests in flight, where waiting in the queue would cost a
+client more than a retry. A refused request gets 503 `overloaded` with `Retry-After`; it costs the server almost
+nothing, since it is refused before its body is read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ logger = logging.getLogger("lore.api")
 
 
 class Priority(StrEnum):
+    PROBE = "probe"
     INTERACTIVE = "interactive"
     BULK = "bulk"
 
@@ -45,6 +49,10 @@ class RouteUse:
 
 # One row per route that is not a plain interactive request without a usage metric of its own.
 ROUTE_USE: dict[str, RouteUse] = {
+    # what balancers and monitoring read: served however busy the process is
+    "GET /healthz": RouteUse(Priority.PROBE),
+    "GET /readyz": RouteUse(Priority.PROBE),
+    "GET /metrics": RouteUse(Priority.PROBE),
     "POST /v1/search": RouteUse(metric="searches"),
     "POST /v1/conversations/{conversation_id}/messages": RouteUse(metric="answers", answers=True),
     "POST /v1/chat/completions": RouteUse(metric="answers", answers=True),
@@ -79,6 +87,7 @@ class LoadShedder:
 
     def __init__(self, settings: LimitsSettings, queue_depth: Callable[[], int] | None = None) -> None:
         self.max_inflight = settings.shed_inflight
+        self.max_inflight_interactive = settings.shed_inflight_interactive
         self.max_queue_depth = settings.shed_queue_depth
         self.retry_after = settings.shed_retry_after
         self.queue_depth = queue_depth
@@ -87,8 +96,14 @@ class LoadShedder:
         self._depth_read_at = float("-inf")
 
     async def check(self, use: RouteUse) -> None:
-        """Raise Overloaded if `use` is bulk and the process is overloaded."""
-        if use.priority is not Priority.BULK:
+        """Raise Overloaded if the process is overloaded for `use`: bulk work first, interactive requests only
+        past their own, higher threshold, probes never."""
+        if use.priority is Priority.PROBE:
+            return
+        if use.priority is Priority.INTERACTIVE:
+            limit = self.max_inflight_interactive
+            if limit and self.inflight >= limit:
+                raise self._overloaded("requests_in_flight", self.inflight, limit, "requests are")
             return
         if self.max_inflight and self.inflight >= self.max_inflight:
             raise self._overloaded("requests_in_flight", self.inflight, self.max_inflight)
@@ -109,9 +124,11 @@ class LoadShedder:
                 self._depth = 0
         return self._depth
 
-    def _overloaded(self, measure: str, value: int, threshold: int) -> Overloaded:
+    def _overloaded(
+        self, measure: str, value: int, threshold: int, refused: str = "bulk requests are"
+    ) -> Overloaded:
         return Overloaded(
-            "the server is busy: bulk requests are refused for now, retry later",
+            f"the server is busy: {refused} refused for now, retry later",
             retry_after=self.retry_after,
             details={"measure": measure, "value": value, "threshold": threshold},
         )
