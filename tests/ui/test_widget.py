@@ -5,13 +5,14 @@ refused by CORS and told so; the host page's styles and the widget's kept apart.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Locator, Page, Response, expect
+from playwright.sync_api import Locator, Page, Request, Response, expect
 
 from lore.backends.store.event_records import EventFilters
 from lore.models import DEFAULT_TENANT, Event
@@ -90,6 +91,10 @@ def open_widget(page: Page, url: str) -> Locator:
     return dialog
 
 
+def is_search_post(request: Request) -> bool:
+    return request.url.endswith("/v1/search") and request.method == "POST"
+
+
 def is_events_post(response: Response) -> bool:
     return response.url.endswith("/v1/events") and response.request.method == "POST"
 
@@ -98,10 +103,13 @@ def test_typing_suggests_articles_and_the_keyboard_opens_one(
     site: Site, help_url: str, page: Page, seen: Watch
 ) -> None:
     dialog = open_widget(page, help_url)
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.post_data or "") if is_search_post(r) else None)
     search = dialog.get_by_role("combobox")
-    search.press_sequentially("scanned pdf", delay=30)  # one search, once the typing pauses
+    search.press_sequentially("scanned pdf", delay=30)
     options = dialog.get_by_role("option")
     expect(options.first).to_be_visible()
+    assert [json.loads(body)["query"] for body in searches] == ["scanned pdf"]  # once the typing paused
     expect(search).to_have_attribute("aria-expanded", "true")
     check_page(page, "widget-suggestions")
 
@@ -126,6 +134,7 @@ def test_typing_suggests_articles_and_the_keyboard_opens_one(
     expect(dialog).to_be_hidden()
     expect(launcher).to_be_focused()
     expect(launcher).to_have_attribute("aria-expanded", "false")
+    expect(launcher).to_have_css("outline-style", "solid")  # focus is visible, on the host page's background
 
 
 def test_a_question_streams_a_cited_answer_and_feedback_is_recorded(

@@ -181,6 +181,7 @@
       return;
     }
     show(`${hits.length} suggestions: use the arrow keys to choose one.`);
+    if (root.activeElement !== search) return; // the visitor has moved on: no list over what they do now
     suggestions.removeAttribute('hidden');
     search.setAttribute('aria-expanded', 'true');
     highlight(-1);
