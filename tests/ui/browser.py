@@ -25,16 +25,22 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
-# Every visible control without an accessible name: its tag and id or name.
+# Every visible control without an accessible name: its tag and id or name (in open shadow roots too: an
+# embedded widget's).
 UNLABELLED_CONTROLS = """() => {
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    for (const el of roots[i].querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot);
+  }
+  const all = (selector) => roots.flatMap((root) => [...root.querySelectorAll(selector)]);
   const named = (el) => {
     if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')) return true;
-    if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true;
+    if (el.id && el.getRootNode().querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true;
     return el.closest('label') !== null;
   };
   const visible = (el) => el.type !== 'hidden' && el.getClientRects().length > 0;
-  const controls = [...document.querySelectorAll('input, select, textarea')].filter(visible).filter(el => !named(el));
-  const buttons = [...document.querySelectorAll('button, a[href]')].filter(visible)
+  const controls = all('input, select, textarea').filter(visible).filter(el => !named(el));
+  const buttons = all('button, a[href]').filter(visible)
     .filter(el => !(el.textContent.trim() || el.getAttribute('aria-label') || el.getAttribute('title')));
   return [...controls, ...buttons].map(el => `${el.tagName.toLowerCase()}#${el.id || el.name || '?'}`);
 }"""

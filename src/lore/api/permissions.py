@@ -125,6 +125,8 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "DELETE /v1/intents/routes/{intent}": Scope.ADMIN,
     # The web UI's pages (lore.ui): each needs what the API routes it calls need.
     "GET /": PUBLIC,
+    "GET /widget.js": PUBLIC,  # the embeddable help widget (docs/widget.md): static files for any origin
+    "GET /widget.css": PUBLIC,
     "GET /login": PUBLIC,
     "POST /login": PUBLIC,
     "POST /login/mfa": PUBLIC,

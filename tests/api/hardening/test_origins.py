@@ -127,7 +127,11 @@ def test_a_page_elsewhere_may_read_but_gets_no_cors_headers(client: httpx.Client
 
 
 def preflight(
-    client: httpx.Client, origin: str, method: str = "POST", asks_for: str = "authorization, content-type"
+    client: httpx.Client,
+    origin: str,
+    method: str = "POST",
+    asks_for: str = "authorization, content-type",
+    path: str = "/v1/search",
 ) -> httpx.Response:
     """What a browser sends first, without credentials, to ask whether a page may send such a request."""
     headers = {
@@ -136,7 +140,7 @@ def preflight(
         "Access-Control-Request-Headers": asks_for,
         "Sec-Fetch-Site": "cross-site",
     }
-    return client.options("/v1/search", headers=headers)
+    return client.options(path, headers=headers)
 
 
 def test_a_preflight_from_an_allowed_origin_is_answered(client: httpx.Client) -> None:
@@ -233,3 +237,97 @@ def test_a_secret_key_in_a_page_elsewhere_changes_nothing(
     assert_error(client.post("/v1/conversations", headers=page), 403, "cross_origin")
     assert_error(client.post("/v1/search", json={"query": "x"}, headers=page), 403, "cross_origin")
     assert stored(client, hardened_settings) == before
+
+
+WIDGET_HEADERS = "authorization, content-type, x-lore-end-user"  # what the help widget sends (docs/widget.md)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "methods"),
+    [
+        ("POST", "/v1/search", "POST"),
+        ("POST", "/v1/conversations", "POST, GET"),
+        ("POST", "/v1/conversations/c1/messages", "GET, POST"),
+        ("POST", "/v1/conversations/c1/messages/7/feedback", "POST"),
+        ("POST", "/v1/events", "POST"),
+    ],
+)
+def test_a_preflight_from_elsewhere_is_answered_for_what_a_publishable_key_may_call(
+    anonymous: httpx.Client, method: str, path: str, methods: str
+) -> None:
+    answer = preflight(anonymous, "https://help.example", method, WIDGET_HEADERS, path)
+    assert answer.status_code == 204
+    assert answer.headers["access-control-allow-origin"] == "https://help.example"
+    assert answer.headers["access-control-allow-methods"] == methods
+    allowed = {name.strip().lower() for name in answer.headers["access-control-allow-headers"].split(",")}
+    assert set(WIDGET_HEADERS.split(", ")) <= allowed
+    assert "access-control-allow-credentials" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/documents"),  # a route no publishable key may call
+        ("GET", "/v1/keys"),
+        ("DELETE", "/v1/admin/backups/b1"),
+        ("PUT", "/v1/conversations/c1"),  # a path a publishable key may call, not with this method
+        ("POST", "/search"),  # the web UI's pages take sessions, not keys
+        ("GET", "/v1/search/elsewhere"),  # no such route
+    ],
+)
+def test_a_preflight_from_elsewhere_is_refused_for_what_no_publishable_key_may_call(
+    anonymous: httpx.Client, method: str, path: str
+) -> None:
+    answer = preflight(anonymous, "https://help.example", method, WIDGET_HEADERS, path)
+    assert_error(answer, 403, "cross_origin")
+    assert "access-control-allow-origin" not in answer.headers
+
+
+def test_an_allowed_origin_may_still_ask_for_any_route(anonymous: httpx.Client) -> None:
+    answer = preflight(anonymous, APP_ORIGIN, "POST", WIDGET_HEADERS, "/v1/documents")
+    assert answer.status_code == 204
+    assert answer.headers["access-control-allow-methods"] == "GET, POST, PUT, PATCH, DELETE"
+
+
+def test_a_publishable_key_gets_no_cors_where_it_may_not_call(anonymous: httpx.Client, help_key: str) -> None:
+    """Its own origin or not, a page cannot read or write with it beyond search, ask and events."""
+    page = {"Origin": "https://help.example", "Sec-Fetch-Site": "cross-site", **bearer(help_key)}
+    written = anonymous.post("/v1/documents", json={"title": "t", "text": "x"}, headers=page)
+    assert_error(written, 403, "cross_origin")
+    read = anonymous.get("/v1/documents", headers=page)
+    assert not any(name.startswith("access-control-") for name in read.headers)
+
+
+def test_an_answer_streams_to_the_keys_page_with_its_end_user(
+    anonymous: httpx.Client, client: httpx.Client, help_key: str
+) -> None:
+    """The help widget's question: a conversation of the page's visitor, its answer an event stream the page
+    may read."""
+    page = {
+        "Origin": "https://help.example",
+        "Sec-Fetch-Site": "cross-site",
+        "X-Lore-End-User": "visitor-1",
+        **bearer(help_key),
+    }
+    created = anonymous.post("/v1/conversations", json={}, headers=page)
+    assert created.status_code == 201 and created.json()["end_user"] == "visitor-1"
+    path = f"/v1/conversations/{created.json()['id']}/messages"
+    with anonymous.stream("POST", path, json={"content": "help?", "stream": True}, headers=page) as answer:
+        assert answer.status_code == 201
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["access-control-allow-origin"] == "https://help.example"
+        assert "event: message" in answer.read().decode()
+
+
+@pytest.mark.parametrize(("path", "kind"), [("/widget.js", "text/javascript"), ("/widget.css", "text/css")])
+def test_the_widget_files_may_be_loaded_by_pages_elsewhere(
+    anonymous: httpx.Client, path: str, kind: str
+) -> None:
+    """A `<script>` or `<link>` of another origin loads them (no CORS needed); every other answer stays
+    same-origin only."""
+    loaded = anonymous.get(path, headers={"Origin": EVIL_ORIGIN, "Sec-Fetch-Site": "cross-site"})
+    assert loaded.status_code == 200 and loaded.headers["content-type"].startswith(kind)
+    assert loaded.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert loaded.headers["x-content-type-options"] == "nosniff"
+    assert "no-store" not in loaded.headers["cache-control"]
+    assert anonymous.get("/static/lore.css").headers["cross-origin-resource-policy"] == "same-origin"

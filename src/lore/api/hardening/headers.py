@@ -1,6 +1,6 @@
 """Security headers on every response, errors included: no MIME sniffing, no framing, no referrer, a content
 security policy (the strictest for data; for HTML pages, their own scripts and styles only), `no-store` for what
-carries data or credentials, and HSTS over HTTPS."""
+carries data or credentials, and HSTS over HTTPS. Only the help widget's files may be loaded by other origins."""
 
 from __future__ import annotations
 
@@ -22,13 +22,16 @@ PAGE_POLICY = (
     "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
+CORP = b"cross-origin-resource-policy"
 FIXED = {
     b"x-content-type-options": b"nosniff",
     b"x-frame-options": b"DENY",
     b"referrer-policy": b"no-referrer",
-    b"cross-origin-resource-policy": b"same-origin",
+    CORP: b"same-origin",
 }
 CSP = b"content-security-policy"
+# The help widget's files are made to be loaded by pages of other origins (docs/widget.md).
+EMBEDDABLE = frozenset({"/widget.js", "/widget.css"})
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
@@ -58,6 +61,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = dict(FIXED)
+        if scope["path"] in EMBEDDABLE:
+            extra[CORP] = b"cross-origin"
         if private(scope):
             extra[b"cache-control"] = b"no-store"
         if self.hsts is not None and scope["scheme"] == "https":

@@ -8,14 +8,16 @@ through, but without CORS headers the page cannot see the answer. CORS is off un
 An origin is allowed when `cors_origins` lists it, or, for one request, when the request carries a publishable
 key that may be used from there (the key's `allowed_origins`; one without them may be used from any page: it
 was made to be embedded); a publishable key that may not is answered with the key's own error (401, 403).
-Browsers ask before sending a bearer token across origins, without the token, so a preflight for a request
-that will carry one is answered for any origin: the token then decides. Cookies are never credentials across
-origins (`Access-Control-Allow-Credentials` is not sent)."""
+Browsers ask before sending a bearer token across origins, without the token, so a preflight from an origin
+that is not listed is answered when the request will carry one and is one a publishable key may make (an API
+route of the search, ask or events scope, with the methods it has): the key then decides. Cookies are never
+credentials across origins (`Access-Control-Allow-Credentials` is not sent)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from functools import partial
+from functools import cache, partial
 
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
@@ -24,14 +26,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lore.api.errors import lore_error_response
 from lore.api.hardening.request_headers import request_headers
+from lore.api.permissions import ROUTE_SCOPES
 from lore.errors import Forbidden, LoreError
 from lore.security.keys import PREFIXES, KeyRing
+from lore.security.scopes import PUBLISHABLE_SCOPES
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Last-Event-ID, X-Request-ID",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Last-Event-ID, X-Request-ID, "
+    "X-Lore-End-User",
     "Access-Control-Max-Age": "600",
 }
 EXPOSE_HEADERS = "Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-Request-ID"
@@ -63,6 +68,25 @@ def foreign_origin(scope: Scope, headers: Mapping[str, str]) -> str | None:
     return None if origin == own_origin(scope["scheme"], headers.get("host", "")) else origin
 
 
+@cache
+def _publishable_routes() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """Each API path a publishable key may call, as a pattern, with its methods."""
+    methods: dict[str, list[str]] = {}
+    for route, requirement in ROUTE_SCOPES.items():
+        method, path = route.split(" ", 1)
+        if path.startswith("/v1/") and requirement in PUBLISHABLE_SCOPES:
+            methods.setdefault(path, []).append(method)
+    return tuple(
+        (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), tuple(found))
+        for path, found in methods.items()
+    )
+
+
+def publishable_methods(path: str) -> tuple[str, ...]:
+    """The methods a publishable key may use on `path` (none on most)."""
+    return next((methods for pattern, methods in _publishable_routes() if pattern.match(path)), ())
+
+
 def publishable_key(headers: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -87,11 +111,10 @@ class BrowserOrigins:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            allowed = origin in self.origins or "authorization" in _requested_headers(headers)
-            await (_preflight(origin) if allowed else _refusal(origin))(scope, receive, send)
+            await self._preflight(scope, headers, origin)(scope, receive, send)
         elif origin in self.origins:
             await self.app(scope, receive, _with_cors(send, origin))
-        elif (key := publishable_key(headers)) is not None:
+        elif (key := _publishable_request(scope, headers)) is not None:
             refusal = await _key_refusal(scope, key, origin)
             if refusal is None:
                 await self.app(scope, receive, _with_cors(send, origin))
@@ -101,6 +124,22 @@ class BrowserOrigins:
             await self.app(scope, receive, send)  # served, but unreadable to the page without CORS headers
         else:
             await _refusal(origin)(scope, receive, send)
+
+    def _preflight(self, scope: Scope, headers: Mapping[str, str], origin: str) -> Response:
+        """A listed origin may send anything; another, only what a publishable key may send, with one."""
+        if origin in self.origins:
+            return _preflight(origin, PREFLIGHT_HEADERS["Access-Control-Allow-Methods"])
+        methods = publishable_methods(scope["path"])
+        asked = headers["access-control-request-method"].strip().upper()
+        if asked not in methods or "authorization" not in _requested_headers(headers):
+            return _refusal(origin)
+        return _preflight(origin, ", ".join(methods))
+
+
+def _publishable_request(scope: Scope, headers: Mapping[str, str]) -> str | None:
+    """The request's publishable key, when it is a request a publishable key may make; else None."""
+    key = publishable_key(headers)
+    return key if key is not None and scope["method"] in publishable_methods(scope["path"]) else None
 
 
 def _requested_headers(headers: Mapping[str, str]) -> set[str]:
@@ -127,8 +166,10 @@ def _refusal(origin: str) -> Response:
     )
 
 
-def _preflight(origin: str) -> Response:
-    response = Response(status_code=204, headers=PREFLIGHT_HEADERS)
+def _preflight(origin: str, methods: str) -> Response:
+    response = Response(
+        status_code=204, headers={**PREFLIGHT_HEADERS, "Access-Control-Allow-Methods": methods}
+    )
     _allow(response.headers, origin)
     return response
 

@@ -17,6 +17,7 @@ from lore.ui.pages import (
     search,
     usage,
     users,
+    widget,
 )
 
 router = APIRouter()
@@ -35,5 +36,6 @@ for module in (
     gaps,
     recommendations,
     health,
+    widget,
 ):
     router.include_router(module.router)
