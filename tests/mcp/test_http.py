@@ -173,8 +173,16 @@ def test_a_key_of_one_collection_sees_nothing_of_another(server: LiveServer, ids
             await client.call_tool("add_document", {"title": "x", "text": "y", "collection": "internal"})
         )
         assert denied["code"] == "forbidden"
+        asked = {"question": "When are salaries paid?", "collection": "internal"}
+        assert error(await client.call_tool("ask", asked))["code"] == "forbidden"
+        answer = data(await client.call_tool("ask", {"question": "When are salaries paid?"}))
+        assert PAYROLL not in [citation["title"] for citation in answer["citations"]]
 
-    run(server, key(server, "editor", collections=frozenset({"help"})), scenario)
+    token = key(server, "editor", collections=frozenset({"help"}))
+    run(server, token, scenario)
+    with httpx.Client(base_url=server.url, timeout=60, headers=bearer(token)) as http:
+        conversations = http.get("/v1/conversations").json()["items"]
+    assert len(conversations) == 1  # the refused question started none
 
 
 def test_a_restricted_document_is_seen_only_by_its_readers(server: LiveServer, ids: dict[str, str]) -> None:

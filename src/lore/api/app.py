@@ -136,7 +136,8 @@ def create_app(
         history.start()
         app.state.metrics_history = history
         mcp_sessions = session_manager(
-            Backing(service, app.state.answering, app.state.search_limiter), throttling
+            Backing(service, app.state.answering, app.state.search_limiter, app.state.answer_slots),
+            throttling,
         )
         app.state.mcp = mcp_sessions
         gc.collect()

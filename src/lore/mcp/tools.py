@@ -7,7 +7,7 @@ carrying the error's code."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from lore.api.audit import RequestAudit, document_summary
 from lore.api.permissions import ROUTE_SCOPES
-from lore.conversations import Answering, StoredTurn
+from lore.api.streaming import AnswerSlots
+from lore.conversations import Answering, Question, StoredTurn
 from lore.errors import Forbidden
 from lore.intelligence.events import new_id, search_event
 from lore.models import DEFAULT_COLLECTION, Document, Page
@@ -82,11 +83,13 @@ class Meter(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Backing:
-    """What the tools run on: the service, answering, and the limit on concurrent searches (None: none)."""
+    """What the tools run on: the service, answering, and the server's limits on concurrent searches and answers
+    (None: no limit but the thread pool's)."""
 
     lore: Lore
     answering: Answering
     search_limiter: anyio.CapacityLimiter | None = None
+    answer_slots: AnswerSlots | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,12 +179,25 @@ async def search(call: Call, args: SearchArgs) -> dict[str, Any]:
 
 
 async def ask(call: Call, args: AskArgs) -> dict[str, Any]:
-    principal = call.principal
+    principal, answering = call.principal, call.backing.answering
     require(principal, ASK)
     if args.conversation_id is None:
         require(principal, START_CONVERSATION)
+    question = ask_as(principal, MessageIn(content=args.question, collection=args.collection).to_domain())
     await call.meter.admit(principal, ASK)
-    turn = await anyio.to_thread.run_sync(_answer, call, args, limiter=call.backing.search_limiter)
+    started = None
+    if args.conversation_id is None:
+        owner = conversation_owner(principal)
+        started = await anyio.to_thread.run_sync(
+            lambda: answering.records.create(principal.tenant_id, owner=owner).id
+        )
+    try:
+        turn = await _answer(call, question, args.conversation_id or started or "")
+    except BaseException:  # a failed question leaves no empty conversation behind
+        if started is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(answering.records.delete, principal.tenant_id, started)
+        raise
     call.meter.succeeded(ASK)
     answer = turn.answer
     return {
@@ -193,25 +209,31 @@ async def ask(call: Call, args: AskArgs) -> dict[str, Any]:
     }
 
 
-def _answer(call: Call, args: AskArgs) -> StoredTurn:
-    """The stored turn; a conversation started here is removed again if the answer fails."""
-    principal, answering = call.principal, call.backing.answering
-    tenant = principal.tenant_id
-    question = ask_as(principal, MessageIn(content=args.question, collection=args.collection).to_domain())
-    started = None
-    if args.conversation_id is None:
-        started = answering.records.create(tenant, owner=conversation_owner(principal)).id
+async def _answer(call: Call, question: Question, conversation_id: str) -> StoredTurn:
+    """As the REST route answers: retrieval admitted like a search, the answer written in an answer slot."""
+    principal, backing = call.principal, call.backing
+    prepared = await anyio.to_thread.run_sync(
+        backing.answering.prepare,
+        principal.tenant_id,
+        conversation_id,
+        question,
+        conversation_viewer(principal),
+        limiter=backing.search_limiter,
+    )
+    events = call.meter.answered(principal, backing.answering.answer(prepared))
+    if backing.answer_slots is None:
+        return await anyio.to_thread.run_sync(_turn_of, events)
+    await backing.answer_slots.acquire()
     try:
-        prepared = answering.prepare(
-            tenant, args.conversation_id or started or "", question, conversation_viewer(principal)
-        )
-        for event in call.meter.answered(principal, answering.answer(prepared)):
-            if isinstance(event, StoredTurn):
-                return event
-    except BaseException:
-        if started is not None:
-            answering.records.delete(tenant, started)
-        raise
+        return await backing.answer_slots.run(_turn_of, events)
+    finally:
+        backing.answer_slots.release()
+
+
+def _turn_of(events: Iterator[object]) -> StoredTurn:
+    for event in events:
+        if isinstance(event, StoredTurn):
+            return event
     raise AssertionError("unreachable: an answer stream ends with the stored turn or raises")
 
 
@@ -300,7 +322,7 @@ class Tool:
     description: str
     args: type[BaseModel]
     route: str
-    run: Any  # an async (Call, args) -> dict
+    run: Callable[[Call, Any], Awaitable[dict[str, Any]]]
     read_only: bool = True
 
 
