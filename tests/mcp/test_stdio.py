@@ -18,6 +18,8 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
 from lore.config import Settings
+from lore.registry import create_store
+from lore.security.keys import KeyRing
 from lore.security.scopes import ROLE_SCOPES
 from lore.service import Lore
 from tests.keys import mint_key
@@ -47,6 +49,13 @@ class Machine:
     def key(self, role: str, **spec: Any) -> str:
         with Lore.open(self.settings) as lore:
             return mint_key(lore.store, scopes=ROLE_SCOPES[role], **spec)  # type: ignore[index]
+
+    def revoke(self, token: str) -> None:
+        db = create_store(self.settings)
+        try:
+            KeyRing(db.api_keys, db.tenants).revoke("default", token.split("_")[2])
+        finally:
+            db.close()
 
     def command(self, *options: str) -> list[str]:
         return [sys.executable, "-m", "lore", "mcp", "--data-dir", str(self.data_dir), *options]
@@ -132,17 +141,27 @@ def test_a_key_in_lore_key_acts_with_its_collections_and_scopes(machine: Machine
             await client.call_tool("add_document", {"title": "t", "text": "x", "collection": "help"})
         )
         assert refused["code"] == "forbidden"
+        await anyio.to_thread.run_sync(machine.revoke, token)
+        revoked = error(await client.call_tool("search", {"query": "reset password"}))
+        assert revoked["code"] == "unauthenticated"
 
     machine.run(scenario, env={"LORE_KEY": token})
 
 
-def test_an_unknown_key_is_refused_before_serving(machine: Machine) -> None:
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        (["--key", "lore_sk_nothing_here"], "unauthenticated"),
+        (["--key", "lore_sk_x", "--write"], "invalid_input"),
+    ],
+)
+def test_a_refused_key_or_option_stops_it_before_serving(
+    machine: Machine, options: list[str], code: str
+) -> None:
     env = {**os.environ, **machine.env}
-    done = subprocess.run(
-        machine.command("--key", "lore_sk_nothing_here"), env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run(machine.command(*options), env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
-    assert "unauthenticated" in done.stderr
+    assert f"[{code}]" in done.stderr
 
 
 def test_stdout_carries_only_the_protocol(machine: Machine) -> None:

@@ -37,20 +37,28 @@ def mcp(
     data_dir: DataDir = None,
 ) -> None:
     """Serve the MCP protocol on stdin/stdout (logs on stderr) to a local MCP client."""
+    from functools import partial
+
     import anyio
 
+    from lore.errors import InvalidInput
     from lore.logs import configure
     from lore.mcp.stdio import serve
 
+    if key is not None and write:
+        raise InvalidInput(
+            "--write is for the operator: with a key, the key's scopes decide", details={"option": "--write"}
+        )
     settings = settings_for(data_dir)
     check_data_dir(settings, create=False)
     configure(settings.logging)
+    identify = partial(_principal, key=key, tenant=tenant, write=write)
     with open_store(data_dir) as db:
-        principal = _principal(db, key, tenant, write=write)
-    anyio.run(serve, settings, principal)
+        identify(db)  # a refused key is one line on stderr before serving, not a client that cannot connect
+    anyio.run(serve, settings, identify)
 
 
-def _principal(db: Database, key: str | None, tenant: str, *, write: bool) -> Principal:
+def _principal(db: Database, *, key: str | None, tenant: str, write: bool) -> Principal:
     from dataclasses import replace
 
     from lore.security.keys import KeyRing

@@ -39,10 +39,17 @@ INSTRUCTIONS = (
 
 
 def build_server(caller: Caller) -> Server[Any]:
+    def call_of(ctx: ServerRequestContext[Any, Any]) -> Call:
+        """The request's call; a caller refused now (a key revoked meanwhile) is a JSON-RPC error."""
+        try:
+            return caller(ctx)
+        except LoreError as error:
+            raise _mcp_error(error) from None
+
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        principal = caller(ctx).principal
+        principal = call_of(ctx).principal
         return types.ListToolsResult(
             tools=[_tool(name) for name, tool in TOOLS.items() if allowed(principal, tool.route)]
         )
@@ -62,7 +69,7 @@ def build_server(caller: Caller) -> Server[Any]:
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         cursor = params.cursor if params is not None else None
-        page = await _resource_call(documents_page, caller(ctx), cursor, PAGE_SIZE)
+        page = await _resource_call(documents_page, call_of(ctx), cursor, PAGE_SIZE)
         resources = [
             types.Resource(
                 uri=DOCUMENT_PREFIX + document.id,
@@ -92,7 +99,7 @@ def build_server(caller: Caller) -> Server[Any]:
         document_id = uri.removeprefix(DOCUMENT_PREFIX)
         if document_id == uri or not document_id:
             raise _mcp_error(InvalidInput(f"not a Lore document: {uri!r}", details={"uri": uri}))
-        document = await _resource_call(readable, caller(ctx), document_id)
+        document = await _resource_call(readable, call_of(ctx), document_id)
         text = types.TextResourceContents(uri=uri, mime_type="text/plain", text=document.text or "")
         return types.ReadResourceResult(contents=[text])
 
