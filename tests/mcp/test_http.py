@@ -331,3 +331,16 @@ def test_usage_counts_the_tools_as_their_routes(server: LiveServer) -> None:
     totals = usage.json()["totals"]
     assert totals["searches"] == 1 and totals["bytes_ingested"] > len("One document.")
     assert totals["requests"] >= 4  # initialize, initialized, the two calls (and the usage request itself)
+
+
+def test_a_key_that_only_searches_reads_no_documents(server: LiveServer, ids: dict[str, str]) -> None:
+    async def scenario(client: ClientSession) -> None:
+        assert [tool.name for tool in (await client.list_tools()).tools] == ["search", "related"]
+        assert error(await client.call_tool("get_document", {"id": ids[RESET]}))["code"] == "forbidden"
+        assert error(await client.call_tool("ask", {"question": "How do I reset it?"}))["code"] == "forbidden"
+        for attempt in (client.list_resources(), client.read_resource(f"lore://documents/{ids[RESET]}")):
+            with pytest.raises(MCPError) as raised:
+                await attempt
+            assert raised.value.data["code"] == "forbidden"
+
+    run(server, mint_key(server.lore.store, scopes=frozenset({Scope.SEARCH})), scenario)

@@ -238,7 +238,6 @@ def _turn_of(events: Iterator[object]) -> StoredTurn:
 
 
 async def get_document(call: Call, args: DocumentArgs) -> dict[str, Any]:
-    require(call.principal, GET_DOCUMENT)
     document = await anyio.to_thread.run_sync(readable, call, args.id)
     detail = DocumentDetail.of(document)
     return detail.model_dump(mode="json", include=DOCUMENT_FIELDS)
@@ -247,6 +246,7 @@ async def get_document(call: Call, args: DocumentArgs) -> dict[str, Any]:
 def readable(call: Call, document_id: str) -> Document:
     """The document with its text, if the caller may read it (its collection included); else `NotFound`."""
     principal = call.principal
+    require(principal, GET_DOCUMENT)
     found = call.backing.lore.get_document(
         document_id, tenant_id=principal.tenant_id, readers=readers_of(principal), with_text=True
     )
