@@ -47,6 +47,7 @@ from lore.wire.schemas import (
     Name,
     SearchIn,
     SearchMode,
+    Source,
     Tags,
     Title,
 )
@@ -150,7 +151,7 @@ class AddDocumentArgs(Input):
     text: Annotated[str, StringConstraints(min_length=1)]
     collection: Name = DEFAULT_COLLECTION
     tags: Tags = Field(default_factory=list)
-    source: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
+    source: Source | None = Field(
         None, description="Identity for updates: the same source replaces the document."
     )
 
