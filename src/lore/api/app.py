@@ -47,6 +47,7 @@ from lore.api.routes import (
     intents,
     jobs,
     keys,
+    mcp,
     recommendations,
     search,
     secrets,
@@ -63,6 +64,8 @@ from lore.conversations import open_answering
 from lore.intelligence.gaps import KnowledgeGaps
 from lore.intelligence.recommend.refresh import RefreshScheduler
 from lore.jobs.runtime import JobRuntime
+from lore.mcp.http import session_manager
+from lore.mcp.tools import Backing
 from lore.security.audit import AuditLog
 from lore.security.bootstrap import signing_secret
 from lore.security.keys import KeyRing
@@ -132,10 +135,16 @@ def create_app(
         )
         history.start()
         app.state.metrics_history = history
+        mcp_sessions = session_manager(
+            Backing(service, app.state.answering, app.state.search_limiter, app.state.answer_slots),
+            throttling,
+        )
+        app.state.mcp = mcp_sessions
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
         try:
-            yield
+            async with mcp_sessions.run():
+                yield
         finally:
             await run_in_threadpool(history.stop)
             service.probes.detach(metrics)
@@ -212,6 +221,7 @@ def create_app(
         adapters,
         recommendations,
         intents,
+        mcp,
     ):
         app.include_router(module.router)
     mount_ui(app)

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
-from lore.api.permissions import PUBLIC, ROUTE_SCOPES, USER, route_key
+from lore.api.permissions import AUTHENTICATED, PUBLIC, ROUTE_SCOPES, USER, route_key
 from lore.errors import Forbidden, InvalidInput, Unauthenticated
 from lore.security.keys import KeyRing, looks_like_key
 from lore.security.principal import Principal
@@ -84,6 +84,12 @@ def authorize(request: Request) -> Principal | None:
         if principal.kind != "user":
             raise Forbidden(
                 "this route is a signed-in user's own", details={"required": USER, "kind": principal.kind}
+            )
+    elif requirement == AUTHENTICATED:
+        if principal.kind == "publishable":
+            raise Forbidden(
+                "a publishable key may not use this route",
+                details={"required": AUTHENTICATED, "kind": principal.kind},
             )
     elif not principal.allows(Scope(requirement)):
         raise Forbidden(

@@ -1,6 +1,6 @@
 """What handlers ask for, as `Annotated` dependencies: the service, the caller's tenant, the key ring, users'
 identities, the job queue, the app's metrics, answering and its intent models, knowledge gaps, the
-tenants' secrets, the limits on concurrent work and the throttle (rate limits, quotas, usage). Only this
+tenants' secrets, the limits on concurrent work, the throttle (rate limits, quotas, usage) and the MCP session manager. Only this
 module reads `app.state`, where the lifespan put them."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from lore.api.auth import PrincipalDep
 from lore.api.metrics import ApiMetrics
@@ -78,6 +79,10 @@ async def get_throttling(request: Request) -> Throttling:
     return request.app.state.throttling
 
 
+async def get_mcp(request: Request) -> StreamableHTTPSessionManager:
+    return request.app.state.mcp
+
+
 LoreDep = Annotated[Lore, Depends(get_lore)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 KeysDep = Annotated[KeyRing, Depends(get_keys)]
@@ -91,3 +96,4 @@ GapsDep = Annotated[KnowledgeGaps, Depends(get_gaps)]
 SearchLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_search_limiter)]
 AnswerSlotsDep = Annotated[AnswerSlots, Depends(get_answer_slots)]
 ThrottlingDep = Annotated[Throttling, Depends(get_throttling)]
+McpDep = Annotated[StreamableHTTPSessionManager, Depends(get_mcp)]

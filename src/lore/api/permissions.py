@@ -1,4 +1,5 @@
-"""The one table of what every route needs: a scope, USER (any signed-in user, no key), or PUBLIC. `create_app` refuses to start when a route has
+"""The one table of what every route needs: a scope, USER (any signed-in user, no key), AUTHENTICATED (any secret
+key or signed-in user; the route's operations check their own scopes: the MCP endpoint's tools), or PUBLIC. `create_app` refuses to start when a route has
 no row (so a new route cannot ship unguarded), and docs/security.md's matrix is printed from this table.
 
 A row's scope is checked against the caller's scopes before the handler runs; what the handler then reads or
@@ -13,6 +14,7 @@ from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES, Scope
 
 PUBLIC: Final = "public"
 USER: Final = "user"  # any signed-in user, whatever its role: its own account, password and MFA
+AUTHENTICATED: Final = "authenticated"  # any secret key or signed-in user; each operation checks its scope
 Requirement = Scope | str
 
 ROUTE_SCOPES: dict[str, Requirement] = {
@@ -123,6 +125,7 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "GET /v1/intents/routes": Scope.ADMIN,
     "PUT /v1/intents/routes/{intent}": Scope.ADMIN,
     "DELETE /v1/intents/routes/{intent}": Scope.ADMIN,
+    "POST /mcp": AUTHENTICATED,  # each MCP tool needs the scope of its REST route (lore.mcp.tools)
     # The web UI's pages (lore.ui): each needs what the API routes it calls need.
     "GET /": PUBLIC,
     "GET /widget.js": PUBLIC,  # the embeddable help widget (docs/widget.md): static files for any origin
@@ -188,7 +191,7 @@ def unguarded(routes: Iterable[tuple[str, str]]) -> list[str]:
 
 def roles_allowed(requirement: Requirement) -> list[str]:
     """The roles whose users pass a requirement (every role for a public or any-user route)."""
-    if requirement in (PUBLIC, USER):
+    if requirement in (PUBLIC, USER, AUTHENTICATED):
         return list(ROLE_SCOPES)
     return [role for role, scopes in ROLE_SCOPES.items() if requirement in scopes]
 

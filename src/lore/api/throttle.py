@@ -114,11 +114,24 @@ class Throttling:
             raise _rate_limited(verdict)
         use = request.scope.get("state", {}).get(USE) or route_use(request.method, request.url.path)
         quotas.check_requests(tenant, policy)
+        await self._check_use(tenant, policy, use)
+        recorder.add(tenant, key_id(principal), "requests")
+
+    async def admit_use(self, principal: Principal, use: RouteUse) -> None:
+        """Check the quotas of what an admitted request goes on to do (an MCP tool call that answers or adds a
+        document, inside a request that was counted as a plain one)."""
+        policies = self.parts[1]
+        policy = policies.cached(principal.tenant_id)
+        if policy is None:
+            policy = await anyio.to_thread.run_sync(policies.load, principal.tenant_id)
+        await self._check_use(principal.tenant_id, policy, use)
+
+    async def _check_use(self, tenant: str, policy: TenantPolicy, use: RouteUse) -> None:
+        quotas = self.parts[2]
         if use.answers:
             quotas.check_tokens(tenant, policy)
         if use.ingests:
             await anyio.to_thread.run_sync(lambda: quotas.check_storage(tenant, policy))
-        recorder.add(tenant, key_id(principal), "requests")
 
     async def admit_sign_in(self, request: Request) -> None:
         """Count a sign-in request against its client address's allowance."""

@@ -34,6 +34,7 @@ from lore.cli import (
     intents,
     jobs,
     keys,
+    mcp,
     reembed,
     search,
     secrets,
@@ -78,6 +79,7 @@ app.command("ask")(ask.ask)
 app.command("reembed")(reembed.reembed)
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)
+app.command("mcp")(mcp.mcp)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
