@@ -54,6 +54,7 @@ from lore.api.routes import (
     tenants,
     usage,
     users,
+    webhooks,
 )
 from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttle, Throttling, throttle
@@ -212,6 +213,7 @@ def create_app(
         adapters,
         recommendations,
         intents,
+        webhooks,
     ):
         app.include_router(module.router)
     mount_ui(app)
