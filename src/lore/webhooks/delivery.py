@@ -76,6 +76,7 @@ class Deliveries:
         self._lock = threading.Lock()
         self._endpoints: dict[str, tuple[float, list[WebhookRecord]]] = {}
         self.bus: EventBus | None = None
+        self._http: httpx.Client | None = None
 
     @property
     def queue(self) -> JobQueue:
@@ -91,8 +92,22 @@ class Deliveries:
                 self._box = self._open_box()
             return self._box
 
+    @property
+    def http(self) -> httpx.Client:
+        """One client for every delivery of this process: a client per request would build a TLS context
+        each time (~25 ms of a ~35 ms delivery)."""
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=self.settings.webhook_timeout_seconds, follow_redirects=False
+                )
+            return self._http
+
     def close(self) -> None:
         with self._lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
             if self._queue is not None:
                 self._queue.close()
                 self._queue = None
@@ -170,12 +185,10 @@ class Deliveries:
         start = time.perf_counter()
         status: int | None = None
         try:
-            response = httpx.post(
+            response = self.http.post(
                 webhook.url,
                 content=delivery.payload.encode(),
                 headers={**sent, "user-agent": "Lore-Webhooks"},
-                timeout=self.settings.webhook_timeout_seconds,
-                follow_redirects=False,
             )
             status = response.status_code
             error = None if 200 <= status < 300 else f"the endpoint answered {status}"
