@@ -4,6 +4,7 @@ tenants kept apart, and SSRF targets refused."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.usefixtures("unsubscribed")
 
 
 def test_a_delivery_is_signed_and_verifies_with_the_secret_shown_once(
-    client: httpx.Client, receiver: Receiver
+    client: httpx.Client, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     created = subscribe(client, receiver.url, ["document.indexed"], description="search team")
     assert created["secret"].startswith("whsec_")
     shown = client.get(f"/v1/webhooks/{created['id']}").json()
@@ -36,6 +38,8 @@ def test_a_delivery_is_signed_and_verifies_with_the_secret_shown_once(
     assert delivery["latency_ms"] > 0 and delivery["event_id"] == arrival.id
     with pytest.raises(WebhookVerificationError):
         arrival.verifies("whsec_" + "A" * 32)
+    rotated = client.post(f"/v1/webhooks/{created['id']}/rotate").json()["secret"]
+    assert caplog.records and created["secret"] not in caplog.text and rotated not in caplog.text
 
 
 def test_error_statuses_are_retried_until_the_endpoint_accepts(
@@ -111,6 +115,7 @@ def test_a_delivery_can_be_replayed(client: httpx.Client, receiver: Receiver) ->
     replayed = client.post(f"/v1/webhooks/{created['id']}/deliveries/{first['id']}/replay")
     assert replayed.status_code == 202, replayed.text
     assert replayed.json()["id"] != first["id"] and replayed.json()["event_id"] == first["event_id"]
+    assert replayed.json()["state"] == "pending" and replayed.json()["job_id"]
     settled(client, created["id"], 2)
     arrivals = receiver.wait(2)
     assert arrivals[0].id == arrivals[1].id and arrivals[0].body == arrivals[1].body

@@ -26,7 +26,6 @@ from lore.errors import InvalidInput
 from lore.intelligence.events import EventRecorder
 from lore.intelligence.recommend.serving import Recommendations
 from lore.interfaces import Embedder, VectorIndex
-from lore.jobs.queue import JobQueue
 from lore.models import (
     DEFAULT_COLLECTION,
     DEFAULT_TENANT,
@@ -47,7 +46,6 @@ from lore.registry import (
     create_vector_index,
     token_counter_factory,
 )
-from lore.security.secrets import SecretBox
 from lore.service.embedding_models import ModelDirectory
 from lore.service.index_sync import IndexSync
 from lore.service.ingestion import Added, Destination, Ingestion
@@ -55,7 +53,7 @@ from lore.service.query_adapters import QueryAdapters, QuerySpaces
 from lore.service.readiness import Check, Component, probe_all
 from lore.service.search_cache import SearchCache
 from lore.service.visibility import Visibility
-from lore.webhooks import Deliveries, Webhooks
+from lore.webhooks import Webhooks
 
 
 class Lore:
@@ -133,14 +131,7 @@ class Lore:
             token_counter_factory(settings),
             self.bus,
         )
-        deliveries = Deliveries(
-            store,
-            settings.webhooks,
-            lambda: JobQueue.over(store.jobs, settings),
-            lambda: SecretBox.from_settings(settings),
-        )
-        deliveries.attach(self.bus)
-        self.webhooks = Webhooks(deliveries)
+        self.webhooks = Webhooks.on_bus(store, settings, self.bus)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, caches: Caches | None = None) -> Lore:

@@ -14,6 +14,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +68,13 @@ class Deliveries:
     """Fans the bus's events out to endpoints and sends each delivery; the queue and the secret box are opened
     on first use, so a Lore whose tenants have no webhooks needs neither."""
 
-    def __init__(self, db: Database, settings: WebhooksSettings, open_queue: Any, open_box: Any) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: WebhooksSettings,
+        open_queue: Callable[[], JobQueue],
+        open_box: Callable[[], SecretBox],
+    ) -> None:
         self.db = db
         self.settings = settings
         self._open_queue = open_queue
@@ -149,7 +157,7 @@ class Deliveries:
         delivery = self.db.webhooks.add_delivery(values)
         job = self.queue.submit(JOB_KIND, {"delivery_id": delivery.id}, tenant_id=webhook.tenant_id)
         self.db.webhooks.set_delivery(delivery.id, {"job_id": job.id})
-        return delivery
+        return replace(delivery, job_id=job.id)
 
     def deliver(self, tenant_id: str, delivery_id: str) -> dict[str, Any]:
         """One attempt of a pending delivery; `DeliveryFailed` when the job should try again."""
@@ -159,10 +167,12 @@ class Deliveries:
         if delivery.state != "pending":  # delivered (or given up) by an earlier run: at least once, not more
             return {"state": delivery.state}
         webhook = self.db.webhooks.get(tenant_id, delivery.webhook_id)
-        if webhook is None or not webhook.enabled or delivery.attempts >= self.settings.webhook_attempts:
+        if webhook is None or not webhook.enabled:
             return self._give_up(
                 delivery, "the endpoint is disabled" if webhook else "the endpoint was deleted"
             )
+        if delivery.attempts >= self.settings.webhook_attempts:  # a worker died after the last attempt
+            return self._give_up(delivery, delivery.error or "its attempts ran out")
         try:
             check_url(webhook.url, allow_loopback=self.settings.webhook_allow_loopback)
         except WebhookUrlRefused as refused:
@@ -205,11 +215,14 @@ class Deliveries:
     def _failed(self, delivery: DeliveryRecord, outcome: dict[str, Any], error: str) -> dict[str, Any]:
         attempt = delivery.attempts + 1
         last = attempt >= self.settings.webhook_attempts
-        wait = retry_delay(attempt, self.settings.webhook_retry_base_seconds)
-        later = {"state": "failed" if last else "pending"}
-        later["next_attempt_at"] = None if last else utcnow() + timedelta(seconds=wait)  # type: ignore[assignment]
+        wait = timedelta(seconds=retry_delay(attempt, self.settings.webhook_retry_base_seconds))
+        later = {
+            "state": "failed" if last else "pending",
+            "next_attempt_at": None if last else utcnow() + wait,
+        }
         webhook = self.db.webhooks.attempted(delivery, {**outcome, **later}, succeeded=False)
-        self._maybe_disable(webhook)
+        if webhook is not None:
+            self._maybe_disable(webhook)
         if last:
             return {"state": "failed", "error": error}
         raise DeliveryFailed(error, details={"delivery_id": delivery.id, "attempt": attempt})

@@ -14,16 +14,22 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lore.backends.store.webhook_records import DeliveryRecord, WebhookRecord
-from lore.bus import EVENT_TYPES
+from lore.bus import EVENT_TYPES, EventBus
+from lore.config import Settings
 from lore.errors import Conflict, InvalidInput, NotFound
+from lore.jobs.queue import JobQueue
 from lore.models import Page, utcnow
 from lore.names import check_name
+from lore.security.secrets import SecretBox
 from lore.webhooks.addresses import check_url
 from lore.webhooks.delivery import Deliveries
 from lore.webhooks.signing import new_secret
+
+if TYPE_CHECKING:
+    from lore.backends.store.database import Database
 
 MAX_COLLECTIONS = 100
 MAX_DESCRIPTION_CHARS = 500
@@ -66,6 +72,19 @@ class Webhooks:
     def __init__(self, deliveries: Deliveries) -> None:
         self.deliveries = deliveries
         self.records = deliveries.db.webhooks
+
+    @classmethod
+    def on_bus(cls, db: Database, settings: Settings, bus: EventBus) -> Webhooks:
+        """A tenant's webhooks over the store, receiving `bus`'s events; the job queue and the secret box are
+        opened when the first delivery needs them."""
+        deliveries = Deliveries(
+            db,
+            settings.webhooks,
+            lambda: JobQueue.over(db.jobs, settings),
+            lambda: SecretBox.from_settings(settings),
+        )
+        deliveries.attach(bus)
+        return cls(deliveries)
 
     def _url(self, url: str) -> str:
         return check_url(url, allow_loopback=self.deliveries.settings.webhook_allow_loopback)

@@ -155,9 +155,9 @@ class WebhookRecords:
 
     def attempted(
         self, delivery: DeliveryRecord, values: Mapping[str, Any], succeeded: bool
-    ) -> WebhookRecord:
+    ) -> WebhookRecord | None:
         """Record one attempt of a pending `delivery` (its outcome in `values`) and the endpoint's run of
-        failures, in one transaction; the endpoint as it now stands. An attempt finishing after another worker
+        failures, in one transaction; the endpoint as it now stands (None: deleted meanwhile). An attempt finishing after another worker
         settled the delivery (a stalled worker's, at least once) changes nothing."""
         now = utcnow()
         pending = sa.and_(webhook_deliveries.c.id == delivery.id, webhook_deliveries.c.state == "pending")
@@ -175,8 +175,8 @@ class WebhookRecords:
             counted = conn.execute(attempt.values({**values, "attempts": webhook_deliveries.c.attempts + 1}))
             if counted.rowcount > 0:
                 conn.execute(endpoint.values(run))
-            row = conn.execute(sa.select(webhooks).where(webhooks.c.id == delivery.webhook_id)).one()
-        return _webhook(row)
+            row = conn.execute(sa.select(webhooks).where(webhooks.c.id == delivery.webhook_id)).first()
+        return _webhook(row) if row is not None else None
 
     def disable(self, webhook_id: str, reason: str) -> bool:
         """Switch an enabled endpoint off; True when this call did (so it is reported once)."""
