@@ -664,6 +664,47 @@ class OidcSettings(BaseModel):
     )
 
 
+class WebhooksSettings(BaseModel):
+    """Signed webhooks: how deliveries are sent, retried, and when a failing endpoint is switched off."""
+
+    webhook_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Seconds an endpoint has to answer a delivery before it counts as failed.",
+    )
+    webhook_attempts: int = Field(
+        8, ge=1, le=30, description="Attempts of one delivery, the first included, before it is given up."
+    )
+    webhook_retry_base_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wait before a delivery's first retry; it doubles at each retry, up to 5 minutes.",
+    )
+    webhook_disable_after_failures: int = Field(
+        50,
+        ge=1,
+        description="Failed attempts in a row (no success between) after which an endpoint is disabled, "
+        "once it has also been failing for `LORE_WEBHOOK_DISABLE_AFTER_SECONDS`.",
+    )
+    webhook_disable_after_seconds: float = Field(
+        86400.0,
+        ge=0,
+        description="Seconds an endpoint must have been failing, with `LORE_WEBHOOK_DISABLE_AFTER_FAILURES` "
+        "failures in a row, before it is disabled (both must hold).",
+    )
+    webhook_secret_overlap_seconds: float = Field(
+        86400.0,
+        ge=0,
+        description="After a secret rotation, how long deliveries are also signed with the previous secret.",
+    )
+    webhook_allow_loopback: bool = Field(
+        False,
+        description="Allow endpoints on this machine (127.0.0.1, ::1, localhost), over http too: for "
+        "development and tests. Private, link-local and other non-public addresses are always refused.",
+    )
+
+
 class SecretsSettings(BaseModel):
     """Encryption of the secrets Lore keeps for tenants (their provider keys, single sign-on client secrets)."""
 
@@ -910,6 +951,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
     oidc: OidcSettings = Field(default_factory=OidcSettings, description=OidcSettings.__doc__)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings, description=SecretsSettings.__doc__)
+    webhooks: WebhooksSettings = Field(default_factory=WebhooksSettings, description=WebhooksSettings.__doc__)
     intelligence: IntelligenceSettings = Field(
         default_factory=IntelligenceSettings, description=IntelligenceSettings.__doc__
     )

@@ -55,6 +55,7 @@ from lore.api.routes import (
     tenants,
     usage,
     users,
+    webhooks,
 )
 from lore.api.streaming import AnswerSlots
 from lore.api.throttle import Throttle, Throttling, throttle
@@ -222,6 +223,7 @@ def create_app(
         recommendations,
         intents,
         mcp,
+        webhooks,
     ):
         app.include_router(module.router)
     mount_ui(app)

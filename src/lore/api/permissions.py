@@ -126,6 +126,14 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "PUT /v1/intents/routes/{intent}": Scope.ADMIN,
     "DELETE /v1/intents/routes/{intent}": Scope.ADMIN,
     "POST /mcp": AUTHENTICATED,  # each MCP tool needs the scope of its REST route (lore.mcp.tools)
+    "POST /v1/webhooks": Scope.ADMIN,
+    "GET /v1/webhooks": Scope.ADMIN,
+    "GET /v1/webhooks/{webhook_id}": Scope.ADMIN,
+    "PATCH /v1/webhooks/{webhook_id}": Scope.ADMIN,
+    "DELETE /v1/webhooks/{webhook_id}": Scope.ADMIN,
+    "POST /v1/webhooks/{webhook_id}/rotate": Scope.ADMIN,
+    "GET /v1/webhooks/{webhook_id}/deliveries": Scope.ADMIN,
+    "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": Scope.ADMIN,
     # The web UI's pages (lore.ui): each needs what the API routes it calls need.
     "GET /": PUBLIC,
     "GET /widget.js": PUBLIC,  # the embeddable help widget (docs/widget.md): static files for any origin

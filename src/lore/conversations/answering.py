@@ -22,6 +22,7 @@ from lore.answers import Answer, AnswerRequest, ProviderChain, TextDelta, Turn, 
 from lore.answers.tenants import TenantProviders
 from lore.answers.types import Usage
 from lore.backends.store.conversation_records import ConversationRecords
+from lore.bus import BusEvent
 from lore.core.retrieve import SearchRequest
 from lore.intelligence.events import Answered, Asker, answer_event, new_id
 from lore.intelligence.intents.routing import Routing, route
@@ -260,6 +261,20 @@ class Answering:
         )
         asker = question.asker or Asker(grounding.tenant_id, "operator")
         self.lore.events.record(answer_event(asker, answered))
+        if answer.abstained:
+            self._abstained(grounding.tenant_id, question, answered)
+
+    def _abstained(self, tenant_id: str, question: Question, answered: Answered) -> None:
+        """An answer that said it does not know: the knowledge base may lack what was asked."""
+        data = {
+            "question": answered.question,
+            "search_id": answered.search_id,
+            "provider": answered.provider,
+            "conversation_id": answered.conversation_id,
+            "message_id": answered.message_id,
+        }
+        only = question.collections[0] if question.collections and len(question.collections) == 1 else None
+        self.lore.bus.publish(BusEvent("answer.abstained", tenant_id, data, collection=only))
 
     def _store(self, grounding: Grounding, conversation: Conversation, answer: Answer) -> StoredTurn:
         question = NewMessage("user", grounding.question.text, grounding.asked_at)

@@ -55,6 +55,16 @@ RULES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
+NEGATIVE_RATING = 2  # ratings of this or below are negative feedback
+
+
+def is_negative(event: Event) -> bool:
+    """Feedback saying an answer or a document did not help: `not_helpful`, or a rating of 1 or 2."""
+    if event.kind == "not_helpful":
+        return True
+    return event.kind == "rating" and event.value is not None and event.value <= NEGATIVE_RATING
+
+
 class InvalidEvent(InvalidInput):
     code = "invalid_event"
 

@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from lore.backends.store.access_records import no_document
+from lore.bus import BusEvent, EventBus
 from lore.errors import LoreError
-from lore.intelligence.events import ClientEvent, EventCounts, InvalidEvent, check, stored
+from lore.intelligence.events import ClientEvent, EventCounts, InvalidEvent, check, is_negative, stored
 from lore.models import Event, utcnow
 from lore.names import check_name
 from lore.security.access import collections_for, conversation_viewer, event_user, readers_of
@@ -33,9 +34,10 @@ class Accepted(NamedTuple):
 
 
 class EventIntake:
-    def __init__(self, db: Database, counts: EventCounts) -> None:
+    def __init__(self, db: Database, counts: EventCounts, bus: EventBus | None = None) -> None:
         self.db = db
         self.counts = counts
+        self.bus = bus
 
     def accept(
         self, principal: Principal, batch: Sequence[ClientEvent], now: datetime | None = None
@@ -51,8 +53,18 @@ class EventIntake:
         fresh, again = self._split(principal.tenant_id, events)
         accepted = self.db.events.append(fresh)
         self._count(fresh, "stored")
+        self._announce(fresh)
         self._count(again, "duplicate")
         return Accepted(accepted, len(batch) - accepted)
+
+    def _announce(self, events: Sequence[Event]) -> None:
+        if self.bus is None:
+            return
+        for event in events:
+            if is_negative(event):
+                self.bus.publish(
+                    BusEvent("feedback.negative", event.tenant_id, _feedback(event), event.collection)
+                )
 
     def _checked(self, principal: Principal, batch: Sequence[ClientEvent], now: datetime) -> list[Event]:
         checked = []
@@ -102,6 +114,20 @@ class EventIntake:
     def _count(self, events: Iterable[ClientEvent | Event], outcome: str) -> None:
         for kind, n in Counter(event.kind for event in events).items():
             self.counts.add(kind, outcome, n)
+
+
+def _feedback(event: Event) -> dict[str, object]:
+    fields = (
+        "event_id",
+        "kind",
+        "document_id",
+        "conversation_id",
+        "message_id",
+        "search_id",
+        "value",
+        "reason",
+    )
+    return {name: getattr(event, name) for name in fields if getattr(event, name) is not None}
 
 
 @contextmanager

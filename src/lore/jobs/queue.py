@@ -57,7 +57,8 @@ class JobQueue:
             json.dumps(full, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise InvalidInput(f"job parameters must be JSON: {error}") from error
-        job = self.records.insert(tenant_id, kind, full, self.settings.jobs.job_retries + 1)
+        attempts = spec.attempts(self.settings) if spec.attempts else self.settings.jobs.job_retries + 1
+        job = self.records.insert(tenant_id, kind, full, attempts)
         self._send(job.id)
         return job
 

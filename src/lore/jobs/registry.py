@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from lore.plugins import Registry
 
 if TYPE_CHECKING:
+    from lore.config import Settings
     from lore.service import Lore
 
 ReportProgress = Callable[[int, int], None]
@@ -32,16 +33,26 @@ Validator = Callable[[dict[str, Any]], None]
 class Kind:
     run: Handler
     validate: Validator | None = None  # raises InvalidInput before a job with bad params is queued
+    # a kind with its own retry policy (webhooks): attempts and first backoff from the settings
+    attempts: Callable[[Settings], int] | None = None
+    retry_base: Callable[[Settings], float] | None = None
 
 
 job_kinds: Registry[Kind] = Registry("job kind", "lore.job_kinds", builtins="lore.jobs.kinds")
 
 
-def handler(name: str, *, validate: Validator | None = None) -> Callable[[Handler], Handler]:
-    """Register a function as the handler of job kind `name`."""
+def handler(
+    name: str,
+    *,
+    validate: Validator | None = None,
+    attempts: Callable[[Settings], int] | None = None,
+    retry_base: Callable[[Settings], float] | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register a function as the handler of job kind `name`; `attempts` and `retry_base` override the
+    jobs' settings (`job_retries`, the runner's backoff) for this kind."""
 
     def register(run: Handler) -> Handler:
-        job_kinds.add(name, Kind(run, validate))
+        job_kinds.add(name, Kind(run, validate, attempts, retry_base))
         return run
 
     return register

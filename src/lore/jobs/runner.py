@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from lore.backends.store.job_records import JobRecords
+from lore.bus import BusEvent
 from lore.errors import Forbidden, InvalidInput, LoreError, NotFound
 from lore.jobs.queue import REQUEST_ID
 from lore.jobs.registry import kind
@@ -32,6 +33,7 @@ logger = logging.getLogger("lore.jobs")
 RETRY_BASE_SECONDS = 2.0
 MAX_RETRY_SECONDS = 300.0
 PROGRESS_EVERY_SECONDS = 0.2
+WEBHOOK_JOB = "webhook_delivery"
 PERMANENT = (InvalidInput, NotFound, Forbidden)  # the same input fails the same way: retrying only delays it
 
 
@@ -152,17 +154,30 @@ class Runner:
 
     def _failed(self, job: Job, owner: str, error: Exception, start: float) -> Job | None:
         permanent = isinstance(error, PERMANENT) or job.attempts >= job.max_attempts
-        delay = None if permanent else retry_delay(job.attempts, self.retry_base)
+        spec = kind(job.kind)
+        base = spec.retry_base(self.lore.settings) if spec.retry_base else self.retry_base
+        delay = None if permanent else retry_delay(job.attempts, base)
         outcome = "failed" if permanent else "retried"
         self.lore.probes.job_finished(job.kind, outcome, time.perf_counter() - start)
         logger.warning("job %s: attempt %d failed (%s)", job.id, job.attempts, error, exc_info=not permanent)
         updated = self.records.fail(job.id, owner, error_record(error, job.attempts), delay)
+        if updated is not None and delay is None:
+            self._announce(updated)
         if updated is not None and delay is not None:
             try:
                 self.transport.send(job.id, delay)
             except Exception:  # the reaper delivers it once it is overdue
                 logger.warning("job %s: could not schedule the retry", job.id, exc_info=True)
         return updated
+
+    def _announce(self, job: Job) -> None:
+        """A job that failed for good is an event (a webhook delivery's failure is in its own log instead)."""
+        if job.kind == WEBHOOK_JOB:
+            return
+        data = {"job_id": job.id, "kind": job.kind, "attempts": job.attempts, "error": job.error}
+        self.lore.bus.publish(BusEvent("job.failed", job.tenant_id, data))
+        if job.kind == "ingest":
+            self.lore.bus.publish(BusEvent("ingest.failed", job.tenant_id, data))
 
     def release(self) -> list[Job]:
         """Stopping: hand this runner's unfinished jobs back to the queue for another worker."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lore.bus import BusEvent, EventBus
 from lore.config import Settings
 from lore.core import ingest
 from lore.core.ingest import CorpusDoc
@@ -59,6 +60,7 @@ class Ingestion:
         models: ModelDirectory,
         sync: IndexSync,
         token_counter: Callable[[], ingest.TokenCounter],
+        bus: EventBus | None = None,
     ) -> None:
         self.settings = settings
         self.documents = documents
@@ -66,6 +68,7 @@ class Ingestion:
         self.models = models
         self.sync = sync
         self.token_counter = token_counter  # picklable: documents are chunked in worker processes
+        self.bus = bus or EventBus()
         self._sandbox: Sandbox | None = None
         self._sandbox_lock = threading.Lock()
 
@@ -123,7 +126,9 @@ class Ingestion:
                 tracker.failed(failure)
             self._write_batch(batch, known, report, tracker)
         if sync:
-            report.removed = self._remove_missing(paths, files, known, tenant_id)
+            report.removed = self._remove_missing(paths, files, known, (tenant_id, collection))
+        for failure in report.failures:
+            self._ingest_failed(failure, tenant_id, collection)
         self.sync.after_write(save=True)
         report.seconds = ingest.elapsed_since(start)
         return report
@@ -183,19 +188,43 @@ class Ingestion:
         batch written again (writes replace by source, so a repeat is harmless; its progress is not reported
         twice)."""
         try:
-            return self.writer.write(batch, progress)
+            written = self.writer.write(batch, progress)
         except Conflict:
             self.sync.sync()
-            return self.writer.write(batch)
+            written = self.writer.write(batch)
+        for document in written[0]:
+            self._indexed(document)
+        return written
 
-    def _remove_missing(self, roots: Sequence[Path], files: list[Path], known: Known, tenant_id: str) -> int:
+    def _indexed(self, document: Document) -> None:
+        data = {
+            "document_id": document.id,
+            "source": document.source,
+            "title": document.title,
+            "chunks": document.chunk_count,
+        }
+        self.bus.publish(
+            BusEvent("document.indexed", document.tenant_id, data, collection=document.collection)
+        )
+
+    def _ingest_failed(self, failure: ingest.Failure, tenant_id: str, collection: str) -> None:
+        data = {"source": failure.source, "reason": failure.code, "message": failure.message}
+        self.bus.publish(BusEvent("ingest.failed", tenant_id, data, collection=collection))
+
+    def _remove_missing(
+        self, roots: Sequence[Path], files: list[Path], known: Known, where: tuple[str, str]
+    ) -> int:
+        tenant_id, collection = where
         seen = {str(path) for path in files}
         prefixes = [str(root.resolve()) for root in roots]
         removed = 0
         for source, stored in known.items():
             under_root = any(source == p or source.startswith(p.rstrip("/") + "/") for p in prefixes)
-            if under_root and source not in seen and not Path(source).exists():
-                removed += self.documents.delete_document(tenant_id, stored.document_id)
+            gone = under_root and source not in seen and not Path(source).exists()
+            if gone and self.documents.delete_document(tenant_id, stored.document_id):
+                removed += 1
+                data = {"document_id": stored.document_id, "source": source}
+                self.bus.publish(BusEvent("document.deleted", tenant_id, data, collection=collection))
         return removed
 
     def text(self, title: str, text: str, source: str | None, to: Destination) -> Document:

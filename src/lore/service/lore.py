@@ -14,6 +14,7 @@ from lore.backends.cache import Caches, open_caches
 from lore.backends.store.access_records import no_document
 from lore.backends.store.database import Database
 from lore.backends.store.documents import named_collections
+from lore.bus import BusEvent, EventBus
 from lore.caching import CacheStats
 from lore.config import Settings
 from lore.core import ingest, reembedding
@@ -52,6 +53,7 @@ from lore.service.query_adapters import QueryAdapters, QuerySpaces
 from lore.service.readiness import Check, Component, probe_all
 from lore.service.search_cache import SearchCache
 from lore.service.visibility import Visibility
+from lore.webhooks import Webhooks
 
 
 class Lore:
@@ -73,6 +75,7 @@ class Lore:
         caches = caches or open_caches(settings)
         self.settings = settings
         self.probes = Probes()  # timings of searches, embeddings and jobs, for whoever attaches (the API)
+        self.bus = EventBus()  # what happened (a document indexed, a job failed), for webhooks
         self.store = store
         self.index = index
         self.models = ModelDirectory(
@@ -120,8 +123,15 @@ class Lore:
         )
         writer = ingest.Writer(store.documents, store.vectors, store.reembedding, self.models)
         self.ingestion = Ingestion(
-            settings, store.documents, writer, self.models, self.index_sync, token_counter_factory(settings)
+            settings,
+            store.documents,
+            writer,
+            self.models,
+            self.index_sync,
+            token_counter_factory(settings),
+            self.bus,
         )
+        self.webhooks = Webhooks.on_bus(store, settings, self.bus)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, caches: Caches | None = None) -> Lore:
@@ -136,6 +146,7 @@ class Lore:
 
     def close(self) -> None:
         self.events.close()  # what is still buffered is written before the store closes
+        self.webhooks.deliveries.close()
         self.ingestion.close()
         self.index_sync.close()
         self.index.save()
@@ -254,9 +265,12 @@ class Lore:
         self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, readers: Readers = None
     ) -> None:
         """`NotFound` also when `readers` may not read it."""
-        if not self.store.documents.delete_document(tenant_id, document_id, readers):
+        document = self.store.documents.get_document(tenant_id, document_id, readers=readers)
+        if document is None or not self.store.documents.delete_document(tenant_id, document_id, readers):
             raise no_document(document_id)
         self.index_sync.after_write(save=False)
+        data = {"document_id": document.id, "source": document.source, "title": document.title}
+        self.bus.publish(BusEvent("document.deleted", tenant_id, data, collection=document.collection))
 
     def document_access(
         self, document_id: str, *, tenant_id: str = DEFAULT_TENANT, readers: Readers = None

@@ -46,7 +46,7 @@ EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def intake(lore: LoreDep) -> EventIntake:
-    return EventIntake(lore.store, lore.events.counts)
+    return EventIntake(lore.store, lore.events.counts, lore.bus)
 
 
 IntakeDep = Annotated[EventIntake, Depends(intake)]

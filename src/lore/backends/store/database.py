@@ -44,6 +44,7 @@ from lore.backends.store.trained_models import TrainedModelRecords
 from lore.backends.store.usage_records import UsageRecords
 from lore.backends.store.user_records import UserRecords
 from lore.backends.store.vector_source import SqlVectorSource
+from lore.backends.store.webhook_records import WebhookRecords
 from lore.errors import InvalidInput
 from lore.interfaces import ChangeFeed, Documents, KeywordSearch, Reembedding, VectorSource
 from lore.migrations import head_revision
@@ -53,7 +54,7 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
     `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`,
-    `secrets`, `events`, `trained_models`, `catalogue` and `intent_routes` are the repositories callers use."""
+    `secrets`, `events`, `trained_models`, `catalogue`, `intent_routes` and `webhooks` are the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -77,6 +78,7 @@ class Database(abc.ABC):
         self.trained_models = TrainedModelRecords(self)
         self.catalogue = CatalogueRecords(self)
         self.intent_routes = IntentRouteRecords(self)
+        self.webhooks = WebhookRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 

@@ -447,3 +447,48 @@ intent_routes = sa.Table(
     sa.Column("escalate", sa.Boolean(), nullable=False),  # hand the conversation to a human
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+
+# --- webhooks: tenants' endpoints and the log of each delivery ----------------------------------------------
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("events", Json, nullable=False),  # the event types it subscribes to
+    sa.Column("collections", Json, nullable=True),  # only events in these collections; NULL: every event
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("secret", sa.Text(), nullable=False),  # Fernet token of the whsec_ signing secret
+    sa.Column("previous_secret", sa.Text(), nullable=True),  # still signing until `previous_until`
+    sa.Column("previous_until", UtcDateTime(), nullable=True),
+    sa.Column("failures", sa.Integer(), nullable=False),  # failed attempts since the last success
+    sa.Column("failing_since", UtcDateTime(), nullable=True),
+    sa.Column("disabled_reason", sa.Text(), nullable=True),
+    _created_at(),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_webhooks_tenant", "tenant_id", "created_at", "id"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), nullable=False),
+    sa.Column("webhook_id", sa.Text(), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_id", sa.Text(), nullable=False),  # the webhook-id header: receivers dedupe on it
+    sa.Column("event_type", sa.Text(), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),  # the exact body that is signed and sent
+    sa.Column("state", sa.Text(), nullable=False),  # "pending" | "delivered" | "failed"
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=True),  # of the last attempt
+    sa.Column("latency_ms", sa.Float(), nullable=True),  # of the last attempt
+    sa.Column("error", sa.Text(), nullable=True),  # of the last failed attempt
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+    sa.Column("job_id", sa.Text(), nullable=True),
+    _created_at(),
+    sa.Column("delivered_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_webhook_deliveries_newest", "webhook_id", "created_at", "id"),
+)

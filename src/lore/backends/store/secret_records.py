@@ -2,7 +2,7 @@
 form to show, when each was last used and since when its provider has been refusing it.
 
 Encryption is `lore.security.secrets`' business: this module never sees a secret in the clear. `reencrypt`
-rewrites every ciphertext Lore keeps (these and the users' TOTP secrets) in one transaction, with the rows
+rewrites every ciphertext Lore keeps (these, the users' TOTP secrets and the webhooks' signing secrets) in one transaction, with the rows
 locked, so a rotation never loses a secret set while it runs.
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from lore.backends.store.rows import AnyRow
-from lore.backends.store.schema import tenant_secrets, users
+from lore.backends.store.schema import tenant_secrets, users, webhooks
 from lore.errors import NotFound
 from lore.models import utcnow
 
@@ -141,4 +141,12 @@ class SecretRecords:
                 ciphertext = transform(user.mfa_secret, f"the TOTP secret of user {user.id!r}")
                 conn.execute(sa.update(users).where(users.c.id == user.id).values(mfa_secret=ciphertext))
                 rewritten[user.tenant_id] += 1
+            for hook in conn.execute(sa.select(webhooks).with_for_update()).all():
+                values = {"secret": transform(hook.secret, f"the signing secret of webhook {hook.id}")}
+                if hook.previous_secret is not None:
+                    values["previous_secret"] = transform(
+                        hook.previous_secret, f"the old secret of {hook.id}"
+                    )
+                conn.execute(sa.update(webhooks).where(webhooks.c.id == hook.id).values(values))
+                rewritten[hook.tenant_id] += 1
         return rewritten
