@@ -17,13 +17,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from lore.models import utcnow
 
 logger = logging.getLogger("lore.bus")
 
-EVENT_TYPES = (
+EventType = Literal[
     "document.indexed",
     "document.deleted",
     "ingest.failed",
@@ -31,7 +31,8 @@ EVENT_TYPES = (
     "answer.abstained",
     "feedback.negative",
     "webhook.disabled",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 def new_event_id() -> str:

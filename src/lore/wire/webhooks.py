@@ -9,18 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lore.backends.store.webhook_records import DeliveryRecord, WebhookRecord
+from lore.bus import EventType
 from lore.webhooks.addresses import MAX_URL_CHARS
 from lore.webhooks.endpoints import MAX_COLLECTIONS, MAX_DESCRIPTION_CHARS
 
-EventType = Literal[
-    "document.indexed",
-    "document.deleted",
-    "ingest.failed",
-    "job.failed",
-    "answer.abstained",
-    "feedback.negative",
-    "webhook.disabled",
-]
 Events = list[EventType]
 Collections = list[str] | None
 
