@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import mcp_types as types
 import pytest
@@ -19,6 +18,7 @@ from mcp.shared.exceptions import MCPError
 
 from lore.security.scopes import ROLE_SCOPES, Scope
 from tests.api.conftest import LiveServer, small_server
+from tests.event_loops import run_async
 from tests.keys import bearer, mint_key
 from tests.mcp.conftest import ACME, BOARD, PAYROLL, RESET, data, error, fill
 
@@ -57,7 +57,7 @@ def run(server: LiveServer, token: str, scenario: Scenario) -> Any:
         async with session(server, token) as client:
             return await scenario(client)
 
-    return anyio.run(main)
+    return run_async(main)
 
 
 def test_the_tools_listed_are_those_the_caller_may_use(server: LiveServer) -> None:

@@ -22,6 +22,7 @@ from lore.registry import create_store
 from lore.security.keys import KeyRing
 from lore.security.scopes import ROLE_SCOPES
 from lore.service import Lore
+from tests.event_loops import run_async
 from tests.keys import mint_key
 from tests.mcp.conftest import ACME, BOARD, PAYROLL, RESET, data, error, fill
 
@@ -69,7 +70,7 @@ class Machine:
                 await client.initialize()
                 return await scenario(client)
 
-        return anyio.run(main)
+        return run_async(main)
 
     def audit(self) -> list[Any]:
         with Lore.open(self.settings) as lore:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-import anyio
 import pytest
 import redis
 
@@ -18,6 +16,7 @@ from lore.security.limits import Limit, RateLimiter, Verdict, limits_for
 from lore.security.principal import Principal
 from lore.security.quotas import TenantPolicy, defaults
 from lore.security.scopes import PUBLISHABLE_SCOPES, ROLE_SCOPES
+from tests.event_loops import run_async
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 UNREACHABLE = "redis://127.0.0.1:1/14"  # nothing listens on port 1
@@ -50,7 +49,7 @@ def limiter_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
 
 def run(settings: Settings, scenario: Callable[[RateLimiter], Awaitable[Any]]) -> Any:
     """The scenario inside one event loop of its own thread, over a limiter built in it (as the app's lifespan
-    does): a loop another test's library left running on the main thread cannot get in its way."""
+    does)."""
 
     async def main() -> Any:
         limiter = RateLimiter.from_settings(settings)
@@ -59,8 +58,7 @@ def run(settings: Settings, scenario: Callable[[RateLimiter], Awaitable[Any]]) -
         finally:
             await limiter.close()
 
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(anyio.run, main).result()
+    return run_async(main)
 
 
 async def hits(limiter: RateLimiter, limits: list[Limit], times: int) -> list[Verdict]:
