@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -16,3 +16,8 @@ OptionalMoment = Annotated[datetime | None, BLANK_IS_NONE]
 def lines(text: str) -> list[str]:
     """A textarea's non-empty lines, trimmed."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def midnight_utc(day: date | None, *, days_after: int = 0) -> datetime | None:
+    """The start (UTC) of `day`, `days_after` days on: a date field as the API's time bounds take it."""
+    return datetime.combine(day + timedelta(days=days_after), time(), UTC) if day else None

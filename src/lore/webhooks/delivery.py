@@ -203,7 +203,7 @@ class Deliveries:
             status = response.status_code
             error = None if 200 <= status < 300 else f"the endpoint answered {status}"
         except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}"[:MAX_ERROR_CHARS] or type(failure).__name__
+            error = f"{type(failure).__name__}: {failure}"[:MAX_ERROR_CHARS]
         latency = round((time.perf_counter() - start) * 1000, 2)
         outcome = {"status_code": status, "latency_ms": latency, "error": error}
         if error is None:

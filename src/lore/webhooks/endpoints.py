@@ -68,6 +68,10 @@ def check_collections(collections: Sequence[str] | None) -> list[str] | None:
     return sorted({check_name("collection", name) for name in collections})
 
 
+def no_webhook(webhook_id: str) -> NotFound:
+    return NotFound(f"no webhook {webhook_id!r}", details={"webhook_id": webhook_id})
+
+
 class Webhooks:
     def __init__(self, deliveries: Deliveries) -> None:
         self.deliveries = deliveries
@@ -107,7 +111,7 @@ class Webhooks:
     def get(self, tenant_id: str, webhook_id: str) -> WebhookRecord:
         webhook = self.records.get(tenant_id, webhook_id)
         if webhook is None:
-            raise NotFound(f"no webhook {webhook_id!r}", details={"webhook_id": webhook_id})
+            raise no_webhook(webhook_id)
         return webhook
 
     def list(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> Page[WebhookRecord]:
@@ -116,7 +120,7 @@ class Webhooks:
     def update(self, tenant_id: str, webhook_id: str, changes: dict[str, Any]) -> WebhookRecord:
         """Change any of url, description, events, collections (None: every one) and enabled; enabling an
         endpoint starts its run of failures afresh."""
-        self.get(tenant_id, webhook_id)
+        current = self.get(tenant_id, webhook_id)
         values: dict[str, Any] = {}
         if "url" in changes:
             values["url"] = self._url(changes["url"])
@@ -130,17 +134,17 @@ class Webhooks:
             values["enabled"] = bool(changes["enabled"])
             if values["enabled"]:
                 values |= {"failures": 0, "failing_since": None, "disabled_reason": None}
-        updated = (
-            self.records.update(tenant_id, webhook_id, values) if values else self.get(tenant_id, webhook_id)
-        )
+        if not values:
+            return current
+        updated = self.records.update(tenant_id, webhook_id, values)
         self.deliveries.changed(tenant_id)
         if updated is None:
-            raise NotFound(f"no webhook {webhook_id!r}", details={"webhook_id": webhook_id})
+            raise no_webhook(webhook_id)
         return updated
 
     def delete(self, tenant_id: str, webhook_id: str) -> None:
         if not self.records.delete(tenant_id, webhook_id):
-            raise NotFound(f"no webhook {webhook_id!r}", details={"webhook_id": webhook_id})
+            raise no_webhook(webhook_id)
         self.deliveries.changed(tenant_id)
 
     def rotate(self, tenant_id: str, webhook_id: str) -> Created:
@@ -155,7 +159,7 @@ class Webhooks:
         }
         updated = self.records.update(tenant_id, webhook_id, values)
         if updated is None:
-            raise NotFound(f"no webhook {webhook_id!r}", details={"webhook_id": webhook_id})
+            raise no_webhook(webhook_id)
         return Created(updated, secret)
 
     def deliveries_of(

@@ -22,6 +22,7 @@ from functools import cache, partial
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lore.api.errors import lore_error_response
@@ -76,10 +77,7 @@ def _publishable_routes() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
         method, path = route.split(" ", 1)
         if path.startswith("/v1/") and requirement in PUBLISHABLE_SCOPES:
             methods.setdefault(path, []).append(method)
-    return tuple(
-        (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), tuple(found))
-        for path, found in methods.items()
-    )
+    return tuple((compile_path(path)[0], tuple(found)) for path, found in methods.items())
 
 
 def publishable_methods(path: str) -> tuple[str, ...]:

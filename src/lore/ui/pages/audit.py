@@ -6,7 +6,6 @@ page at a time, and the narrowed entries exported as CSV or JSON lines. Both are
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,12 +17,12 @@ from lore.api.auth import PrincipalDep
 from lore.api.deps import IdentityDep, KeysDep, LoreDep, TenantDep
 from lore.api.routes import audit as api_audit
 from lore.api.routes import keys as api_keys
-from lore.api.routes import users as api_users
 from lore.backends.store.audit_records import AuditFilters
 from lore.security.identity import Identity
 from lore.security.keys import KeyRing
 from lore.security.principal import Principal
-from lore.ui.forms import OptionalDate
+from lore.ui.forms import OptionalDate, midnight_utc
+from lore.ui.pages.users import all_users
 from lore.ui.rendering import is_htmx, render
 from lore.ui.routing import page_router
 from lore.wire.audit import ExportFormat
@@ -54,7 +53,7 @@ class Narrowed:
         }
 
     def filters(self) -> AuditFilters:
-        since, until = _start(self.since), _start(self.until, days_after=1)
+        since, until = midnight_utc(self.since), midnight_utc(self.until, days_after=1)
         return api_audit.filters(self.actor or None, self.action or None, self.target or None, since, until)
 
     def query(self, **more: str) -> str:
@@ -65,14 +64,9 @@ class Narrowed:
 NarrowedDep = Annotated[Narrowed, Depends()]
 
 
-def _start(day: date | None, *, days_after: int = 0) -> datetime | None:
-    return datetime.combine(day + timedelta(days=days_after), time(), UTC) if day else None
-
-
 def names(identity: Identity, keys: KeyRing, principal: Principal) -> dict[str, str]:
     """Who an actor or target such as `user:<id>` or `key:<id>` is: a user's email, a key's name."""
-    users = api_users.list_users(identity, principal, limit=200, cursor=None).items
-    found = {f"user:{user.id}": user.email for user in users}
+    found = {f"user:{user.id}": user.email for user in all_users(identity, principal)}
     for key in api_keys.list_keys(keys, principal).items:  # a key acts as `key:<id>`, is acted on as `<id>`
         found[f"key:{key.id}"] = found[key.id] = f"key “{key.name}”"
     return found

@@ -6,7 +6,7 @@ reports exactly what `GET /v1/analytics/gaps` and `GET /v1/analytics/search` wou
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Form, Query, Request, Response
@@ -17,6 +17,7 @@ from lore.api.deps import GapsDep, LoreDep, TenantDep
 from lore.api.routes import analytics as api_analytics
 from lore.api.routes import gaps as api_gaps
 from lore.errors import InvalidInput
+from lore.ui.forms import midnight_utc
 from lore.ui.rendering import is_htmx, render
 from lore.ui.routing import page_router
 from lore.wire.gaps import PromoteIn
@@ -33,7 +34,7 @@ def day_start(field: str, value: str, *, days_after: int = 0) -> datetime | None
         day = date.fromisoformat(value.strip())
     except ValueError as error:
         raise InvalidInput(f"{field}: not a date (YYYY-MM-DD)", details={"parameter": field}) from error
-    return datetime.combine(day + timedelta(days=days_after), time(), UTC)
+    return midnight_utc(day, days_after=days_after)
 
 
 @router.get("/gaps")
