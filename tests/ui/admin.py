@@ -13,7 +13,13 @@ from lore.security.scopes import RoleName
 from tests.ui.browser import check_page, sign_in
 from tests.ui.conftest import Site
 
-ADMIN_PAGES = {"API keys": "/keys", "Users": "/users", "Usage": "/usage", "Audit log": "/audit"}
+ADMIN_PAGES = {
+    "API keys": "/keys",
+    "Users": "/users",
+    "Webhooks": "/webhooks",
+    "Usage": "/usage",
+    "Audit log": "/audit",
+}
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,13 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "PATCH /users/{user_id}": Scope.ADMIN,  # admins and owners: the owner scope (checked by Accounts)
     "POST /users/{user_id}/password": Scope.ADMIN,
     "DELETE /users/{user_id}/mfa": Scope.ADMIN,
+    "GET /webhooks": Scope.ADMIN,
+    "POST /webhooks": Scope.ADMIN,
+    "GET /webhooks/{webhook_id}": Scope.ADMIN,
+    "PATCH /webhooks/{webhook_id}": Scope.ADMIN,
+    "DELETE /webhooks/{webhook_id}": Scope.ADMIN,
+    "POST /webhooks/{webhook_id}/rotate": Scope.ADMIN,
+    "POST /webhooks/{webhook_id}/deliveries/{delivery_id}/replay": Scope.ADMIN,
     "POST /groups": Scope.ADMIN,
     "DELETE /groups/{name}": Scope.ADMIN,
     "POST /groups/{name}/members": Scope.ADMIN,

@@ -40,6 +40,7 @@ NAVIGATION = (
     NavItem("Recommendations", "/recommendations"),
     NavItem("API keys", "/keys"),
     NavItem("Users", "/users"),
+    NavItem("Webhooks", "/webhooks"),
     NavItem("Usage", "/usage"),
     NavItem("Audit log", "/audit"),
     NavItem("Health", "/health"),

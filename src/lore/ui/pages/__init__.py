@@ -17,6 +17,7 @@ from lore.ui.pages import (
     search,
     usage,
     users,
+    webhooks,
     widget,
 )
 
@@ -31,6 +32,7 @@ for module in (
     keys,
     users,
     groups,
+    webhooks,
     usage,
     audit,
     gaps,
