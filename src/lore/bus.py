@@ -31,6 +31,7 @@ EventType = Literal[
     "answer.abstained",
     "feedback.negative",
     "webhook.disabled",
+    "quota.near",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 

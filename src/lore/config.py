@@ -430,6 +430,13 @@ class LimitsSettings(BaseModel):
         description="Requests one tenant may make per UTC day (policy `quotas.requests_per_day`; default: no "
         "quota).",
     )
+    quota_near_fraction: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="The share of a quota whose use publishes a `quota.near` event (once per tenant, quota and UTC "
+        "day; docs/limits.md).",
+    )
     usage_flush_seconds: float = Field(
         1.0, gt=0, description="How often a process writes its buffered usage counters to the store."
     )

@@ -125,7 +125,7 @@ def create_app(
         app.state.gaps = KnowledgeGaps(service)
         app.state.search_limiter = anyio.CapacityLimiter(settings.serving.search_threads)
         app.state.answer_slots = AnswerSlots(settings.answers.answer_concurrency)
-        throttling.open(service.store, runtime.queue.transport.pending)
+        throttling.open(service.store, runtime.queue.transport.pending, service.bus)
         metrics.watch_caches(service.cache_stats)
         metrics.watch_events(service.events.counts.snapshot)
         metrics.watch_process(service.store.engine, service.index_sync.lag)

@@ -28,12 +28,14 @@ from lore.api.load import ROUTE_USE, LoadShedder, RouteUse, route_use
 from lore.backends.store.database import Database
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.usage_records import NO_KEY
+from lore.bus import EventBus
 from lore.config import Settings
 from lore.conversations import StoredTurn
 from lore.errors import Overloaded, RateLimited
 from lore.security.addresses import ClientAddresses
 from lore.security.limits import Limit, RateLimiter, Verdict, Window, limits_for
 from lore.security.principal import Principal
+from lore.security.quota_notices import QuotaNotices
 from lore.security.quotas import Policies, PolicySource, Quotas, TenantPolicy, defaults
 from lore.security.usage import UsageRecorder
 
@@ -60,17 +62,20 @@ class Throttling:
         self.addresses = ClientAddresses(settings.limits.trusted_proxies)
         self.shedder = LoadShedder(settings.limits)
         self._opened: tuple[RateLimiter, Policies, Quotas, UsageRecorder] | None = None
+        self._notices: QuotaNotices | None = None
 
-    def open(self, db: Database, queue_depth: Callable[[], int]) -> None:
+    def open(self, db: Database, queue_depth: Callable[[], int], bus: EventBus | None = None) -> None:
         """Start, inside the app's event loop (the limiter's Redis client belongs to it): usage is counted into
-        `db.usage`, policies read from `db.tenants`."""
+        `db.usage`, policies read from `db.tenants`; `quota.near` events go on `bus`."""
         limits, records = self.settings.limits, db.usage
         recorder = UsageRecorder(
             records, flush_seconds=limits.usage_flush_seconds, flush_increments=limits.usage_flush_increments
         )
         recorder.start()
         policies = Policies(_settings_of(db.tenants), defaults(limits), limits.policy_cache_seconds)
-        quotas = Quotas(recorder, records, limits.policy_cache_seconds)
+        if bus is not None:
+            self._notices = QuotaNotices(db.notices, bus, limits.quota_near_fraction)
+        quotas = Quotas(recorder, records, limits.policy_cache_seconds, self._notices)
         self._opened = (RateLimiter.from_settings(self.settings), policies, quotas, recorder)
         self.shedder.queue_depth = queue_depth
 
@@ -81,6 +86,9 @@ class Throttling:
             self._opened = None
             await anyio.to_thread.run_sync(recorder.close)
             await limiter.close()
+        if self._notices is not None:
+            await anyio.to_thread.run_sync(self._notices.close)
+            self._notices = None
 
     @property
     def parts(self) -> tuple[RateLimiter, Policies, Quotas, UsageRecorder]:

@@ -26,6 +26,7 @@ from limits import parse_many
 from lore.backends.store.usage_records import Stored, UsageRecords
 from lore.config import LimitsSettings
 from lore.errors import InvalidInput, QuotaExceeded
+from lore.security.quota_notices import QuotaNotices
 from lore.security.usage import UsageRecorder
 
 logger = logging.getLogger("lore.quotas")
@@ -133,12 +134,16 @@ class Policies:
 class Quotas:
     """The checks, against usage (`UsageRecorder`, per day) and what the tenant stores (`UsageRecords`: read
     at most every `ttl` seconds per tenant, since summing the bytes reads every document's text, and counted
-    up by this process's own additions in between). Replicas see each other's additions at the next read."""
+    up by this process's own additions in between). Replicas see each other's additions at the next read.
+    A use that reaches a share of its quota is told to `notices` (a `quota.near` event)."""
 
-    def __init__(self, recorder: UsageRecorder, records: UsageRecords, ttl: float) -> None:
+    def __init__(
+        self, recorder: UsageRecorder, records: UsageRecords, ttl: float, notices: QuotaNotices | None = None
+    ) -> None:
         self.recorder = recorder
         self.records = records
         self.ttl = ttl
+        self.notices = notices
         self._stored: dict[str, tuple[float, Stored]] = {}
         self._lock = threading.Lock()
 
@@ -153,6 +158,7 @@ class Quotas:
         if limit is None:
             return
         used = self.recorder.used_today(tenant_id, family)
+        self._observe(tenant_id, name, used, limit)
         if used >= limit:
             raise _exceeded(name, limit, used, _seconds_to_midnight())
 
@@ -162,10 +168,18 @@ class Quotas:
         if count_limit is None and bytes_limit is None:
             return
         stored = self._stored_of(tenant_id)
+        if count_limit is not None:
+            self._observe(tenant_id, "documents", stored.documents + documents, count_limit)
+        if bytes_limit is not None:
+            self._observe(tenant_id, "stored_bytes", stored.bytes, bytes_limit)
         if count_limit is not None and stored.documents + documents > count_limit:
             raise _exceeded("documents", count_limit, stored.documents, self.ttl)
         if bytes_limit is not None and stored.bytes >= bytes_limit:
             raise _exceeded("stored_bytes", bytes_limit, stored.bytes, self.ttl)
+
+    def _observe(self, tenant_id: str, name: QuotaName, used: int, limit: int) -> None:
+        if self.notices is not None:
+            self.notices.observe(tenant_id, name, used, limit)
 
     def _stored_of(self, tenant_id: str) -> Stored:
         with self._lock:

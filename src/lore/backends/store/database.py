@@ -37,6 +37,7 @@ from lore.backends.store.group_records import GroupRecords
 from lore.backends.store.intent_routes import IntentRouteRecords
 from lore.backends.store.job_records import JobRecords
 from lore.backends.store.keyword_search import SqlKeywordSearch
+from lore.backends.store.notice_records import NoticeRecords
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
 from lore.backends.store.secret_records import SecretRecords
 from lore.backends.store.tenant_records import TenantRecords
@@ -54,7 +55,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
     `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`,
-    `secrets`, `events`, `trained_models`, `catalogue`, `intent_routes` and `webhooks` are the repositories callers use."""
+    `secrets`, `events`, `trained_models`, `catalogue`, `intent_routes`, `webhooks` and `notices` are the
+    repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -79,6 +81,7 @@ class Database(abc.ABC):
         self.catalogue = CatalogueRecords(self)
         self.intent_routes = IntentRouteRecords(self)
         self.webhooks = WebhookRecords(self)
+        self.notices = NoticeRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 

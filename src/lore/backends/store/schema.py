@@ -492,3 +492,15 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", UtcDateTime(), nullable=True),
     sa.Index("ix_webhook_deliveries_newest", "webhook_id", "created_at", "id"),
 )
+
+# --- notices: an announcement made once per tenant, subject and period, whichever process gets there first --
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("tenant_id", sa.Text(), primary_key=True),
+    sa.Column("event_type", sa.Text(), primary_key=True),  # the bus event it announced: "quota.near"
+    sa.Column("subject", sa.Text(), primary_key=True),  # what it is about: a quota's name
+    sa.Column("period", sa.Text(), primary_key=True),  # the period it holds for: a UTC day, YYYY-MM-DD
+    _created_at(),
+)
