@@ -20,14 +20,18 @@ from tests.keys import bearer, mint_key
 from tests.ui.admin import ADMIN_PAGES, assert_closed_to, new_user
 from tests.ui.browser import Watch, check_page, sign_in
 from tests.ui.conftest import Site
+from tests.waiting import wait_for
 from tests.webhooks.calls import deliveries, index, settled, subscribe
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import Answer, Receiver
 
 # Endpoints on loopback (the receiver's) pass the SSRF guard only with this on; retries shrunk to test size.
 LOOPBACK_WEBHOOKS: dict[str, Any] = {
     "webhook_allow_loopback": True,
     "webhook_timeout_seconds": 2.0,
     "webhook_retry_base_seconds": 0.2,
+    "webhook_attempts": 3,
+    "webhook_disable_after_failures": 2,
+    "webhook_disable_after_seconds": 0,
 }
 
 
@@ -166,6 +170,37 @@ def test_disabling_enabling_and_deleting_are_what_the_api_sees(
     page.wait_for_url(f"{site.url}/webhooks")
     expect(page.get_by_text("No endpoints yet.")).to_be_visible()
     assert_error(api.get(f"/v1/webhooks/{created['id']}"), 404, "not_found")
+
+
+def test_an_endpoint_lore_disabled_shows_why_and_is_enabled_again_here(
+    site: Site, page: Page, seen: Watch, receiver: Receiver, api: httpx.Client
+) -> None:
+    receiver.default = Answer(status=500)
+    created = subscribe(api, receiver.url, ["document.indexed"])
+    index(api)
+    wait_for(lambda: not api.get(f"/v1/webhooks/{created['id']}").json()["enabled"], "Lore to disable it")
+    settled(api, created["id"])  # its delivery given up: the endpoint is disabled
+    sign_in(page, site.url, site.email, site.password, next_path="/webhooks")
+    state = _row(page, receiver.url).locator("td[data-label=State]")
+    expect(state).to_contain_text("disabled")
+    expect(state).to_contain_text("2 failed attempts in a row")
+    check_page(page, "webhooks-auto-disabled")
+    page.goto(f"{site.url}/webhooks/{created['id']}")
+    log = page.locator("#delivery-log tbody tr")
+    expect(log.first.locator("td[data-label=State]")).to_have_text("failed")
+    expect(log.first.locator("td[data-label=Status]")).to_have_text("500")  # the last attempt's
+    expect(log.first.locator("td[data-label=Attempts]")).to_have_text("2")
+    expect(log.first.locator("td[data-label=Error]")).to_have_text("the endpoint is disabled")
+    expect(page.locator("#delivery-log")).to_contain_text("enable it to replay")
+    receiver.default = Answer(status=204)
+    page.get_by_role("button", name=f"Enable {receiver.url}").click()
+    expect(page.locator("#endpoint .facts")).to_contain_text("enabled")
+    log.first.get_by_role("button", name="Replay document.indexed").click()  # the log came back with Replay
+    settled_again = wait_for(
+        lambda: next((d for d in deliveries(api, created["id"]) if d["state"] == "delivered"), None),
+        "the replayed delivery",
+    )
+    assert settled_again["status_code"] == 204
 
 
 def test_refused_input_says_the_apis_code(site: Site, page: Page, seen: Watch, receiver: Receiver) -> None:
