@@ -31,6 +31,8 @@ EventType = Literal[
     "answer.abstained",
     "feedback.negative",
     "webhook.disabled",
+    "source.synced",
+    "sync.failed",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 

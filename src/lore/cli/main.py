@@ -39,6 +39,7 @@ from lore.cli import (
     search,
     secrets,
     serve,
+    sync,
     tenants,
     usage,
     users,
@@ -74,6 +75,8 @@ def _options(
 
 
 app.command("ingest")(ingest.ingest)
+app.command("sync")(sync.sync)
+app.command("watch")(sync.watch)
 app.command("search")(search.search)
 app.command("ask")(ask.ask)
 app.command("reembed")(reembed.reembed)
