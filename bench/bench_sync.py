@@ -70,37 +70,46 @@ def main() -> None:
         site.put("/", page("Index", "All articles.", *(f"/a/{i}" for i in range(pages))))
         for i in range(pages):
             site.put(f"/a/{i}", page(f"Article {i}", _text(i, "site")))
-        settings = Settings(
-            _env_file=None,
-            data_dir=root / "data",
-            crawl_allow_loopback=True,
-            crawl_requests_per_second=1000.0,
-            crawl_max_pages=pages + 1,
-        )
         rows, record = [], {}
-        with Lore.open(settings) as lore, Served(site) as url:
-            reference, _ = _timed(
-                lambda: lore.ingest_paths([folder], collection="reference", tags=[], sync=False)
+
+        def fresh(name: str) -> Lore:
+            """A Lore on a data dir of its own (nothing reused between measurements), its model loaded."""
+            settings = Settings(
+                _env_file=None,
+                data_dir=root / f"data-{name}",
+                crawl_allow_loopback=True,
+                crawl_requests_per_second=1000.0,
+                crawl_max_pages=pages + 1,
             )
-            syncer = Syncer(lore)
+            lore = Lore.open(settings)
+            lore.add_text(title="warm-up", text="The model is loaded before anything is timed.")
+            return lore
+
+        with fresh("reference") as lore:
+            reference, _ = _timed(
+                lambda: lore.ingest_paths([plain], collection="reference", tags=[], sync=False)
+            )
+        with Served(site) as url:
             for name, spec in (
                 ("folder", SourceSpec("folder", str(folder), "folder")),
                 ("website", SourceSpec("website", url + "/", "site")),
             ):
-                for run in ("first", "no change"):
-                    seconds, report = _timed(lambda spec=spec: syncer.run(spec))
-                    docs = report.listed  # type: ignore[attr-defined]
-                    rows.append(
-                        (
-                            name,
-                            run,
-                            docs,
-                            f"{seconds:.2f}",
-                            f"{docs / seconds:.1f}",
-                            f"{reference / seconds:.2f}",
+                with fresh(name) as lore:
+                    syncer = Syncer(lore)
+                    for run in ("first", "no change"):
+                        seconds, report = _timed(lambda spec=spec, syncer=syncer: syncer.run(spec))
+                        docs = report.listed  # type: ignore[attr-defined]
+                        rows.append(
+                            (
+                                name,
+                                run,
+                                docs,
+                                f"{seconds:.2f}",
+                                f"{docs / seconds:.1f}",
+                                f"{reference / seconds:.2f}",
+                            )
                         )
-                    )
-                    record[f"{name} {run}"] = {"documents": docs, "seconds": seconds}
+                        record[f"{name} {run}"] = report.to_json()  # type: ignore[attr-defined]
         print(table(("source", "sync", "documents", "seconds", "docs/s", "ingest time ratio"), rows))
         print(
             f"reference: lore ingest of the folder, {pages} files in {reference:.2f}s ({pages / reference:.1f} docs/s)"

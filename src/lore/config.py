@@ -725,6 +725,11 @@ class ConnectorsSettings(BaseModel):
         min_length=1,
         description="The User-Agent of a website sync, which robots.txt rules match.",
     )
+    sync_check_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often each worker looks for scheduled sources whose sync is due (`/v1/sources`).",
+    )
     crawl_allow_loopback: bool = Field(
         False,
         description="Allow syncing websites on this machine (127.0.0.1, ::1, localhost), over http too: for "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lore.bus import BusEvent
 from lore.connectors.base import ListingFailed, Remembered
 from lore.connectors.registry import open_connector
-from lore.connectors.state import SourceState, SourceStates
+from lore.connectors.state import SourceState, SourceStates, States
 from lore.core.ingest import Failure, Progress
 from lore.models import DEFAULT_TENANT
 from lore.names import check_name
@@ -47,6 +47,7 @@ class SyncReport:
     unchanged: int = 0
     removed: int = 0
     chunks: int = 0
+    embedded: int = 0
     requests: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
@@ -62,6 +63,7 @@ class SyncReport:
             "collection": self.collection,
             **counts,
             "chunks": self.chunks,
+            "embedded": self.embedded,
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "failures": [_failure(f) for f in self.failures],
@@ -74,11 +76,12 @@ def _failure(failure: Failure) -> dict[str, str]:
 
 
 class Syncer:
-    """Runs syncs against one `Lore`; what each source owns is kept in the data dir's `SourceStates`."""
+    """Runs syncs against one `Lore`; what each source owns is kept in `states` (default: the data dir's
+    `SourceStates` files)."""
 
-    def __init__(self, lore: Lore) -> None:
+    def __init__(self, lore: Lore, states: States | None = None) -> None:
         self.lore = lore
-        self.states = SourceStates(lore.settings.storage.data_dir)
+        self.states = states or SourceStates(lore.settings.storage.data_dir)
 
     def run(self, spec: SourceSpec, on_progress: Callable[[Progress], None] | None = None) -> SyncReport:
         check_name("tenant", spec.tenant_id)
@@ -98,6 +101,7 @@ class Syncer:
         report = SyncReport(spec.kind, spec.location, spec.collection, listed=len(present))
         report.removed = self.lore.ingestion.remove(spec.tenant_id, spec.collection, gone)
         report.added, report.updated, report.chunks = written.added, written.updated, written.chunks
+        report.embedded = written.embedded
         report.unchanged = written.unchanged + len(listing.unchanged)
         report.failures = [*listing.failed, *written.failures]
         report.skipped = listing.skipped
