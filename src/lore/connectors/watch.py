@@ -13,6 +13,7 @@ import watchfiles
 from lore.connectors.sync import SourceSpec, Syncer, SyncReport
 
 DEBOUNCE_MS = 300
+WAKE_MS = 500  # how long the watcher waits for a change before yielding nothing
 
 
 def watch(
@@ -21,8 +22,19 @@ def watch(
     on_sync: Callable[[SyncReport], None],
     stop: threading.Event | None = None,
 ) -> None:
-    """Sync `spec` (a folder) now, then after every change, until `stop` is set."""
-    on_sync(syncer.run(spec))
+    """Sync `spec` (a folder) once the watcher is watching (so no change made meanwhile is missed), then after
+    every change, until `stop` is set."""
     root = Path(spec.location).expanduser().resolve()
-    for _changes in watchfiles.watch(root, debounce=DEBOUNCE_MS, stop_event=stop, raise_interrupt=False):
-        on_sync(syncer.run(spec))
+    first = True
+    changes = watchfiles.watch(
+        root,
+        debounce=DEBOUNCE_MS,
+        stop_event=stop,
+        raise_interrupt=False,
+        yield_on_timeout=True,  # an empty set when nothing changed: the first one says the watcher is up
+        rust_timeout=WAKE_MS,
+    )
+    for changed in changes:
+        if changed or first:
+            first = False
+            on_sync(syncer.run(spec))
