@@ -97,3 +97,32 @@ def test_watch_syncs_a_folder_as_its_files_change(lore: Lore, tmp_path: Path) ->
         stop.set()
         worker.join()
     assert reports[0].added == 1 and reports[1].added == 1 and reports[2].removed == 1
+
+
+def test_lore_sources_adds_lists_syncs_and_removes_a_stored_folder(tmp_path: Path, model_cache: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nThe first page.")
+    env = {"LORE_MODEL_CACHE_DIR": str(model_cache), "LORE_PARSE_WORKERS": "1"}
+    where = ["--data-dir", str(tmp_path / "data")]
+
+    def lore(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args, *where], env=env)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    added = json.loads(
+        lore("sources", "add", "handbook", str(docs), "--collection", "kb", "--every", "600", "--json")
+    )
+    assert (added["kind"], added["interval_seconds"], added["next_run_at"] is not None) == (
+        "folder",
+        600,
+        True,
+    )
+    assert json.loads(lore("sources", "sync", "handbook", "--json").strip().splitlines()[-1])["added"] == 1
+    (docs / "a.md").unlink()
+    assert json.loads(lore("sources", "sync", "handbook", "--json").strip().splitlines()[-1])["removed"] == 1
+    (listed,) = json.loads(lore("sources", "list", "--json"))["items"]
+    assert listed["last_run"]["removed"] == 1 and listed["documents"] == 0
+    lore("sources", "remove", "handbook")
+    assert json.loads(lore("sources", "list", "--json"))["items"] == []

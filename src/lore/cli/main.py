@@ -39,6 +39,7 @@ from lore.cli import (
     search,
     secrets,
     serve,
+    sources,
     sync,
     tenants,
     usage,
@@ -103,6 +104,7 @@ app.add_typer(events.analytics_app, name="analytics")
 app.add_typer(gaps.app, name="gaps")
 app.add_typer(adapters.app, name="adapters")
 app.add_typer(intents.app, name="intents")
+app.add_typer(sources.app, name="sources")
 
 
 def main() -> None:

@@ -40,14 +40,14 @@ def sync(
     """Make a collection equal to SOURCE: add and update what changed, remove what is gone."""
     from lore.connectors import Syncer
 
-    spec = _spec(source, collection, kind, base_url)
+    spec = spec_for(source, collection, kind, base_url)
     with open_lore(data_dir, create=True) as lore, reporting(quiet or as_json) as report:
         report("syncing", 0.0, f"listing {spec.location}")
         done = Syncer(lore).run(
             spec, lambda p: report("syncing", p.work_done, f"{p.files_done}/{p.files_total}")
         )
         report("syncing", 1.0, f"{done.listed} listed")
-    _show(done, quiet=quiet, as_json=as_json)
+    show_report(done, quiet=quiet, as_json=as_json)
     if done.failures:
         raise typer.Exit(1)
 
@@ -63,12 +63,12 @@ def watch(
     from lore.connectors import Syncer
     from lore.connectors.watch import watch as watching
 
-    spec = _spec(folder, collection, "folder", None)
+    spec = spec_for(folder, collection, "folder", None)
     with open_lore(data_dir, create=True) as lore:
-        watching(Syncer(lore), spec, lambda done: _show(done, quiet=quiet, as_json=as_json))
+        watching(Syncer(lore), spec, lambda done: show_report(done, quiet=quiet, as_json=as_json))
 
 
-def _spec(source: str, collection: str, kind: str | None, base_url: str | None) -> SourceSpec:
+def spec_for(source: str, collection: str, kind: str | None, base_url: str | None) -> SourceSpec:
     from lore.connectors import SourceSpec, kind_for
 
     kind = kind or kind_for(source)
@@ -77,7 +77,7 @@ def _spec(source: str, collection: str, kind: str | None, base_url: str | None) 
     return SourceSpec(kind, location, collection, options=options)
 
 
-def _show(done: SyncReport, *, quiet: bool, as_json: bool) -> None:
+def show_report(done: SyncReport, *, quiet: bool, as_json: bool) -> None:
     if as_json:
         print_json(done.to_json())
         return

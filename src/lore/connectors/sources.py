@@ -14,12 +14,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lore.backends.store.source_records import SourceRecord
 from lore.connectors.registry import connectors
 from lore.connectors.state import RecordState
-from lore.connectors.sync import SourceSpec, Syncer
+from lore.connectors.sync import SourceSpec, Syncer, SyncReport
 from lore.errors import Forbidden, InvalidInput, NotFound
 from lore.models import Job, Page
 from lore.names import check_name
@@ -68,6 +68,7 @@ class Sources:
 
     def create(self, tenant_id: str, new: NewSource, *, local_allowed: bool = False) -> SourceRecord:
         _check(new, local_allowed)
+        self.lore.store.tenants.require(tenant_id)  # the default tenant is made on first use
         values = {
             "id": f"src_{uuid.uuid4().hex}",
             "tenant_id": tenant_id,
@@ -99,9 +100,9 @@ class Sources:
         assert self.queue is not None, "enqueueing needs the job queue"
         return self.queue.submit(JOB_KIND, {"source_id": source_id}, tenant_id=tenant_id)
 
-    def run(self, tenant_id: str, source_id: str) -> dict[str, Any]:
+    def run(self, tenant_id: str, source_id: str) -> SyncReport:
         """One sync of the source (what its job runs); the report, also kept as the source's `last_run`."""
         source = self.get(tenant_id, source_id)
         spec = SourceSpec(source.kind, source.location, source.collection, tenant_id, source.options)
         states = RecordState(self.records, tenant_id, source_id)
-        return Syncer(self.lore, states).run(spec).to_json()
+        return Syncer(self.lore, states).run(spec)

@@ -60,10 +60,9 @@ class SourceRecords:
         try:
             with self._db.write() as conn:
                 conn.execute(sa.insert(sources).values(row))
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError:  # the name is taken (the tenant is checked before)
             raise Conflict(
-                f"a source named {row['name']!r} exists already (or there is no tenant {row['tenant_id']!r})",
-                details={"name": row["name"]},
+                f"a source named {row['name']!r} exists already", details={"name": row["name"]}
             ) from None
         found = self.get(row["tenant_id"], row["id"])
         assert found is not None
@@ -72,6 +71,12 @@ class SourceRecords:
     def get(self, tenant_id: str, source_id: str) -> SourceRecord | None:
         with self._db.read() as conn:
             row = conn.execute(sa.select(sources).where(_one(tenant_id, source_id))).first()
+        return _source(row) if row is not None else None
+
+    def named(self, tenant_id: str, name: str) -> SourceRecord | None:
+        query = sa.select(sources).where(sources.c.tenant_id == tenant_id, sources.c.name == name)
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
         return _source(row) if row is not None else None
 
     def newest(self, tenant_id: str, limit: int, cursor: str | None) -> Page[SourceRecord]:

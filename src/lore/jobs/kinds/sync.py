@@ -20,4 +20,4 @@ def _validate(params: dict[str, Any]) -> None:
 
 @handler(JOB_KIND, validate=_validate)
 def sync_source(lore: Lore, params: dict[str, Any], progress: ReportProgress) -> dict[str, Any]:
-    return Sources(lore).run(params["tenant_id"], params["source_id"])
+    return Sources(lore).run(params["tenant_id"], params["source_id"]).to_json()
