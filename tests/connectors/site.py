@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -24,6 +24,8 @@ class Site:
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (content type, body)
     modified: dict[str, float] = field(default_factory=dict)
     log: list[Request] = field(default_factory=list)
+    etags: bool = True  # False: validators are Last-Modified alone
+    broken: set[str] = field(default_factory=set)  # paths answering 503
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def put(self, path: str, body: str, content_type: str = "text/html", at: float = 1_700_000_000.0) -> None:
@@ -84,6 +86,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 site.log.append(Request(path, status, self.headers.get("User-Agent", ""), conditional))
 
         def _answer(self, found: tuple[str, str] | None, modified: float) -> int:
+            if self.path in site.broken:
+                return self._empty(503)
             if found is None:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")
@@ -92,19 +96,26 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             content_type, body = found
             data = body.encode()
             etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return 304
+            since = self.headers.get("If-Modified-Since")
+            if (site.etags and self.headers.get("If-None-Match") == etag) or (
+                not site.etags and since and parsedate_to_datetime(since).timestamp() >= modified
+            ):
+                return self._empty(304)
             self.send_response(200)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("ETag", etag)
+            if site.etags:
+                self.send_header("ETag", etag)
             self.send_header("Last-Modified", formatdate(modified, usegmt=True))
             self.end_headers()
             self.wfile.write(data)
             return 200
+
+        def _empty(self, status: int) -> int:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return status
 
         def log_message(self, format: str, *args: object) -> None:
             return None

@@ -126,3 +126,29 @@ def test_loopback_is_refused_unless_allowed(lore: Lore, site: Site, site_url: st
 def _sitemap(base: str, paths: list[str]) -> str:
     locs = "".join(f"<url><loc>{p if p.startswith('http') else base + p}</loc></url>" for p in paths)
     return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+
+
+def test_last_modified_alone_makes_requests_conditional(lore: Lore, site: Site, site_url: str) -> None:
+    site.etags = False
+    _build(site)
+    spec = SourceSpec("website", site_url + "/", "help")
+    Syncer(lore).run(spec)
+    site.clear_log()
+    site.put("/refunds", page("Refunds", "Edited.", "/"), at=1_800_000_000.0)
+    again = Syncer(lore).run(spec)
+    assert (again.updated, again.unchanged) == (1, 4)
+    assert {r.path for r in site.requests(200)} == {"/robots.txt", "/refunds"}
+
+
+def test_a_page_that_fails_is_kept_and_its_links_still_followed(
+    lore: Lore, site: Site, site_url: str
+) -> None:
+    _build(site)
+    spec = SourceSpec("website", site_url + "/", "help")
+    Syncer(lore).run(spec)
+    site.broken.add("/shipping")
+    again = Syncer(lore).run(spec)
+    assert [(f.source, f.code) for f in again.failures] == [(site_url + "/shipping", "http_error")]
+    assert again.removed == 0 and site_url + "/deep/two" in _sources(
+        lore
+    )  # reached through /shipping's links

@@ -29,6 +29,29 @@ from lore.core.parse import SUPPORTED_EXTENSIONS
 from lore.service.ingestion import Fetched
 
 GONE = frozenset({404, 410})
+# Links to files Lore does not read are not fetched at all (a page of another type is skipped once fetched).
+NOT_DOCUMENTS = frozenset(
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".ico",
+        ".css",
+        ".js",
+        ".json",
+        ".xml",
+        ".zip",
+        ".gz",
+        ".mp3",
+        ".mp4",
+        ".webm",
+        ".woff",
+        ".woff2",
+    ]
+)
 MAX_SITEMAPS = 50
 _LOC = re.compile(rb"<loc>\s*([^<\s]+)\s*</loc>", re.IGNORECASE)
 _EXTENSIONS = {
@@ -176,6 +199,9 @@ class _Crawl:
         if url in self.visited or len(self.visited) >= self.max_pages:
             return []
         self.visited.add(url)
+        if PurePosixPath(urlsplit(url).path).suffix.lower() in NOT_DOCUMENTS:
+            self.listing.skipped.append(Failure(url, "unsupported_format", "not a document Lore reads"))
+            return []
         if not self.robots.can_fetch(self.agent, url):
             self.listing.skipped.append(Failure(url, "robots_disallowed", "robots.txt disallows it"))
             return []
