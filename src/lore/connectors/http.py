@@ -11,7 +11,7 @@ from urllib.parse import urldefrag, urlsplit
 import httpx
 
 from lore.connectors.base import Remembered
-from lore.webhooks.addresses import resolve
+from lore.security.outbound import refusal
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -79,12 +79,7 @@ class Fetcher:
     def _allowed(self, scheme: str, host: str, port: int) -> bool:
         if scheme not in ("http", "https") or not host:
             return False
-        addresses = resolve(host, port)
-        if not addresses:
-            return False
-        if all(address.is_loopback for address in addresses):
-            return self.allow_loopback
-        return all(address.is_global and not address.is_multicast for address in addresses)
+        return refusal(host, port, allow_loopback=self.allow_loopback) is None
 
     def get(self, url: str, previous: Remembered | None = None) -> Response:
         """One GET (conditional when `previous` has validators); `TooLarge` past the size cap."""
