@@ -118,7 +118,7 @@ def test_removal_is_scoped_to_the_sources_own_documents(lore: Lore, site: Site, 
 def test_loopback_is_refused_unless_allowed(lore: Lore, site: Site, site_url: str) -> None:
     _build(site)
     lore.settings = lore.settings.updated(crawl_allow_loopback=False)
-    with pytest.raises(ListingFailed, match=r"robots\.txt could not be read"):
+    with pytest.raises(ListingFailed, match=r"robots\.txt could not be read: .*loopback is not allowed"):
         Syncer(lore).run(SourceSpec("website", site_url + "/", "help"))
     assert site.requests() == []
 

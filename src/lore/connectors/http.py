@@ -62,7 +62,9 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.allow_loopback = allow_loopback
         self.requests = 0
-        self._hosts: dict[tuple[str, str, int], bool] = {}
+        self._hosts: dict[
+            tuple[str, str, int], str | None
+        ] = {}  # origin -> why it is refused (None: allowed)
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -72,14 +74,14 @@ class Fetcher:
     def check(self, url: str) -> None:
         key = origin(url)
         if key not in self._hosts:
-            self._hosts[key] = self._allowed(*key)
-        if not self._hosts[key]:
-            raise Refused(f"{key[1]} is not a public address")
+            self._hosts[key] = self._refusal(*key)
+        if self._hosts[key] is not None:
+            raise Refused(self._hosts[key])
 
-    def _allowed(self, scheme: str, host: str, port: int) -> bool:
+    def _refusal(self, scheme: str, host: str, port: int) -> str | None:
         if scheme not in ("http", "https") or not host:
-            return False
-        return refusal(host, port, allow_loopback=self.allow_loopback) is None
+            return "only http(s) URLs with a host are fetched"
+        return refusal(host, port, allow_loopback=self.allow_loopback)
 
     def get(self, url: str, previous: Remembered | None = None) -> Response:
         """One GET (conditional when `previous` has validators); `TooLarge` past the size cap."""
