@@ -32,6 +32,8 @@ EventType = Literal[
     "feedback.negative",
     "webhook.disabled",
     "quota.near",
+    "source.synced",
+    "sync.failed",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 

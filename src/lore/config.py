@@ -712,6 +712,38 @@ class WebhooksSettings(BaseModel):
     )
 
 
+class ConnectorsSettings(BaseModel):
+    """Syncing sources (`lore sync`): how a website is crawled, politely and within bounds."""
+
+    crawl_max_pages: int = Field(
+        1000, ge=1, description="Most pages one sync of a website fetches (its sitemap's or its crawl's)."
+    )
+    crawl_max_depth: int = Field(
+        5, ge=0, description="Most links followed from the start page of a crawl (0: the start page alone)."
+    )
+    crawl_requests_per_second: float = Field(
+        2.0, gt=0, description="Most requests a website sync sends to the site per second."
+    )
+    crawl_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Seconds a website has to answer one request of a sync."
+    )
+    crawl_user_agent: str = Field(
+        "LoreSync/1.0",
+        min_length=1,
+        description="The User-Agent of a website sync, which robots.txt rules match.",
+    )
+    sync_check_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often each worker looks for scheduled sources whose sync is due (`/v1/sources`).",
+    )
+    crawl_allow_loopback: bool = Field(
+        False,
+        description="Allow syncing websites on this machine (127.0.0.1, ::1, localhost), over http too: for "
+        "development and tests. Private, link-local and other non-public addresses are always refused.",
+    )
+
+
 class SecretsSettings(BaseModel):
     """Encryption of the secrets Lore keeps for tenants (their provider keys, single sign-on client secrets)."""
 
@@ -958,6 +990,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
     oidc: OidcSettings = Field(default_factory=OidcSettings, description=OidcSettings.__doc__)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings, description=SecretsSettings.__doc__)
+    connectors: ConnectorsSettings = Field(
+        default_factory=ConnectorsSettings, description=ConnectorsSettings.__doc__
+    )
     webhooks: WebhooksSettings = Field(default_factory=WebhooksSettings, description=WebhooksSettings.__doc__)
     intelligence: IntelligenceSettings = Field(
         default_factory=IntelligenceSettings, description=IntelligenceSettings.__doc__

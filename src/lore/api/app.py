@@ -51,6 +51,7 @@ from lore.api.routes import (
     recommendations,
     search,
     secrets,
+    sources,
     tenant_settings,
     tenants,
     usage,
@@ -224,6 +225,7 @@ def create_app(
         intents,
         mcp,
         webhooks,
+        sources,
     ):
         app.include_router(module.router)
     mount_ui(app)

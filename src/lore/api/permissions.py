@@ -134,6 +134,11 @@ ROUTE_SCOPES: dict[str, Requirement] = {
     "POST /v1/webhooks/{webhook_id}/rotate": Scope.ADMIN,
     "GET /v1/webhooks/{webhook_id}/deliveries": Scope.ADMIN,
     "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": Scope.ADMIN,
+    "POST /v1/sources": Scope.DOCUMENTS_WRITE,  # folder and archive kinds: also the installation scope
+    "GET /v1/sources": Scope.DOCUMENTS_WRITE,
+    "GET /v1/sources/{source_id}": Scope.DOCUMENTS_WRITE,
+    "DELETE /v1/sources/{source_id}": Scope.DOCUMENTS_WRITE,
+    "POST /v1/sources/{source_id}/sync": Scope.DOCUMENTS_WRITE,
     # The web UI's pages (lore.ui): each needs what the API routes it calls need.
     "GET /": PUBLIC,
     "GET /widget.js": PUBLIC,  # the embeddable help widget (docs/widget.md): static files for any origin

@@ -39,6 +39,8 @@ from lore.cli import (
     search,
     secrets,
     serve,
+    sources,
+    sync,
     tenants,
     usage,
     users,
@@ -74,6 +76,8 @@ def _options(
 
 
 app.command("ingest")(ingest.ingest)
+app.command("sync")(sync.sync)
+app.command("watch")(sync.watch)
 app.command("search")(search.search)
 app.command("ask")(ask.ask)
 app.command("reembed")(reembed.reembed)
@@ -100,6 +104,7 @@ app.add_typer(events.analytics_app, name="analytics")
 app.add_typer(gaps.app, name="gaps")
 app.add_typer(adapters.app, name="adapters")
 app.add_typer(intents.app, name="intents")
+app.add_typer(sources.app, name="sources")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Where jobs run: worker threads inside `lore serve`, or a `lore worker` process on any machine.
 
-Both consume the same huey queue with the same `Runner`, and both run a `Reaper`. Only `lore worker` lets huey
+Both consume the same huey queue with the same `Runner`, and both run a `Reaper` and a `Scheduler` (due
+sources' syncs). Only `lore worker` lets huey
 install its signal handlers (SIGTERM: finish the running jobs, up to a lease, then hand the rest back; SIGINT:
 hand them back now), since signal handlers can only be set from a process's main thread.
 """
@@ -15,6 +16,7 @@ from huey.consumer import Consumer
 from lore.jobs.queue import JobQueue
 from lore.jobs.reaper import Reaper
 from lore.jobs.runner import Runner
+from lore.jobs.schedule import standard
 
 if TYPE_CHECKING:
     from lore.service import Lore
@@ -53,6 +55,7 @@ class JobRuntime:
         self.reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
         self.runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease) if threads else None
         self.consumer = _consumer(queue, threads, EmbeddedConsumer) if threads else None
+        self.scheduler = standard(lore.store, queue, lore.settings.connectors.sync_check_seconds)
 
     @classmethod
     def for_lore(cls, lore: Lore, threads: int | None = None) -> JobRuntime:
@@ -64,9 +67,11 @@ class JobRuntime:
             self.queue.transport.receiver = self.runner
             self.consumer.start()
         self.reaper.start()
+        self.scheduler.start()
 
     def stop(self) -> None:
         """Finish running jobs (up to a lease), hand back what is left, and close the queue."""
+        self.scheduler.stop()
         self.reaper.stop()
         if self.consumer is not None and self.runner is not None:
             self.consumer.stop(graceful=True)
@@ -80,15 +85,18 @@ def run_worker(lore: Lore, threads: int) -> None:
     lease = lore.settings.jobs.job_lease_seconds
     runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease)
     reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
+    scheduler = standard(lore.store, queue, lore.settings.connectors.sync_check_seconds)
     queue.transport.receiver = runner
     consumer = _consumer(queue, threads, Consumer)
     reaper.start()
+    scheduler.start()
     logger.info(
         "worker %s: %d thread(s) on the %s queue", runner.owner_prefix, threads, queue.transport.backend
     )
     try:
         consumer.run()
     finally:
+        scheduler.stop()
         reaper.stop()
         released = runner.release()
         if released:

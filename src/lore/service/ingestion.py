@@ -42,6 +42,17 @@ class Destination:
     access: Access | None = None
 
 
+class Fetched(NamedTuple):
+    """A document a connector fetched: its bytes, the source it is cited by, the name and content type the
+    parser reads its format from, and a title replacing the parsed one when set."""
+
+    source: str
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    title: str = ""
+
+
 class Added(NamedTuple):
     """A document added, or found stored already with the same content and metadata (`unchanged`)."""
 
@@ -225,6 +236,56 @@ class Ingestion:
                 removed += 1
                 data = {"document_id": stored.document_id, "source": source}
                 self.bus.publish(BusEvent("document.deleted", tenant_id, data, collection=collection))
+        return removed
+
+    def fetched(
+        self,
+        items: Sequence[Fetched],
+        to: Destination,
+        on_progress: Callable[[ingest.Progress], None] | None = None,
+    ) -> ingest.IngestReport:
+        """Write fetched documents (a connector's): each one whose bytes changed is parsed and written, the
+        others counted unchanged; nothing is removed here (the sync engine decides what is gone)."""
+        start = time.perf_counter()
+        report = ingest.IngestReport(files=len(items))
+        known = self.documents.document_hashes(to.tenant_id, to.collection)
+        jobs = [job for job in (self._fetched_job(item, to, known, report) for item in items) if job]
+        sizes = {job.source: len(job.data or b"") for job in jobs}
+        tracker = ingest.Tracker(on_progress, len(items), sizes, start)
+        tracker.skipped(len(items) - len(jobs))
+        prepared = ingest.prepare_jobs(self.sandbox(), jobs) if jobs else iter(())
+        for batch, batch_failures in ingest.batched(prepared, ingest.FILE_BATCH_CHUNKS):
+            report.failures.extend(batch_failures)
+            for failure in batch_failures:
+                tracker.failed(failure)
+            self._write_batch(batch, known, report, tracker)
+        for failure in report.failures:
+            self._ingest_failed(failure, to.tenant_id, to.collection)
+        self.sync.after_write(save=True)
+        report.seconds = ingest.elapsed_since(start)
+        return report
+
+    def _fetched_job(
+        self, item: Fetched, to: Destination, known: Known, report: ingest.IngestReport
+    ) -> ingest.ParseJob | None:
+        digest = self._fingerprint(item.data, to)
+        if unchanged(known, item.source, digest):
+            report.unchanged += 1
+            return None
+        return _job(item.source, item.filename, digest, to, item.data, item.content_type, item.title)
+
+    def remove(self, tenant_id: str, collection: str, sources: Iterable[str]) -> int:
+        """Delete the documents of `sources` in `collection`; how many there were."""
+        wanted = list(sources)
+        known = self.documents.document_hashes(tenant_id, collection, wanted) if wanted else {}
+        removed = 0
+        for source, stored in known.items():
+            if self.documents.delete_document(tenant_id, stored.document_id):
+                removed += 1
+                data = {"document_id": stored.document_id, "source": source}
+                self.bus.publish(BusEvent("document.deleted", tenant_id, data, collection=collection))
+        if removed:
+            self.sync.after_write(save=True)
         return removed
 
     def text(self, title: str, text: str, source: str | None, to: Destination) -> Document:

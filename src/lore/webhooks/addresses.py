@@ -3,21 +3,19 @@
     >>> check_url("https://hooks.example.com/lore", allow_loopback=False)
     'https://hooks.example.com/lore'
 
-Every address the host resolves to must be public (`is_global`); loopback is allowed, over http too, only when
+Every address the host resolves to must be public (`lore.security.outbound`, the guard syncs use too); loopback is allowed, over http too, only when
 `LORE_WEBHOOK_ALLOW_LOOPBACK` is on (development and tests). The check runs when an endpoint is saved and again
 before each delivery, so a name that later resolves inward is refused then.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from lore.errors import InvalidInput
+from lore.security.outbound import is_loopback, refusal, resolve
 
 MAX_URL_CHARS = 2000
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class WebhookUrlRefused(InvalidInput):
@@ -26,15 +24,6 @@ class WebhookUrlRefused(InvalidInput):
 
 def _refused(url: str, reason: str) -> WebhookUrlRefused:
     return WebhookUrlRefused(f"webhook URL refused: {reason}", details={"url": url[:200], "reason": reason})
-
-
-def resolve(host: str, port: int) -> list[Address]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return []
-    found = (ipaddress.ip_address(info[4][0]) for info in infos)
-    return [a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a for a in found]
 
 
 def check_url(url: str, *, allow_loopback: bool) -> str:
@@ -50,15 +39,10 @@ def check_url(url: str, *, allow_loopback: bool) -> str:
         raise _refused(url, "an https:// URL with a host is needed")
     if parts.username is not None or parts.password is not None:
         raise _refused(url, "credentials in the URL are not allowed: the signature authenticates Lore")
-    addresses = resolve(parts.hostname, port)
-    if not addresses:
-        raise _refused(url, f"{parts.hostname} does not resolve")
-    loopback = all(address.is_loopback for address in addresses)
-    if loopback and allow_loopback:
-        return url
-    if parts.scheme != "https":
+    loopback = is_loopback(resolve(parts.hostname, port))
+    if parts.scheme != "https" and not (loopback and allow_loopback):
         raise _refused(url, "http is allowed only to loopback with LORE_WEBHOOK_ALLOW_LOOPBACK on")
-    for address in addresses:
-        if not address.is_global or address.is_multicast:
-            raise _refused(url, f"{parts.hostname} resolves to a non-public address ({address})")
+    reason = refusal(parts.hostname, port, allow_loopback=allow_loopback)
+    if reason is not None:
+        raise _refused(url, reason)
     return url

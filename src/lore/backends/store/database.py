@@ -40,6 +40,7 @@ from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.notice_records import NoticeRecords
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
 from lore.backends.store.secret_records import SecretRecords
+from lore.backends.store.source_records import SourceRecords
 from lore.backends.store.tenant_records import TenantRecords
 from lore.backends.store.trained_models import TrainedModelRecords
 from lore.backends.store.usage_records import UsageRecords
@@ -55,8 +56,8 @@ from lore.models import CollectionModels, MetadataValue, utcnow
 class Database(abc.ABC):
     """The engine, its transactions and the dialect hooks; `documents`, `changes`, `vectors`, `keywords`,
     `reembedding`, `access`, `groups`, `jobs`, `conversations`, `tenants`, `api_keys`, `usage`, `users`, `audit`,
-    `secrets`, `events`, `trained_models`, `catalogue`, `intent_routes`, `webhooks` and `notices` are the
-    repositories callers use."""
+    `secrets`, `events`, `trained_models`, `catalogue`, `intent_routes`, `webhooks`, `notices` and `sources`
+    are the repositories callers use."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -82,6 +83,7 @@ class Database(abc.ABC):
         self.intent_routes = IntentRouteRecords(self)
         self.webhooks = WebhookRecords(self)
         self.notices = NoticeRecords(self)
+        self.sources = SourceRecords(self)
 
     # --- transactions ------------------------------------------------------------------------------------
 

@@ -504,3 +504,27 @@ notices = sa.Table(
     sa.Column("period", sa.Text(), primary_key=True),  # the period it holds for: a UTC day, YYYY-MM-DD
     _created_at(),
 )
+
+# --- sources: what `lore sync` keeps collections equal to, on a schedule ---------------------------------
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("tenant_id", sa.Text(), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),  # a connector's name: folder, website, archive, a plug-in's
+    sa.Column("location", sa.Text(), nullable=False),
+    sa.Column("collection", sa.Text(), nullable=False),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("interval_seconds", sa.Integer(), nullable=True),  # NULL: synced on request only
+    sa.Column("next_run_at", UtcDateTime(), nullable=True),  # claimed by a conditional UPDATE
+    sa.Column("state", Json, nullable=False),  # the documents it owns, with their validators and links
+    sa.Column("last_run", Json, nullable=True),  # the last sync's report
+    sa.Column("last_run_at", UtcDateTime(), nullable=True),
+    _created_at(),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "name", name="uq_sources_tenant_name"),
+    sa.Index("ix_sources_tenant", "tenant_id", "created_at", "id"),
+    sa.Index("ix_sources_due", "next_run_at"),
+)
