@@ -106,7 +106,7 @@ def test_relevance_is_absolute_where_the_fused_score_is_relative(
 ) -> None:
     on_topic = search(client, query="how do I reset my password", mode="hybrid")["hits"]
     off_topic = search(client, query="volcanic eruptions on jupiter's moons", mode="hybrid")["hits"]
-    assert off_topic[0]["score"] > 0.3  # the fused score ranks: even a search for nothing has a "best" hit
+    assert off_topic  # a search for nothing still has a "best" hit: only relevance says how good it is
     assert on_topic[0]["relevance"] > 0.3 > off_topic[0]["relevance"]
     assert all(0.0 <= hit["relevance"] <= 1.0 for hit in on_topic + off_topic)
     assert [h["score"] for h in on_topic] == sorted((h["score"] for h in on_topic), reverse=True)
