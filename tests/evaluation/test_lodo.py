@@ -81,3 +81,15 @@ def test_the_fitted_weight_follows_the_retriever_that_is_right_on_the_training_f
         pool(f"k{i}", name, vector_first=False) for i, name in enumerate(["cranfield", "scifact"])
     ]
     assert weighting.fit(vector_right) > 0.5 > weighting.fit(keyword_right)
+
+
+def test_the_table_gives_each_folds_margins_and_whether_the_goal_is_met() -> None:
+    following_vector = lodo.run(sample(), [*lodo.BASELINES, lodo.fixed("rule", lodo.vector_only)])
+    rows = {row["fold"]: row for row in following_vector["folds"]}  # type: ignore[attr-defined]
+    assert rows["stackfaq/1"]["vs_best_single"] < -0.005 and rows["cranfield"]["vs_best_single"] == 0.0
+    assert following_vector["meets_target"] is False
+    best_of_both = lodo.Rule(
+        "rule",
+        lambda _: lambda p: p.vector if lodo.ndcg(p, p.vector) >= lodo.ndcg(p, p.keyword) else p.keyword,
+    )
+    assert lodo.run(sample(), [*lodo.BASELINES, best_of_both])["meets_target"] is True

@@ -86,7 +86,7 @@ def leave_one_out(pools: Sequence[QueryPool], rules: Sequence[Rule]) -> dict[str
     table: dict[str, dict[str, float]] = {}
     for held_out, test in grouped.items():
         training = [pool for name, group in grouped.items() if name != held_out for pool in group]
-        table[held_out] = {rule.name: round(mean_ndcg(test, rule.fit(training)), 4) for rule in rules}
+        table[held_out] = {rule.name: mean_ndcg(test, rule.fit(training)) for rule in rules}
     return table
 
 
@@ -111,7 +111,7 @@ BASELINES = (fixed("keyword", keyword_only), fixed("vector", vector_only), fixed
 
 def run(pools: Sequence[QueryPool], rules: Sequence[Rule]) -> dict[str, object]:
     """`lore eval fusion`'s JSON: per fold, each rule's held-out nDCG@10, and how far the last rule (the one
-    being chosen) stands from the better single retriever and from equal-weight RRF."""
+    being chosen) stands from the better single retriever and from equal-weight RRF, measured before rounding."""
     table = leave_one_out(pools, rules)
     name = rules[-1].name
     grouped = folds(pools)
@@ -119,22 +119,19 @@ def run(pools: Sequence[QueryPool], rules: Sequence[Rule]) -> dict[str, object]:
     margins: list[float] = []
     for fold, scores in table.items():
         best_single = max(scores.get("keyword", 0.0), scores.get("vector", 0.0))
-        margin = (
-            round(scores[name] - best_single, 4),
-            round(scores[name] - scores.get("rrf", scores[name]), 4),
-        )
+        margin = (scores[name] - best_single, scores[name] - scores.get("rrf", scores[name]))
         margins.extend(margin)
         rows.append(
             {
                 "fold": fold,
                 "queries": len(grouped[fold]),
-                **scores,
-                "vs_best_single": margin[0],
-                "vs_rrf": margin[1],
+                **{rule: round(value, 4) for rule, value in scores.items()},
+                "vs_best_single": round(margin[0], 4),
+                "vs_rrf": round(margin[1], 4),
             }
         )
     worst = min(margins, default=0.0)
-    return {"rule": name, "folds": rows, "worst_margin": worst, "meets_target": worst >= -0.005}
+    return {"rule": name, "folds": rows, "worst_margin": round(worst, 5), "meets_target": worst >= -0.005}
 
 
 def ranked_documents(
