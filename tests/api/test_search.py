@@ -187,3 +187,12 @@ def test_repeated_searches_hit_the_caches_and_metrics_say_so(
     )
     third = search(client, query="how long does shipping take")
     assert "Shipping upgrade" in {hit["title"] for hit in third["hits"]}  # new content empties the caches
+
+
+def test_reranking_on_a_server_without_a_cross_encoder_is_refused_with_the_settings_to_set(
+    client: httpx.Client, ids: dict[str, str]
+) -> None:
+    response = client.post("/v1/search", json={"query": "reset password", "rerank": True})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input" and "LORE_RERANK_MODEL" in error["message"]

@@ -15,7 +15,7 @@ from lore.backends.reranker import CrossEncoder
 from lore.config import Settings
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import SearchRequest
-from lore.errors import InvalidInput
+from lore.errors import InvalidInput, Unavailable
 from lore.models import DEFAULT_TENANT
 from lore.service import Lore
 
@@ -75,10 +75,11 @@ def test_pairs_are_scored_by_the_passage_in_their_order_across_batches(tmp_path:
     assert encoder.score("password", []).shape == (0,)
 
 
-def test_missing_model_files_are_refused_with_their_paths(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput) as raised:
-        CrossEncoder(tmp_path / "absent.onnx", tmp_path / "tokenizer.json")
-    assert str(tmp_path / "absent.onnx") in raised.value.details["missing"]
+def test_missing_model_files_make_the_reranker_unavailable_without_naming_their_paths(tmp_path: Path) -> None:
+    model, _ = write_model(tmp_path)
+    with pytest.raises(Unavailable) as raised:
+        CrossEncoder(model, tmp_path / "absent.json")
+    assert raised.value.details["missing"] == ["tokenizer"] and str(tmp_path) not in raised.value.message
 
 
 def test_a_reranked_search_orders_the_fused_hits_by_the_cross_encoder(

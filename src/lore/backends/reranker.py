@@ -21,7 +21,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from lore.backends.embedder.onnx import new_session
-from lore.errors import InvalidInput
+from lore.errors import Unavailable
 
 MAX_TOKENS = 512  # BERT's position limit: a longer pair loses the end of its passage
 
@@ -32,10 +32,12 @@ class CrossEncoder:
     def __init__(
         self, model: Path, tokenizer: Path, *, max_tokens: int = MAX_TOKENS, batch: int = 16
     ) -> None:
-        missing = [str(path) for path in (model, tokenizer) if not path.is_file()]
-        if missing:
-            raise InvalidInput(
-                f"reranker files not found: {', '.join(missing)}", details={"missing": missing}
+        missing = [name for name, path in (("model", model), ("tokenizer", tokenizer)) if not path.is_file()]
+        if missing:  # the server's misconfiguration: its paths are not a client's business
+            raise Unavailable(
+                f"the reranker's {' and '.join(missing)} file is missing: check LORE_RERANK_MODEL and "
+                "LORE_RERANK_TOKENIZER",
+                details={"missing": missing},
             )
         self.model_id = f"cross-encoder:{model.stem}"
         self._tokenizer = Tokenizer.from_file(str(tokenizer))

@@ -21,7 +21,7 @@ from lore.config import Settings
 from lore.core import ingest, reembedding
 from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
-from lore.core.probes import Probes, Stage
+from lore.core.probes import Probes
 from lore.core.rerank import PairScorer, rerank
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput
@@ -325,8 +325,7 @@ class Lore:
             scorer = self.reranker()
             depth = min(max(request.k, self.settings.serving.rerank_depth), self.settings.serving.max_k)
             fused = self.search(replace(request, k=depth, rerank=False))
-            with Stage("rerank"):
-                return rerank(request.query, fused, scorer, request.k)
+            return rerank(request.query, fused, scorer, request.k)
         if not request.query.strip():
             raise InvalidInput("query must not be empty")
         for collection in request.collections or ():
