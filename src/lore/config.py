@@ -224,6 +224,15 @@ class ServingSettings(BaseModel):
         gt=0,
         description="How far back `GET /v1/metrics/history` reaches; older intervals are dropped.",
     )
+    rerank_model: Path | None = Field(
+        None,
+        description="ONNX cross-encoder that reorders the top hits of a search asked with `rerank: true` (no "
+        "PyPI package ships one: see docs/evaluation.md#reranking); unset: reranking is refused.",
+    )
+    rerank_tokenizer: Path | None = Field(None, description="The `tokenizer.json` of `rerank_model`.")
+    rerank_depth: int = Field(
+        20, ge=1, le=200, description="Fused hits the cross-encoder reads and reorders (one model run each)."
+    )
     max_request_bytes: int = Field(2 * 1024 * 1024, description="Largest accepted JSON request body.")
     max_upload_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted uploaded file.")
     max_document_chars: int = Field(5_000_000, description="Largest extracted text of one document.")
@@ -509,6 +518,9 @@ class AnswersSettings(BaseModel):
         ge=1,
         le=20,
         description="Passages retrieved (hybrid search) to ground each answer; cited as [1]..[n].",
+    )
+    answer_rerank: bool = Field(
+        False, description="Rerank the passages of each answer with the cross-encoder (`rerank_model`)."
     )
     answer_concurrency: int = Field(
         16,

@@ -15,28 +15,45 @@ def test_reciprocal_rank_weights_break_ties_between_retrievers() -> None:
     assert ranking(fusion.reciprocal_rank(candidates))[-1] == 2
 
 
-def test_default_fusion_follows_the_retriever_whose_best_hit_stands_out() -> None:
-    # The vector scores single out candidate 0; the keyword scores are nearly flat noise.
-    vector_clear = [Candidate(i, 0.9 if i == 0 else 0.3, 1.0 + 0.01 * i) for i in range(20)]
-    assert ranking(fusion.fuse(vector_clear))[0] == 0
-    # And the other way round.
-    keyword_clear = [Candidate(i, 0.5 + 0.001 * i, 12.0 if i == 3 else 1.0) for i in range(20)]
-    assert ranking(fusion.fuse(keyword_clear))[0] == 3
+FLOOR = 0.2  # MiniLM's calibrated unrelated_below
+
+
+def test_a_confident_cosine_outweighs_a_keyword_lead_and_a_cosine_near_the_floor_does_not() -> None:
+    # Candidate 0 is the vector side's best, candidate 1 the keyword side's, by a wide margin.
+    confident = [Candidate(0, 0.80, 4.0), Candidate(1, 0.45, 12.0)] + [
+        Candidate(i, 0.3, 1.0) for i in range(2, 9)
+    ]
+    assert ranking(fusion.fuse(confident, floor=FLOOR))[0] == 0
+    # The same order of cosines, all of them near the floor: the model is not sure, and BM25 decides.
+    unsure = [Candidate(0, 0.26, 4.0), Candidate(1, 0.22, 12.0)] + [
+        Candidate(i, 0.21, 1.0) for i in range(2, 9)
+    ]
+    assert ranking(fusion.fuse(unsure, floor=FLOOR))[0] == 1
+    # Without a calibrated floor the cosines are min-max normalised: the vector side's best counts fully.
+    assert ranking(fusion.fuse(unsure))[0] == 0
+
+
+def test_the_vector_weight_is_shared_out_by_the_models_coverage_of_the_language() -> None:
+    assert fusion.vector_weight(1.0) == fusion.VECTOR_WEIGHT
+    assert fusion.vector_weight(0.0) == fusion.UNCOVERED_WEIGHT
+    assert fusion.UNCOVERED_WEIGHT < fusion.vector_weight(0.5) < fusion.VECTOR_WEIGHT
 
 
 def test_fusion_is_finite_on_degenerate_input() -> None:
     same = [Candidate(i, 0.5, 0.0) for i in range(5)]
     assert np.isfinite(fusion.fuse(same)).all()
+    assert np.isfinite(fusion.fuse(same, floor=FLOOR)).all()
     assert len(fusion.fuse([Candidate(7, 0.2, 0.0)])) == 1
+    assert len(fusion.fuse([])) == 0
 
 
 def test_queries_in_scripts_the_model_does_not_know_lean_on_keywords() -> None:
-    # Vector prefers candidate 0, keyword prefers candidate 1, both about equally confident.
+    # Vector prefers candidate 0, keyword prefers candidate 1.
     candidates = [Candidate(0, 0.75, 4.0), Candidate(1, 0.45, 9.0)] + [
         Candidate(i, 0.3, 3.0) for i in range(2, 9)
     ]
-    assert ranking(fusion.fuse(candidates, coverage=1.0))[0] == 0
-    assert ranking(fusion.fuse(candidates, coverage=0.0))[0] == 1
+    assert ranking(fusion.fuse(candidates, coverage=1.0, floor=FLOOR))[0] == 0
+    assert ranking(fusion.fuse(candidates, coverage=0.0, floor=FLOOR))[0] == 1
 
 
 def test_relevance_is_the_cosine_on_the_models_calibrated_scale() -> None:

@@ -1,4 +1,5 @@
-"""`lore eval retrieval|answers|adapter DATASET_DIR`: retrieval or answer quality and latency, or what a query
+"""`lore eval fusion DATASET_DIR...`: fusion rules scored leave-one-dataset-out;
+`lore eval retrieval|answers|adapter DATASET_DIR`: retrieval or answer quality and latency, or what a query
 adapter gains, on a BEIR-layout set; `lore eval recommendations DATASET_DIR`: recommendation quality on a
 MovieLens-layout set; `lore eval intents DATASET_DIR`: intent classification on a labelled train.csv/test.csv
 pair."""
@@ -53,6 +54,51 @@ def eval_retrieval(
         depth = max(k, retrieval.DEPTH)
         run = retrieval.search_all(lore, dataset, mode, depth, _counted(report, label, total, "queries"))
     _render(retrieval.summarise(dataset, mode, run, ingest_seconds), as_json)
+
+
+@app.command("fusion")
+def eval_fusion(
+    dataset_dirs: Annotated[
+        list[Path], typer.Argument(help="BEIR-layout sets: the folds (see docs/evaluation.md).")
+    ],
+    cache: Annotated[
+        Path, typer.Option("--cache", help="Where candidate pools (and the ingested corpora) are kept.")
+    ] = Path("eval-cache"),
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, help="Candidates each retriever contributes.")
+    ] = 200,
+    quiet: Quiet = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Score fusion rules leave-one-dataset-out: each fold by keyword, vector, equal-weight RRF, the shipped
+    rule and the shipped rule's form fitted on the other folds only. Candidate pools are computed once per set
+    (as hybrid search computes them) and cached under --cache."""
+    from lore.evaluation import lodo, pools, weighting
+
+    with reporting(quiet or as_json) as report:
+
+        def progress(stage: str, done: int, total: int) -> None:
+            report(stage, done / total if total else None, f"{done}/{total}")
+
+        found = [
+            query
+            for directory in dataset_dirs
+            for query in pools.load(directory, cache, depth, None, progress)
+        ]
+        rules = [*lodo.BASELINES, lodo.fixed("shipped", lodo.default_rule), weighting.fitted()]
+        result = lodo.run(found, rules)
+    if as_json:
+        print_json(result)
+        return
+    rows = result["folds"]
+    assert isinstance(rows, list)
+    columns = [key for key in rows[0] if key != "fold"] if rows else []
+    console.print(f"{'fold':<12}" + "".join(f"{column:>16}" for column in columns), markup=False)
+    for row in rows:
+        console.print(f"{row['fold']:<12}" + "".join(f"{row[c]:>16}" for c in columns), markup=False)
+    console.print(
+        f"worst margin {result['worst_margin']}  meets target {result['meets_target']}", markup=False
+    )
 
 
 @app.command("answers")

@@ -161,6 +161,7 @@ class Answering:
             question.collections,
             question.filters,
             question.readers,
+            rerank=self.lore.settings.answers.answer_rerank,
         )
         return self.grounded(tenant_id, question, self.lore.search(search), history, query, providers)
 

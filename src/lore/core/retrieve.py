@@ -41,7 +41,8 @@ MAX_PASSED_OVER = 1000
 
 @dataclass(frozen=True, slots=True)
 class SearchRequest:
-    """`readers`: whom the search serves (None: every document, as for admins and the operator)."""
+    """`readers`: whom the search serves (None: every document, as for admins and the operator); `rerank`: the
+    top hits reordered by the cross-encoder (`Lore.search`)."""
 
     tenant_id: str
     query: str
@@ -50,6 +51,7 @@ class SearchRequest:
     collections: Sequence[str] | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
     readers: Readers = None
+    rerank: bool = False
 
 
 class RankedChunk(NamedTuple):
@@ -64,6 +66,15 @@ class RankedChunk(NamedTuple):
 
 
 Ranked = list[RankedChunk]
+
+
+class Pool(NamedTuple):
+    """What hybrid fusion ranks in one query space: the candidates with both scores, and how well the space's
+    model understands the query (`QueryModels.coverage`)."""
+
+    candidates: list[fusion.Candidate]
+    coverage: float
+    floor: float | None  # the model's calibrated `unrelated_below` cosine
 
 
 class QueryAdapter(Protocol):
@@ -261,12 +272,32 @@ class Retriever:
         allowed -= hidden.chunks
         return self.index.search(target.partitions, query, k, allowed) if allowed else []
 
+    def pools(self, request: SearchRequest, depth: int, hidden: Hidden = NOTHING_HIDDEN) -> list[Pool]:
+        """What hybrid search fuses for `request` with `depth` candidates a retriever, one pool per query
+        space: offline evaluation of fusion rules (`lore eval fusion`) ranks exactly these."""
+        return [
+            self._pool(
+                request,
+                _Target(space, [partition_key(request.tenant_id, c, space.model) for c in group]),
+                depth,
+                hidden,
+            )
+            for space, group in sorted(self.plan(request).items(), key=lambda item: item[0].label)
+        ]
+
+    def _pool(self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden) -> Pool:
+        candidates = self.candidates(request, target, depth, hidden)
+        model = target.space.model
+        return Pool(
+            candidates, self.models.coverage(model, request.query), self.models.unrelated_below(model)
+        )
+
     def _hybrid(self, request: SearchRequest, target: _Target, k: int, hidden: Hidden) -> Ranked:
-        candidates = self.candidates(request, target, max(k, MIN_DEPTH), hidden)
+        candidates, coverage, floor = self._pool(request, target, max(k, MIN_DEPTH), hidden)
         if not candidates:
             return []
         with Stage("fuse"):
-            scores = fusion.fuse(candidates, self.models.coverage(target.space.model, request.query))
+            scores = fusion.fuse(candidates, coverage, floor)
             order = np.argsort(-scores, kind="stable")[:k]
             return [
                 RankedChunk(

@@ -5,6 +5,7 @@ cache, the retriever, the recorder of the server's events and the recommenders."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from lore.core import ingest, reembedding
 from lore.core.bm25 import KeywordIndex
 from lore.core.ingest import CorpusDoc
 from lore.core.probes import Probes
+from lore.core.rerank import PairScorer, rerank
 from lore.core.retrieve import Retriever, SearchRequest
 from lore.errors import InvalidInput
 from lore.intelligence.events import EventRecorder
@@ -113,6 +115,7 @@ class Lore:
             self.probes,
         )
         self.recommendations = Recommendations(store, visibility, self.models, settings)
+        self._reranker: PairScorer | None = None
         recording = settings.intelligence
         self.events = EventRecorder(
             store.events,
@@ -312,11 +315,17 @@ class Lore:
     # -- search -----------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> list[Hit]:
-        """Hits of the tenant's collections, from the cache while nothing they hold has changed."""
+        """Hits of the tenant's collections, from the cache while nothing they hold has changed; with
+        `rerank`, the top `rerank_depth` fused hits reordered by the cross-encoder."""
         if not 1 <= request.k <= self.settings.serving.max_k:
             raise InvalidInput(
                 f"k must be between 1 and {self.settings.serving.max_k}", details={"k": request.k}
             )
+        if request.rerank:
+            scorer = self.reranker()
+            depth = min(max(request.k, self.settings.serving.rerank_depth), self.settings.serving.max_k)
+            fused = self.search(replace(request, k=depth, rerank=False))
+            return rerank(request.query, fused, scorer, request.k)
         if not request.query.strip():
             raise InvalidInput("query must not be empty")
         for collection in request.collections or ():
@@ -336,6 +345,21 @@ class Lore:
             if self.index_sync.applied_seq >= max(versions):
                 self.cache.put(key, hits, hidden)
         return hits
+
+    def reranker(self) -> PairScorer:
+        """The cross-encoder of `rerank_model`, loaded on first use; refused when none is configured."""
+        serving = self.settings.serving
+        if self._reranker is None:
+            if serving.rerank_model is None or serving.rerank_tokenizer is None:
+                raise InvalidInput(
+                    "reranking is not configured on this server: set LORE_RERANK_MODEL and "
+                    "LORE_RERANK_TOKENIZER to an ONNX cross-encoder and its tokenizer.json",
+                    details={"rerank": True},
+                )
+            from lore.backends.reranker import CrossEncoder
+
+            self._reranker = CrossEncoder(serving.rerank_model, serving.rerank_tokenizer)
+        return self._reranker
 
     def nearest(self, request: SearchRequest, model: str, vector: np.ndarray) -> list[Hit]:
         """The readable chunks nearest a vector of `model` (not a query's text): uncached, since such vectors

@@ -208,6 +208,9 @@ class SearchIn(Input):
     as_user: UserId | None = Field(
         None, description="Admins only: search as this user of the tenant would, with their permissions."
     )
+    rerank: bool = Field(
+        False, description="Reorder the top hits with the server's cross-encoder (422 when it has none)."
+    )
 
     @property
     def first_collection(self) -> str | None:
@@ -221,7 +224,9 @@ class SearchIn(Input):
 
         collections = [self.collection] if isinstance(self.collection, str) else self.collection
         filters = self.filters.to_domain() if self.filters else SearchFilters()
-        return SearchRequest(tenant_id, self.query, self.k, self.mode, collections, filters)
+        return SearchRequest(
+            tenant_id, self.query, self.k, self.mode, collections, filters, rerank=self.rerank
+        )
 
 
 class Scores(BaseModel):
