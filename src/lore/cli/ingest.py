@@ -21,7 +21,7 @@ from lore.models import DEFAULT_COLLECTION
 
 if TYPE_CHECKING:
     from lore.cli.progress import Reporter
-    from lore.core.ingest import Failure, IngestReport, Progress
+    from lore.core.ingest import IngestReport, Progress
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -87,13 +87,9 @@ def report_dict(report: IngestReport) -> dict[str, object]:
         "chunks": report.chunks,
         "embedded": report.embedded,
         "seconds": round(report.seconds, 3),
-        "failures": [_failure(f) for f in report.failures],
-        "skipped": [_failure(f) for f in report.skipped],
+        "failures": [f.to_json() for f in report.failures],
+        "skipped": [f.to_json() for f in report.skipped],
     }
-
-
-def _failure(failure: Failure) -> dict[str, str]:
-    return {"source": failure.source, "code": failure.code, "message": failure.message}
 
 
 def render(report: IngestReport, *, quiet: bool = False) -> None:

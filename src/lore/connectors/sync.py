@@ -66,13 +66,9 @@ class SyncReport:
             "embedded": self.embedded,
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
-            "failures": [_failure(f) for f in self.failures],
-            "skipped": [_failure(f) for f in self.skipped],
+            "failures": [f.to_json() for f in self.failures],
+            "skipped": [f.to_json() for f in self.skipped],
         }
-
-
-def _failure(failure: Failure) -> dict[str, str]:
-    return {"source": failure.source, "code": failure.code, "message": failure.message}
 
 
 class Syncer:

@@ -49,6 +49,9 @@ class Failure:
     code: str
     message: str
 
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "code": self.code, "message": self.message}
+
 
 @dataclass(frozen=True, slots=True)
 class CorpusDoc:
