@@ -32,6 +32,7 @@ EventType = Literal[
     "feedback.negative",
     "webhook.disabled",
     "quota.near",
+    "key.expiring",
     "source.synced",
     "sync.failed",
 ]

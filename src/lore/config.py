@@ -656,6 +656,13 @@ class AuthSettings(BaseModel):
     )
     login_lockout_max_seconds: float = Field(3600.0, gt=0, description="Longest lockout.")
     password_min_length: int = Field(12, ge=8, le=128, description="Shortest password a user may set.")
+    key_expiring_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="A `key.expiring` event is published once for each key this many days or fewer before it "
+        "expires (checked by every worker every `LORE_SYNC_CHECK_SECONDS`).",
+    )
     admin_email: str = Field(
         "admin@localhost",
         description="Email of the default tenant's owner created on first start when there are no users (its "
@@ -747,7 +754,8 @@ class ConnectorsSettings(BaseModel):
     sync_check_seconds: float = Field(
         30.0,
         gt=0,
-        description="How often each worker looks for scheduled sources whose sync is due (`/v1/sources`).",
+        description="How often each worker looks for scheduled work: sources whose sync is due (`/v1/sources`) "
+        "and keys about to expire (`key.expiring`).",
     )
     crawl_allow_loopback: bool = Field(
         False,

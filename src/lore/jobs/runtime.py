@@ -55,7 +55,7 @@ class JobRuntime:
         self.reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
         self.runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease) if threads else None
         self.consumer = _consumer(queue, threads, EmbeddedConsumer) if threads else None
-        self.scheduler = standard(lore.store, queue, lore.settings.connectors.sync_check_seconds)
+        self.scheduler = standard(lore, queue)
 
     @classmethod
     def for_lore(cls, lore: Lore, threads: int | None = None) -> JobRuntime:
@@ -85,7 +85,7 @@ def run_worker(lore: Lore, threads: int) -> None:
     lease = lore.settings.jobs.job_lease_seconds
     runner = Runner(lore, queue.records, queue.transport, lease_seconds=lease)
     reaper = Reaper(queue.records, queue.transport, lease_seconds=lease)
-    scheduler = standard(lore.store, queue, lore.settings.connectors.sync_check_seconds)
+    scheduler = standard(lore, queue)
     queue.transport.receiver = runner
     consumer = _consumer(queue, threads, Consumer)
     reaper.start()

@@ -14,14 +14,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, NamedTuple
+
+from lore.bus import BusEvent, EventBus
+from lore.models import utcnow
 
 if TYPE_CHECKING:
     from lore.backends.store.database import Database
     from lore.jobs.queue import JobQueue
     from lore.models import Job
+    from lore.service import Lore
 
 logger = logging.getLogger("lore.jobs")
+
+KEY_EXPIRING = "key.expiring"
 
 
 class Periodic(NamedTuple):
@@ -71,6 +78,36 @@ def enqueue_due_sources(db: Database, queue: JobQueue) -> list[Job]:
     ]
 
 
-def standard(db: Database, queue: JobQueue, sources_every: float) -> Scheduler:
-    """The scheduler every worker runs: today, the due sources' syncs."""
-    return Scheduler([Periodic("sources", sources_every, lambda: enqueue_due_sources(db, queue))])
+def announce_expiring_keys(db: Database, bus: EventBus, days: int) -> list[BusEvent]:
+    """A `key.expiring` event for each usable key expiring within `days`, once per key and expiry date
+    whichever worker gets there first (a key given a new expiry is announced again)."""
+    announced = []
+    for key in db.api_keys.expiring(utcnow() + timedelta(days=days)):
+        assert key.expires_at is not None  # expiring() reads only keys that expire
+        if not db.notices.claim(key.tenant_id, KEY_EXPIRING, key.id, key.expires_at.isoformat()):
+            continue
+        data = {
+            "key_id": key.id,
+            "name": key.name,
+            "kind": key.kind,
+            "expires_at": key.expires_at.isoformat(),
+            "days_left": max((key.expires_at - utcnow()).days, 0),
+        }
+        event = BusEvent(KEY_EXPIRING, key.tenant_id, data)
+        bus.publish(event)
+        announced.append(event)
+    return announced
+
+
+def standard(lore: Lore, queue: JobQueue) -> Scheduler:
+    """The scheduler every worker runs: the due sources' syncs, and the keys about to expire."""
+    db, settings = lore.store, lore.settings
+    every = settings.connectors.sync_check_seconds
+    return Scheduler(
+        [
+            Periodic("sources", every, lambda: enqueue_due_sources(db, queue)),
+            Periodic(
+                "keys", every, lambda: announce_expiring_keys(db, lore.bus, settings.auth.key_expiring_days)
+            ),
+        ]
+    )

@@ -88,6 +88,18 @@ class ApiKeyRecords:
             rows = conn.execute(query.order_by(api_keys.c.created_at.desc(), api_keys.c.id.desc()))
             return [_key(row) for row in rows]
 
+    def expiring(self, until: datetime) -> list[ApiKey]:
+        """Usable keys of every tenant that expire between now and `until`: whose owners should hear of it."""
+        now = utcnow()
+        query = sa.select(api_keys).where(
+            api_keys.c.expires_at > now,
+            api_keys.c.expires_at <= until,
+            api_keys.c.revoked_at.is_(None),
+            api_keys.c.replaced_by.is_(None),
+        )
+        with self.engine.connect() as conn:
+            return [_key(row) for row in conn.execute(query.order_by(api_keys.c.expires_at, api_keys.c.id))]
+
     def revoke(self, tenant_id: str, key_id: str) -> bool:
         return self._update(tenant_id, key_id, api_keys.c.revoked_at.is_(None), revoked_at=utcnow())
 

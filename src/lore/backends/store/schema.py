@@ -500,8 +500,8 @@ notices = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.Text(), primary_key=True),
     sa.Column("event_type", sa.Text(), primary_key=True),  # the bus event it announced: "quota.near"
-    sa.Column("subject", sa.Text(), primary_key=True),  # what it is about: a quota's name
-    sa.Column("period", sa.Text(), primary_key=True),  # the period it holds for: a UTC day, YYYY-MM-DD
+    sa.Column("subject", sa.Text(), primary_key=True),  # what it is about: a quota's name, a key's id
+    sa.Column("period", sa.Text(), primary_key=True),  # what it holds for: a UTC day, a key's expiry
     _created_at(),
 )
 
