@@ -7,6 +7,7 @@ forever. Two guards close that:
   `max_header_count` headers is answered 431 `headers_too_large`, and a head not complete `header_timeout_seconds`
   after the connection opened (or after the previous response) is answered 408 `request_timeout` (an idle
   connection is simply closed); the connection is closed either way.
+- `GuardedHttpTools` also writes each response in one system call (`lore.api.corking`).
 - `BodyTimeout`, a pure-ASGI middleware: a body that stops arriving for `body_timeout_seconds` (a body shorter
   than its Content-Length) is answered 408 `request_timeout`, and the connection is closed.
 """
@@ -27,6 +28,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from lore.api.corking import CorkedTransport
 from lore.api.errors import ErrorResponse
 from lore.config import ServingSettings
 
@@ -74,7 +76,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        corked = CorkedTransport(transport, self.loop)  # a response's head and body in one write
+        super().connection_made(cast(asyncio.Transport, corked))
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:

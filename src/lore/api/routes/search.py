@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import time
 
+import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from lore.api.audit import RequestAudit
 from lore.api.auth import PrincipalDep
 from lore.api.deps import LoreDep, MetricsDep, SearchLimiterDep
 from lore.api.errors import ERROR_RESPONSES
+from lore.api.metrics import ApiMetrics
 from lore.intelligence.events import new_id, search_event
 from lore.models import Hit
 from lore.security.access import act_as, asker_of, holder_of, search_as
@@ -23,7 +25,7 @@ from lore.wire.schemas import HitOut, SearchIn, SearchOut
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
 
-@router.post("/search")
+@router.post("/search", response_model=SearchOut)
 async def search(
     request: Request,
     body: SearchIn,
@@ -31,6 +33,19 @@ async def search(
     principal: PrincipalDep,
     metrics: MetricsDep,
     limiter: SearchLimiterDep,
+) -> Response:
+    """Serialised once, here: FastAPI would validate the model again before serialising it."""
+    out = await searched(request, body, lore, principal, metrics, limiter)
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
+async def searched(
+    request: Request,
+    body: SearchIn,
+    lore: Lore,
+    principal: Principal,
+    metrics: ApiMetrics,
+    limiter: anyio.CapacityLimiter,
 ) -> SearchOut:
     """The search itself blocks (embedding, index, store), so it runs on a worker thread; the app's search
     limiter admits `LORE_SEARCH_THREADS` at a time per process, and the rest wait on the event loop. Sixteen

@@ -10,7 +10,7 @@ cursor pages (`page`), and erased per user. Models (recommendations, gaps, adapt
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ class EventRecords:
         """Store the events not stored before (by tenant and event id), in one transaction; how many were new."""
         if not batch:
             return 0
-        rows = [{k: v for k, v in asdict(event).items() if k != "id"} for event in batch]
+        rows = [_row(event) for event in batch]
         statement = self.db._insert(events).on_conflict_do_nothing(
             index_elements=[events.c.tenant_id, events.c.event_id]
         )
@@ -156,3 +156,12 @@ def _row_id(cursor: str) -> int:
     if not cursor.isdigit():
         raise InvalidInput("cursor is not one this listing returned", details={"cursor": cursor[:64]})
     return int(cursor)
+
+
+_STORED = tuple(f.name for f in fields(Event) if f.name != "id")
+
+
+def _row(event: Event) -> dict[str, Any]:
+    """An event's columns: its fields as they are (`asdict` deep-copied each `data` dict, a third of the cost
+    of storing a search's event)."""
+    return {name: getattr(event, name) for name in _STORED}

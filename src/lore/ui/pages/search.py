@@ -61,7 +61,7 @@ async def search_page(
     results = None
     if q.strip():
         body = SearchIn(query=q, mode=mode, collection=collection or None)
-        results = await api_search.search(request, body, lore, principal, metrics, limiter)
+        results = await api_search.searched(request, body, lore, principal, metrics, limiter)
         counts_as(request, "POST /v1/search")
     context = {
         "q": q,
