@@ -6,9 +6,11 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 
 # Debian's Chromium, which the browser tests (tests/ui) drive: Playwright never downloads a browser here.
 CHROMIUM := /usr/bin/chromium
+# Debian's wrk, the compiled HTTP load tool bench_efficiency.py and bench_openloop.py measure capacity with.
+WRK := /usr/bin/wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-test install-bench install-local browser run test test-local fuzz coverage lint format bench load clean
+.PHONY: install install-test install-bench install-local browser wrk run test test-local fuzz coverage lint format bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +49,12 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+$(WRK):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk
+
+wrk: $(WRK)
+
 run: install
 	$(BIN)/lore serve --demo
 
@@ -79,7 +87,7 @@ format: install-test
 	$(BIN)/ruff check --fix src tests bench scripts
 	$(BIN)/ruff format src tests bench scripts
 
-bench: install-bench
+bench: install-bench wrk
 	$(BIN)/python bench/run_all.py
 
 # The load test (docs/operations.md): Locust, in a venv of its own so that it and gevent never touch Lore's,

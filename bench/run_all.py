@@ -21,6 +21,8 @@ MODEST: dict[str, list[str]] = {
     "vector": [],
     "ingest": ["--docs", "200"],
     "search": ["--duration", "10", "--warmup", "2"],
+    "efficiency": ["--duration", "10", "--warmup", "2", "--searches", "150", "--idle-seconds", "5"],
+    "openloop": ["--duration", "10", "--capacity-seconds", "8", "--unloaded", "80"],
     "backends": ["--docs", "300", "--queries", "100"],
     "conversations": [],
     "hostile": ["--alone", "6", "--bound", "45"],
