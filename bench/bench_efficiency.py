@@ -62,7 +62,7 @@ def in_process(
     data_dir: Path, stream: Iterator[str], args: argparse.Namespace
 ) -> dict[str, dict[str, float]]:
     """CPU ms per cold search and per query embedding, one at a time, after a few warm-up searches."""
-    with Lore.open(Settings(data_dir=data_dir)) as lore:
+    with Lore.open(Settings.for_server(data_dir=data_dir)) as lore:  # the server's settings: same search
 
         def searches(mode: str, count: int) -> Iterator[None]:
             for text in take(stream, count):

@@ -15,6 +15,13 @@ from lore.models import utcnow
 from lore.security.keys_model import ApiKey, KeyKind
 from lore.security.scopes import Scope
 
+# Every authenticated request runs it: built once, its cache key and compiled form are reused.
+_FIND = (
+    sa.select(api_keys, tenants.c.disabled_at.label("tenant_disabled_at"))
+    .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+    .where(api_keys.c.id == sa.bindparam("key_id"))
+)
+
 
 def _key(row: AnyRow) -> ApiKey:
     return ApiKey(
@@ -65,13 +72,8 @@ class ApiKeyRecords:
 
     def find(self, key_id: str) -> tuple[ApiKey, datetime | None] | None:
         """The key and its tenant's `disabled_at`, whatever the key's own state."""
-        query = (
-            sa.select(api_keys, tenants.c.disabled_at.label("tenant_disabled_at"))
-            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
-            .where(api_keys.c.id == key_id)
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_FIND, {"key_id": key_id}).first()
         return (_key(row), row.tenant_disabled_at) if row is not None else None
 
     def get(self, tenant_id: str, key_id: str) -> ApiKey | None:
