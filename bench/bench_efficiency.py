@@ -175,22 +175,32 @@ def print_line(name: str, result: dict[str, Any]) -> None:
 
 def report(local: dict[str, dict[str, float]], remote: dict[str, dict[str, Any]], cores: int) -> str:
     header = ("mode", "embed ms", "stages ms", "in-process ms", "server ms", "efficiency", "overhead ms")
-    header += ("req/s", "limit req/s", "of limit", "p50 ms", "p99 ms", "wrk ms/req", "wrk core", "target")
+    header += (
+        "req/s",
+        "limit req/s",
+        "of limit",
+        "server cores",
+        "p50 ms",
+        "p99 ms",
+        "wrk ms/req",
+        "wrk core",
+    )
+    header += ("target",)
     rows = [_row(mode, local[mode], remote[mode], cores) for mode in local]
     floor = remote["healthz"]
     latency = (floor["latency_ms"]["p50"], floor["latency_ms"]["p99"])
     generator = (round(floor["generator_cpu_ms"], 4), round(floor["generator_core_share"], 2))
     server = round(floor["server_cpu_ms"], 3)
-    rows.append(
-        ("healthz", "-", "-", "-", server, "-", "-", floor["throughput"], "-", "-", *latency, *generator)
-    )
-    rows[-1] += ("reference",)
+    cores_used = round(floor["throughput"] * floor["server_cpu_ms"] / 1000, 2)
+    rows.append(("healthz", "-", "-", "-", server, "-", "-", floor["throughput"], "-", "-", cores_used))
+    rows[-1] += (*latency, *generator, "reference")
     idle = remote["idle"]["cpu_ms_per_s"]
     notes = (
         f"idle server tree: {idle:.1f} ms CPU per second (its share of a request: that / req/s)\n"
         "CPU per search in ms; efficiency = in-process / server; overhead = server - in-process; "
-        f"limit = {cores} cores / in-process CPU; wrk: the load generator's own CPU per request and its share "
-        "of one core"
+        f"limit = {cores} cores / in-process CPU; server cores: the CPU the server's tree got (req/s x server "
+        "CPU per request; below the cores, the machine's other work took the rest); wrk: the load generator's "
+        "own CPU per request and its share of one core"
     )
     return f"{table(header, rows)}\n{notes}"
 
@@ -202,7 +212,8 @@ def _row(mode: str, local: dict[str, float], remote: dict[str, Any], cores: int)
     limit = 1000 * cores / inside
     met = efficiency >= EFFICIENCY_TARGET and overhead <= OVERHEAD_TARGET_MS
     figures = (round(local["embed"], 2), round(local["stages"], 2), round(inside, 2), round(server, 2))
-    load = (remote["throughput"], round(limit, 1), ratio(remote["throughput"], limit))
+    cores_used = round(remote["throughput"] * server / 1000, 2)  # of the machine's cores, what the server got
+    load = (remote["throughput"], round(limit, 1), ratio(remote["throughput"], limit), cores_used)
     latency = (remote["latency_ms"]["p50"], remote["latency_ms"]["p99"])
     generator = (round(remote["generator_cpu_ms"], 4), round(remote["generator_core_share"], 2))
     verdict = ("met" if met else "MISSED") + (" (queries repeated)" if remote["repeated"] else "")

@@ -6,7 +6,8 @@ or not earlier ones have been answered, as a crowd of independent users sends th
 A closed-loop client (bench/loadgen.py, wrk) waits for each answer before sending the next request, so a slow
 server slows its own load down and its tail hides ("coordinated omission"). Here each request's latency is
 counted from the moment it was due to be sent, so time spent waiting for a free connection counts too. A
-request goes out on an idle keep-alive connection, or a new one (up to `max_connections`). Prints one JSON
+request goes out on an idle keep-alive connection, or a new one (up to `max_connections`); one the server closed
+while it was idle (its header timeout) is replaced and the request sent again, as an HTTP client does. Prints one JSON
 object: latencies in seconds, status counts, how late the sends were, the wall time and its own CPU time while
 the requests arrived. Loopback only.
 """
@@ -65,10 +66,23 @@ class Pool:
         self.free.release()
 
 
+async def exchange(
+    connection: Connection, request: bytes, timeout: float
+) -> tuple[int, dict[str, str], bytes]:
+    """One request; sent again once on a new connection when the server had closed an idle one (nothing read)."""
+    try:
+        return await asyncio.wait_for(connection.exchange(request), timeout)
+    except asyncio.IncompleteReadError as error:
+        connection.close()
+        if error.partial:
+            raise
+    return await asyncio.wait_for(connection.exchange(request), timeout)
+
+
 async def send(pool: Pool, request: bytes, due: float, timeout: float, tally: Tally) -> None:
     connection = await pool.take()
     try:
-        status, _headers, body = await asyncio.wait_for(connection.exchange(request), timeout)
+        status, _headers, body = await exchange(connection, request, timeout)
     except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as error:
         connection.close()
         tally.record(time.perf_counter() - due, type(error).__name__, str(error))
