@@ -1,0 +1,38 @@
+"""The SDK against a real `lore serve` on loopback: one server per session (a fresh data dir), the operator's
+key it was started with, and clients of both kinds over it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lore_client import Lore
+
+from tests.served import ServedLore, serve_env
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[ServedLore]:
+    data_dir = tmp_path_factory.mktemp("sdk-data")
+    with ServedLore(serve_env(data_dir, model_cache), cwd=data_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def operator_key(served: ServedLore) -> str:
+    """Every scope of the default tenant."""
+    return served.headers["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+def lore(served: ServedLore, operator_key: str) -> Iterator[Lore]:
+    with Lore(served.url, api_key=operator_key) as client:
+        yield client
+
+
+@pytest.fixture
+def collection() -> str:
+    """A collection of the test's own, so tests sharing the server never see each other's documents."""
+    return f"sdk-{uuid.uuid4().hex[:12]}"
