@@ -11,7 +11,9 @@ from tests.sdk.test_documents import add_articles
 def test_a_streamed_answer_comes_as_tokens_then_the_cited_answer(lore: Lore, collection: str) -> None:
     add_articles(lore, collection)
     conversation = lore.conversations.create(title="Refunds")
-    events = list(lore.conversations.stream(conversation["id"], "How do I get a refund?", collection=collection))
+    events = list(
+        lore.conversations.stream(conversation["id"], "How do I get a refund?", collection=collection)
+    )
     tokens = [event for event in events if isinstance(event, Token)]
     answers = [event for event in events if isinstance(event, Answer)]
     assert tokens and len(answers) == 1 and events[-1] is answers[0]

@@ -80,6 +80,9 @@ def test_a_read_only_key_is_refused_writes(lore: Lore, served: ServedLore, colle
 
 
 def test_a_wrong_key_raises_authentication_error(served: ServedLore) -> None:
-    with Lore(served.url, api_key="lore_sk_not-a-key") as stranger, pytest.raises(AuthenticationError) as raised:
+    with (
+        Lore(served.url, api_key="lore_sk_not-a-key") as stranger,
+        pytest.raises(AuthenticationError) as raised,
+    ):
         stranger.documents.list().first()
     assert (raised.value.status, raised.value.code) == (401, "unauthenticated")
