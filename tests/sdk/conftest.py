@@ -7,10 +7,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import lore_client._client
 import pytest
 from lore_client import Lore
 
 from tests.served import ServedLore, serve_env
+from tests.waiting import PATIENCE
+
+
+@pytest.fixture(autouse=True)
+def patient_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made without a timeout wait as long as the tests' other waits: a loaded machine (argon2 hashes,
+    embeddings) is slow, not wrong. Tests of timeouts give theirs."""
+    monkeypatch.setattr(lore_client._client, "DEFAULT_TIMEOUT", PATIENCE)
 
 
 @pytest.fixture(scope="session")

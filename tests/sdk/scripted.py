@@ -3,6 +3,7 @@ and records when each request came: what a client's retries do is seen from the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ class Reply:
     body: Any = field(default_factory=lambda: {"status": "ok"})
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None  # sent as it is (an event stream), instead of `body` as JSON
 
 
 def refusal(status: int, code: str, retry_after: str | None = None) -> Reply:
@@ -55,13 +57,15 @@ class ScriptedServer:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 reply = server._next(self.command, self.path)
                 time.sleep(reply.delay)
-                data = json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                for name, value in {"Content-Type": "application/json", **reply.headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                kind = "text/event-stream" if reply.raw is not None else "application/json"
+                with contextlib.suppress(ConnectionError):  # a client that timed out is gone
+                    self.send_response(reply.status)
+                    for name, value in {"Content-Type": kind, **reply.headers}.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
 
             do_GET = do_POST = do_DELETE = _answer
 

@@ -74,3 +74,17 @@ def test_a_login(served: ServedLore, lore: Lore) -> None:
             return (await user.users.me())["email"]
 
     assert asyncio.run(run()) == email
+
+
+def test_concurrent_calls_with_an_expired_token_refresh_it_once(served: ServedLore, lore: Lore) -> None:
+    email = new_user(lore)
+
+    async def run() -> list[str]:
+        async with AsyncLore(served.url) as user:
+            await user.login(email, PASSWORD)
+            user._exchange.credentials.token = "expired.access.token"
+            # a refresh token sent twice would end the whole login, and the later calls with it
+            answers = await asyncio.gather(*(user.users.me() for _ in range(4)))
+            return [me["email"] for me in answers] + [(await user.users.me())["email"]]
+
+    assert asyncio.run(run()) == [email] * 5

@@ -29,6 +29,7 @@ from lore_client.types import (
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = 30.0  # seconds per request, when a client is given no `timeout`
 USER_AGENT = "lore-client/0.1.0"
 MfaCode = str | Callable[[], str]
 
@@ -124,9 +125,9 @@ def _exchange(api_key: str | None, retries: Retries | None) -> Exchange:
 
 
 def _client_options(
-    base_url: str, timeout: float | httpx.Timeout, headers: Mapping[str, str] | None
+    base_url: str, timeout: float | httpx.Timeout | None, headers: Mapping[str, str] | None
 ) -> dict[str, Any]:
-    timeouts = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    timeouts = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout or DEFAULT_TIMEOUT)
     return {
         "base_url": base_url,
         "timeout": timeouts,
@@ -150,7 +151,7 @@ class Lore(_Api[Sync]):
         with Lore("http://127.0.0.1:8000", api_key="lore_sk_...") as lore:
             hits = lore.search("reset my password")["hits"]
 
-    `timeout` is seconds (or an `httpx.Timeout`) per request; `retries` says how 429, 503 and connection
+    `timeout` is seconds (or an `httpx.Timeout`) per request, `DEFAULT_TIMEOUT` if not given; `retries` says how 429, 503 and connection
     failures are retried. `http_client` replaces the `httpx.Client` this makes (its base URL, timeout and
     headers are then its own)."""
 
@@ -159,7 +160,7 @@ class Lore(_Api[Sync]):
         base_url: str = DEFAULT_URL,
         *,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | httpx.Timeout | None = None,
         retries: Retries | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
@@ -218,7 +219,7 @@ class AsyncLore(_Api[Async]):
         base_url: str = DEFAULT_URL,
         *,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | httpx.Timeout | None = None,
         retries: Retries | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,

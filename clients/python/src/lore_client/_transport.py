@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -183,11 +184,13 @@ class SyncTransport:
     def __init__(self, client: httpx.Client, exchange: Exchange) -> None:
         self.client = client
         self.exchange = exchange
+        self._refreshing = threading.Lock()
 
     def _response(self, route: Route, call: Call[Any], stream: bool = False) -> httpx.Response:
         attempt, refreshed = 0, False
         while True:
             attempt += 1
+            sent_with = self.exchange.credentials.token
             request = self.exchange.request(self.client, route, call)
             try:
                 response = self.client.send(request, stream=stream)
@@ -203,7 +206,7 @@ class SyncTransport:
             response.close()
             if not refreshed and self.exchange.may_refresh(route, response):
                 refreshed, attempt = True, attempt - 1
-                self._refresh()
+                self._refresh(sent_with)
                 continue
             error = self.exchange.error(response)
             delay = self.exchange.delay_after_response(attempt, response, error)
@@ -211,10 +214,14 @@ class SyncTransport:
                 raise error
             time.sleep(delay)
 
-    def _refresh(self) -> None:
+    def _refresh(self, expired: str | None) -> None:
+        """A new pair, unless another thread got one since `expired` was sent (a refresh token sent twice
+        ends the whole login)."""
         credentials = self.exchange.credentials
-        body = self.send(REFRESH, Call(json={"refresh_token": credentials.refresh_token}))
-        credentials.use_login(*_refreshed_pair(body))
+        with self._refreshing:
+            if credentials.token == expired:
+                body = self.send(REFRESH, Call(json={"refresh_token": credentials.refresh_token}))
+                credentials.use_login(*_refreshed_pair(body))
 
     def send(self, route: Route, call: Call[Any]) -> Any:
         return self.exchange.result(self._response(route, call), call)
@@ -240,11 +247,13 @@ class AsyncTransport:
     def __init__(self, client: httpx.AsyncClient, exchange: Exchange) -> None:
         self.client = client
         self.exchange = exchange
+        self._refreshing = asyncio.Lock()
 
     async def _response(self, route: Route, call: Call[Any], stream: bool = False) -> httpx.Response:
         attempt, refreshed = 0, False
         while True:
             attempt += 1
+            sent_with = self.exchange.credentials.token
             request = self.exchange.request(self.client, route, call)
             try:
                 response = await self.client.send(request, stream=stream)
@@ -260,7 +269,7 @@ class AsyncTransport:
             await response.aclose()
             if not refreshed and self.exchange.may_refresh(route, response):
                 refreshed, attempt = True, attempt - 1
-                await self._refresh()
+                await self._refresh(sent_with)
                 continue
             error = self.exchange.error(response)
             delay = self.exchange.delay_after_response(attempt, response, error)
@@ -268,10 +277,12 @@ class AsyncTransport:
                 raise error
             await asyncio.sleep(delay)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, expired: str | None) -> None:
         credentials = self.exchange.credentials
-        body = await self.send(REFRESH, Call(json={"refresh_token": credentials.refresh_token}))
-        credentials.use_login(*_refreshed_pair(body))
+        async with self._refreshing:
+            if credentials.token == expired:
+                body = await self.send(REFRESH, Call(json={"refresh_token": credentials.refresh_token}))
+                credentials.use_login(*_refreshed_pair(body))
 
     async def send(self, route: Route, call: Call[Any]) -> Any:
         return self.exchange.result(await self._response(route, call), call)
