@@ -1,5 +1,6 @@
-"""The SDK against a real `lore serve` on loopback: one server per session (a fresh data dir), the operator's
-key it was started with, and clients of both kinds over it."""
+"""The SDK against a real `lore serve` on loopback: one server per test module (a fresh data dir), the
+operator's key it was started with, and clients of both kinds over it. Sign-ins are allowed more often than by
+default: the tests log in many times a minute from one address."""
 
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ def patient_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lore_client._client, "DEFAULT_TIMEOUT", PATIENCE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[ServedLore]:
     data_dir = tmp_path_factory.mktemp("sdk-data")
-    with ServedLore(serve_env(data_dir, model_cache), cwd=data_dir) as server:
+    env = serve_env(data_dir, model_cache, rate_limit_sign_in="600/minute")
+    with ServedLore(env, cwd=data_dir) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def operator_key(served: ServedLore) -> str:
     """Every scope of the default tenant."""
     return served.headers["Authorization"].removeprefix("Bearer ")
