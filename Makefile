@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -e ".[test]"
+# The Python SDK (clients/python, `lore_client`) too: tests/sdk drive it against a real `lore serve`.
+$(VENV)/.installed-test: pyproject.toml clients/python/pyproject.toml $(VENV)/.installed
+	$(PIP) install -e ".[test]" -e clients/python
 	@touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
@@ -79,13 +80,14 @@ coverage: install-test
 	$(BIN)/coverage report
 
 lint: install-test
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts clients/python/src
+	$(BIN)/ruff format --check src tests bench scripts clients/python/src
 	$(BIN)/mypy
+	$(BIN)/mypy --strict clients/python/src
 
 format: install-test
-	$(BIN)/ruff check --fix src tests bench scripts
-	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts clients/python/src
+	$(BIN)/ruff format src tests bench scripts clients/python/src
 
 bench: install-bench wrk
 	$(BIN)/python bench/run_all.py
