@@ -9,17 +9,21 @@ texts Lore embedded, in batches of `--batch`, through an embedding function that
 choice gives). Models are loaded and warmed before any clock starts. Chroma gets its texts already chunked, so
 Lore's time includes work Chroma's does not. With `--repeat 2` the second round runs in reverse order and the
 best time of each configuration is kept. "cores busy" is the process's CPU time (every thread) over the wall
-time: near 2 when a bulk load keeps both cores of a 2-core machine busy. Last, Lore re-ingests the unchanged corpus (nothing is embedded).
+time: near 2 when a bulk load keeps both cores of a 2-core machine busy; "runnable" is the mean number of the
+process's threads running or ready to run, sampled every 10 ms: the parallelism a run asks for, which a loaded
+machine may not grant. Last, Lore re-ingests the unchanged corpus (nothing is embedded).
 Data are read from the shared folder and never copied into the repository.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -52,6 +56,7 @@ class Sample:
     embedded: int
     seconds: float
     cpu_seconds: float = 0.0  # this process's CPU time (every thread) over `seconds`
+    runnable: float = 0.0  # mean threads running or ready to run (`Runnable`)
 
     @property
     def cores(self) -> float:
@@ -65,6 +70,41 @@ class Sample:
     @property
     def rate(self) -> float:
         return self.chunks / self.seconds if self.seconds else 0.0
+
+
+class Runnable:
+    """Samples this process's threads every `every` seconds: the mean number running or waiting for a core
+    (state R, the sampler excluded). Unlike CPU time over wall time, it shows the parallelism a run asks for
+    even when a loaded machine cannot grant it."""
+
+    def __init__(self, every: float = 0.01) -> None:
+        self.every = every
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-runnable", daemon=True)
+
+    def __enter__(self) -> Runnable:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = threading.get_native_id()
+        while not self._stop.wait(self.every):
+            running = 0
+            for task in Path("/proc/self/task").iterdir():
+                if int(task.name) == me:
+                    continue
+                with contextlib.suppress(OSError):
+                    running += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+            self.samples.append(running)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.samples) / len(self.samples) if self.samples else 0.0
 
 
 def load_docs(dataset_dir: Path, limit: int) -> list[CorpusDoc]:
@@ -87,9 +127,10 @@ def lore_ingest(docs: list[CorpusDoc], variant: Variant, data_dir: Path) -> Samp
     with Lore.open(settings(data_dir, variant)) as lore:
         warm(lore.embedder)
         cpu = time.process_time()
-        report = lore.add_corpus(docs)
+        with Runnable() as runnable:
+            report = lore.add_corpus(docs)
         cpu = time.process_time() - cpu
-    return Sample("lore", variant, report.chunks, report.embedded, report.seconds, cpu)
+    return Sample("lore", variant, report.chunks, report.embedded, report.seconds, cpu, runnable.mean)
 
 
 def lore_reingest(docs: list[CorpusDoc], variant: Variant, data_dir: Path) -> dict[str, float | int]:
@@ -159,12 +200,13 @@ def chroma_ingest(chunks: list[Chunk], variant: Variant, path: Path, batch: int)
         "bench", embedding_function=chroma_function(embedder), configuration={"hnsw": {"space": "cosine"}}
     )
     start, cpu = time.perf_counter(), time.process_time()
-    for offset in range(0, len(chunks), batch):
-        part = chunks[offset : offset + batch]
-        collection.add(ids=[i for i, _ in part], documents=[t for _, t in part])
+    with Runnable() as runnable:
+        for offset in range(0, len(chunks), batch):
+            part = chunks[offset : offset + batch]
+            collection.add(ids=[i for i, _ in part], documents=[t for _, t in part])
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert collection.count() == len(chunks)
-    return Sample("chroma", variant, len(chunks), len(chunks), seconds, cpu)
+    return Sample("chroma", variant, len(chunks), len(chunks), seconds, cpu, runnable.mean)
 
 
 def chroma_version() -> str:
@@ -203,7 +245,7 @@ def run_rounds(
             sample = step(scratch / f"{name}-{round_}")
             print(
                 f"  {sample.label:<16} {sample.chunks:>6} chunks  {sample.seconds:8.2f} s  "
-                f"{sample.rate:8.1f} chunks/s  cores busy {sample.cores:.2f}  load {os.getloadavg()[0]:.1f}",
+                f"{sample.rate:8.1f} chunks/s  cores busy {sample.cores:.2f}  runnable {sample.runnable:.2f}  load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             samples.setdefault(name, []).append(sample)
@@ -223,6 +265,7 @@ def report(best: dict[str, Sample], reingest: dict[str, float | int], docs: int,
             ratio(s.rate, chroma_fp32),
             ratio(s.rate, best[f"chroma-{s.variant}"].rate),
             round(s.cores, 2),
+            round(s.runnable, 2),
         )
         for s in best.values()
     ]
@@ -236,6 +279,7 @@ def report(best: dict[str, Sample], reingest: dict[str, float | int], docs: int,
         "vs chroma fp32",
         "vs chroma same",
         "cores busy",
+        "runnable",
     )
     notes = [
         f"Lore chunking alone (inside Lore's time, not Chroma's): {chunk_seconds:.2f} s",

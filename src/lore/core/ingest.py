@@ -13,10 +13,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -36,9 +35,6 @@ from lore.models import (
     ParsedDocument,
     ServingModels,
 )
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 PIPELINE_VERSION = "2"  # bump when parsing or chunking changes, so every document is re-indexed once
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one embedding call
@@ -362,14 +358,6 @@ class WritingModels(Protocol):
     def embedder_for(self, model: str) -> Embedder: ...
 
 
-class Embedded(NamedTuple):
-    """A batch ready to write: each document with its (active, pending) models, and their vectors."""
-
-    plans: list[tuple[Prepared, str, str | None]]
-    vectors: dict[str, dict[str, np.ndarray]]
-    embedded: int  # texts that had to be embedded (not found cached)
-
-
 @dataclass
 class Writer:
     """Embeds what the cache lacks for a batch of prepared documents, then writes each one atomically.
@@ -387,10 +375,6 @@ class Writer:
         self, batch: list[Prepared], progress: WriteProgress | None = None
     ) -> tuple[list[Document], int]:
         """Returns the stored documents and how many texts had to be embedded."""
-        return self.store(self.embed(batch, progress), progress)
-
-    def embed(self, batch: list[Prepared], progress: WriteProgress | None = None) -> Embedded:
-        """The vectors of a batch for each model its documents are written with (cached ones read)."""
         plans = [(item, *self.models.serving(item.draft.tenant_id, item.draft.collection)) for item in batch]
         wanted: dict[str, list[ChunkDraft]] = {}
         for item, active, pending in plans:
@@ -401,13 +385,8 @@ class Writer:
         for model, chunks in wanted.items():
             vectors[model], fresh = self._vectors(model, chunks, progress)
             embedded += fresh
-        return Embedded(plans, vectors, embedded)
-
-    def store(self, batch: Embedded, progress: WriteProgress | None = None) -> tuple[list[Document], int]:
-        """Write each document of an embedded batch atomically; Conflict if a model switched meanwhile."""
         documents = []
-        vectors = batch.vectors
-        for item, active, pending in batch.plans:
+        for item, active, pending in plans:
             document = self.documents.write_document(item.draft, item.chunks, vectors[active], active)
             documents.append(document)
             if progress is not None:
@@ -415,7 +394,7 @@ class Writer:
             if pending is not None:
                 mine = {chunk.content_hash: vectors[pending][chunk.content_hash] for chunk in item.chunks}
                 self._add_pending(item.draft, pending, mine)
-        return documents, batch.embedded
+        return documents, embedded
 
     def _add_pending(self, draft: DocumentDraft, model: str, vectors: dict[str, np.ndarray]) -> None:
         # Conflict: the re-embedding switched (having embedded these chunks itself) or was abandoned.
@@ -457,22 +436,6 @@ def batched(
             batch, failures, size = [], [], 0
     if batch or failures:
         yield batch, failures
-
-
-def ahead(items: Iterator[T], work: Callable[[T], R]) -> Iterator[tuple[T, R]]:
-    """Each item with `work(item)`, in order; the next item is drawn and worked on a second thread while the
-    caller handles this one. A bulk load thus chunks and embeds a batch while the last one is written: the
-    writes (one thread) no longer leave the second core idle."""
-
-    def step() -> tuple[T, R] | None:
-        item = next(items, None)
-        return None if item is None else (item, work(item))
-
-    with ThreadPoolExecutor(1, thread_name_prefix="lore-ingest") as pool:
-        pending = pool.submit(step)
-        while (done := pending.result()) is not None:
-            pending = pool.submit(step)
-            yield done
 
 
 def elapsed_since(start: float) -> float:

@@ -176,38 +176,30 @@ class Ingestion:
         known: Known,
         report: ingest.IngestReport,
         tracker: ingest.Tracker | None = None,
-        embedded: ingest.Embedded | None = None,
     ) -> None:
-        """Write a batch, with its vectors if `embedded` has them already."""
         if not batch:
             return
         if tracker is not None:
             tracker.begin(batch, sum(len(item.chunks) for item in batch))
-        documents, fresh = self._write(batch, tracker, embedded)
+        documents, embedded = self._write(batch, tracker)
         for document in documents:
             if document.source in known:
                 report.updated += 1
             else:
                 report.added += 1
             report.chunks += document.chunk_count
-        report.embedded += fresh
+        report.embedded += embedded
         report.documents.extend(documents)
         self.sync.after_write(save=False)
 
     def _write(
-        self,
-        batch: list[ingest.Prepared],
-        progress: ingest.WriteProgress | None = None,
-        embedded: ingest.Embedded | None = None,
+        self, batch: list[ingest.Prepared], progress: ingest.WriteProgress | None = None
     ) -> tuple[list[Document], int]:
         """Write with the collections' current models; a switch committed meanwhile (Conflict) is read and the
-        batch embedded and written again (writes replace by source, so a repeat is harmless; its progress is
-        not reported twice)."""
+        batch written again (writes replace by source, so a repeat is harmless; its progress is not reported
+        twice)."""
         try:
-            if embedded is None:
-                written = self.writer.write(batch, progress)
-            else:
-                written = self.writer.store(embedded, progress)
+            written = self.writer.write(batch, progress)
         except Conflict:
             self.sync.sync()
             written = self.writer.write(batch)
@@ -344,9 +336,8 @@ class Ingestion:
         known = self.documents.document_hashes(tenant_id, collection)
         salt = ingest.salt_for(self.models.default.model_id, ())
         prepared = (self.prepare_record(doc, salt, tenant_id, collection, known, report) for doc in docs)
-        batches = (batch for batch, _ in ingest.batched(item for item in prepared if item is not None))
-        for batch, embedded in ingest.ahead(batches, self.writer.embed):
-            self._write_batch(batch, known, report, embedded=embedded)
+        for batch, _ in ingest.batched(item for item in prepared if item is not None):
+            self._write_batch(batch, known, report)
             if on_progress:
                 on_progress(report.added + report.updated + report.unchanged)
         self.sync.after_write(save=True)
