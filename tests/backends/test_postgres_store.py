@@ -189,29 +189,6 @@ def test_a_term_too_long_to_index_is_ignored(db: PostgresDatabase) -> None:
     assert db.keywords.keyword_search(TENANT, giant, 5) == []
 
 
-def test_a_filtered_keyword_search_is_one_statement(db: PostgresDatabase) -> None:
-    """Stems, weights, totals and the ranking travel in one round trip, even for words never seen before."""
-    write(db, "a.md", "printer firmware update", team="ops")
-    write(db, "b.md", "printer paper jams", team="desk")
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        filters = SearchFilters(tags=(), metadata={"team": "ops"})
-        found = db.keywords.keyword_search(TENANT, "updating printers firmwares", 5, filters=filters)
-        searched = len(statements)
-        scores = db.keywords.keyword_scores(TENANT, "jammed printer", [hit.chunk_id for hit in found])
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    assert len(found) == 1
-    assert searched == 1
-    assert len(statements) == 2
-    assert set(scores) == {found[0].chunk_id}
-
-
 def test_keyword_scores_are_bm25_with_global_totals(db: PostgresDatabase) -> None:
     """BM25 (k1 1.2, b 0.75) over every chunk's frequencies, the term frequency saturated as `ts_rank` does
     with equal weights: a filter narrows the hits, never their scores."""

@@ -14,12 +14,13 @@ frequencies and the chunk count are global, as in SQLite's FTS5, so a chunk's sc
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, TSQUERY, TSVECTOR, aggregate_order_by
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import chunks
@@ -79,7 +80,7 @@ class Stems:
 
     def lookup(self, conn: sa.Connection, terms: Sequence[str]) -> list[str]:
         """The stems of `terms` without Latin diacritics, in order (terms too long to index are dropped)."""
-        wanted = folded(terms)
+        wanted = [term.translate(_FOLD_LATIN) for term in terms if _indexable(term)]
         missing = sorted({term for term in wanted if term not in self._known})
         if missing:
             if len(self._known) + len(missing) > self._limit:
@@ -142,117 +143,62 @@ def _count(conn: sa.Connection, chunk_delta: int, term_delta: int) -> None:
     )
 
 
+def _tsquery(text: str) -> sa.ColumnElement[Any]:
+    return sa.cast(sa.literal(text, sa.Text()), TSQUERY)
+
+
 def _float(value: float) -> sa.ColumnElement[float]:
     return sa.literal(value, sa.Float())
 
 
-def _double(value: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
-    return sa.cast(value, DOUBLE_PRECISION)
-
-
-def folded(terms: Sequence[str]) -> list[str]:
-    """Query terms as the index saw its words before stemming: Latin diacritics removed, too long ones dropped."""
-    return [term.translate(_FOLD_LATIN) for term in terms if _indexable(term)]
-
-
-def _quoted(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    """`lexeme` in SQL: a stem as a quoted lexeme of tsquery input."""
-    escaped = sa.func.replace(sa.func.replace(text, "\\", "\\\\"), "'", "''")
-    return sa.literal("'", sa.Text()) + escaped + sa.literal("'", sa.Text())
-
-
-def _terms(words: Sequence[str]) -> sa.CTE:
-    """(stem, ord) of each distinct stem of `words`, `ord` increasing in order of first appearance (two query
-    words with one stem count once). The stems are looked up inside the statement: no round trip of their own."""
-    given = (
-        sa.func.unnest(sa.cast(sa.literal(list(words), ARRAY(sa.Text())), ARRAY(sa.Text())))
-        .table_valued("word", with_ordinality="ord")
-        .render_derived()
-    )
-    dictionary: sa.ColumnElement[str] = sa.literal_column(f"'{STEMMER}'::regdictionary")
-    lexized = sa.func.ts_lexize(dictionary, given.c.word, type_=ARRAY(sa.Text()))
-    stemmed = sa.select(sa.func.coalesce(lexized[1], given.c.word).label("stem"), given.c.ord).subquery()
-    return (
-        sa.select(stemmed.c.stem, sa.func.min(stemmed.c.ord).label("ord"))
-        .group_by(stemmed.c.stem)
-        .cte("terms")
-    )
-
-
-def _weights(terms: sa.CTE, any_term: sa.ScalarSelect[Any]) -> sa.CTE:
-    """(ord, query, BM25 idf * (k1 + 1), mean terms per chunk) of each term: the totals, and every term's
-    document frequency counted over the GIN index's matches of any term. Global, as in SQLite's FTS5, so a
-    chunk's score does not depend on filters. The arithmetic is the one `math` did here before, operation by
-    operation, so the scores are the same floats."""
-    query = sa.cast(_quoted(terms.c.stem), TSQUERY)
-    matching = sa.select(fts.c.body).where(fts.c.body.op("@@")(any_term)).subquery()
-    found = (
-        sa.select(terms.c.ord, sa.func.count(matching.c.body).label("n"))
-        .select_from(terms.outerjoin(matching, matching.c.body.op("@@")(query)))
-        .group_by(terms.c.ord)
-        .subquery()
-    )
-    chunk_count = sa.func.greatest(stats.c.chunks, 1)
-    idf = sa.func.ln(
-        _float(1.0) + (_double(chunk_count - found.c.n) + _float(0.5)) / (_double(found.c.n) + _float(0.5))
-    )
-    mean_terms = sa.func.greatest(_double(stats.c.terms) / _double(chunk_count), _float(1.0))
-    return (
-        sa.select(
-            terms.c.ord,
-            query.label("query"),
-            (idf * _float(K1 + 1)).label("weight"),
-            mean_terms.label("mean_terms"),
-        )
-        .select_from(terms.join(found, found.c.ord == terms.c.ord).join(stats, stats.c.id == 1))
-        .cte("weights")
-    )
+def _weights(conn: sa.Connection, terms: Sequence[str]) -> tuple[list[float], float]:
+    """(BM25 idf of each term, mean terms per chunk): the totals, and every term's document frequency counted
+    in one pass over the GIN index's matches of any term. The planner, which cannot tell how costly `@@` on a
+    tsvector is, would scan the whole table instead while it is small: the transaction tells it not to."""
+    queries = [_tsquery(lexeme(term)) for term in terms]
+    any_term = _tsquery(" | ".join(lexeme(term) for term in terms))
+    counts = [sa.func.count().filter(fts.c.body.op("@@")(query)) for query in queries]
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    found = conn.execute(sa.select(*counts).where(fts.c.body.op("@@")(any_term))).one()
+    chunk_count, term_total = conn.execute(
+        sa.select(stats.c.chunks, stats.c.terms).where(stats.c.id == 1)
+    ).one()
+    chunk_count = max(int(chunk_count), 1)
+    idfs = [math.log(1 + (chunk_count - int(n) + 0.5) / (int(n) + 0.5)) for n in found]
+    return idfs, max(int(term_total) / chunk_count, 1.0)
 
 
 def select(
-    words: Sequence[str],
+    conn: sa.Connection,
+    stems: Sequence[str],
     conditions: Sequence[Condition],
     only_ids: Sequence[int] | None = None,
 ) -> sa.Select[Any]:
-    """(chunk id, BM25 score) of chunks matching any stem of the (`folded`) query `words` and every condition,
-    best first: one statement, so one round trip, however many terms and filters.
+    """(chunk id, BM25 score) of chunks matching any of the query's `stems` and every condition, best first.
 
-    Each row's rank against each term is computed once (`OFFSET 0` keeps the pairs apart) and summed in the
-    terms' order."""
-    if not words:
+    The weights are read first (one round trip), so the statement that scans the matches computes one
+    `ts_rank` per term and row and otherwise only float arithmetic."""
+    terms = list(dict.fromkeys(stems))  # two query words with one stem count once
+    if not terms:
         return sa.select(fts.c.chunk_id, _float(0.0).label("score")).where(sa.false())
-    terms = _terms(words)
-    any_term = sa.select(
-        sa.cast(sa.func.string_agg(_quoted(terms.c.stem), sa.literal(" | ", sa.Text())), TSQUERY)
-    ).scalar_subquery()
-    weights = _weights(terms, any_term)
+    idfs, mean_terms = _weights(conn, terms)
+    weights: sa.ColumnElement[Any] = sa.cast(sa.literal(EQUAL_WEIGHTS), sa.ARRAY(sa.REAL()))
+    ranks = [
+        sa.func.ts_rank(weights, fts.c.body, _tsquery(lexeme(term)), 0).label(f"r{i}")
+        for i, term in enumerate(terms)
+    ]
+    matches = fts.c.body.op("@@")(_tsquery(" | ".join(lexeme(term) for term in terms)))
     inner = (
-        sa.select(fts.c.chunk_id, fts.c.term_count, fts.c.body)
+        sa.select(fts.c.chunk_id, fts.c.term_count, *ranks)
         .select_from(fts.join(chunks, chunks.c.id == fts.c.chunk_id))
-        .where(fts.c.body.op("@@")(any_term), *conditions)
+        .where(matches, *conditions)
     )
     if only_ids is not None:
         inner = inner.where(fts.c.chunk_id.in_(list(only_ids)))
-    matched = inner.subquery()
-    equal: sa.ColumnElement[Any] = sa.cast(sa.literal(EQUAL_WEIGHTS), sa.ARRAY(sa.REAL()))
-    pairs = (
-        sa.select(
-            matched.c.chunk_id,
-            matched.c.term_count,
-            weights.c.ord,
-            weights.c.weight,
-            weights.c.mean_terms,
-            sa.func.ts_rank(equal, matched.c.body, weights.c.query, 0).label("rank"),
-        )
-        .select_from(matched.join(weights, sa.true()))
-        .offset(0)
-        .subquery()
-    )
-    norm = _float(K1 * (1 - B)) + _float(K1 * B) / pairs.c.mean_terms * pairs.c.term_count
-    part = pairs.c.weight * pairs.c.rank / (pairs.c.rank + norm)
-    score = sa.func.sum(aggregate_order_by(part, pairs.c.ord))
-    return (
-        sa.select(pairs.c.chunk_id, score.label("score"))
-        .group_by(pairs.c.chunk_id)
-        .order_by(sa.desc("score"), pairs.c.chunk_id)
-    )
+    ranked = inner.offset(0).subquery()  # OFFSET 0: kept apart, so each rank is computed once per row
+    norm = _float(K1 * (1 - B)) + _float(K1 * B / mean_terms) * ranked.c.term_count
+    score: sa.ColumnElement[float] = _float(0.0)
+    for i, idf in enumerate(idfs):
+        rank = ranked.c[f"r{i}"]
+        score = score + _float(idf * (K1 + 1)) * rank / (rank + norm)
+    return sa.select(ranked.c.chunk_id, score.label("score")).order_by(sa.desc("score"), ranked.c.chunk_id)
