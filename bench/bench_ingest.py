@@ -1,6 +1,6 @@
 """Ingestion throughput: Lore side by side with Chroma's embedded client, same chunks, same ONNX model.
 
-    python bench/bench_ingest.py [--docs 500] [--repeat 1] [--batch 256] [--dataset DIR]
+    python bench/bench_ingest.py [--docs 500] [--repeat 1] [--batch 256] [--variants int8,fp32] [--dataset DIR]
 
 Lore ingests the first `--docs` SciFact records end to end (chunk, embed, write, index) into a fresh data dir,
 once with each MiniLM variant (int8, the default, and fp32). Chroma (`PersistentClient`) then adds exactly the
@@ -8,23 +8,29 @@ texts Lore embedded, in batches of `--batch`, through an embedding function that
 `MiniLMEmbedder`: once with fp32 (what Chroma would do with this model) and once with int8 (what our runtime
 choice gives). Models are loaded and warmed before any clock starts. Chroma gets its texts already chunked, so
 Lore's time includes work Chroma's does not. With `--repeat 2` the second round runs in reverse order and the
-best time of each configuration is kept. Last, Lore re-ingests the unchanged corpus (nothing is embedded).
+best time of each configuration is kept. "cores busy" is the process's CPU time (every thread) over the wall
+time: near 2 when a bulk load keeps both cores of a 2-core machine busy; "runnable" is the mean number of the
+process's threads running or ready to run, sampled every 10 ms: the parallelism a run asks for, which a loaded
+machine may not grant. Last, Lore re-ingests the unchanged corpus (nothing is embedded).
 Data are read from the shared folder and never copied into the repository.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
+import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from benchkit import SCIFACT, ratio, table, write_result
+from benchkit import SCIFACT, context, ratio, table, write_result
 from lore.config import Settings
 from lore.core import ingest
 from lore.core.ingest import CorpusDoc
@@ -49,6 +55,13 @@ class Sample:
     chunks: int
     embedded: int
     seconds: float
+    cpu_seconds: float = 0.0  # this process's CPU time (every thread) over `seconds`
+    runnable: float = 0.0  # mean threads running or ready to run (`Runnable`)
+
+    @property
+    def cores(self) -> float:
+        """Cores kept busy on average: 2 would be both of a 2-core machine all along."""
+        return self.cpu_seconds / self.seconds if self.seconds else 0.0
 
     @property
     def label(self) -> str:
@@ -57,6 +70,41 @@ class Sample:
     @property
     def rate(self) -> float:
         return self.chunks / self.seconds if self.seconds else 0.0
+
+
+class Runnable:
+    """Samples this process's threads every `every` seconds: the mean number running or waiting for a core
+    (state R, the sampler excluded). Unlike CPU time over wall time, it shows the parallelism a run asks for
+    even when a loaded machine cannot grant it."""
+
+    def __init__(self, every: float = 0.01) -> None:
+        self.every = every
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-runnable", daemon=True)
+
+    def __enter__(self) -> Runnable:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = threading.get_native_id()
+        while not self._stop.wait(self.every):
+            running = 0
+            for task in Path("/proc/self/task").iterdir():
+                if int(task.name) == me:
+                    continue
+                with contextlib.suppress(OSError):
+                    running += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+            self.samples.append(running)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.samples) / len(self.samples) if self.samples else 0.0
 
 
 def load_docs(dataset_dir: Path, limit: int) -> list[CorpusDoc]:
@@ -78,8 +126,11 @@ def warm(embedder: Embedder) -> None:
 def lore_ingest(docs: list[CorpusDoc], variant: Variant, data_dir: Path) -> Sample:
     with Lore.open(settings(data_dir, variant)) as lore:
         warm(lore.embedder)
-        report = lore.add_corpus(docs)
-    return Sample("lore", variant, report.chunks, report.embedded, report.seconds)
+        cpu = time.process_time()
+        with Runnable() as runnable:
+            report = lore.add_corpus(docs)
+        cpu = time.process_time() - cpu
+    return Sample("lore", variant, report.chunks, report.embedded, report.seconds, cpu, runnable.mean)
 
 
 def lore_reingest(docs: list[CorpusDoc], variant: Variant, data_dir: Path) -> dict[str, float | int]:
@@ -148,13 +199,14 @@ def chroma_ingest(chunks: list[Chunk], variant: Variant, path: Path, batch: int)
     collection = client.create_collection(
         "bench", embedding_function=chroma_function(embedder), configuration={"hnsw": {"space": "cosine"}}
     )
-    start = time.perf_counter()
-    for offset in range(0, len(chunks), batch):
-        part = chunks[offset : offset + batch]
-        collection.add(ids=[i for i, _ in part], documents=[t for _, t in part])
-    seconds = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    with Runnable() as runnable:
+        for offset in range(0, len(chunks), batch):
+            part = chunks[offset : offset + batch]
+            collection.add(ids=[i for i, _ in part], documents=[t for _, t in part])
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert collection.count() == len(chunks)
-    return Sample("chroma", variant, len(chunks), len(chunks), seconds)
+    return Sample("chroma", variant, len(chunks), len(chunks), seconds, cpu, runnable.mean)
 
 
 def chroma_version() -> str:
@@ -167,28 +219,33 @@ def chroma_version() -> str:
 
 
 def plan(
-    docs: list[CorpusDoc], chunks: list[Chunk], batch: int
+    docs: list[CorpusDoc], chunks: list[Chunk], batch: int, variants: tuple[Variant, ...] = VARIANTS
 ) -> list[tuple[str, Callable[[Path], Sample]]]:
     """One round: each system with each variant, the two systems interleaved."""
     steps: list[tuple[str, Callable[[Path], Sample]]] = []
-    for variant in VARIANTS:
+    for variant in variants:
         steps.append((f"lore-{variant}", lambda d, v=variant: lore_ingest(docs, v, d)))
         steps.append((f"chroma-{variant}", lambda d, v=variant: chroma_ingest(chunks, v, d, batch)))
     return steps
 
 
 def run_rounds(
-    docs: list[CorpusDoc], chunks: list[Chunk], batch: int, repeat: int, scratch: Path
+    docs: list[CorpusDoc],
+    chunks: list[Chunk],
+    batch: int,
+    repeat: int,
+    scratch: Path,
+    variants: tuple[Variant, ...] = VARIANTS,
 ) -> dict[str, list[Sample]]:
     samples: dict[str, list[Sample]] = {}
-    steps = plan(docs, chunks, batch)
+    steps = plan(docs, chunks, batch, variants)
     for round_ in range(repeat):
         for name, step in steps if round_ % 2 == 0 else reversed(steps):
             gc.collect()
             sample = step(scratch / f"{name}-{round_}")
             print(
                 f"  {sample.label:<16} {sample.chunks:>6} chunks  {sample.seconds:8.2f} s  "
-                f"{sample.rate:8.1f} chunks/s",
+                f"{sample.rate:8.1f} chunks/s  cores busy {sample.cores:.2f}  runnable {sample.runnable:.2f}  load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             samples.setdefault(name, []).append(sample)
@@ -207,10 +264,23 @@ def report(best: dict[str, Sample], reingest: dict[str, float | int], docs: int,
             round(s.rate, 1),
             ratio(s.rate, chroma_fp32),
             ratio(s.rate, best[f"chroma-{s.variant}"].rate),
+            round(s.cores, 2),
+            round(s.runnable, 2),
         )
         for s in best.values()
     ]
-    header = ("system", "docs", "chunks", "embedded", "s", "chunks/s", "vs chroma fp32", "vs chroma same")
+    header = (
+        "system",
+        "docs",
+        "chunks",
+        "embedded",
+        "s",
+        "chunks/s",
+        "vs chroma fp32",
+        "vs chroma same",
+        "cores busy",
+        "runnable",
+    )
     notes = [
         f"Lore chunking alone (inside Lore's time, not Chroma's): {chunk_seconds:.2f} s",
         f"Lore re-ingest of the unchanged corpus: {reingest['seconds']} s "
@@ -226,14 +296,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="rounds (alternating order); best time kept")
     parser.add_argument("--batch", type=int, default=256, help="chunks per Chroma add()")
     parser.add_argument("--dataset", type=Path, default=SCIFACT, help="BEIR-layout data set")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated MiniLM variants (fp32 is the target's)",
+    )
     args = parser.parse_args()
+    variants = tuple(v for v in VARIANTS if v in args.variants.split(","))
     docs = load_docs(args.dataset, args.docs)
-    print(f"ingestion: {len(docs)} docs from {args.dataset.name}, chromadb {chroma_version()}", flush=True)
+    flags = context()["cpu_flags"]
+    print(f"ingestion: {len(docs)} docs from {args.dataset.name}, chromadb {chroma_version()}, cpu {flags}")
     with tempfile.TemporaryDirectory(prefix="lore-bench-ingest-") as tmp:
         scratch = Path(tmp)
         chunks, chunk_seconds = chunk_texts(docs, scratch / "chunking")
-        samples = run_rounds(docs, chunks, args.batch, args.repeat, scratch)
-        reingest = lore_reingest(docs, "int8", scratch / "lore-int8-0")
+        samples = run_rounds(docs, chunks, args.batch, args.repeat, scratch, variants)
+        reingest = lore_reingest(docs, variants[0], scratch / f"lore-{variants[0]}-0")
     best = {name: min(runs, key=lambda s: s.seconds) for name, runs in sorted(samples.items(), reverse=True)}
     print(report(best, reingest, len(docs), chunk_seconds))
     path = write_result(

@@ -4,6 +4,7 @@ behaviour every store shares is in tests/contracts/test_database_contract.py."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 
@@ -186,6 +187,31 @@ def test_a_term_too_long_to_index_is_ignored(db: PostgresDatabase) -> None:
     write(db, "a.md", f"short {giant}")
     assert len(db.keywords.keyword_search(TENANT, f"short {giant}", 5)) == 1
     assert db.keywords.keyword_search(TENANT, giant, 5) == []
+
+
+def test_keyword_scores_are_bm25_with_global_totals(db: PostgresDatabase) -> None:
+    """BM25 (k1 1.2, b 0.75) over every chunk's frequencies, the term frequency saturated as `ts_rank` does
+    with equal weights: a filter narrows the hits, never their scores."""
+    write(db, "a.md", "printer firmware printer", team="ops")
+    write(db, "b.md", "printer paper", team="desk")
+    write(db, "c.md", "unrelated words here", team="desk")
+    chunks_count, mean = 3, 11 / 3  # "Title" + text: 4, 3, 4 terms
+    idf = {n: math.log(1 + (chunks_count - n + 0.5) / (n + 0.5)) for n in (1, 2)}
+    tf = {n: sum(1 / j**2 for j in range(1, n + 1)) / (math.pi**2 / 6) for n in (1, 2)}
+
+    def bm25(terms: list[tuple[int, int]], length: int) -> float:  # (document frequency, tf) of each term
+        norm = 1.2 * (1 - 0.75) + 1.2 * 0.75 * length / mean
+        return sum(idf[df] * 2.2 * tf[n] / (tf[n] + norm) for df, n in terms if n)
+
+    ranked = db.keywords.keyword_search(TENANT, "printer firmware", 10)
+    assert [round(hit.score, 5) for hit in ranked] == [
+        round(bm25([(2, 2), (1, 1)], 4), 5),
+        round(bm25([(2, 1), (1, 0)], 3), 5),
+    ]
+    narrowed = db.keywords.keyword_search(
+        TENANT, "printer firmware", 10, filters=SearchFilters(metadata={"team": "desk"})
+    )
+    assert narrowed == ranked[1:]
 
 
 # -- writers -------------------------------------------------------------------------------------------------
