@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -48,6 +49,10 @@ class ServedLore:
         self.headers = bearer(operator_key(store))  # minted before the server starts, into its store
         self.process = subprocess.Popen(command, env=env, cwd=cwd, stderr=subprocess.PIPE, text=True)
         self.log = ""  # what the server wrote to stderr, once it has stopped
+        # Drained as it is written: a full pipe would block the server's next log line, and with it the event loop.
+        self._lines: list[str] = []
+        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain.start()
 
     def __enter__(self) -> ServedLore:
         wait_for(self._up, "lore serve to come up", poll=0.1)
@@ -60,8 +65,14 @@ class ServedLore:
                 self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        self.log = self.process.communicate()[1]
+        self._drain.join(30)
+        self.log = "".join(self._lines)
         sys.stderr.write(self.log)  # the server's log, which pytest shows if the test fails
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        with self.process.stderr:
+            self._lines.extend(self.process.stderr)
 
     def _up(self) -> bool:
         assert self.process.poll() is None, f"lore serve exited with {self.process.returncode}"
