@@ -43,3 +43,24 @@ def test_ascii_fast_path_marks_the_same_words_as_the_unicode_path() -> None:
     unicode_marks = marked(text + " é", query)
     assert ascii_marks == unicode_marks
     assert "Refunds" in ascii_marks and "RESETS" in ascii_marks and "refunded" in ascii_marks
+
+
+def test_ascii_fast_path_marks_whole_words_only() -> None:
+    """Query words found inside longer words, stems that are prefixes of one another, digits, underscores and
+    query words that normalise to punctuation ("⑴" is "(1)") mark what the word-by-word path marks."""
+    text = (
+        "A cat concatenates scatter cats; (1) and 1 differ. cell cells cellular excel. snake_case snake "
+        "a an and the. Analyses analysis analysing ana. x2 2x 22 tested testing tests."
+    )
+    for query in (
+        "cat",
+        "cell cel",
+        "(1) ⑴ 1",
+        "snake_case snake",
+        "a an the and",
+        "analysis ana",
+        "2 x2 test",
+    ):
+        assert marked(text, query) == marked(text + " é", query), query
+    assert marked(text, "cat") == ["cat", "cats"]
+    assert marked(text, "⑴") == []

@@ -29,11 +29,30 @@ def _stem(word: str) -> str:
 
 def _matches(text: str, stems: set[str]) -> list[tuple[int, int]]:
     if text.isascii():  # ASCII case-folding is lowercasing, which keeps offsets: compare whole lowered words
-        forms = _surface_forms(frozenset(stems))
-        words = [m for m in _WORD.finditer(text.lower()) if m.group() in forms]
-    else:
-        words = list(_WORD.finditer(text))
-    return [(m.start(), m.end()) for m in words if _stem(m.group()) in stems]
+        return _ascii_matches(text.lower(), stems)
+    return [(m.start(), m.end()) for m in _WORD.finditer(text) if _stem(m.group()) in stems]
+
+
+def _ascii_matches(lowered: str, stems: set[str]) -> list[tuple[int, int]]:
+    """The words of `lowered` that start with a query stem (found by the regex engine's literal search, not by
+    reading every word) and share its stem: every such word is a stem plus a suffix."""
+    forms = _surface_forms(frozenset(stems))
+    spans = set()  # a word can start with two stems ("cell", "cel")
+    for stem in stems:
+        if not (stem.isascii() and _WORD.fullmatch(stem)):  # no ASCII word has it as its stem ("⑴" is "(1)")
+            continue
+        for match in _starting_with(stem).finditer(lowered):
+            word = match.group()
+            if word in forms and _stem(word) in stems:
+                spans.add(match.span())
+    return sorted(spans)
+
+
+@lru_cache(maxsize=4096)
+def _starting_with(stem: str) -> re.Pattern[str]:
+    """The whole words starting with `stem`: the stem, not preceded by a word character, then the word's rest."""
+    literal = re.escape(stem)
+    return re.compile(rf"{literal}(?<!\w{literal})\w*")
 
 
 @lru_cache(maxsize=1024)
@@ -64,8 +83,17 @@ def _best_window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[i
 
 def make_snippet(text: str, query: str, width: int = 300) -> Snippet:
     """The most query-dense window of `text`; words sharing a stem with a query word are highlighted."""
+    return snippet_of(text, query_stems(query), width)
+
+
+def query_stems(query: str) -> set[str]:
+    """The stems of a query's words: what `snippet_of` highlights (computed once for all of a search's hits)."""
+    return {_stem(w) for w in _WORD.findall(query)}
+
+
+def snippet_of(text: str, stems: set[str], width: int = 300) -> Snippet:
+    """`make_snippet` of a query given by its `query_stems`."""
     text = " ".join(text.split())
-    stems = {_stem(w) for w in _WORD.findall(query)}
     spans = _matches(text, stems)
     start, end = _best_window(text, spans, width)
     prefix = "… " if start > 0 else ""
