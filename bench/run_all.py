@@ -22,6 +22,7 @@ MODEST: dict[str, list[str]] = {
     "ingest": ["--docs", "200"],
     "search": ["--duration", "10", "--warmup", "2"],
     "backends": ["--docs", "300", "--queries", "100"],
+    "stages": ["--stand-in", "--queries", "100", "--warmup", "30"],
     "conversations": [],
     "hostile": ["--alone", "6", "--bound", "45"],
     "cli_startup": ["--runs", "3"],
