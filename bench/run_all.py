@@ -24,6 +24,7 @@ MODEST: dict[str, list[str]] = {
     "efficiency": ["--duration", "10", "--warmup", "2", "--searches", "150", "--idle-seconds", "5"],
     "openloop": ["--duration", "10", "--capacity-seconds", "8", "--unloaded", "80"],
     "backends": ["--docs", "300", "--queries", "100"],
+    "stages": ["--stand-in", "--queries", "100", "--warmup", "30"],
     "conversations": [],
     "hostile": ["--alone", "6", "--bound", "45"],
     "cli_startup": ["--runs", "3"],

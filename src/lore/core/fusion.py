@@ -98,7 +98,18 @@ def fuse(
     `unrelated_below`. On the calibrated scale the vector side's pull follows the model's own confidence: a
     query whose passages all sit near the floor leaves the ranking to BM25, one with a passage far above it
     does not."""
-    vector, keyword = _columns(candidates)
+    return fuse_columns(*_columns(candidates), coverage, floor, weight)
+
+
+def fuse_columns(
+    vector: np.ndarray,
+    keyword: np.ndarray,
+    coverage: float = 1.0,
+    floor: float | None = None,
+    weight: float = VECTOR_WEIGHT,
+) -> np.ndarray:
+    """`fuse` of candidates given as their two score columns (float64, one row a candidate): what a search
+    ranks with, without making a `Candidate` of each."""
     if not len(vector):
         return vector
     return combine(vector, keyword, vector_weight(coverage, weight), floor)

@@ -14,17 +14,24 @@ observer a probe costs a few attribute reads.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from lore.interfaces import Embedder
 
-# The stages of the search under way in this context: seconds by stage name (None: no search is measured).
-_stages: ContextVar[dict[str, float] | None] = ContextVar("lore_search_stages", default=None)
+
+class _Measuring(NamedTuple):
+    """The search under way in this context: seconds by stage name, read off its probes' clock."""
+
+    seconds: dict[str, float]
+    clock: Callable[[], float]
+
+
+_stages: ContextVar[_Measuring | None] = ContextVar("lore_search_stages", default=None)
 
 
 class Observer(Protocol):
@@ -42,10 +49,12 @@ class Observer(Protocol):
 
 
 class Probes:
-    """The observers of one `Lore`. Attaching swaps a tuple, so probes read it without a lock."""
+    """The observers of one `Lore`. Attaching swaps a tuple, so probes read it without a lock. `clock` times
+    the stages of searches: wall time, or a benchmark's `time.thread_time` to count CPU time only."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self.observers: tuple[Observer, ...] = ()
+        self.clock = clock
 
     def attach(self, observer: Observer) -> None:
         self.observers = (*self.observers, observer)
@@ -60,7 +69,7 @@ class Probes:
             yield
             return
         seconds: dict[str, float] = {}
-        token = _stages.set(seconds)
+        token = _stages.set(_Measuring(seconds, self.clock))
         try:
             yield
         finally:
@@ -81,21 +90,22 @@ class Stage:
     """`with Stage("embed"):` adds the time inside to that stage of the search being measured (nothing when
     none is). A class rather than a generator: entering and leaving it costs a third as much."""
 
-    __slots__ = ("name", "seconds", "start")
+    __slots__ = ("measuring", "name", "start")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.seconds: dict[str, float] | None = None
+        self.measuring: _Measuring | None = None
         self.start = 0.0
 
     def __enter__(self) -> None:
-        self.seconds = _stages.get()
-        if self.seconds is not None:
-            self.start = time.perf_counter()
+        self.measuring = _stages.get()
+        if self.measuring is not None:
+            self.start = self.measuring.clock()
 
     def __exit__(self, *exc: object) -> None:
-        if self.seconds is not None:
-            self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.perf_counter() - self.start
+        if self.measuring is not None:
+            seconds, clock = self.measuring
+            seconds[self.name] = seconds.get(self.name, 0.0) + clock() - self.start
 
 
 class MeteredEmbedder:

@@ -18,7 +18,7 @@ import numpy as np
 from lore.caching import LRU
 from lore.core import fusion
 from lore.core.bm25 import KeywordIndex
-from lore.core.highlight import make_snippet
+from lore.core.highlight import Snippet, query_stems, snippet_of
 from lore.core.probes import Probes, Stage
 from lore.interfaces import Documents, KeywordSearch, VectorIndex
 from lore.models import (
@@ -293,23 +293,30 @@ class Retriever:
         )
 
     def _hybrid(self, request: SearchRequest, target: _Target, k: int, hidden: Hidden) -> Ranked:
-        candidates, coverage, floor = self._pool(request, target, max(k, MIN_DEPTH), hidden)
-        if not candidates:
+        found = self._scores(request, target, max(k, MIN_DEPTH), hidden)
+        if not found.ids:
             return []
+        model = target.space.model
+        coverage, floor = self.models.coverage(model, request.query), self.models.unrelated_below(model)
         with Stage("fuse"):
-            scores = fusion.fuse(candidates, coverage, floor)
-            order = np.argsort(-scores, kind="stable")[:k]
+            scores = fusion.fuse_columns(*found.columns(), coverage, floor)
+            order = np.argsort(-scores, kind="stable")[:k].tolist()
             return [
-                RankedChunk(
-                    candidates[i].chunk_id, float(scores[i]), candidates[i].vector, candidates[i].keyword
-                )
-                for i in order
+                RankedChunk(cid, score, found.vector.get(cid, 0.0), found.keyword.get(cid, 0.0))
+                for cid, score in zip([found.ids[i] for i in order], scores[order].tolist(), strict=True)
             ]
 
     def candidates(
         self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden = NOTHING_HIDDEN
     ) -> list[fusion.Candidate]:
         """The union of both retrievers' top `depth` readable chunks, each candidate with both scores."""
+        found = self._scores(request, target, depth, hidden)
+        return [
+            fusion.Candidate(cid, found.vector.get(cid, 0.0), found.keyword.get(cid, 0.0))
+            for cid in found.ids
+        ]
+
+    def _scores(self, request: SearchRequest, target: _Target, depth: int, hidden: Hidden) -> _Scores:
         with Stage("embed"):
             query = self.models.embed_query(target.space, request.query)
         vector = dict(self._vector(request, target, query, depth, hidden))
@@ -321,10 +328,7 @@ class Retriever:
         scorer: KeywordSearch | KeywordIndex = self.keywords if memory is None else memory
         with Stage("keyword"):
             keyword.update(scorer.keyword_scores(request.tenant_id, request.query, missing_keyword))
-        return [
-            fusion.Candidate(cid, vector.get(cid, 0.0), keyword.get(cid, 0.0))
-            for cid in sorted(vector.keys() | keyword.keys())
-        ]
+        return _Scores(sorted(vector.keys() | keyword.keys()), vector, keyword)
 
     def _complete_vector(
         self, target: _Target, vector: dict[int, float], missing: set[int], query: np.ndarray
@@ -344,28 +348,16 @@ class Retriever:
         """Attach chunk and document fields; ids deleted since the index saw them drop out here, and so do
         chunks of hidden documents that the index had not replaced yet when a rewrite gave them new ids."""
         with Stage("hydrate"):
-            return self._hydrate(request, ranked, hidden)
-
-    def _hydrate(self, request: SearchRequest, ranked: Ranked, hidden: Hidden) -> list[Hit]:
-        chunks = self._chunks(request.tenant_id, [item.chunk_id for item in ranked])
-        hits = []
-        for item in ranked:
-            chunk = chunks.get(item.chunk_id)
-            if chunk is None or chunk.document_id in hidden.documents:
-                continue
-            snippet = make_snippet(chunk.text, request.query)
-            hits.append(
-                Hit(
-                    chunk,
-                    item.score,
-                    snippet.text,
-                    snippet.highlights,
-                    item.vector_score,
-                    item.keyword_score,
-                    item.relevance,
-                )
-            )
-        return hits
+            chunks = self._chunks(request.tenant_id, [item.chunk_id for item in ranked])
+            shown = [
+                (item, chunk)
+                for item in ranked
+                if (chunk := chunks.get(item.chunk_id)) is not None
+                and chunk.document_id not in hidden.documents
+            ]
+        with Stage("snippets"):
+            stems = query_stems(request.query)
+            return [_hit(item, chunk, snippet_of(chunk.text, stems)) for item, chunk in shown]
 
     def _chunks(self, tenant_id: str, ids: list[int]) -> dict[int, Chunk]:
         """Chunks from the cache, the rest from the store. Chunk ids are never reused and a chunk never changes,
@@ -378,6 +370,34 @@ class Retriever:
                 self.chunk_cache.put(cid, chunk)
             found.update(fetched)
         return found
+
+
+def _hit(item: RankedChunk, chunk: Chunk, snippet: Snippet) -> Hit:
+    return Hit(
+        chunk,
+        item.score,
+        snippet.text,
+        snippet.highlights,
+        item.vector_score,
+        item.keyword_score,
+        item.relevance,
+    )
+
+
+class _Scores(NamedTuple):
+    """Hybrid candidates: their ids in ascending order and each retriever's scores (absent: 0)."""
+
+    ids: list[int]
+    vector: dict[int, float]
+    keyword: dict[int, float]
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both scores of every candidate, in `ids` order."""
+        vector, keyword = self.vector, self.keyword
+        return (
+            np.array([vector.get(cid, 0.0) for cid in self.ids], dtype=np.float64),
+            np.array([keyword.get(cid, 0.0) for cid in self.ids], dtype=np.float64),
+        )
 
 
 @dataclass(frozen=True, slots=True)
