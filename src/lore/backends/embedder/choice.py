@@ -7,8 +7,8 @@ The rule follows what was measured (docs/performance.md, "The query embedding on
 - Without VNNI (AVX2 only, or a CPU whose flags are unknown), the same kernels dequantise the weights and run
   6-20% *slower* than `fp32`. ONNX Runtime's dynamic quantisation (`MatMulIntegerToFloat`) does compute int8 on
   AVX2, 1.7x faster than `fp32`, but with one activation scale per tensor it falls below the quality bar
-  (mean cosine to sentence-transformers >= 0.995); the configurations that pass keep the feed-forward layers in
-  fp32 and save about 10%. Nothing int8 pays there: `fp32`.
+  (mean cosine to sentence-transformers >= 0.995); the one configuration that passes keeps both feed-forward
+  MatMuls of every layer in fp32 and is no faster than `fp32`. Nothing int8 pays there: `fp32`.
 
 The flags are read afresh at every start, so a data directory moved to another CPU chooses again; the model id
 names the variant, so collections embedded before keep being searched with the variant that embedded them.
