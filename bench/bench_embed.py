@@ -1,12 +1,15 @@
 """Embedding speed and accuracy of the MiniLM variants, int8 against fp32 measured in the same run.
 
-    .venv/bin/python bench/bench_embed.py [--cache-dir DIR] [--passages 128] [--queries 300]
+    .venv/bin/python bench/bench_embed.py [--cache-dir DIR] [--passages 128] [--queries 300] [--candidates]
 
-Prints, for fp32 and int8: a 10-word query's p50/p99 latency on one thread (wall clock, and the thread's CPU
+The header names the CPU's flags and the variant `auto` chooses on it. Then, for fp32 and int8: per-variant CPU
+milliseconds of one query and of one passage (in batches of 32) on one thread, with the ratio to fp32; and a 10-word query's p50/p99 latency on one thread (wall clock, and the thread's CPU
 time, which a busy machine disturbs less), ~60-word passages per second on one thread (also per CPU second)
 and on all threads (with ONNX Runtime's thread spinning off, as the embedder runs, and on), the int8/fp32
 ratios, and the cosine of the int8 vectors to the fp32 ones and of both to sentence-transformers on the
-reference texts.
+reference texts. `--candidates` also builds int8 graphs with ONNX Runtime's dynamic quantisation
+(`MatMulIntegerToFloat`, per-channel weights), all projections or with feed-forward layers kept in fp32, and
+prints the same CPU figures and their cosine to sentence-transformers: what int8 recipe, if any, pays on this CPU.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 
 from lore.backends.embedder import variants
+from lore.backends.embedder.choice import choose_variant, cpu_flags
 from lore.backends.embedder.onnx import MiniLMEmbedder, load_tokenizer, new_session, run_model
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "minilm_reference.json"
@@ -95,10 +100,82 @@ def spinning_embed(
     return embed
 
 
+def cpu_ms(session: onnxruntime.InferenceSession, texts: Sequence[str], runs: int) -> tuple[float, float]:
+    """Thread-CPU ms of one query (median of `runs`) and of one passage in batches of 32 (median of 3 passes)."""
+    tokenizer = load_tokenizer(truncate_at=256)
+    query = tokenizer.encode(QUERY)
+    encodings = sorted(tokenizer.encode_batch(list(texts)), key=lambda encoding: len(encoding.ids))
+    for _ in range(10):
+        run_model(session, [query])
+    queries = []
+    for _ in range(runs):
+        start = time.thread_time()
+        run_model(session, [query])
+        queries.append(time.thread_time() - start)
+    passes = []
+    for _ in range(3):
+        start = time.thread_time()
+        for i in range(0, len(encodings), 32):
+            run_model(session, encodings[i : i + 32])
+        passes.append((time.thread_time() - start) / len(encodings))
+    return 1000 * statistics.median(queries), 1000 * statistics.median(passes)
+
+
+CANDIDATES = {  # name: weight shapes whose MatMuls stay fp32; the others get per-channel int8 weights
+    "dq-all": (),
+    "dq-ffn-down-fp32": ((1536, 384),),
+    "dq-ffn-fp32": ((1536, 384), (384, 1536)),
+}
+
+
+def build_candidate(name: str, cache_dir: Path) -> Path:
+    """An int8 graph by `quantize_dynamic` from the dequantised fp32 graph, MatMuls of the shapes named kept fp32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = cache_dir / f"candidate-{name}.onnx"
+    if target.is_file():
+        return target
+    model = onnx.load(variants.source_model_path())
+    variants.dequantize_matmul_weights(model)
+    shapes = {tensor.name: tuple(tensor.dims) for tensor in model.graph.initializer}
+    kept = [
+        node.name for node in variants.constant_matmuls(model) if shapes[node.input[1]] in CANDIDATES[name]
+    ]
+    fp32 = cache_dir / "candidate-fp32.onnx"
+    onnx.save(model, fp32)
+    quantize_dynamic(
+        str(fp32), str(target), per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=kept
+    )
+    return target
+
+
+def candidates(cache_dir: Path, texts: list[str], runs: int, fp32_ms: tuple[float, float]) -> None:
+    """CPU ms and cosines of the dynamic-quantisation recipes, against fp32 measured in this run."""
+    data = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    reference = np.asarray(data["vectors"], np.float32)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    tokenizer = load_tokenizer(truncate_at=256)
+    print(
+        f"{'candidate (not a setting)':26s} {'query ms':>9s} {'x fp32':>7s} {'passage ms':>11s} {'x fp32':>7s}"
+        "  cosine to sentence-transformers mean/min"
+    )
+    for name in CANDIDATES:
+        session = new_session(build_candidate(name, cache_dir), 1)
+        query, passage = cpu_ms(session, texts, runs)
+        vectors = np.concatenate([run_model(session, [tokenizer.encode(text)]) for text in data["texts"]])
+        cosines = (vectors * reference).sum(axis=1)
+        print(
+            f"{name:26s} {query:9.2f} {query / fp32_ms[0]:7.2f} {passage:11.2f} {passage / fp32_ms[1]:7.2f}"
+            f"  {cosines.mean():.5f}/{cosines.min():.4f}"
+        )
+
+
 def measure(variant: variants.Variant, cache_dir: Path, texts: list[str], runs: int) -> dict[str, float]:
     one = MiniLMEmbedder(variant, cache_dir=cache_dir, threads=1)
     bulk = MiniLMEmbedder(variant, cache_dir=cache_dir)
     figures = {f"query_{key}": value for key, value in query_latency(one, runs).items()}
+    figures["query_cpu_ms"], figures["passage_cpu_ms"] = cpu_ms(one._session("query"), texts, runs)
     wall, cpu = rates(one.embed_documents, texts)
     figures["passages_1_thread"] = statistics.median(wall)
     figures["passages_1_thread_cpu"] = statistics.median(cpu)  # one thread: runs in this thread
@@ -130,6 +207,8 @@ def accuracy(cache_dir: Path) -> dict[str, tuple[float, float]]:
 
 def report(results: dict[str, dict[str, float]], cosines: dict[str, tuple[float, float]]) -> None:
     rows = [
+        ("query CPU ms (1 thread, median)", "query_cpu_ms"),
+        ("passage CPU ms (1 thread, batches of 32)", "passage_cpu_ms"),
         ("query p50 ms (1 thread)", "query_p50"),
         ("query p99 ms (1 thread)", "query_p99"),
         ("query CPU p50 ms (1 thread)", "query_cpu_p50"),
@@ -153,7 +232,15 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, help="model cache (default: a fresh temporary directory)")
     parser.add_argument("--passages", type=int, default=128)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument(
+        "--candidates", action="store_true", help="also time int8 dynamic-quantisation recipes"
+    )
     args = parser.parse_args()
+    flags = cpu_flags()
+    shown = sorted(
+        flag for flag in flags if flag.startswith(("avx", "amx")) or "vnni" in flag or flag == "fma"
+    )
+    print(f"CPU flags: {' '.join(shown) or '(unknown)'}; auto chooses {choose_variant(flags)}")
     with tempfile.TemporaryDirectory() as scratch:
         cache_dir = args.cache_dir or Path(scratch)
         start = time.perf_counter()
@@ -165,6 +252,9 @@ def main() -> None:
         texts = passages(args.passages)
         results = {variant: measure(variant, cache_dir, texts, args.queries) for variant in ("fp32", "int8")}
         report(results, accuracy(cache_dir))
+        if args.candidates:
+            fp32 = results["fp32"]
+            candidates(cache_dir, texts, args.queries, (fp32["query_cpu_ms"], fp32["passage_cpu_ms"]))
         print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -142,8 +142,10 @@ class EmbeddingSettings(BaseModel):
     """The embedding model and the ingestion work around it."""
 
     embedder: str = Field("minilm", description="Embedder backend, by registry name.")
-    embedding_variant: Literal["int8", "fp32"] = Field(
-        "int8", description="MiniLM numeric variant: int8 dynamic quantisation (faster) or fp32."
+    embedding_variant: Literal["auto", "int8", "fp32"] = Field(
+        "int8",
+        description="MiniLM numeric variant of new collections: `int8` (int8 compute, faster with VNNI), `fp32`, "
+        "or `auto`: `int8` on CPUs with VNNI, `fp32` elsewhere (chosen from the CPU's flags at each start).",
     )
     model_cache_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lore",

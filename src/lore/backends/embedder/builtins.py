@@ -4,6 +4,7 @@ module at the first lookup of an embedder, so opening the store alone loads no t
 from __future__ import annotations
 
 from lore.backends.embedder import e5, onnx
+from lore.backends.embedder.choice import resolve_variant
 from lore.config import Settings
 from lore.interfaces import Embedder
 from lore.registry import EmbedderPlugin, embedders
@@ -11,7 +12,7 @@ from lore.registry import EmbedderPlugin, embedders
 
 def _minilm(settings: Settings) -> Embedder:
     return onnx.MiniLMEmbedder(
-        variant=settings.embedding.embedding_variant,
+        variant=resolve_variant(settings.embedding.embedding_variant),
         cache_dir=settings.embedding.model_cache_dir,
         threads=settings.embedding.embed_threads,
         batch_size=settings.embedding.embed_batch_size,
