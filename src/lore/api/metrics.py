@@ -88,7 +88,7 @@ class ApiMetrics:
         )
         self.search_stage_seconds = self._histogram(
             "lore_search_stage_seconds",
-            "Time of one search in each stage (embed, keyword, vector, fuse, hydrate), by mode; searches "
+            "Time of one search in each stage (embed, keyword, vector, fuse, hydrate, snippets), by mode; searches "
             "answered from the search cache have no stages.",
             _STAGE_BUCKETS,
             "mode",
