@@ -28,6 +28,7 @@ MODEST: dict[str, list[str]] = {
     "conversations": [],
     "hostile": ["--alone", "6", "--bound", "45"],
     "cli_startup": ["--runs", "3"],
+    "scale": ["--sizes", "10k,100k", "--queries", "200"],
 }
 
 

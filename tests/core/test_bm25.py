@@ -11,7 +11,7 @@ import pytest
 
 from lore.backends.store.sqlite import SqliteDatabase
 from lore.core.bm25 import KeywordIndex, query_stems, stem
-from lore.models import ChunkDraft, Document, DocumentDraft, SearchFilters, content_hash
+from lore.models import Chunk, ChunkDraft, Document, DocumentDraft, SearchFilters, content_hash
 
 MODEL = "test-model@f32"
 T1, T2 = "tenant-a", "tenant-b"
@@ -290,3 +290,77 @@ def test_excluded_chunks_are_passed_over_before_the_top_k(store: SqliteDatabase)
     found = index.search(T1, "refund", 3, excluded=excluded)
     assert_same_hits(found, everything[2:5])
     assert index.search(T1, "refund", 6, excluded={cid for cid, _ in everything}) == []
+
+
+# -- the scoring against a plain reference -------------------------------------------------------------------
+
+
+def reference_bm25(docs: dict[int, list[str]], query: str) -> dict[int, float]:
+    """Okapi BM25 (k1 1.2, b 0.75) over stemmed terms, written out the slow, obvious way."""
+    stemmed = {cid: [stem(word) for word in words] for cid, words in docs.items()}
+    n, avgdl = len(docs), sum(map(len, docs.values())) / len(docs)
+    scores: dict[int, float] = {}
+    for term in query_stems(query):
+        df = sum(term in terms for terms in stemmed.values())
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for cid, terms in stemmed.items():
+            if (tf := terms.count(term)) > 0:
+                norm = 1.2 * (1 - 0.75 + 0.75 * len(terms) / avgdl)
+                scores[cid] = scores.get(cid, 0.0) + idf * tf * 2.2 / (tf + norm)
+    return scores
+
+
+def assert_matches_reference(index: KeywordIndex, docs: dict[int, list[str]], query: str, k: int) -> None:
+    expected = sorted(reference_bm25(docs, query).items(), key=lambda hit: -hit[1])
+    found = index.search(T1, query, k)
+    assert [s for _, s in found] == pytest.approx([s for _, s in expected[:k]], rel=1e-5), query
+    reference = dict(expected)
+    assert [s for _, s in found] == pytest.approx([reference[cid] for cid, _ in found], rel=1e-5), query
+    asked = [cid for cid, _ in expected[k : k + 20]] + [
+        cid for cid in list(docs)[:20] if cid not in reference
+    ]
+    scored = index.keyword_scores(T1, query, asked)
+    assert set(scored) == {cid for cid in asked if cid in reference}
+    assert [scored[cid] for cid in scored] == pytest.approx([reference[cid] for cid in scored], rel=1e-5)
+
+
+def zipf_corpus(size: int) -> dict[int, list[str]]:
+    """Chunks over a Zipf-distributed vocabulary: a few terms in most chunks, many in a handful."""
+    rng = np.random.default_rng(7)
+    vocabulary = [f"word{i}" for i in range(400)] + ["refund", "refunds", "refunded"]
+    weights = 1.0 / np.arange(1, len(vocabulary) + 1)
+    draws = rng.choice(len(vocabulary), size=(size, 24), p=weights / weights.sum())
+    return {
+        1000 + i: [vocabulary[w] for w in row[: rng.integers(4, 24)]] for i, row in enumerate(draws.tolist())
+    }
+
+
+def as_chunk(chunk_id: int, words: list[str]) -> Chunk:
+    text = " ".join(words)
+    return Chunk(
+        chunk_id, f"doc-{chunk_id}", T1, C1, 0, text, [], len(words), content_hash(text), "", "", [], {}
+    )
+
+
+@pytest.mark.parametrize("k", [1, 10, 100])
+def test_rankings_and_scores_match_the_reference_through_removals(k: int) -> None:
+    """Common terms' postings exceed the rare-term sample that bounds the k-th score: the pruning must still
+    return exactly the reference top k, before removals, with removed chunks pending, and after compaction."""
+    docs = zipf_corpus(6000)
+    index = KeywordIndex()
+    index.add([as_chunk(cid, words) for cid, words in docs.items()])
+    queries = ["word0 word1", "word3 word250 refunds", "word399 word398 word2", "word120", "refund word0"]
+    for query in queries:
+        assert_matches_reference(index, docs, query, k)
+    removed = list(docs)[::10]  # a tenth: held as dead slots
+    index.remove(removed)
+    for cid in removed:
+        del docs[cid]
+    for query in queries:
+        assert_matches_reference(index, docs, query, k)
+    removed = list(docs)[::3]  # past the compaction threshold
+    index.remove(removed)
+    for cid in removed:
+        del docs[cid]
+    for query in queries:
+        assert_matches_reference(index, docs, query, k)
