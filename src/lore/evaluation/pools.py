@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lore.config import Settings
-from lore.core.retrieve import SearchRequest
+from lore.core.retrieve import Retriever, SearchRequest
 from lore.evaluation.datasets import BeirSet, load_beir
 from lore.models import DEFAULT_TENANT
 
@@ -92,24 +92,22 @@ def load(
             done.write_text("ok\n", encoding="utf-8")
         pools = []
         for number, (query_id, text) in enumerate(dataset.queries.items(), start=1):
-            pools.append(_pool(lore, dataset, query_id, text, depth, groups.get(query_id)))
+            pools.append(pool_of(lore.retriever, dataset, query_id, text, depth, groups.get(query_id)))
             if on_progress:
                 on_progress(f"{dataset.name}: candidates", number, len(dataset.queries))
-    _write(path, pickle.dumps(pools))
+    write(path, pickle.dumps(pools))
     return pools
 
 
-def _pool(
-    lore: object, dataset: BeirSet, query_id: str, text: str, depth: int, group: str | None
+def pool_of(
+    retriever: Retriever, dataset: BeirSet, query_id: str, text: str, depth: int, group: str | None
 ) -> QueryPool:
-    from lore.service import Lore
-
-    assert isinstance(lore, Lore)
-    found = lore.retriever.pools(SearchRequest(DEFAULT_TENANT, text), depth) if text.strip() else []
+    """One judged query's pool, as `retriever` (the service's, or one with a signal changed) fuses it."""
+    found = retriever.pools(SearchRequest(DEFAULT_TENANT, text), depth) if text.strip() else []
     candidates = [c for pool in found for c in pool.candidates]
     coverage = found[0].coverage if found else 1.0
     floor = found[0].floor if found else None
-    chunks = lore.store.documents.get_chunks(DEFAULT_TENANT, [c.chunk_id for c in candidates])
+    chunks = retriever.documents.get_chunks(DEFAULT_TENANT, [c.chunk_id for c in candidates])
     docs = tuple(
         str(chunks[c.chunk_id].metadata.get("record_id", chunks[c.chunk_id].document_id)) for c in candidates
     )
@@ -128,7 +126,7 @@ def _pool(
     )
 
 
-def _write(path: Path, data: bytes) -> None:
+def write(path: Path, data: bytes) -> None:
     """Atomically: a cache file is whole or absent."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
