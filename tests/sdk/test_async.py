@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from lore_client import Answer, AsyncLore, Lore, NotFound, PermissionDenied, Token
 
+from tests.event_loops import run_async
 from tests.sdk.test_documents import ARTICLES
 from tests.sdk.test_identity import PASSWORD, new_user
 from tests.served import ServedLore
@@ -34,7 +35,7 @@ def test_documents_search_and_pages(served: ServedLore, operator_key: str, colle
                 await lore.documents.get(ids[0])
             assert raised.value.code == "not_found"
 
-    asyncio.run(run())
+    run_async(run)
 
 
 def test_a_streamed_answer(served: ServedLore, operator_key: str, collection: str) -> None:
@@ -47,7 +48,7 @@ def test_a_streamed_answer(served: ServedLore, operator_key: str, collection: st
             )
             return [event async for event in stream]
 
-    events = asyncio.run(run())
+    events = run_async(run)
     answer = events[-1]
     assert isinstance(answer, Answer) and answer.citations[0]["title"] == "Refunds"
     assert "".join(event.text for event in events if isinstance(event, Token)) == answer.text
@@ -62,7 +63,7 @@ def test_a_read_only_key_is_refused(served: ServedLore, operator_key: str, colle
                 await read_only.documents.add("No", "Not with a search key.", collection=collection)
             assert (raised.value.status, raised.value.code) == (403, "forbidden")
 
-    asyncio.run(run())
+    run_async(run)
 
 
 def test_a_login(served: ServedLore, lore: Lore) -> None:
@@ -73,7 +74,7 @@ def test_a_login(served: ServedLore, lore: Lore) -> None:
             await user.login(email, PASSWORD)
             return (await user.users.me())["email"]
 
-    assert asyncio.run(run()) == email
+    assert run_async(run) == email
 
 
 def test_concurrent_calls_with_an_expired_token_refresh_it_once(served: ServedLore, lore: Lore) -> None:
@@ -87,4 +88,4 @@ def test_concurrent_calls_with_an_expired_token_refresh_it_once(served: ServedLo
             answers = await asyncio.gather(*(user.users.me() for _ in range(4)))
             return [me["email"] for me in answers] + [(await user.users.me())["email"]]
 
-    assert asyncio.run(run()) == [email] * 5
+    assert run_async(run) == [email] * 5

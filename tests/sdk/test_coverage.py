@@ -3,13 +3,12 @@ with the OpenAPI the served instance publishes, so a new route without a method 
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from lore_client import ROUTES, AsyncLore, Lore
 from lore_client._client import _Api
 from lore_client._routes import Namespace
 
+from tests.event_loops import run_async
 from tests.served import ServedLore
 
 
@@ -41,7 +40,7 @@ def test_sdk_names_are_unique_and_reachable_on_both_clients() -> None:
     with Lore() as synchronous:
         assert [name for name in names if not reachable(synchronous, name)] == []
         assert [name for name in names if not reachable(asynchronous, name)] == []
-    asyncio.run(asynchronous.aclose())
+    run_async(asynchronous.aclose)
 
 
 def test_every_namespace_of_the_client_is_in_the_table() -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,15 @@ def test_every_snippet_of_the_guide_runs(
     lore.users.create("ada@example.com", role="editor", password="correct horse battery staple")
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "sdk_guide"}
-    try:
+
+    def run_guide() -> None:
         for number, snippet in enumerate(snippets(), 1):
             code = snippet.replace("http://127.0.0.1:8000", served.url).replace("lore_sk_...", operator_key)
             exec(compile(code, f"docs/sdk.md snippet {number}", "exec"), namespace)
+
+    try:  # on a thread of its own: the guide's asyncio.run needs one with no event loop (tests/event_loops.py)
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(run_guide).result()
     finally:
         for client in [value for value in namespace.values() if isinstance(value, Lore)]:
             client.close()  # the guide's clients, left open as a script may leave them

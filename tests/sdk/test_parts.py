@@ -4,7 +4,6 @@ client's retries."""
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from lore_client import AsyncLore, Lore, LoreError, Retries, Token
 from lore_client._streams import ServerSentEvent, events_of
 from lore_client._transport import retry_after
 
+from tests.event_loops import run_async
 from tests.sdk.scripted import Reply, ScriptedServer, refusal
 
 FAILING_STREAM = (
@@ -83,5 +83,5 @@ def test_the_async_client_retries_and_streams_alike() -> None:
         Reply(201, raw=FAILING_STREAM),
     )
     with ScriptedServer(*replies) as server:
-        assert asyncio.run(run()) == [Token("Open Billing")]
+        assert run_async(run) == [Token("Open Billing")]
     assert [seen.method for seen in server.seen] == ["GET", "GET", "GET", "POST"]
