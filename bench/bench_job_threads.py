@@ -29,6 +29,7 @@ from lore.config import Settings
 from lore.evaluation.datasets import load_beir
 from lore.service import Lore
 from lore_server import Server, lore_serve
+from serverload import tree_cpu_seconds
 
 SETTINGS = {"off": "0", "on": "1"}
 
@@ -65,18 +66,13 @@ def load(server: Server, workload: Workload, args: argparse.Namespace, duration:
     return {"latencies": raw["latencies"], "errors": errors, "latency_ms": percentiles_ms(raw["latencies"])}
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def one_round(args: argparse.Namespace, name: str, hot: Workload) -> dict[str, Any]:
     env = {"LORE_WORKER_THREADS": SETTINGS[name]}
     with lore_serve(args.data_dir, 1, RESULTS / f"serve-jobs-{name}.log", env=env) as server:
         time.sleep(2.0)  # start-up work (index catch-up, first scheduler ticks) is not idle time
-        before = cpu_seconds(server.pid)
+        before = tree_cpu_seconds(server.pid)
         time.sleep(args.idle)
-        idle = (cpu_seconds(server.pid) - before) / args.idle
+        idle = (tree_cpu_seconds(server.pid) - before) / args.idle
         floor = load(server, FLOOR, args, 5.0)
         result = load(server, hot, args, args.duration)
     print(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from lore.backends.store.postgres import PostgresDatabase
 from lore.backends.store.sqlite import SqliteDatabase
 from lore.evaluation.datasets import load_beir
 from lore.models import DEFAULT_TENANT, ChunkDraft, DocumentDraft, SearchFilters, content_hash
+from serverload import process_cpu_seconds
 
 COLLECTION = "default"
 FILTERS = {
@@ -63,11 +63,7 @@ def server_cpu_seconds(db: Database) -> float:
         return 0.0
     with db.engine.connect() as conn:
         pids = conn.exec_driver_sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'lore'")
-        ticks = 0
-        for (pid,) in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu_seconds(pid) for (pid,) in pids)
 
 
 def measure(db: Database, queries: list[str]) -> dict[str, dict[str, float]]:

@@ -68,6 +68,12 @@ def _stat(pid: int) -> tuple[int, int] | None:
     return int(fields[1]), int(fields[11]) + int(fields[12])
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one live process (0 once it has gone)."""
+    stat = _stat(pid)
+    return stat[1] / TICKS if stat is not None else 0.0
+
+
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU seconds of `root` and every live descendant (uvicorn's supervisor and its workers)."""
     pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
