@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_search import SEARCH, all_queries, distinct_queries, ensure_corpus, search_body, take
-from benchkit import RESULTS, SCIFACT, context, ratio, table, write_result
+from benchkit import RESULTS, SCIFACT, SCIFACT_DATA, context, ratio, table, write_result
 from lore.config import Settings
 from lore.core.retrieve import SearchRequest
 from lore.service import Lore
@@ -234,7 +234,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="seconds measuring the idle server")
     parser.add_argument("--profile-seconds", type=float, default=10.0, help="seconds of each profiled mode")
     parser.add_argument("--dataset", type=Path, default=SCIFACT, help="BEIR-layout data set")
-    parser.add_argument("--data-dir", type=Path, default=RESULTS / "cache" / "scifact", help="Lore data dir")
+    parser.add_argument("--data-dir", type=Path, default=SCIFACT_DATA, help="Lore data dir")
     parser.add_argument("--profile", default="", help="modes to run again under py-spy, e.g. keyword")
     args = parser.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]

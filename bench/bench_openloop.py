@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_search import SEARCH, all_queries, distinct_queries, ensure_corpus, search_body, take
-from benchkit import RESULTS, SCIFACT, context, percentiles_ms, ratio, table, write_result
+from benchkit import RESULTS, SCIFACT, SCIFACT_DATA, context, percentiles_ms, ratio, table, write_result
 from lore_server import Server, lore_serve
 from serverload import children_cpu_seconds, run_wrk, tree_cpu_seconds, wrk_available
 
@@ -164,7 +164,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--k", type=int, default=10, help="hits per search")
     parser.add_argument("--dataset", type=Path, default=SCIFACT, help="BEIR-layout data set")
-    parser.add_argument("--data-dir", type=Path, default=RESULTS / "cache" / "scifact", help="Lore data dir")
+    parser.add_argument("--data-dir", type=Path, default=SCIFACT_DATA, help="Lore data dir")
     args = parser.parse_args()
     args.fractions = [float(f) for f in args.fractions.split(",") if f]
     return args

@@ -36,7 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from benchkit import RESULTS, SCIFACT, embedded_postgres, percentiles_ms, ratio, table, write_result
+from benchkit import (
+    RESULTS,
+    SCIFACT,
+    SCIFACT_DATA,
+    embedded_postgres,
+    percentiles_ms,
+    ratio,
+    table,
+    write_result,
+)
 from lore.config import Settings
 from lore.core.ingest import CorpusDoc
 from lore.core.retrieve import SearchRequest
@@ -94,14 +103,18 @@ def base_set(cache: Path, dataset: Path) -> tuple[list[str], np.ndarray, list[st
     """(chunk embed texts, their vectors, query texts, their vectors), embedded once and cached."""
     files = [cache / name for name in ("base.json", "base.npy", "queries.json", "queries.npy")]
     if not all(f.exists() for f in files):
-        build_base_set(cache, dataset)
+        build_base_set(cache, dataset, SCIFACT_DATA)
     texts, queries = (json.loads(files[i].read_text()) for i in (0, 2))
     return texts, np.load(files[1]), queries, np.load(files[3])
 
 
-def build_base_set(cache: Path, dataset: Path) -> None:
+def build_base_set(cache: Path, dataset: Path, corpus_dir: Path) -> None:
+    """Embeds into `corpus_dir` when it is new, so that the efficiency and open-loop benchmarks find the same
+    corpus there already embedded (the slowest step of each, done once); else into a temporary one."""
     data = load_beir(dataset)
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="lore-scale-base-")), keyword_index="store")
+    fresh = not corpus_dir.exists() or not any(corpus_dir.iterdir())
+    data_dir = corpus_dir if fresh else Path(tempfile.mkdtemp(prefix="lore-scale-base-"))
+    settings = Settings(data_dir=data_dir, keyword_index="store")
     recorder = RecordingEmbedder(create_embedder(settings))
     print(f"base set: embedding {dataset.name} once (cached in {cache})", flush=True)
     start = time.perf_counter()
@@ -407,7 +420,7 @@ def main() -> None:
     parser.add_argument("--build-base", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_base:
-        build_base_set(args.cache, args.dataset)
+        build_base_set(args.cache, args.dataset, SCIFACT_DATA)
         return
     if args.one is not None:
         result = measure_size(args, args.one, args.backend)

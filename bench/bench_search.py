@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from benchkit import RESULTS, SCIFACT, percentiles_ms, ratio, table, write_result
+from benchkit import RESULTS, SCIFACT, SCIFACT_DATA, percentiles_ms, ratio, table, write_result
 from lore.config import Settings
 from lore.evaluation.datasets import load_beir
 from lore.service import Lore
@@ -298,7 +298,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=RESULTS / "cache" / "scifact",
+        default=SCIFACT_DATA,
         help="Lore data dir holding the ingested corpus (reused across runs)",
     )
     parser.add_argument("--profile", default="", help="workloads to sample with py-spy, e.g. hybrid,keyword")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench_search import Progress, all_queries, distinct_queries, take
-from benchkit import RESULTS, SCIFACT, context, ratio, table, write_result
+from benchkit import RESULTS, SCIFACT, SCIFACT_DATA, context, ratio, table, write_result
 from lore.backends.embedder import onnx
 from lore.config import Settings
 from lore.core.retrieve import SearchRequest
@@ -214,7 +214,7 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     if args.data_dir is None:
-        args.data_dir = RESULTS / "cache" / ("scifact-stand-in" if args.stand_in else "scifact")
+        args.data_dir = (RESULTS / "cache" / "scifact-stand-in") if args.stand_in else SCIFACT_DATA
     return args
 
 

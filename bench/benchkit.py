@@ -23,6 +23,7 @@ from lore.evaluation.machine import cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+SCIFACT_DATA = RESULTS / "cache" / "scifact"  # SciFact ingested once, shared by the serving benchmarks
 SCIFACT = Path(os.environ.get("LORE_BENCH_DATA", ROOT.parent / "shared" / "data")) / "scifact"
 Row = Sequence[object]
 
