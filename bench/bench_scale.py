@@ -103,17 +103,18 @@ def base_set(cache: Path, dataset: Path) -> tuple[list[str], np.ndarray, list[st
     """(chunk embed texts, their vectors, query texts, their vectors), embedded once and cached."""
     files = [cache / name for name in ("base.json", "base.npy", "queries.json", "queries.npy")]
     if not all(f.exists() for f in files):
-        build_base_set(cache, dataset, SCIFACT_DATA)
+        build_base_set(cache, dataset)
     texts, queries = (json.loads(files[i].read_text()) for i in (0, 2))
     return texts, np.load(files[1]), queries, np.load(files[3])
 
 
-def build_base_set(cache: Path, dataset: Path, corpus_dir: Path) -> None:
-    """Embeds into `corpus_dir` when it is new, so that the efficiency and open-loop benchmarks find the same
-    corpus there already embedded (the slowest step of each, done once); else into a temporary one."""
+def build_base_set(cache: Path, dataset: Path) -> None:
+    """Embeds SciFact into the serving benchmarks' `SCIFACT_DATA` when that is new, so that they find it already
+    embedded (the slowest step of each, done once); any other data set, or an existing one, in a temporary dir."""
     data = load_beir(dataset)
-    fresh = not corpus_dir.exists() or not any(corpus_dir.iterdir())
-    data_dir = corpus_dir if fresh else Path(tempfile.mkdtemp(prefix="lore-scale-base-"))
+    shared = dataset.resolve() == SCIFACT.resolve()
+    fresh = shared and (not SCIFACT_DATA.exists() or not any(SCIFACT_DATA.iterdir()))
+    data_dir = SCIFACT_DATA if fresh else Path(tempfile.mkdtemp(prefix="lore-scale-base-"))
     settings = Settings(data_dir=data_dir, keyword_index="store")
     recorder = RecordingEmbedder(create_embedder(settings))
     print(f"base set: embedding {dataset.name} once (cached in {cache})", flush=True)
@@ -420,7 +421,7 @@ def main() -> None:
     parser.add_argument("--build-base", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_base:
-        build_base_set(args.cache, args.dataset, SCIFACT_DATA)
+        build_base_set(args.cache, args.dataset)
         return
     if args.one is not None:
         result = measure_size(args, args.one, args.backend)
