@@ -665,6 +665,13 @@ class AuthSettings(BaseModel):
         description="A `key.expiring` event is published once for each key this many days or fewer before it "
         "expires (checked by every worker every `LORE_SYNC_CHECK_SECONDS`).",
     )
+    key_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long a server process may keep an API key it has checked in memory, so that requests "
+        "with it read no store. A key revoked or rotated, or a tenant disabled, by any process ends that at once "
+        "(SQLite: a stamp file beside the database; PostgreSQL: NOTIFY). 0 reads the store on every request.",
+    )
     admin_email: str = Field(
         "admin@localhost",
         description="Email of the default tenant's owner created on first start when there are no users (its "

@@ -109,7 +109,9 @@ def create_app(
         )
         refreshes.start()
         app.state.lore = service
-        app.state.keys = KeyRing(service.store.api_keys, service.store.tenants)
+        app.state.keys = KeyRing(
+            service.store.api_keys, service.store.tenants, cache_seconds=settings.auth.key_cache_seconds
+        )
         identity = await run_in_threadpool(open_identity, service.store, settings, secret, box)
         app.state.identity = identity
         app.state.credential_checks.append(access_token_check(identity))

@@ -71,9 +71,21 @@ def authenticate(request: Request) -> Principal:
     raise Unauthenticated("the access token is not valid")
 
 
+def cached_key_principal(request: Request) -> Principal | None:
+    """An API key's principal from the process's key cache, on the event loop; None when the store must be read."""
+    token = bearer_token(request)
+    if token is None or not looks_like_key(token):
+        return None
+    keys: KeyRing = request.app.state.keys
+    return keys.authenticate_cached(
+        token, origin=request.headers.get("origin"), end_user=end_user_of(request)
+    )
+
+
 async def authorize(request: Request) -> Principal | None:
-    """Run for every route. Only the credentials' check goes to a worker thread (it reads the store): a public
-    route (health checks, the docs) never leaves the event loop, and a hop to a thread costs about 80 us of CPU."""
+    """Run for every route. Only a credentials' check that reads the store goes to a worker thread: a public
+    route (health checks, the docs) and an API key found in the key cache never leave the event loop (a hop to
+    a thread costs about 80 us of CPU)."""
     route = request.scope.get("route")
     assert isinstance(route, APIRoute)
     requirement = ROUTE_SCOPES.get(route_key(request.method, route.path_format))
@@ -81,7 +93,9 @@ async def authorize(request: Request) -> Principal | None:
         raise Forbidden("this route has no permission declared", details={"path": route.path})
     if requirement == PUBLIC:
         return None
-    principal = await anyio.to_thread.run_sync(authenticate, request)
+    principal = cached_key_principal(request)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(authenticate, request)
     permit(principal, requirement)
     request.state.principal = principal
     return principal

@@ -24,6 +24,7 @@ from lore.backends.store.tenant_records import TenantRecords
 from lore.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from lore.models import utcnow
 from lore.names import check_name
+from lore.security.key_cache import FoundKey, KeyCache
 from lore.security.keys_model import ApiKey, KeyKind
 from lore.security.principal import Principal
 from lore.security.scopes import PUBLISHABLE_SCOPES, Scope
@@ -106,12 +107,48 @@ def _check_rate_limit(expression: str) -> None:
         ) from None
 
 
-class KeyRing:
-    """Creates keys and turns a presented key into the `Principal` it stands for."""
+def _usable_key(token: str, found: FoundKey | None) -> ApiKey:
+    if found is None or not hmac.compare_digest(found[0].secret_hash, hash_key(token)):
+        raise Unauthenticated("the API key is not valid")
+    key, tenant_disabled_at = found
+    if tenant_disabled_at is not None:
+        raise Unauthenticated("the key's tenant is disabled", details={"key_id": key.id})
+    state = key.state(utcnow())
+    if state not in ("active", "rotating"):
+        raise Unauthenticated(f"the API key is {state}", details={"key_id": key.id, "state": state})
+    return key
 
-    def __init__(self, records: ApiKeyRecords, tenants: TenantRecords) -> None:
+
+def _needs_touch(key: ApiKey, now: datetime) -> bool:
+    return key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY
+
+
+def _principal(key: ApiKey, origin: str | None, end_user: str | None) -> Principal:
+    if key.kind == "publishable" and key.allowed_origins is not None and origin not in key.allowed_origins:
+        raise Forbidden(
+            "this publishable key is not allowed from this origin",
+            details={"origin": origin, "key_id": key.id},
+        )
+    return Principal(
+        tenant_id=key.tenant_id,
+        kind="publishable" if key.kind == "publishable" else "key",
+        id=key.id,
+        scopes=key.scopes,
+        groups=key.groups,
+        collections=key.collections,
+        end_user=end_user,
+        rate_limit=key.rate_limit,
+    )
+
+
+class KeyRing:
+    """Creates keys and turns a presented key into the `Principal` it stands for. With `cache_seconds`, the
+    keys it finds are kept in memory (`KeyCache`), so that most checks read no store."""
+
+    def __init__(self, records: ApiKeyRecords, tenants: TenantRecords, *, cache_seconds: float = 0.0) -> None:
         self.records = records
         self.tenants = tenants
+        self._cache = KeyCache(records.stamp, cache_seconds) if cache_seconds > 0 else None
 
     def create(self, tenant_id: str, spec: KeySpec, *, created_by: str) -> tuple[ApiKey, str]:
         """The stored key and the key itself, which is never available again."""
@@ -139,42 +176,37 @@ class KeyRing:
     def authenticate(
         self, token: str, *, origin: str | None = None, end_user: str | None = None
     ) -> Principal:
-        key = self._usable_key(token)
-        if (
-            key.kind == "publishable"
-            and key.allowed_origins is not None
-            and origin not in key.allowed_origins
-        ):
-            raise Forbidden(
-                "this publishable key is not allowed from this origin",
-                details={"origin": origin, "key_id": key.id},
-            )
+        """The key's principal, or Unauthenticated / Forbidden; may read the store and record the key's use."""
+        key = _usable_key(token, self._find(token))
+        principal = _principal(key, origin, end_user)
         now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+        if _needs_touch(key, now):
             self.records.touch(key.id, now)
-        return Principal(
-            tenant_id=key.tenant_id,
-            kind="publishable" if key.kind == "publishable" else "key",
-            id=key.id,
-            scopes=key.scopes,
-            groups=key.groups,
-            collections=key.collections,
-            end_user=end_user,
-            rate_limit=key.rate_limit,
-        )
+            if self._cache is not None:
+                self._cache.touched(key.id, now)
+        return principal
 
-    def _usable_key(self, token: str) -> ApiKey:
+    def authenticate_cached(
+        self, token: str, *, origin: str | None = None, end_user: str | None = None
+    ) -> Principal | None:
+        """`authenticate` from the cache alone (no store read, so no worker thread is needed); None when the
+        store must be read or the key's use recorded: then call `authenticate`."""
         key_id = _key_id(token)
-        found = self.records.find(key_id) if key_id is not None else None
-        if found is None or not hmac.compare_digest(found[0].secret_hash, hash_key(token)):
-            raise Unauthenticated("the API key is not valid")
-        key, tenant_disabled_at = found
-        if tenant_disabled_at is not None:
-            raise Unauthenticated("the key's tenant is disabled", details={"key_id": key.id})
-        state = key.state(utcnow())
-        if state not in ("active", "rotating"):
-            raise Unauthenticated(f"the API key is {state}", details={"key_id": key.id, "state": state})
-        return key
+        found = self._cache.get(key_id) if self._cache is not None and key_id is not None else None
+        if found is None:
+            return None
+        key = _usable_key(token, found)
+        if _needs_touch(key, utcnow()):
+            return None
+        return _principal(key, origin, end_user)
+
+    def _find(self, token: str) -> FoundKey | None:
+        key_id = _key_id(token)
+        if key_id is None:
+            return None
+        if self._cache is None:
+            return self.records.find(key_id)
+        return self._cache.read(key_id, self.records.find)
 
     def list(self, tenant_id: str) -> list[ApiKey]:
         return self.records.list_keys(tenant_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lore.backends.store.key_stamp import KeyStamp
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import api_keys, tenants
 from lore.models import utcnow
@@ -46,10 +47,12 @@ def _key(row: AnyRow) -> ApiKey:
 
 
 class ApiKeyRecords:
-    """Insert, find, list, revoke and mark keys as rotating."""
+    """Insert, find, list, revoke and mark keys as rotating. Revoking and rotating bump `stamp`: a process that
+    keeps found keys in memory (`KeyRing`) hears of it."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, stamp: KeyStamp) -> None:
         self.engine = engine
+        self.stamp = stamp
 
     def insert(self, key: ApiKey) -> None:
         row: dict[str, Any] = {
@@ -120,4 +123,7 @@ class ApiKeyRecords:
             .values(**values)
         )
         with self.engine.begin() as conn:
-            return conn.execute(statement).rowcount > 0
+            changed = conn.execute(statement).rowcount > 0
+        if changed:
+            self.stamp.bump()
+        return changed

@@ -36,6 +36,7 @@ from lore.backends.store.event_records import EventRecords
 from lore.backends.store.group_records import GroupRecords
 from lore.backends.store.intent_routes import IntentRouteRecords
 from lore.backends.store.job_records import JobRecords
+from lore.backends.store.key_stamp import KeyStamp, NoStamp
 from lore.backends.store.keyword_search import SqlKeywordSearch
 from lore.backends.store.notice_records import NoticeRecords
 from lore.backends.store.schema import chunks, collections, documents, embeddings, tenants
@@ -61,6 +62,7 @@ class Database(abc.ABC):
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.key_stamp = self._key_stamp()  # changed by every write that can change whether a key is valid
         self.documents: Documents = SqlDocuments(self)
         self.changes: ChangeFeed = SqlChangeFeed(self)
         self.vectors: VectorSource = SqlVectorSource(self)
@@ -71,8 +73,8 @@ class Database(abc.ABC):
         # Jobs and conversations join no change sequence: their single-statement writes need no writer lock.
         self.jobs = JobRecords(engine)
         self.conversations = ConversationRecords(engine)
-        self.tenants = TenantRecords(engine)
-        self.api_keys = ApiKeyRecords(engine)
+        self.tenants = TenantRecords(engine, self.key_stamp)
+        self.api_keys = ApiKeyRecords(engine, self.key_stamp)
         self.usage = UsageRecords(self)
         self.users = UserRecords(engine)
         self.audit = AuditRecords(self)
@@ -124,6 +126,10 @@ class Database(abc.ABC):
     def _metadata_equals(self, key: str, value: MetadataValue) -> queries.Condition:
         """`documents.metadata[key]` equals `value`, type included (the string "1" is not the number 1)."""
 
+    def _key_stamp(self) -> KeyStamp:
+        """How other processes hear that keys changed; a backend without a way gets `NoStamp` (no key cache)."""
+        return NoStamp()
+
     def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT that can say ON CONFLICT: the one clause SQLAlchemy spells per dialect."""
         if self.engine.dialect.name == "sqlite":
@@ -157,6 +163,7 @@ class Database(abc.ABC):
             return conn.execute(sa.select(version.c.version_num)).scalar()
 
     def close(self) -> None:
+        self.key_stamp.close()
         self.engine.dispose()
 
     # --- backup and restore ------------------------------------------------------------------------------

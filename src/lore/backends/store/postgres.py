@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from lore.backends.store import codec, pg_keywords, refusing_unstorable
 from lore.backends.store.database import Database
+from lore.backends.store.key_stamp import KeyStamp, NotifyStamp
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import documents
 from lore.errors import InvalidInput
@@ -74,6 +75,9 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         super().__init__(shared_engine(url, pool_size=pool_size))
         self._stems = pg_keywords.Stems()
+
+    def _key_stamp(self) -> KeyStamp:
+        return NotifyStamp(self.engine)
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from lore.backends.store import codec
 from lore.backends.store.database import Database
+from lore.backends.store.key_stamp import FileStamp, KeyStamp
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import chunks, documents
 from lore.errors import InvalidInput
@@ -98,6 +99,11 @@ class SqliteDatabase(Database):
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    def _key_stamp(self) -> KeyStamp:
+        database = self.engine.url.database
+        assert database is not None
+        return FileStamp(Path(database + "-keystamp"))
 
     def _index_keywords(self, conn: sa.Connection, rows: Sequence[tuple[int, str]]) -> None:
         conn.execute(sa.insert(_fts), [{"rowid": chunk_id, "body": text} for chunk_id, text in rows])

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lore.backends.store.key_stamp import KeyStamp
 from lore.backends.store.rows import AnyRow
 from lore.backends.store.schema import tenants
 from lore.errors import Conflict, NotFound
@@ -36,10 +37,12 @@ def _tenant(row: AnyRow) -> Tenant:
 
 
 class TenantRecords:
-    """Create, read, disable and re-enable tenants, and replace a tenant's policy settings."""
+    """Create, read, disable and re-enable tenants, and replace a tenant's policy settings. Disabling and
+    re-enabling bump `stamp`, since they decide whether the tenant's keys work."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, stamp: KeyStamp) -> None:
         self.engine = engine
+        self.stamp = stamp
 
     def create(self, tenant_id: str, name: str | None = None) -> Tenant:
         row: dict[str, Any] = {"id": tenant_id, "name": name, "created_at": utcnow(), "settings": {}}
@@ -81,6 +84,7 @@ class TenantRecords:
     def set_disabled(self, tenant_id: str, disabled: bool) -> Tenant:
         self.require(tenant_id)
         self._update(tenant_id, disabled_at=utcnow() if disabled else None)
+        self.stamp.bump()
         return self.require(tenant_id)
 
     def set_settings(self, tenant_id: str, settings: dict[str, Any]) -> Tenant:
