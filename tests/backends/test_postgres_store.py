@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -15,9 +16,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from lore.backends.store import pg_keywords
 from lore.backends.store.postgres import PostgresDatabase, engine_url
 from lore.backends.store.schema import metadata
 from lore.config import Settings
+from lore.core import keywords
 from lore.errors import InvalidInput
 from lore.models import SearchFilters
 from lore.registry import create_store, create_vector_index, vector_backend_name
@@ -212,6 +215,74 @@ def test_keyword_scores_are_bm25_with_global_totals(db: PostgresDatabase) -> Non
         TENANT, "printer firmware", 10, filters=SearchFilters(metadata={"team": "desk"})
     )
     assert narrowed == ranked[1:]
+
+
+@contextmanager
+def statements(db: PostgresDatabase) -> Iterator[list[str]]:
+    """The statements the store's engine executes meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def scores_by_the_five_statement_arithmetic(db: PostgresDatabase, query: str) -> dict[int, float]:
+    """Each matching chunk's score as the store computed it before migration 0012: idf and the constants in
+    Python, then float8 arithmetic over each term's float4 `ts_rank`, summed from 0 in the terms' order."""
+    k1, b = pg_keywords.K1, pg_keywords.B
+    with db.engine.connect() as conn:
+        terms = list(dict.fromkeys(pg_keywords.Stems().lookup(conn, keywords.query_terms(query))))
+        chunk_count, term_total = conn.exec_driver_sql("SELECT chunks, terms FROM chunks_fts_stats").one()
+        rank = "CAST(ts_rank('{1,1,1,1}', body, CAST(%(q)s AS tsquery), 0) AS float8)"  # float4, exactly
+        ranks = [
+            {
+                cid: (r, n)
+                for cid, r, n in conn.exec_driver_sql(
+                    f"SELECT chunk_id, {rank}, term_count FROM chunks_fts", {"q": pg_keywords.lexeme(t)}
+                )
+            }
+            for t in terms
+        ]
+    chunk_count = max(chunk_count, 1)
+    mean = max(term_total / chunk_count, 1.0)
+    matching = [cid for cid in ranks[0] if any(term_ranks[cid][0] > 0 for term_ranks in ranks)]
+    scores = dict.fromkeys(matching, 0.0)
+    for term_ranks in ranks:
+        found = sum(1 for r, _ in term_ranks.values() if r > 0)
+        weight = math.log(1 + (chunk_count - found + 0.5) / (found + 0.5)) * (k1 + 1)
+        for cid in matching:
+            r, length = term_ranks[cid]
+            scores[cid] += weight * r / ((r + k1 * (1 - b)) + k1 * b / mean * length)
+    return scores
+
+
+def test_a_keyword_search_is_one_statement_with_the_same_scores_filtered_or_not(db: PostgresDatabase) -> None:
+    write(db, "a.md", "printer firmware printer", team="ops")
+    desk = write(db, "b.md", "printer paper jams", team="desk")
+    write(db, "c.md", "paper trays and firmware notes", team="desk")
+    write(db, "d.md", "unrelated words here", team="desk")
+    query = "printers' firmware jammed paper unheardof"  # words never stemmed by this process included
+    expected = scores_by_the_five_statement_arithmetic(db, query)
+    desk_filter = SearchFilters(metadata={"team": "desk"}, document_ids=(desk.id,))
+    with statements(db) as seen:
+        ranked = db.keywords.keyword_search(TENANT, query, 10)
+        assert len(seen) == 1
+        narrowed = db.keywords.keyword_search(TENANT, query, 10, [COLLECTION], desk_filter, frozenset({"u"}))
+        assert len(seen) == 2
+        some = db.keywords.keyword_scores(TENANT, query, [ranked[0].chunk_id, ranked[-1].chunk_id, 10**9])
+        assert len(seen) == 3
+    assert {hit.chunk_id: hit.score for hit in ranked} == expected  # exactly: same float operations
+    assert [hit.score for hit in ranked] == sorted(expected.values(), reverse=True)
+    assert [hit.score for hit in narrowed] == [expected[hit.chunk_id] for hit in narrowed] and len(
+        narrowed
+    ) == 1
+    assert some == {hit.chunk_id: expected[hit.chunk_id] for hit in (ranked[0], ranked[-1])}
 
 
 # -- writers -------------------------------------------------------------------------------------------------

@@ -10,17 +10,23 @@ The score is BM25 (k1 = 1.2, b = 0.75) with the term frequency read through `ts_
 equal weights that is sum(1/j², j = 1..tf) / (π²/6), a saturating function of tf (0.61 for one occurrence, 0.76
 for two, towards 1), standing in for tf inside the usual BM25 saturation and length normalisation. Document
 frequencies and the chunk count are global, as in SQLite's FTS5, so a chunk's score does not depend on filters.
+
+A search is one statement: the function `chunks_fts_bm25` (migration 0012, which holds the arithmetic) stems the
+query's words as `Stems` does, reads the totals and each stem's document frequency and scores every chunk
+matching any stem, under its own `SET enable_seqscan = off`; the statement around the call joins `chunks` and
+applies the search's conditions, whatever they are. A filter therefore narrows what is returned, not what is
+scored: every chunk in the database that matches a term is scored, except with `only_ids`, which the function
+takes, so that scoring a few chunks reads only those.
 """
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from lore.backends.store.queries import Condition
 from lore.backends.store.schema import chunks
@@ -29,7 +35,6 @@ K1, B = 1.2, 0.75
 MAX_POSITION = 16383  # tsvector positions stop here
 MAX_POSITIONS = 256  # positions kept per lexeme
 MAX_LEXEME_BYTES = 2046  # longer words cannot be tsvector lexemes (and are never useful terms)
-EQUAL_WEIGHTS = "{1,1,1,1}"
 STEMMER = "lore_english_stem"  # created by migration 0002
 
 fts = sa.table(
@@ -72,7 +77,8 @@ def _indexable(term: str) -> bool:
 
 class Stems:
     """term -> stem by the dictionary `STEMMER`, looked up in the database once per distinct term and kept: a
-    stem depends only on the term, so every process and replica derives the same lexemes."""
+    stem depends only on the term, so every process and replica derives the same lexemes, and a search, which
+    stems in the database, the lexemes the index holds."""
 
     def __init__(self, limit: int = 200_000) -> None:
         self._known: dict[str, str] = {}
@@ -80,7 +86,7 @@ class Stems:
 
     def lookup(self, conn: sa.Connection, terms: Sequence[str]) -> list[str]:
         """The stems of `terms` without Latin diacritics, in order (terms too long to index are dropped)."""
-        wanted = [term.translate(_FOLD_LATIN) for term in terms if _indexable(term)]
+        wanted = _searchable(terms)
         missing = sorted({term for term in wanted if term not in self._known})
         if missing:
             if len(self._known) + len(missing) > self._limit:
@@ -143,62 +149,40 @@ def _count(conn: sa.Connection, chunk_delta: int, term_delta: int) -> None:
     )
 
 
-def _tsquery(text: str) -> sa.ColumnElement[Any]:
-    return sa.cast(sa.literal(text, sa.Text()), TSQUERY)
-
-
 def _float(value: float) -> sa.ColumnElement[float]:
     return sa.literal(value, sa.Float())
 
 
-def _weights(conn: sa.Connection, terms: Sequence[str]) -> tuple[list[float], float]:
-    """(BM25 idf of each term, mean terms per chunk): the totals, and every term's document frequency counted
-    in one pass over the GIN index's matches of any term. The planner, which cannot tell how costly `@@` on a
-    tsvector is, would scan the whole table instead while it is small: the transaction tells it not to."""
-    queries = [_tsquery(lexeme(term)) for term in terms]
-    any_term = _tsquery(" | ".join(lexeme(term) for term in terms))
-    counts = [sa.func.count().filter(fts.c.body.op("@@")(query)) for query in queries]
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    found = conn.execute(sa.select(*counts).where(fts.c.body.op("@@")(any_term))).one()
-    chunk_count, term_total = conn.execute(
-        sa.select(stats.c.chunks, stats.c.terms).where(stats.c.id == 1)
-    ).one()
-    chunk_count = max(int(chunk_count), 1)
-    idfs = [math.log(1 + (chunk_count - int(n) + 0.5) / (int(n) + 0.5)) for n in found]
-    return idfs, max(int(term_total) / chunk_count, 1.0)
+def _array(values: Sequence[Any], item: sa.types.TypeEngine[Any]) -> sa.ColumnElement[Any]:
+    return sa.cast(sa.literal(values, sa.ARRAY(item)), sa.ARRAY(item))
+
+
+def _searchable(terms: Sequence[str]) -> list[str]:
+    """`terms` without Latin diacritics, those too long to index dropped."""
+    return [term.translate(_FOLD_LATIN) for term in terms if _indexable(term)]
 
 
 def select(
-    conn: sa.Connection,
-    stems: Sequence[str],
-    conditions: Sequence[Condition],
-    only_ids: Sequence[int] | None = None,
+    terms: Sequence[str], conditions: Sequence[Condition], only_ids: Sequence[int] | None = None
 ) -> sa.Select[Any]:
-    """(chunk id, BM25 score) of chunks matching any of the query's `stems` and every condition, best first.
+    """(chunk id, BM25 score) of chunks matching any of the query's `terms` and every condition, best first.
 
-    The weights are read first (one round trip), so the statement that scans the matches computes one
-    `ts_rank` per term and row and otherwise only float arithmetic."""
-    terms = list(dict.fromkeys(stems))  # two query words with one stem count once
-    if not terms:
+    One statement: `chunks_fts_bm25` (migration 0012) stems the terms, reads the totals and document
+    frequencies and scores every chunk matching any stem (only `only_ids`, when given), and the statement around
+    it keeps the chunks that meet the conditions, whatever they are. Scores are global, so the conditions can
+    come after them; the price is that a filter narrows what is returned, not what is scored."""
+    words = _searchable(terms)
+    if not words:
         return sa.select(fts.c.chunk_id, _float(0.0).label("score")).where(sa.false())
-    idfs, mean_terms = _weights(conn, terms)
-    weights: sa.ColumnElement[Any] = sa.cast(sa.literal(EQUAL_WEIGHTS), sa.ARRAY(sa.REAL()))
-    ranks = [
-        sa.func.ts_rank(weights, fts.c.body, _tsquery(lexeme(term)), 0).label(f"r{i}")
-        for i, term in enumerate(terms)
-    ]
-    matches = fts.c.body.op("@@")(_tsquery(" | ".join(lexeme(term) for term in terms)))
-    inner = (
-        sa.select(fts.c.chunk_id, fts.c.term_count, *ranks)
-        .select_from(fts.join(chunks, chunks.c.id == fts.c.chunk_id))
-        .where(matches, *conditions)
-    )
+    arguments = [_array(words, sa.Text()), _float(K1), _float(B)]
     if only_ids is not None:
-        inner = inner.where(fts.c.chunk_id.in_(list(only_ids)))
-    ranked = inner.offset(0).subquery()  # OFFSET 0: kept apart, so each rank is computed once per row
-    norm = _float(K1 * (1 - B)) + _float(K1 * B / mean_terms) * ranked.c.term_count
-    score: sa.ColumnElement[float] = _float(0.0)
-    for i, idf in enumerate(idfs):
-        rank = ranked.c[f"r{i}"]
-        score = score + _float(idf * (K1 + 1)) * rank / (rank + norm)
-    return sa.select(ranked.c.chunk_id, score.label("score")).order_by(sa.desc("score"), ranked.c.chunk_id)
+        arguments.append(_array(list(only_ids), sa.BigInteger()))
+    scored = sa.func.chunks_fts_bm25(*arguments).table_valued(
+        sa.column("chunk_id", sa.BigInteger()), sa.column("score", sa.Float())
+    )
+    return (
+        sa.select(scored.c.chunk_id, scored.c.score)
+        .join_from(scored, chunks, chunks.c.id == scored.c.chunk_id)
+        .where(*conditions)
+        .order_by(scored.c.score.desc(), scored.c.chunk_id)
+    )

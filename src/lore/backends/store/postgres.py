@@ -99,12 +99,12 @@ class PostgresDatabase(Database):
 
     def _keyword_select(
         self,
-        conn: sa.Connection,
+        _conn: sa.Connection,
         terms: Sequence[str],
         conditions: Sequence[Condition],
         only_ids: Sequence[int] | None = None,
     ) -> sa.Select[Any]:
-        return pg_keywords.select(conn, self._stems.lookup(conn, terms), conditions, only_ids)
+        return pg_keywords.select(terms, conditions, only_ids)
 
     def _metadata_equals(self, key: str, value: MetadataValue) -> Condition:
         """jsonb equality: numbers by value (1 = 1.0), types kept apart ("1" != 1, true != 1)."""
