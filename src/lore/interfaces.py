@@ -19,6 +19,7 @@ from lore.models import (
     CollectionModels,
     Document,
     DocumentDraft,
+    DocumentWrite,
     IdVectors,
     KnownDocument,
     Page,
@@ -161,6 +162,11 @@ class Documents(ChunkSource, Protocol):
         model is another one (a re-embedding switched it); `SourceTaken` if the stored document is neither
         the draft's author's nor the author an admin. The draft's access, if any, replaces the stored one.
         """
+        ...
+
+    def write_documents(self, writes: Sequence[DocumentWrite]) -> list[Document]:
+        """`write_document` for each of `writes`, all in one transaction: all are written or none is. A source
+        named twice is written once, with its last version; the result has a document for every write."""
         ...
 
     def delete_document(self, tenant_id: str, document_id: str, readers: Readers = None) -> bool:

@@ -174,6 +174,16 @@ class DocumentDraft:
     access: Access | None = None  # None: a stored document keeps its access, a new one is unrestricted
 
 
+class DocumentWrite(NamedTuple):
+    """One document of a batch write: its draft, its chunks, their vectors by content hash (hashes cached
+    already may be missing) and the model those vectors are of."""
+
+    draft: DocumentDraft
+    chunks: Sequence[ChunkDraft]
+    vectors: Mapping[str, np.ndarray]
+    model_id: str
+
+
 @dataclass(slots=True)
 class Document:
     id: str

@@ -16,6 +16,7 @@ from lore.models import (
     ChunkDraft,
     Document,
     DocumentDraft,
+    DocumentWrite,
     KnownDocument,
     ScoredChunk,
     SearchFilters,
@@ -261,6 +262,62 @@ def test_a_document_may_have_no_chunks(db: Database) -> None:
     written = db.documents.write_document(document, [], {}, MODEL)
     assert written.chunk_count == 0
     assert db.documents.get_document(T1, written.id) == written
+
+
+def batch_write(*texts: str, **options: Any) -> DocumentWrite:
+    document, chunks = draft(*texts, **options)
+    return DocumentWrite(document, chunks, vectors_of(chunks), MODEL)
+
+
+def test_a_batch_is_written_in_one_go_with_a_document_per_write(db: Database) -> None:
+    old = write(db, "old text of a", source="a.md", tags=["old"])
+    old_chunks = chunk_ids_of(db, T1, old.id)
+    seq = db.changes.last_seq()
+    writes = [
+        batch_write("new text of a", "second chunk", source="a.md", tags=["new"]),
+        batch_write("text of b", source="b.md", collection=C2, tags=["x", "y"]),
+        batch_write("text of c", source="c.md", tenant=T2),
+    ]
+    written = db.documents.write_documents(writes)
+    assert [(d.tenant_id, d.collection, d.source, d.chunk_count) for d in written] == [
+        (T1, C1, "a.md", 2),
+        (T1, C2, "b.md", 1),
+        (T2, C1, "c.md", 1),
+    ]
+    assert written[0].id == old.id and written[1].tags == ["x", "y"]
+    changes = [(c.op, c.chunk_id) for c in db.changes.changes_since(seq)]
+    assert sorted(cid for op, cid in changes if op == "remove") == old_chunks
+    added = {cid for op, cid in changes if op == "add"}
+    assert added == {cid for d in written for cid in chunk_ids_of(db, d.tenant_id, d.id)}
+    assert db.keywords.keyword_search(T1, "old", 10) == []
+    assert db.documents.filter_chunk_ids(T1, None, SearchFilters(tags=("old",))) == set()
+    assert len(db.keywords.keyword_search(T1, "text", 10)) == 2  # a and b; c is the other tenant's
+    assert [c.name for c in db.documents.list_collections(T2)] == [C1]
+
+
+def test_a_source_named_twice_in_a_batch_is_written_once_with_its_last_version(db: Database) -> None:
+    first, second = batch_write("first version", source="a.md"), batch_write("second version", source="a.md")
+    written = db.documents.write_documents([first, second])
+    assert written[0] == written[1] and written[0].chunk_count == 1
+    chunk_ids = chunk_ids_of(db, T1, written[0].id)
+    assert [c.text for c in db.documents.get_chunks(T1, chunk_ids).values()] == ["second version"]
+
+
+def test_one_bad_write_rolls_the_whole_batch_back(db: Database) -> None:
+    kept = write(db, "kept", source="kept.md")
+    seq = db.changes.last_seq()
+    good = batch_write("would be new", source="new.md")
+    document, chunks = draft("no vector here", source="bad.md")
+    with pytest.raises(InvalidInput):
+        db.documents.write_documents([good, DocumentWrite(document, chunks, {}, MODEL)])
+    assert db.changes.last_seq() == seq
+    assert db.documents.document_hashes(T1, C1) == {"kept.md": KnownDocument(kept.id, kept.content_hash)}
+
+
+def test_an_empty_batch_writes_nothing(db: Database) -> None:
+    seq = db.changes.last_seq()
+    assert db.documents.write_documents([]) == []
+    assert db.changes.last_seq() == seq
 
 
 # -- deleting ------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from lore.models import (
     ChunkDraft,
     Document,
     DocumentDraft,
+    DocumentWrite,
     ParsedDocument,
     ServingModels,
 )
@@ -360,7 +361,7 @@ class WritingModels(Protocol):
 
 @dataclass
 class Writer:
-    """Embeds what the cache lacks for a batch of prepared documents, then writes each one atomically.
+    """Embeds what the cache lacks for a batch of prepared documents, then writes the batch in one transaction.
 
     Each document is embedded with its collection's active model and, while a re-embedding of the collection
     runs, with the pending model too, so documents added meanwhile are in the new version when it switches.
@@ -385,10 +386,11 @@ class Writer:
         for model, chunks in wanted.items():
             vectors[model], fresh = self._vectors(model, chunks, progress)
             embedded += fresh
-        documents = []
-        for item, active, pending in plans:
-            document = self.documents.write_document(item.draft, item.chunks, vectors[active], active)
-            documents.append(document)
+        writes = [
+            DocumentWrite(item.draft, item.chunks, vectors[active], active) for item, active, _ in plans
+        ]
+        documents = self.documents.write_documents(writes)
+        for document, (item, _, pending) in zip(documents, plans, strict=True):
             if progress is not None:
                 progress.written(document)
             if pending is not None:

@@ -1,8 +1,9 @@
 """`SqlDocuments`, the database's `documents` repository (`lore.interfaces.Documents`).
 
-A document write is one transaction over several tables, in this order: the collection, a check of its
-recorded model, the document row, the old chunks out (keyword rows, `remove` changes), the new vectors into the
-cache, the new chunks in (keyword rows, `add` changes), the tags, the access grants.
+A write of a batch of documents is one transaction over several tables, in this order: the collections, a
+check of their recorded models, the new vectors into the cache (and a check that every chunk has one), the
+document rows, the old chunks out (keyword rows, `remove` changes), the new chunks in (keyword rows, `add`
+changes), the tags, the access grants.
 
 The document row is written by one INSERT ... ON CONFLICT DO UPDATE whose update is conditional on the writer
 owning the stored document (or being an admin), so two writers racing for one source cannot slip past the
@@ -27,6 +28,7 @@ from lore.models import (
     CollectionInfo,
     Document,
     DocumentDraft,
+    DocumentWrite,
     KnownDocument,
     Page,
     Readers,
@@ -54,6 +56,30 @@ def named_collections(known: Sequence[CollectionInfo], names: Sequence[str]) -> 
 
 def _of_document(document_id: str) -> queries.Condition:
     return chunks.c.document_id == document_id
+
+
+def _source_key(draft: DocumentDraft) -> tuple[str, str, str]:
+    """What a document is replaced by: a batch naming one source twice writes its last version only."""
+    return draft.tenant_id, draft.collection, draft.source
+
+
+def _encode_by_model(writes: Sequence[DocumentWrite]) -> dict[str, tuple[int, dict[str, bytes], set[str]]]:
+    """Per model: the vectors' length, the blobs of the vectors the chunks use, and the hashes they need."""
+    needed: dict[str, set[str]] = {}
+    vectors: dict[str, dict[str, np.ndarray]] = {}
+    for write in writes:
+        hashes = {chunk.content_hash for chunk in write.chunks}
+        needed.setdefault(write.model_id, set()).update(hashes)
+        mine = vectors.setdefault(write.model_id, {})
+        mine.update((h, v) for h, v in write.vectors.items() if h in hashes)
+    return {model: (*codec.encode_vectors(vectors[model]), hashes) for model, hashes in needed.items()}
+
+
+def _ids_by_tenant(stored: Sequence[Document]) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for document in stored:
+        ids.setdefault(document.tenant_id, []).append(document.id)
+    return ids
 
 
 class SqlDocuments:
@@ -98,23 +124,43 @@ class SqlDocuments:
         vectors: Mapping[str, np.ndarray],
         model_id: str,
     ) -> Document:
-        needed = {chunk.content_hash for chunk in chunks}
-        dim, blobs = codec.encode_vectors({h: v for h, v in vectors.items() if h in needed})
+        return self.write_documents([DocumentWrite(draft, chunks, vectors, model_id)])[0]
+
+    def write_documents(self, writes: Sequence[DocumentWrite]) -> list[Document]:
+        """One transaction for the whole batch, each step done for every document at once where SQL allows:
+        a bulk load pays a commit and a handful of statements per batch, not per document."""
+        if not writes:
+            return []
+        last = {_source_key(write.draft): i for i, write in enumerate(writes)}
+        kept = [write for i, write in enumerate(writes) if last[_source_key(write.draft)] == i]
+        encoded = _encode_by_model(kept)
         now = utcnow()
         with self._db.write() as conn:
-            self._db._ensure_collection(conn, draft.tenant_id, draft.collection)
-            self._check_model(conn, draft.tenant_id, draft.collection, model_id)
-            document = self._upsert_document(conn, draft, len(chunks), now)
-            self._remove_chunks(conn, draft.tenant_id, _of_document(document.id))
-            self._db._cache_vectors(conn, model_id, dim, blobs)
-            self._check_vectors(conn, model_id, needed)
-            self._add_chunks(conn, document.id, draft, chunks, model_id)
-            self._replace_tags(conn, draft.tenant_id, document.id, draft.tags)
-            if draft.access is not None:
-                access_records.replace_grants(conn, draft.tenant_id, document.id, draft.access)
-            if draft.access is not None or document.restricted:  # new permissions, or new hidden chunks
-                access_records.raise_version(self._db, conn, draft.tenant_id)
-        return document
+            for tenant_id, collection, model_id in dict.fromkeys(
+                (write.draft.tenant_id, write.draft.collection, write.model_id) for write in kept
+            ):
+                self._db._ensure_collection(conn, tenant_id, collection)
+                self._check_model(conn, tenant_id, collection, model_id)
+            for model_id, (dim, blobs, needed) in encoded.items():
+                self._db._cache_vectors(conn, model_id, dim, blobs)
+                self._check_vectors(conn, model_id, needed)
+            stored = [self._upsert_document(conn, write.draft, len(write.chunks), now) for write in kept]
+            for tenant_id, ids in _ids_by_tenant(stored).items():
+                for batch in codec.in_batches(ids):
+                    self._remove_chunks(conn, tenant_id, chunks.c.document_id.in_(batch))
+            written = list(zip(stored, kept, strict=True))
+            self._add_chunks(conn, written)
+            self._replace_tags(conn, [(document, write.draft.tags) for document, write in written])
+            raised: set[str] = set()
+            for document, write in written:
+                if write.draft.access is not None:
+                    access_records.replace_grants(conn, document.tenant_id, document.id, write.draft.access)
+                if write.draft.access is not None or document.restricted:  # new permissions, or hidden chunks
+                    raised.add(document.tenant_id)
+            for tenant_id in sorted(raised):
+                access_records.raise_version(self._db, conn, tenant_id)
+        by_source = {_source_key(write.draft): document for document, write in written}
+        return [by_source[_source_key(write.draft)] for write in writes]
 
     def delete_document(self, tenant_id: str, document_id: str, readers: Readers = None) -> bool:
         with self._db.write() as conn:
@@ -273,31 +319,35 @@ class SqlDocuments:
                 details={"model_id": model_id, "missing_hashes": sorted(missing)[:10], "count": len(missing)},
             )
 
-    def _add_chunks(
-        self,
-        conn: sa.Connection,
-        document_id: str,
-        draft: DocumentDraft,
-        drafts: Sequence[ChunkDraft],
-        model_id: str,
-    ) -> None:
-        if not drafts:
+    def _add_chunks(self, conn: sa.Connection, written: Sequence[tuple[Document, DocumentWrite]]) -> None:
+        """The chunks of every written document, with their keyword rows and `add` changes, in three
+        statements."""
+        values, texts = [], []
+        for document, write in written:
+            draft = write.draft
+            partition = partition_key(draft.tenant_id, draft.collection, write.model_id)
+            for chunk in write.chunks:
+                values.append(rows.chunk_row(document.id, draft, chunk, write.model_id, partition))
+                texts.append(rows.keyword_text(draft.title, chunk.heading_path, chunk.text))
+        if not values:
             return
-        partition = partition_key(draft.tenant_id, draft.collection, model_id)
-        values = [rows.chunk_row(document_id, draft, chunk, model_id, partition) for chunk in drafts]
         insert = sa.insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True)
         ids = list(conn.execute(insert, values).scalars())
-        texts = [rows.keyword_text(draft.title, chunk.heading_path, chunk.text) for chunk in drafts]
         self._db._index_keywords(conn, list(zip(ids, texts, strict=True)))
-        added = [{"op": "add", "chunk_id": chunk_id, "partition": partition} for chunk_id in ids]
+        added = [
+            {"op": "add", "chunk_id": chunk_id, "partition": value["partition"]}
+            for chunk_id, value in zip(ids, values, strict=True)
+        ]
         conn.execute(sa.insert(changes), added)
 
-    def _replace_tags(
-        self, conn: sa.Connection, tenant_id: str, document_id: str, tags: Sequence[str]
-    ) -> None:
-        conn.execute(sa.delete(document_tags).where(document_tags.c.document_id == document_id))
+    def _replace_tags(self, conn: sa.Connection, tagged: Sequence[tuple[Document, Sequence[str]]]) -> None:
+        ids = [document.id for document, _ in tagged]
+        for batch in codec.in_batches(ids):
+            conn.execute(sa.delete(document_tags).where(document_tags.c.document_id.in_(batch)))
         values = [
-            {"document_id": document_id, "tenant_id": tenant_id, "tag": tag} for tag in dict.fromkeys(tags)
+            {"document_id": document.id, "tenant_id": document.tenant_id, "tag": tag}
+            for document, tags in tagged
+            for tag in dict.fromkeys(tags)
         ]
         if values:
             conn.execute(sa.insert(document_tags), values)
