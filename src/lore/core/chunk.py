@@ -24,6 +24,7 @@ their own, and a document that would make more than `max_chunks` chunks is refus
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ _MAX_DEPTH = 6  # headings nest no deeper than h6; deeper levels (only hand-buil
 _HEADING_MAX_CHARS = 300  # a longer "heading" is text, not the name of a section repeated in every chunk
 DEFAULT_MAX_CHUNKS = 5_000  # LORE_MAX_DOCUMENT_CHUNKS: about what 5 M characters of prose make
 _CHUNKS_SETTING = "LORE_MAX_DOCUMENT_CHUNKS"
+_COUNTS_KEPT = 512  # texts a document's sizer remembers the count of
 
 
 class _Size(NamedTuple):
@@ -62,22 +64,40 @@ class _Piece:
     overlap: bool = False
 
 
+@functools.lru_cache(maxsize=8)
+def _special_tokens(counter: TokenCounter) -> int:
+    """What `counter` adds to any text, checked once per counter (not per document)."""
+    special = counter("")
+    if counter("word") <= special:  # a padded or truncating tokenizer makes every count equal
+        raise ValueError("count_tokens must count without padding or truncation")
+    return special
+
+
 @dataclass(slots=True)
 class _Sizer:
     """Token arithmetic for one document: the counter, the limits and the cost of each heading path."""
 
     title: str
-    count: TokenCounter
+    counter: TokenCounter
     max_tokens: int
     target: int
     overlap: int
     special: int = 0  # what the counter adds to any text ([CLS] and [SEP] for BERT models)
     _prefixes: dict[tuple[str, ...], tuple[str, int]] = field(default_factory=dict)
+    _counted: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.special = self.count("")
-        if self.count("word") <= self.special:  # a padded or truncating tokenizer makes every count equal
-            raise ValueError("count_tokens must count without padding or truncation")
+        self.special = _special_tokens(self.counter)
+
+    def count(self, text: str) -> int:
+        """The counter's count, remembered for the last few hundred texts: a block that fits is counted as a
+        piece and again as its chunk's text, and a one-chunk record is mostly that."""
+        counted = self._counted.get(text)
+        if counted is None:
+            if len(self._counted) >= _COUNTS_KEPT:
+                self._counted.clear()
+            counted = self._counted[text] = self.counter(text)
+        return counted
 
     @property
     def max_chars(self) -> int:
