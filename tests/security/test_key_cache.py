@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from lore.backends.store.database import Database
+from lore.backends.store.key_stamp import FileStamp
 from lore.backends.store.schema import api_keys
 from lore.cli.main import app as cli
 from lore.config import Settings
@@ -168,6 +169,18 @@ def test_a_write_behind_lores_back_is_seen_once_the_entry_is_older_than_its_seco
     time.sleep(0.25)
     with pytest.raises(Unauthenticated):
         ring.authenticate(token)
+
+
+def test_a_stamp_that_cannot_be_written_turns_the_cache_off_and_never_fails_the_write(tmp_path: Path) -> None:
+    """The revocation it follows has committed: a failed bump is logged, and this process caches no more."""
+    stamp = FileStamp(tmp_path / "a-directory-not-a-file")
+    (tmp_path / "a-directory-not-a-file").mkdir()
+    stamp.bump()
+    assert stamp.current() is None
+    healthy = FileStamp(tmp_path / "stamp")
+    before = healthy.current()
+    healthy.bump()
+    assert healthy.current() not in (None, before)
 
 
 def test_a_listener_that_reconnects_drops_every_kept_key(database_url: str, tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ class FileStamp:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._broken = False  # a bump failed: this process trusts the stamp no more
         self._lock = threading.Lock()
 
     def _file(self) -> int:
@@ -73,13 +74,21 @@ class FileStamp:
         return self._fd
 
     def current(self) -> bytes | None:
+        if self._broken:
+            return None
         try:
             return os.pread(self._file(), STAMP_BYTES, 0)
         except OSError:
             return None
 
     def bump(self) -> None:
-        os.pwrite(self._file(), secrets.token_bytes(STAMP_BYTES), 0)
+        """The write it follows has committed, so a failure here must not fail that write: it is logged, and
+        this process stops caching; others keep what they hold at most their cache's age bound."""
+        try:
+            os.pwrite(self._file(), secrets.token_bytes(STAMP_BYTES), 0)
+        except OSError as error:
+            self._broken = True
+            log.error("key stamp %s could not be written (%s): key cache off in this process", self.path, error)
 
     def close(self) -> None:
         with self._lock:
@@ -111,8 +120,11 @@ class NotifyStamp:
     def bump(self) -> None:
         with self._lock:
             self._generation += 1  # this process sees its own write at once, before its notification arrives
-        with self.engine.begin() as conn:
-            conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        except sa.exc.SQLAlchemyError as error:  # the write committed; other processes' age bound still holds
+            log.error("key stamp notification failed (%s): other processes see the change by age", error)
 
     def close(self) -> None:
         self._stop.set()
