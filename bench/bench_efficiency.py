@@ -246,11 +246,11 @@ def main() -> None:
     args = parse_args()
     if not wrk_available():
         raise SystemExit("wrk is not installed: apt-get install wrk (make bench does)")
-    print(f"cpu flags: {' '.join(context()['cpu_flags'])}; cores: {os.cpu_count()}", flush=True)
+    cores = len(os.sched_getaffinity(0))  # those this run may use: fewer than the machine's when pinned
+    print(f"cpu flags: {' '.join(context()['cpu_flags'])}; cores: {cores} of {os.cpu_count()}", flush=True)
     corpus = ensure_corpus(args.dataset, args.data_dir)
     stream = distinct_queries(all_queries(args.dataset))  # one stream: no query is sent twice in the run
     before = in_process(args.data_dir, stream, args)
-    cores = os.cpu_count() or 1
     limits = {mode: 1000 * cores / figures["total"] for mode, figures in before.items()}
     remote = served(args.data_dir, stream, limits, args)
     after = in_process(args.data_dir, stream, args)  # again: the shared machine's load drifts meanwhile

@@ -174,7 +174,8 @@ def main() -> None:
     args = parse_args()
     if not wrk_available():
         raise SystemExit("wrk is not installed: apt-get install wrk (make bench does)")
-    print(f"cpu flags: {' '.join(context()['cpu_flags'])}; cores: {os.cpu_count()}", flush=True)
+    cores = len(os.sched_getaffinity(0))  # those this run may use: fewer than the machine's when pinned
+    print(f"cpu flags: {' '.join(context()['cpu_flags'])}; cores: {cores} of {os.cpu_count()}", flush=True)
     corpus = ensure_corpus(args.dataset, args.data_dir)
     stream = distinct_queries(all_queries(args.dataset))
     log = RESULTS / f"serve-openloop-w{args.workers}.log"

@@ -6,8 +6,10 @@ Embedding a million chunks takes hours on this machine, so the corpora are built
 vectors. SciFact is chunked and embedded once by Lore (its configured MiniLM embedder) and cached under
 `--cache`; that is the base set (~9k chunks), and its test queries are embedded with it. Every further chunk
 is derived from two different base chunks a and b: the title of a, the first half of a's sentences followed by
-the second half of b's (at most `DERIVED_WORDS` words), and the vector normalise(v_a + v_b). Pairs are drawn
-without repetition, so no two derived chunks share a text.
+the second half of b's (at most `DERIVED_WORDS` words, fewer where that would pass `FITS_TOKENS`, so that every
+record is one chunk), and the vector normalise(v_a + v_b). Pairs are drawn without repetition, so no two derived
+chunks share a text. Making the corpus (deriving, and the exact top-k) is timed apart and left out of the ingest
+figures.
 
 Each size runs in a process of its own (so its RSS is its own) on a fresh data dir: `Lore.add_corpus` through
 the real chunk/write/index path, with an embedder that looks the vectors up (`TableEmbedder`, a benchmark-only

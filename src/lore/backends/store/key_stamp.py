@@ -88,7 +88,9 @@ class FileStamp:
             os.pwrite(self._file(), secrets.token_bytes(STAMP_BYTES), 0)
         except OSError as error:
             self._broken = True
-            log.error("key stamp %s could not be written (%s): key cache off in this process", self.path, error)
+            log.error(
+                "key stamp %s could not be written (%s): key cache off in this process", self.path, error
+            )
 
     def close(self) -> None:
         with self._lock:
