@@ -64,13 +64,23 @@ class _Piece:
     overlap: bool = False
 
 
-@functools.lru_cache(maxsize=8)
 def _special_tokens(counter: TokenCounter) -> int:
-    """What `counter` adds to any text, checked once per counter (not per document)."""
+    """What `counter` adds to any text, checked once per counter (not per document) where it can be a key."""
+    try:
+        hash(counter)
+    except TypeError:  # an unhashable callable object (a plugin's dataclass with `__call__`, say)
+        return _checked_special_tokens(counter)
+    return _kept_special_tokens(counter)
+
+
+def _checked_special_tokens(counter: TokenCounter) -> int:
     special = counter("")
     if counter("word") <= special:  # a padded or truncating tokenizer makes every count equal
         raise ValueError("count_tokens must count without padding or truncation")
     return special
+
+
+_kept_special_tokens = functools.lru_cache(maxsize=8)(_checked_special_tokens)
 
 
 @dataclass(slots=True)
