@@ -80,12 +80,6 @@ from lore.ui import mount_ui
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
-# The collector's thresholds once start-up is frozen. With the default (700, 10, 10) a server under load ran a
-# full collection every few seconds, 55 to 90 ms each over the 50k to 75k objects made since start-up (caches
-# filling), and those pauses were its slowest requests; at 50,000 no collection over 3 ms was seen in the
-# same runs (docs/performance.md, latency at a sane load). Garbage without cycles is freed at once either way.
-GC_THRESHOLDS = (50_000, 20, 10)
-
 
 def create_app(
     settings: Settings | None = None, lore: Lore | None = None, *, span_exporter: SpanExporter | None = None
@@ -152,7 +146,6 @@ def create_app(
         app.state.mcp = mcp_sessions
         gc.collect()
         gc.freeze()  # the indexes loaded at start-up are long-lived: full collections no longer walk them
-        gc.set_threshold(*GC_THRESHOLDS)
         try:
             async with mcp_sessions.run():
                 yield
