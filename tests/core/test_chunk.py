@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -160,25 +159,6 @@ def test_a_padding_counter_is_refused() -> None:
     assert len(padded.ids) == 128
     with pytest.raises(ValueError, match="padding"):
         chunk_document(manual(), lambda text: len(tokenizer.encode(text).ids))
-
-
-def test_a_counter_that_cannot_be_a_key_still_chunks(count: Counter) -> None:
-    """Special tokens are checked once per counter where it can key a cache; a counter that is an unhashable
-    object (a dataclass with `__call__`) is checked per document instead."""
-
-    @dataclass
-    class Unhashable:
-        calls: int = 0
-
-        def __call__(self, text: str) -> int:
-            self.calls += 1
-            return count(text)
-
-    counter = Unhashable()
-    with pytest.raises(TypeError):
-        hash(counter)
-    assert chunk_document(manual(), counter) == chunk_document(manual(), count)
-    assert counter.calls > 0
 
 
 def test_target_tokens_makes_smaller_chunks(count: Counter) -> None:

@@ -24,7 +24,6 @@ their own, and a document that would make more than `max_chunks` chunks is refus
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -64,25 +63,6 @@ class _Piece:
     overlap: bool = False
 
 
-def _special_tokens(counter: TokenCounter) -> int:
-    """What `counter` adds to any text, checked once per counter (not per document) where it can be a key."""
-    try:
-        hash(counter)
-    except TypeError:  # an unhashable callable object (a plugin's dataclass with `__call__`, say)
-        return _checked_special_tokens(counter)
-    return _kept_special_tokens(counter)
-
-
-def _checked_special_tokens(counter: TokenCounter) -> int:
-    special = counter("")
-    if counter("word") <= special:  # a padded or truncating tokenizer makes every count equal
-        raise ValueError("count_tokens must count without padding or truncation")
-    return special
-
-
-_kept_special_tokens = functools.lru_cache(maxsize=8)(_checked_special_tokens)
-
-
 @dataclass(slots=True)
 class _Sizer:
     """Token arithmetic for one document: the counter, the limits and the cost of each heading path."""
@@ -97,7 +77,9 @@ class _Sizer:
     _counted: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.special = _special_tokens(self.counter)
+        self.special = self.count("")
+        if self.count("word") <= self.special:  # a padded or truncating tokenizer makes every count equal
+            raise ValueError("count_tokens must count without padding or truncation")
 
     def count(self, text: str) -> int:
         """The counter's count, remembered for the last few hundred texts: a block that fits is counted as a
