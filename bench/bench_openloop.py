@@ -26,7 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from bench_search import SEARCH, all_queries, distinct_queries, ensure_corpus, search_body, take
-from benchkit import RESULTS, SCIFACT, SCIFACT_DATA, context, percentiles_ms, ratio, table, write_result
+from benchkit import (
+    RESULTS,
+    SCIFACT,
+    SCIFACT_DATA,
+    context,
+    percentiles_ms,
+    ratio,
+    table,
+    usable_cores,
+    write_result,
+)
 from lore_server import Server, lore_serve
 from serverload import children_cpu_seconds, run_wrk, tree_cpu_seconds, wrk_available
 
@@ -174,7 +184,7 @@ def main() -> None:
     args = parse_args()
     if not wrk_available():
         raise SystemExit("wrk is not installed: apt-get install wrk (make bench does)")
-    cores = len(os.sched_getaffinity(0))  # those this run may use: fewer than the machine's when pinned
+    cores = usable_cores()
     print(f"cpu flags: {' '.join(context()['cpu_flags'])}; cores: {cores} of {os.cpu_count()}", flush=True)
     corpus = ensure_corpus(args.dataset, args.data_dir)
     stream = distinct_queries(all_queries(args.dataset))

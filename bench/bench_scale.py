@@ -60,9 +60,7 @@ from lore.service import Lore
 
 MODES = ("vector", "keyword", "hybrid")
 K = 10
-DERIVED_WORDS = (
-    110  # keeps a derived chunk (title + text) well under MiniLM's 256 tokens: one chunk per record
-)
+DERIVED_WORDS = 110  # words a derived record starts from; `FITS_TOKENS` cuts the dense ones to one chunk
 FITS_TOKENS = 240  # a derived record's embed text, special tokens included, stays under MiniLM's 256
 BLOCK = 8192  # derived vectors computed (and scored for the exact top-k) this many at a time
 WARMUP = 20

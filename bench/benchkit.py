@@ -67,6 +67,11 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def usable_cores() -> int:
+    """The cores this run may use: fewer than the machine's when it is pinned (`taskset`)."""
+    return len(os.sched_getaffinity(0))
+
+
 def context() -> dict[str, Any]:
     """Enough about the run to compare result files later."""
     return {
@@ -75,6 +80,7 @@ def context() -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "usable_cores": usable_cores(),
         "cpu_flags": cpu_flags(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
